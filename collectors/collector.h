@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The collector interface. Each source of kernel truth (kmsg, uevent, sysfs state,
+ * devices_deferred, identity, tracefs, pstore) is one file behind one small ops struct.
+ * The runner calls start() once per run, cycle_begin()/cycle_end() around every cycle and
+ * stop() at the end. cycle_end() appends what the source saw to the cycle record (events,
+ * observations, deferral counts). All ops return 0 or negative errno; a collector that is
+ * not available (e.g. no tracefs) returns -EOPNOTSUPP from start() and is skipped.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "model.h"
+
+struct collector_ctx {
+	const struct conf *conf;
+	const struct conf_campaign *campaign;
+	const char *run_uuid;
+	int boot;                 /* boot number within the run */
+	int64_t run_start_ns;     /* CLOCK_MONOTONIC at run start */
+};
+
+struct collector_ops {
+	const char *name;
+	size_t state_size;
+	int (*start)(void *state, const struct collector_ctx *ctx);
+	/* Called right after the runner wrote the cycle's begin marker to /dev/kmsg. */
+	int (*cycle_begin)(void *state, const struct collector_ctx *ctx, int64_t cycle);
+	/* Called after the steps and the wait; appends to c. */
+	int (*cycle_end)(void *state, const struct collector_ctx *ctx, struct cycle_record *c);
+	void (*stop)(void *state);
+};
+
+extern const struct collector_ops collector_kmsg;
+extern const struct collector_ops collector_uevent;
+extern const struct collector_ops collector_sysfs;
+extern const struct collector_ops collector_deferred;
+extern const struct collector_ops collector_tracefs;
+
+/* Helpers for cycle_end(): append copies; return 0 or -ENOMEM. */
+int cycle_add_event(struct cycle_record *c, const struct kernel_event *e);
+int cycle_add_observation(struct cycle_record *c, const struct observation *o);
+/* Finds the observation for a topology name, or NULL. */
+struct observation *cycle_find_observation(struct cycle_record *c, const char *device);
+
+/* Kernel identity of the running kernel (uname, /sys/kernel/notes build id, /proc/cmdline
+ * and the fw_devlink / deferred_probe_timeout values on it). Label and patches are left
+ * NULL for the caller to fill. */
+int identity_collect(struct kernel_identity *ret);
