@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Configuration: the daemon settings, targets, topology (consumers and suppliers), load
- * profiles, scenarios and campaigns, read with inih from one main file plus conf.d/*.conf
+ * profiles, scenarios and campaigns, read with inih from one main file plus the *.conf files of conf.d/
  * drop-ins (sorted by name). Table-driven: each key has a typed parser with bounds. Every
  * error names file:line and the key. The syntax is documented in docs/config.md.
  *
@@ -45,6 +45,8 @@ struct conf_device {
 	char *module;          /* module name (for rmmod/modprobe) or NULL */
 	char **iommus;         /* consumers: names of the suppliers it uses (NULL-terminated) */
 	bool expect_iommu;     /* consumers: must end with an iommu_group (default yes) */
+	char *expect_domain;   /* consumers: acceptable group types, e.g. "DMA DMA-FQ" (default)
+				* or "identity" for the simulated SysMMU; "any" accepts all */
 };
 
 struct conf_load {

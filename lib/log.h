@@ -30,3 +30,4 @@ int log_internal(int level, int err, const char *file, int line, const char *fmt
 #define log_warning_errno(err, ...) log_full_errno(LOG_WARNING, err, __VA_ARGS__)
 #define log_error_errno(err, ...) log_full_errno(LOG_ERR, err, __VA_ARGS__)
 #define log_debug_errno(err, ...) log_full_errno(LOG_DEBUG, err, __VA_ARGS__)
+#define log_oom() log_full_errno(LOG_ERR, ENOMEM, "Out of memory")

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * probestorm: the command-line tool. Verbs:
+ *   run      run a campaign in the foreground on this machine
+ *   import   import NDJSON bundles (idempotent)
+ *   export   export a run as an NDJSON bundle
+ *   list     list runs or kernels
+ *   compare  compare two kernels (or runs): outcome rates per consumer
+ * Every query verb takes --json. Exit codes: 0 ok, 1 regression (compare), 2 error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bundle.h"
+#include "compare.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "macro.h"
+#include "runner.h"
+#include "util.h"
+
+#define EXIT_ERROR 2
+
+static const char *arg_config = SYSCONFDIR "/probestorm/probestorm.conf";
+static const char *arg_database;
+static bool arg_json;
+static bool arg_markdown;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+static const char *database_path(const struct conf *c)
+{
+	const char *e = getenv("PROBESTORM_DB");
+
+	if (arg_database)
+		return arg_database;
+	if (e && *e)
+		return e;
+	if (c && c->daemon.database)
+		return c->daemon.database;
+	return LOCALSTATEDIR "/lib/probestorm/probestorm.db";
+}
+
+static int open_db(const struct conf *c, int flags, struct db **ret)
+{
+	const char *path = database_path(c);
+	int r = db_open(path, flags, ret);
+
+	if (r < 0)
+		return log_error_errno(r, "Failed to open database '%s'", path);
+	return 0;
+}
+
+/* The main file, then the conf.d/ directory beside it. */
+static int load_conf(struct conf **ret)
+{
+	_cleanup_free_ char *err = NULL;
+	_cleanup_free_ char *dropins = NULL;
+	const char *slash = strrchr(arg_config, '/');
+	int r;
+
+	dropins = slash ? strprintf("%.*s/conf.d", (int)(slash - arg_config), arg_config)
+			: strdup("conf.d");
+	if (!dropins)
+		return log_oom();
+	r = conf_load(arg_config, dropins, ret, &err);
+	if (r < 0) {
+		log_error("%s", err ? err : "cannot load configuration");
+		return r;
+	}
+	return 0;
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (s) {
+		puts(s);
+		free(s);
+	}
+}
+
+/* --- run --- */
+
+static void progress_cb(const struct runner_progress *p, void *userdata)
+{
+	bool tty = *(bool *)userdata;
+	int64_t elapsed = now_ns() - p->started_ns;
+	int64_t eta_s = p->done > 0 ? (elapsed / p->done) * (p->total - p->done) / NSEC_PER_SEC : 0;
+	char counts[256] = "";
+	size_t len = 0;
+
+	for (int o = 0; o < _OUTCOME_MAX; o++)
+		if (p->counts[o] > 0 && len < sizeof(counts))
+			len += (size_t)snprintf(counts + len, sizeof(counts) - len, " %s=%lld",
+						outcome_to_string(o), (long long)p->counts[o]);
+	if (tty) {
+		int width = 30, fill = p->total > 0 ? (int)(p->done * width / p->total) : 0;
+		fprintf(stderr, "\r[%.*s%*s] %lld/%lld ETA %lld:%02lld%s\033[K", fill,
+			"##############################", width - fill, "", (long long)p->done,
+			(long long)p->total, (long long)(eta_s / 60), (long long)(eta_s % 60),
+			counts);
+		if (p->done == p->total)
+			fputc('\n', stderr);
+	} else if (p->last) {
+		fprintf(stderr, "cycle %lld/%lld %s%s%s\n", (long long)p->last->seq + 1,
+			(long long)p->total, outcome_to_string(p->last->outcome),
+			p->last->note && *p->last->note ? " - " : "",
+			p->last->note ? p->last->note : "");
+	}
+}
+
+static int verb_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "campaign", required_argument, NULL, 'C' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "patches", required_argument, NULL, 'p' },
+		{ "cycles", required_argument, NULL, 'n' },
+		{ "stream", required_argument, NULL, 's' },
+		{ "no-database", no_argument, NULL, 'N' },
+		{ "json", no_argument, NULL, 'j' },
+		{}
+	};
+	_cleanup_free_ char *err = NULL;
+	const char *campaign = NULL, *label = NULL, *patches = NULL, *stream = NULL;
+	struct conf *conf = NULL;
+	struct db *db = NULL;
+	FILE *sf = NULL;
+	bool tty = isatty(STDERR_FILENO), no_db = false;
+	int64_t cycles = 0;
+	char uuid[37] = "";
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "C:l:p:n:s:Nj", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'C': campaign = optarg; break;
+		case 'l': label = optarg; break;
+		case 'p': patches = optarg; break;
+		case 'n':
+			if (parse_int64(optarg, 1, 10000000, &cycles) < 0) {
+				log_error("--cycles: '%s' is not a number in 1..10000000", optarg);
+				return EXIT_ERROR;
+			}
+			break;
+		case 's': stream = optarg; break;
+		case 'N': no_db = true; break;
+		case 'j': arg_json = true; break;
+		default: return EXIT_ERROR;
+		}
+	}
+	if (load_conf(&conf) < 0)
+		return EXIT_ERROR;
+	if (!campaign) {
+		if (conf->n_campaigns != 1) {
+			log_error("%zu campaigns in '%s': name one with --campaign", conf->n_campaigns,
+				  arg_config);
+			conf_free(conf);
+			return EXIT_ERROR;
+		}
+		campaign = conf->campaigns[0].name;
+	}
+	/* Everything checkable is checked before the database is touched. */
+	r = runner_preflight(conf, campaign, &err);
+	if (r < 0) {
+		log_error("%s", err);
+		conf_free(conf);
+		return EXIT_ERROR;
+	}
+	if (!no_db && open_db(conf, 0, &db) < 0) {
+		conf_free(conf);
+		return EXIT_ERROR;
+	}
+	if (stream) {
+		sf = fopen(stream, "we");
+		if (!sf) {
+			log_error_errno(errno, "Failed to open stream '%s'", stream);
+			db_close(db);
+			conf_free(conf);
+			return EXIT_ERROR;
+		}
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	{
+		struct runner_opts o = {
+			.label = label, .patches = patches, .db = db, .stream = sf,
+			.cycles = cycles, .stop = &stop_requested, .progress = progress_cb,
+			.userdata = &tty,
+		};
+		free(err);
+		err = NULL;
+		r = runner_run(conf, campaign, &o, uuid, &err);
+	}
+	if (r < 0 && err)
+		log_error("%s", err);
+	if (*uuid && db) {
+		json_t *sum = NULL;
+		if (db_query_run_summary(db, uuid, &sum) == 0) {
+			if (arg_json)
+				print_json(sum);
+			else
+				compare_print_run_summary(stdout, sum);
+			json_decref(sum);
+		}
+	}
+	if (sf)
+		fclose(sf);
+	db_close(db);
+	conf_free(conf);
+	return r < 0 ? EXIT_ERROR : 0;
+}
+
+/* --- import / export --- */
+
+static int verb_import(int argc, char **argv)
+{
+	struct db *db = NULL;
+	int ret = 0;
+
+	if (optind >= argc) {
+		log_error("import: no bundle files given");
+		return EXIT_ERROR;
+	}
+	if (open_db(NULL, 0, &db) < 0)
+		return EXIT_ERROR;
+	for (int i = optind; i < argc; i++) {
+		_cleanup_free_ char *err = NULL;
+		struct bundle_stats st = { 0 };
+		FILE *f = streq(argv[i], "-") ? stdin : fopen(argv[i], "re");
+		int r;
+
+		if (!f) {
+			log_error_errno(errno, "Failed to open '%s'", argv[i]);
+			ret = EXIT_ERROR;
+			continue;
+		}
+		r = bundle_import(db, f, &st, &err);
+		if (f != stdin)
+			fclose(f);
+		if (r < 0) {
+			log_error("%s: %s", argv[i], err ? err : strerror(-r));
+			ret = EXIT_ERROR;
+			continue;
+		}
+		printf("%s: %lld runs, %lld cycles, %lld events imported; %lld already present\n",
+		       argv[i], (long long)st.runs_inserted, (long long)st.cycles_inserted,
+		       (long long)st.events_inserted, (long long)st.already_present);
+	}
+	db_close(db);
+	return ret;
+}
+
+static int verb_export(int argc, char **argv)
+{
+	struct db *db = NULL;
+	int r;
+
+	if (optind >= argc) {
+		log_error("export: which run? give its UUID");
+		return EXIT_ERROR;
+	}
+	if (open_db(NULL, DB_READONLY, &db) < 0)
+		return EXIT_ERROR;
+	r = bundle_export_run(db, argv[optind], stdout);
+	if (r < 0)
+		log_error_errno(r, "Failed to export run '%s'", argv[optind]);
+	db_close(db);
+	return r < 0 ? EXIT_ERROR : 0;
+}
+
+/* --- list --- */
+
+static int verb_list(int argc, char **argv)
+{
+	const char *what = optind < argc ? argv[optind] : "runs";
+	struct db_run_filter f = { .limit = 100 };
+	struct db *db = NULL;
+	json_t *j = NULL;
+	int r;
+
+	if (open_db(NULL, DB_READONLY, &db) < 0)
+		return EXIT_ERROR;
+	if (streq(what, "runs"))
+		r = db_query_runs(db, &f, &j);
+	else if (streq(what, "kernels"))
+		r = db_query_kernels(db, &j);
+	else {
+		log_error("list: unknown object '%s' (runs, kernels)", what);
+		db_close(db);
+		return EXIT_ERROR;
+	}
+	if (r < 0) {
+		log_error_errno(r, "Failed to query %s: %s", what, db_errmsg(db));
+		db_close(db);
+		return EXIT_ERROR;
+	}
+	if (arg_json)
+		print_json(j);
+	else
+		compare_print_list(stdout, what, j);
+	json_decref(j);
+	db_close(db);
+	return 0;
+}
+
+/* --- compare --- */
+
+static int verb_compare(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "base", required_argument, NULL, 'b' },
+		{ "head", required_argument, NULL, 'h' },
+		{ "alpha", required_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "markdown", no_argument, NULL, 'm' },
+		{}
+	};
+	struct compare_opts co = { .alpha_outcome = 0.001, .alpha_latency = 0.01 };
+	struct compare_result *res = NULL;
+	struct db *db = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "b:h:a:jm", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'b': co.base = optarg; break;
+		case 'h': co.head = optarg; break;
+		case 'a':
+			co.alpha_outcome = strtod(optarg, NULL);
+			if (!(co.alpha_outcome > 0 && co.alpha_outcome < 1)) {
+				log_error("--alpha: '%s' is not in (0, 1)", optarg);
+				return EXIT_ERROR;
+			}
+			break;
+		case 'j': arg_json = true; break;
+		case 'm': arg_markdown = true; break;
+		default: return EXIT_ERROR;
+		}
+	}
+	if (!co.base || !co.head) {
+		log_error("compare: give --base and --head (a kernel label, a run UUID, or "
+			  "label:NAME / run:UUID)");
+		return EXIT_ERROR;
+	}
+	if (open_db(NULL, DB_READONLY, &db) < 0)
+		return EXIT_ERROR;
+	r = compare_run(db, &co, &res);
+	if (r < 0) {
+		log_error_errno(r, "Failed to compare '%s' with '%s'", co.base, co.head);
+		db_close(db);
+		return EXIT_ERROR;
+	}
+	if (arg_json) {
+		json_t *j = compare_result_to_json(res);
+		print_json(j);
+		json_decref(j);
+	} else
+		compare_print(stdout, res, arg_markdown);
+	r = compare_result_regressed(res) ? 1 : 0;
+	compare_result_free(res);
+	db_close(db);
+	return r;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} verbs[] = {
+	{ "run", verb_run, "run [--campaign NAME] [--label L] [--cycles N] [--stream FILE]" },
+	{ "import", verb_import, "import BUNDLE..." },
+	{ "export", verb_export, "export RUN-UUID" },
+	{ "list", verb_list, "list [runs|kernels] [--json]" },
+	{ "compare", verb_compare, "compare --base SEL --head SEL [--json|--markdown]" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: probestorm [--config FILE] [--database FILE] [--json] VERB ...\n\n");
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		fprintf(f, "  probestorm %s\n", verbs[i].help);
+	fprintf(f, "\nSEL is a kernel label, a run UUID, label:NAME or run:UUID.\n"
+		   "Exit codes: 0 ok, 1 regression found by compare, 2 error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "database", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'H' },
+		{}
+	};
+	int c;
+
+	log_setup("probestorm", LOG_TARGET_STDERR, LOG_INFO);
+	/* Global options stop at the verb; the verb parses the rest. */
+	while ((c = getopt_long(argc, argv, "+c:d:jvH", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'c': arg_config = optarg; break;
+		case 'd': arg_database = optarg; break;
+		case 'j': arg_json = true; break;
+		case 'v': log_set_max_level(LOG_DEBUG); break;
+		case 'H': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		if (!streq(argv[optind], verbs[i].name))
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 1;
+		/* Verbs without options of their own still accept the query options. */
+		if (verbs[i].fn != verb_run && verbs[i].fn != verb_compare) {
+			while ((c = getopt_long(argc, argv, "+jd:", opts, NULL)) >= 0) {
+				if (c == 'j')
+					arg_json = true;
+				else if (c == 'd')
+					arg_database = optarg;
+				else
+					return EXIT_ERROR;
+			}
+		}
+		return verbs[i].fn(argc, argv);
+	}
+	log_error("unknown verb '%s'", argv[optind]);
+	usage(stderr);
+	return EXIT_ERROR;
+}

@@ -1,0 +1,760 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Campaign runner (see runner.h).
+ *
+ * Attribution: every cycle is framed by "probestorm: run=UUID cycle=N begin|end" records
+ * written to /dev/kmsg, so each kernel record lands in exactly one cycle; before a group of
+ * actions that can take the kernel down, the in-flight action is stored (and streamed), so a
+ * crash found afterwards names the exact action.
+ *
+ * Sweeps interleave: cycle k uses sweep point k mod steps, so slow drift of the target (heat,
+ * fragmentation, log growth) spreads evenly over the offsets instead of biasing the last ones.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "action.h"
+#include "bundle.h"
+#include "collector.h"
+#include "db.h"
+#include "kio.h"
+#include "log.h"
+#include "macro.h"
+#include "outcome.h"
+#include "runner.h"
+#include "stress.h"
+#include "uevent.h"
+#include "deferred.h"
+#include "util.h"
+
+#define POLL_INTERVAL_NS (2 * NSEC_PER_MSEC)
+#define GROUP_LEAD_NS (1 * NSEC_PER_MSEC)
+
+struct collector_slot {
+	const struct collector_ops *ops;
+	void *state;
+	bool active;
+};
+
+struct runner {
+	const struct conf *conf;
+	const struct conf_campaign *camp;
+	const struct conf_scenario *scen;
+	const struct runner_opts *opts;
+	struct run_record run;
+	int64_t run_id;
+	struct collector_ctx ctx;
+	struct collector_slot slots[5];
+	size_t n_slots;
+	struct action_exec *exec;
+	struct stress *stress;
+	/* the devices the scenario touches, for observation and classification */
+	const struct conf_device *devs[64];
+	struct outcome_device odevs[64];
+	size_t n_devs;
+	int64_t consecutive_hangs;
+	struct runner_progress progress;
+};
+
+static const struct collector_ops *const collectors_all[] = {
+	&collector_sysfs, &collector_deferred, &collector_uevent, &collector_kmsg,
+	&collector_tracefs,
+};
+
+static void *runner_slot_state(struct runner *r, const struct collector_ops *ops)
+{
+	for (size_t i = 0; i < r->n_slots; i++)
+		if (r->slots[i].ops == ops && r->slots[i].active)
+			return r->slots[i].state;
+	return NULL;
+}
+
+static int runner_add_device(struct runner *r, const char *name)
+{
+	const struct conf_device *d = conf_device_find(r->conf, name);
+
+	if (!d)
+		return -ENOENT;
+	for (size_t i = 0; i < r->n_devs; i++)
+		if (r->devs[i] == d)
+			return 0;
+	if (r->n_devs >= ARRAY_SIZE(r->devs))
+		return -E2BIG;
+	r->devs[r->n_devs] = d;
+	r->odevs[r->n_devs] = (struct outcome_device){
+		.name = d->name,
+		.kernel_name = d->device,
+		.bus = d->bus,
+		.consumer = d->consumer,
+		.expect_iommu = d->expect_iommu,
+		.expect_domain = d->expect_domain,
+	};
+	r->n_devs++;
+	return 0;
+}
+
+static bool step_names_device(enum step_verb v)
+{
+	return v == STEP_BIND || v == STEP_UNBIND || v == STEP_PROBE || v == STEP_WAIT_BOUND;
+}
+
+/* Every consumer the scenario touches, plus the suppliers those consumers use. */
+static int runner_collect_devices(struct runner *r)
+{
+	int k;
+
+	for (size_t g = 0; g < r->scen->n_groups; g++)
+		for (size_t s = 0; s < r->scen->groups[g].n_steps; s++) {
+			const struct conf_step *st = &r->scen->groups[g].steps[s];
+
+			if (step_names_device(st->verb) && (k = runner_add_device(r, st->arg)) < 0)
+				return k;
+		}
+	for (size_t i = 0; i < r->n_devs; i++)
+		if (r->devs[i]->consumer && r->devs[i]->iommus)
+			for (char **p = r->devs[i]->iommus; *p; p++)
+				if ((k = runner_add_device(r, *p)) < 0)
+					return k;
+	return 0;
+}
+
+int runner_preflight(const struct conf *conf, const char *campaign, char **ret_error)
+{
+	const struct conf_campaign *camp = conf_campaign_find(conf, campaign);
+	const struct conf_target *t;
+	char p[PATH_MAX];
+	int r;
+
+	if (!camp) {
+		*ret_error = strprintf("no campaign '%s' in the configuration", campaign);
+		return -ENOENT;
+	}
+	t = conf_target_find(conf, camp->target);
+	if (t && t->kind && !streq(t->kind, "local")) {
+		*ret_error = strprintf("campaign '%s' is for %s target '%s': run it with "
+				       "'probestorm qemu', or on the target itself",
+				       campaign, t->kind, t->name);
+		return -EOPNOTSUPP;
+	}
+	if (t && t->sysroot && *t->sysroot)
+		kio_set_root(t->sysroot);
+	if (!*kio_root() && geteuid() != 0) {
+		*ret_error = strprintf("must run as root: campaign '%s' writes to /sys/bus and "
+				       "/dev/kmsg", campaign);
+		return -EPERM;
+	}
+	r = kio_path(p, sizeof(p), "/sys/kernel/debug/devices_deferred");
+	if (r < 0 || !kio_exists(p)) {
+		*ret_error = strprintf("debugfs is not mounted (no %s): mount -t debugfs debugfs "
+				       "/sys/kernel/debug", p);
+		return -ENOENT;
+	}
+	r = kio_path(p, sizeof(p), "/dev/kmsg");
+	if (r < 0 || access(p, W_OK) < 0) {
+		*ret_error = strprintf("cannot write '%s': needed for cycle markers", p);
+		return -EACCES;
+	}
+	r = conf_check_topology(conf, camp, ret_error);
+	if (r < 0)
+		return r;
+	if (camp->load) {
+		const struct conf_load *l = conf_load_find(conf, camp->load);
+
+		if (l && l->stress_args && !stress_available()) {
+			*ret_error = strprintf("load profile '%s' needs stress-ng, which is not "
+					       "installed (apt-get install stress-ng)", l->name);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+static int runner_write_marker(const struct runner *r, int64_t cycle, bool end)
+{
+	char p[PATH_MAX], msg[128];
+	int k;
+
+	k = kio_path(p, sizeof(p), "/dev/kmsg");
+	if (k < 0)
+		return k;
+	/* <5> = notice: visible in kmsg without spamming a quiet console. */
+	snprintf(msg, sizeof(msg), "<5>probestorm: run=%s cycle=%lld %s\n", r->run.uuid,
+		 (long long)cycle, end ? "end" : "begin");
+	return kio_write_file(p, msg);
+}
+
+static int runner_stream(struct runner *r, json_t *j)
+{
+	_cleanup_free_ char *s = NULL;
+
+	if (!j)
+		return -ENOMEM;
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!s)
+		return -ENOMEM;
+	if (fprintf(r->opts->stream, "%s\n", s) < 0 || fflush(r->opts->stream) != 0)
+		return log_error_errno(errno, "Failed to write the NDJSON stream");
+	return 0;
+}
+
+/* Fill a job for one step; returns 1 if the step is a job, 0 if the runner handles it
+ * itself (sleep, wait-bound, reboot), negative errno on failure. */
+static int runner_job_for_step(struct runner *r, const struct conf_step *st, struct action_job *j)
+{
+	const struct conf_device *d = NULL;
+	int k;
+
+	memset(j, 0, sizeof(*j));
+	if (step_names_device(st->verb)) {
+		d = conf_device_find(r->conf, st->arg);
+		if (!d)
+			return -ENOENT;
+	}
+	switch (st->verb) {
+	case STEP_UNBIND:
+	case STEP_BIND:
+	case STEP_PROBE:
+		j->op = ACTION_WRITE;
+		if (st->verb == STEP_UNBIND)
+			k = kio_unbind_path(d->bus, d->driver, j->path, sizeof(j->path));
+		else if (st->verb == STEP_BIND)
+			k = kio_bind_path(d->bus, d->driver, j->path, sizeof(j->path));
+		else
+			k = kio_drivers_probe_path(d->bus, j->path, sizeof(j->path));
+		if (k < 0)
+			return k;
+		snprintf(j->payload, sizeof(j->payload), "%s", d->device);
+		return 1;
+	case STEP_INSMOD:
+		j->op = ACTION_INSMOD;
+		if (snprintf(j->path, sizeof(j->path), "%s", st->arg) >= (int)sizeof(j->path))
+			return -ENAMETOOLONG;
+		snprintf(j->payload, sizeof(j->payload), "%s", st->params ? st->params : "");
+		return 1;
+	case STEP_RMMOD:
+		j->op = ACTION_RMMOD;
+		snprintf(j->payload, sizeof(j->payload), "%s", st->arg);
+		return 1;
+	case STEP_MODPROBE:
+		j->op = ACTION_MODPROBE;
+		snprintf(j->payload, sizeof(j->payload), "%s%s%s", st->arg, st->params ? " " : "",
+			 st->params ? st->params : "");
+		return 1;
+	case STEP_SLEEP:
+		j->op = ACTION_SLEEP;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int64_t step_offset_us(const struct runner *r, const struct conf_step *st, int64_t sweep)
+{
+	return st->offset_is_sweep ? sweep : st->offset_us;
+}
+
+static bool runner_device_bound(const struct conf_device *d)
+{
+	_cleanup_free_ char *drv = NULL;
+
+	return kio_device_driver(d->bus, d->device, &drv) == 0;
+}
+
+static bool runner_consumers_bound(struct runner *r)
+{
+	for (size_t i = 0; i < r->n_devs; i++)
+		if (r->devs[i]->consumer && !runner_device_bound(r->devs[i]))
+			return false;
+	return true;
+}
+
+static int runner_append_action(struct cycle_record *c, const struct conf_step *st, int group,
+				int64_t offset_us, const struct action_job *j)
+{
+	struct action_record *a;
+	struct action_record *n = realloc(c->actions, (c->n_actions + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	c->actions = n;
+	a = &c->actions[c->n_actions];
+	*a = (struct action_record){
+		.idx = (int)c->n_actions,
+		.group = group,
+		.verb = st->verb,
+		.arg = strdup(st->arg ? st->arg : ""),
+		.params = strdup_null(st->params),
+		.offset_us = offset_us,
+		.start_ns = j->start_ns,
+		.end_ns = j->end_ns,
+		.err = j->err,
+		.hung = j->hung,
+	};
+	if (!a->arg || (st->params && !a->params)) {
+		action_record_done(a);
+		return -ENOMEM;
+	}
+	c->n_actions++;
+	return 0;
+}
+
+/* Stores the in-flight action before the kernel gets to act on it. */
+static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
+				 const struct conf_step *st, int group)
+{
+	struct action_record a = {
+		.idx = (int)c->n_actions, .group = group, .verb = st->verb,
+		.arg = (char *)st->arg, .start_ns = now_ns(),
+	};
+
+	if (r->opts->db) {
+		int k = db_inflight_set(r->opts->db, r->run_id, c->seq, &a);
+		if (k < 0)
+			log_warning_errno(k, "Failed to record the in-flight action");
+	}
+	if (r->opts->stream) {
+		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s}", "type", "inflight", "run",
+				      r->run.uuid, "cycle", (json_int_t)c->seq, "action", a.idx,
+				      "verb", step_verb_to_string(st->verb), "arg",
+				      st->arg ? st->arg : "");
+		runner_stream(r, j);
+	}
+}
+
+static int runner_do_reboot(struct runner *r, struct cycle_record *c, const struct conf_step *st)
+{
+	runner_mark_inflight(r, c, st, -1);
+	log_notice("run %s cycle %lld: rebooting", r->run.uuid, (long long)c->seq);
+	sync();
+	if (reboot(RB_AUTOBOOT) < 0)
+		return log_error_errno(errno, "Failed to reboot");
+	pause();
+	return 0;
+}
+
+static int runner_exec_group(struct runner *r, struct cycle_record *c,
+			     const struct conf_step_group *g, int group_no, int64_t sweep)
+{
+	struct action_job jobs[32];
+	const struct conf_step *steps[32];
+	int64_t offsets[32];
+	int64_t t0, max_off = 0, deadline;
+	size_t n = 0;
+	int k;
+
+	if (g->n_steps > ARRAY_SIZE(jobs))
+		return -E2BIG;
+	for (size_t i = 0; i < g->n_steps; i++) {
+		const struct conf_step *st = &g->steps[i];
+
+		if (st->verb == STEP_REBOOT)
+			return runner_do_reboot(r, c, st);
+		if (st->verb == STEP_WAIT_BOUND) {
+			const struct conf_device *d = conf_device_find(r->conf, st->arg);
+			int64_t limit = now_ns() + (st->timeout_us > 0 ? st->timeout_us
+								      : r->camp->deadline_us) *
+							   NSEC_PER_USEC;
+			struct action_job j = { .start_ns = now_ns() };
+
+			while (!runner_device_bound(d) && now_ns() < limit)
+				sleep_until_ns(now_ns() + POLL_INTERVAL_NS);
+			j.end_ns = now_ns();
+			j.err = runner_device_bound(d) ? 0 : ETIMEDOUT;
+			k = runner_append_action(c, st, g->concurrent ? group_no : -1, 0, &j);
+			if (k < 0)
+				return k;
+			continue;
+		}
+		k = runner_job_for_step(r, st, &jobs[n]);
+		if (k < 0)
+			return log_error_errno(k, "Failed to prepare step '%s %s'",
+					       step_verb_to_string(st->verb), st->arg);
+		offsets[n] = step_offset_us(r, st, sweep);
+		if (st->verb == STEP_SLEEP)
+			offsets[n] += st->timeout_us;
+		if (offsets[n] > max_off)
+			max_off = offsets[n];
+		steps[n++] = st;
+	}
+	if (n == 0)
+		return 0;
+
+	runner_mark_inflight(r, c, steps[0], g->concurrent ? group_no : -1);
+	t0 = now_ns() + (g->concurrent ? GROUP_LEAD_NS : 0);
+	for (size_t i = 0; i < n; i++)
+		jobs[i].start_at_ns = (g->concurrent || steps[i]->verb == STEP_SLEEP) ?
+					      t0 + offsets[i] * NSEC_PER_USEC :
+					      0;
+	deadline = t0 + max_off * NSEC_PER_USEC + r->camp->action_timeout_us * NSEC_PER_USEC;
+	k = action_exec_run(r->exec, jobs, n, deadline);
+	if (k < 0)
+		return log_error_errno(k, "Failed to run actions");
+	for (size_t i = 0; i < n; i++) {
+		int e = runner_append_action(c, steps[i], g->concurrent ? group_no : -1,
+					     g->concurrent ? offsets[i] : 0, &jobs[i]);
+		if (e < 0)
+			return e;
+		if (jobs[i].hung)
+			log_warning("run %s cycle %lld: '%s %s' did not return within %lld ms",
+				    r->run.uuid, (long long)c->seq,
+				    step_verb_to_string(steps[i]->verb), steps[i]->arg,
+				    (long long)(r->camp->action_timeout_us / 1000));
+	}
+	return 0;
+}
+
+/*
+ * Time to bound: from the action that released the consumer to its bind uevent. The
+ * releasing action is the later of the consumer's own last bind/probe and the last
+ * bind/probe/insmod/modprobe of one of its suppliers that ended before the uevent.
+ */
+static void runner_time_to_bound(struct runner *r, struct cycle_record *c)
+{
+	void *ue = runner_slot_state(r, &collector_uevent);
+
+	for (size_t i = 0; i < r->n_devs; i++) {
+		const struct conf_device *d = r->devs[i];
+		struct observation *o = cycle_find_observation(c, d->name);
+		int64_t ref = 0, bound_ns;
+
+		if (!d->consumer || !o || !o->driver)
+			continue;
+		for (size_t a = 0; a < c->n_actions; a++) {
+			const struct action_record *ar = &c->actions[a];
+
+			if ((ar->verb == STEP_BIND || ar->verb == STEP_PROBE) && streq(ar->arg, d->name))
+				ref = ar->start_ns;
+		}
+		if (!ue || uevent_bound_at(ue, d->device, ref, &bound_ns) < 0)
+			continue;
+		for (size_t a = 0; a < c->n_actions; a++) {
+			const struct action_record *ar = &c->actions[a];
+			bool supplier = false;
+
+			if (!d->iommus || ar->end_ns <= 0 || ar->end_ns > bound_ns)
+				continue;
+			for (char **p = d->iommus; *p; p++)
+				supplier = supplier || streq(*p, ar->arg);
+			if (supplier && (ar->verb == STEP_BIND || ar->verb == STEP_PROBE) &&
+			    ar->end_ns > ref)
+				ref = ar->end_ns;
+			if ((ar->verb == STEP_INSMOD || ar->verb == STEP_MODPROBE) && ar->end_ns > ref)
+				ref = ar->end_ns;
+		}
+		if (ref > 0 && bound_ns >= ref)
+			o->time_to_bound_ns = bound_ns - ref;
+	}
+}
+
+/* Deferrals the kernel's own records did not show: bind writes that returned EAGAIN. */
+static void runner_count_deferrals(struct runner *r, struct cycle_record *c)
+{
+	c->deferrals = 0;
+	for (size_t i = 0; i < c->n_observations; i++) {
+		struct observation *o = &c->observations[i];
+
+		if (o->deferrals == 0)
+			for (size_t a = 0; a < c->n_actions; a++)
+				if (c->actions[a].verb == STEP_BIND && c->actions[a].err == EAGAIN &&
+				    streq(c->actions[a].arg, o->device))
+					o->deferrals++;
+		if (o->consumer)
+			c->deferrals += o->deferrals;
+	}
+}
+
+static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
+{
+	int64_t sweep = 0, deadline;
+	void *deferred = runner_slot_state(r, &collector_deferred);
+	int k;
+
+	c->seq = seq;
+	c->boot = r->ctx.boot;
+	if (r->camp->sweep_var) {
+		int64_t i = seq % r->camp->sweep_steps;
+
+		sweep = r->camp->sweep_from_us +
+			(r->camp->sweep_to_us - r->camp->sweep_from_us) * i /
+				(r->camp->sweep_steps - 1);
+		c->has_sweep = true;
+		c->sweep_value = sweep;
+	}
+
+	k = runner_write_marker(r, seq, false);
+	if (k < 0)
+		return log_error_errno(k, "Failed to write the cycle marker to /dev/kmsg");
+	for (size_t i = 0; i < r->n_slots; i++)
+		if (r->slots[i].active && r->slots[i].ops->cycle_begin)
+			r->slots[i].ops->cycle_begin(r->slots[i].state, &r->ctx, seq);
+
+	c->start_ns = now_ns();
+	for (size_t g = 0; g < r->scen->n_groups; g++) {
+		k = runner_exec_group(r, c, &r->scen->groups[g], (int)g, sweep);
+		if (k < 0)
+			return k;
+	}
+	deadline = now_ns() + r->camp->deadline_us * NSEC_PER_USEC;
+	for (;;) {
+		if (deferred)
+			deferred_poll(deferred);
+		if (runner_consumers_bound(r) || now_ns() >= deadline)
+			break;
+		sleep_until_ns(now_ns() + POLL_INTERVAL_NS);
+	}
+	c->end_ns = now_ns();
+
+	k = runner_write_marker(r, seq, true);
+	if (k < 0)
+		return log_error_errno(k, "Failed to write the cycle marker to /dev/kmsg");
+	for (size_t i = 0; i < r->n_slots; i++) {
+		if (!r->slots[i].active)
+			continue;
+		k = r->slots[i].ops->cycle_end(r->slots[i].state, &r->ctx, c);
+		if (k < 0)
+			log_warning_errno(k, "Collector %s failed in cycle %lld",
+					  r->slots[i].ops->name, (long long)seq);
+	}
+	runner_time_to_bound(r, c);
+	runner_count_deferrals(r, c);
+	return outcome_classify(c, r->odevs, r->n_devs);
+}
+
+static int runner_store_cycle(struct runner *r, const struct cycle_record *c)
+{
+	int k;
+
+	if (r->opts->db) {
+		k = db_cycle_insert(r->opts->db, r->run_id, c, NULL);
+		if (k < 0)
+			return log_error_errno(k, "Failed to store cycle %lld: %s", (long long)c->seq,
+					       db_errmsg(r->opts->db));
+		db_inflight_clear(r->opts->db, r->run_id);
+	}
+	if (r->opts->stream) {
+		k = runner_stream(r, bundle_cycle_to_json(r->run.uuid, c));
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+static int runner_start(struct runner *r, const char *label, const char *patches)
+{
+	const struct conf_target *t = conf_target_find(r->conf, r->camp->target);
+	const struct conf_load *l = r->camp->load ? conf_load_find(r->conf, r->camp->load) : NULL;
+	struct utsname u;
+	int k;
+
+	if (r->opts->resume_uuid) {
+		if (strlen(r->opts->resume_uuid) != 36)
+			return log_error_errno(EINVAL, "Bad run UUID '%s'", r->opts->resume_uuid);
+		memcpy(r->run.uuid, r->opts->resume_uuid, 37);
+	} else {
+		k = uuid_generate_v4(r->run.uuid);
+		if (k < 0)
+			return log_error_errno(k, "Failed to generate a run UUID");
+	}
+	k = identity_collect(&r->run.kernel);
+	if (k < 0)
+		return log_error_errno(k, "Failed to read the kernel identity");
+	r->run.kernel.label = strdup_null(label ? label : r->conf->daemon.label);
+	r->run.kernel.patches = strdup_null(patches);
+	r->run.campaign = strdup(r->camp->name);
+	r->run.scenario = strdup(r->scen->name);
+	r->run.scenario_text = strdup_null(r->scen->text);
+	r->run.target = strdup(t ? t->name : r->camp->target ? r->camp->target : "local");
+	r->run.target_kind = strdup("local");
+	r->run.hostname = strdup(uname(&u) == 0 ? u.nodename : "unknown");
+	r->run.load_profile = strdup_null(l ? l->name : NULL);
+	r->run.load_args = strdup_null(l ? l->stress_args : NULL);
+	r->run.sweep_var = strdup_null(r->camp->sweep_var);
+	r->run.cycles_planned = r->progress.total;
+	r->run.started_at = utc_now_iso();
+	r->run.status = strdup("running");
+	if (!r->run.campaign || !r->run.scenario || !r->run.target || !r->run.started_at ||
+	    !r->run.status || !r->run.hostname || !r->run.target_kind)
+		return log_oom();
+
+	if (r->opts->db && r->opts->resume_uuid)
+		k = db_run_find(r->opts->db, r->run.uuid, &r->run_id);
+	else if (r->opts->db)
+		k = db_run_insert(r->opts->db, &r->run, &r->run_id);
+	if (r->opts->db) {
+		if (k < 0)
+			return log_error_errno(k, "Failed to record the run: %s",
+					       db_errmsg(r->opts->db));
+	}
+	if (r->opts->stream) {
+		k = runner_stream(r, bundle_run_to_json(&r->run));
+		if (k < 0)
+			return k;
+	}
+
+	r->ctx = (struct collector_ctx){
+		.conf = r->conf,
+		.campaign = r->camp,
+		.run_uuid = r->run.uuid,
+		.boot = r->opts->boot,
+		.run_start_ns = now_ns(),
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(collectors_all); i++) {
+		struct collector_slot *s = &r->slots[r->n_slots++];
+
+		s->ops = collectors_all[i];
+		s->state = calloc(1, s->ops->state_size ? s->ops->state_size : 1);
+		if (!s->state)
+			return log_oom();
+		k = s->ops->start ? s->ops->start(s->state, &r->ctx) : 0;
+		if (k == -EOPNOTSUPP) {
+			log_info("collector %s: not available on this kernel, skipped", s->ops->name);
+			continue;
+		}
+		if (k < 0)
+			return log_error_errno(k, "Failed to start collector %s", s->ops->name);
+		s->active = true;
+	}
+	if (l && l->stress_args) {
+		k = stress_start(l->stress_args, &r->stress);
+		if (k < 0)
+			return log_error_errno(k, "Failed to start stress-ng '%s'", l->stress_args);
+	}
+	return action_exec_new(&r->exec);
+}
+
+static void runner_finish(struct runner *r, const char *status)
+{
+	_cleanup_free_ char *metrics = NULL;
+	_cleanup_free_ char *finished = utc_now_iso();
+
+	if (r->stress) {
+		int k = stress_stop(r->stress, &metrics);
+		if (k < 0)
+			log_warning_errno(k, "stress-ng did not end cleanly");
+		r->stress = NULL;
+	}
+	for (size_t i = r->n_slots; i > 0; i--) {
+		struct collector_slot *s = &r->slots[i - 1];
+
+		if (s->active && s->ops->stop)
+			s->ops->stop(s->state);
+		/* A collector's stop() releases what start() took; the slot memory is ours. */
+		free(s->state);
+		s->state = NULL;
+	}
+	r->n_slots = 0;
+	if (r->opts->db && r->run_id > 0) {
+		int k = db_run_finish(r->opts->db, r->run_id, status, finished, metrics);
+		if (k < 0)
+			log_error_errno(k, "Failed to finish run %s: %s", r->run.uuid,
+					db_errmsg(r->opts->db));
+	}
+	if (r->opts->stream) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "type", "end", "run",
+				      r->run.uuid, "status", status, "finished_at", finished,
+				      "load_metrics", metrics);
+		runner_stream(r, j);
+	}
+	action_exec_free(r->exec);
+	r->exec = NULL;
+}
+
+int runner_run(const struct conf *conf, const char *campaign, const struct runner_opts *o,
+	       char ret_uuid[37], char **ret_error)
+{
+	struct runner r = { .conf = conf, .opts = o };
+	const char *status = "finished";
+	int64_t total, stuck_before;
+	int k;
+
+	k = runner_preflight(conf, campaign, ret_error);
+	if (k < 0)
+		return k;
+	r.camp = conf_campaign_find(conf, campaign);
+	r.scen = conf_scenario_find(conf, r.camp->scenario);
+	if (!r.scen) {
+		*ret_error = strprintf("campaign '%s': no scenario '%s'", campaign, r.camp->scenario);
+		return -ENOENT;
+	}
+	k = runner_collect_devices(&r);
+	if (k < 0) {
+		*ret_error = strprintf("campaign '%s': bad topology reference", campaign);
+		return k;
+	}
+	total = o->cycles > 0 ? o->cycles : r.camp->cycles;
+	if (r.camp->sweep_var && o->cycles <= 0)
+		total *= r.camp->sweep_steps;
+	r.progress = (struct runner_progress){ .total = total, .started_ns = now_ns() };
+
+	k = runner_start(&r, o->label, o->patches);
+	if (k < 0) {
+		runner_finish(&r, "aborted");
+		run_record_done(&r.run);
+		*ret_error = strprintf("could not start the run (see the log above)");
+		return k;
+	}
+	memcpy(ret_uuid, r.run.uuid, 37);
+	log_info("run %s: campaign '%s', %lld cycles, kernel %s%s%s", r.run.uuid, campaign,
+		 (long long)total, r.run.kernel.release, r.run.kernel.label ? " label " : "",
+		 r.run.kernel.label ? r.run.kernel.label : "");
+
+	if (o->resume_uuid)
+		log_info("run %s: resuming at cycle %lld, boot %d", r.run.uuid,
+			 (long long)o->start_seq, o->boot);
+	r.progress.done = o->start_seq;
+	for (int64_t seq = o->start_seq; seq < total; seq++) {
+		struct cycle_record c = { 0 };
+
+		if (o->stop && *o->stop) {
+			status = "interrupted";
+			break;
+		}
+		stuck_before = action_exec_stuck(r.exec);
+		k = runner_cycle(&r, seq, &c);
+		if (k >= 0)
+			k = runner_store_cycle(&r, &c);
+		if (k < 0) {
+			cycle_record_done(&c);
+			status = "aborted";
+			break;
+		}
+		r.progress.done++;
+		r.progress.counts[c.outcome]++;
+		r.progress.last = &c;
+		if (o->progress)
+			o->progress(&r.progress, o->userdata);
+		r.progress.last = NULL;
+		cycle_record_done(&c);
+
+		if (action_exec_stuck(r.exec) > stuck_before)
+			r.consecutive_hangs++;
+		else
+			r.consecutive_hangs = 0;
+		if (r.consecutive_hangs >= r.camp->max_consecutive_hangs) {
+			log_error("run %s: %lld consecutive cycles hung; the target looks wedged, "
+				  "aborting (%u threads stuck in the kernel)",
+				  r.run.uuid, (long long)r.consecutive_hangs, action_exec_stuck(r.exec));
+			status = "aborted";
+			k = -ECANCELED;
+			break;
+		}
+		if (r.camp->settle_us > 0)
+			sleep_until_ns(now_ns() + r.camp->settle_us * NSEC_PER_USEC);
+	}
+	runner_finish(&r, status);
+	run_record_done(&r.run);
+	if (k < 0 && k != -ECANCELED) {
+		*ret_error = strprintf("run stopped by an error (see the log above)");
+		return k;
+	}
+	return k == -ECANCELED ? k : 0;
+}

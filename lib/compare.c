@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Compare engine (see compare.h). Selectors resolve to run ids; the aggregation runs in
+ * SQL (counts grouped by scenario, consumer and outcome), so memory stays proportional to
+ * the number of groups, except for latencies, which are needed whole for rank tests.
+ *
+ * Outcome classes are compared one by one (is this class more frequent in head?) and as
+ * "any failure" (every outcome more severe than deferred_ok). With several classes per
+ * consumer the per-class alpha is not corrected; the default alpha of 0.001 is chosen
+ * strict for that reason, and the report states the alpha it used.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "compare.h"
+#include "db.h"
+#include "macro.h"
+#include "util.h"
+
+#define DEFAULT_SEED 0x70726f6265ULL /* "probe" */
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
+#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
+
+static int sql_error(int rc)
+{
+	switch (rc) {
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	default:
+		return -EIO;
+	}
+}
+
+static bool looks_like_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
+			return false;
+	}
+	return true;
+}
+
+static int resolve_side(sqlite3 *h, const char *sel, struct compare_side *side)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	const char *sql, *val = sel;
+	int rc;
+
+	if (strncmp(sel, "run:", 4) == 0 || looks_like_uuid(sel)) {
+		val = strncmp(sel, "run:", 4) == 0 ? sel + 4 : sel;
+		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON k.id = r.kernel_id "
+		      "WHERE r.uuid = ?1";
+	} else if (strncmp(sel, "kernel:", 7) == 0) {
+		val = sel + 7;
+		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON k.id = r.kernel_id "
+		      "WHERE k.id = CAST(?1 AS INTEGER) ORDER BY r.id";
+	} else {
+		if (strncmp(sel, "label:", 6) == 0)
+			val = sel + 6;
+		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON k.id = r.kernel_id "
+		      "WHERE k.label = ?1 ORDER BY r.id";
+	}
+	if (!*val)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_error(rc);
+	sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
+	side->selector = strdup(sel);
+	if (!side->selector)
+		return -ENOMEM;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t *n = realloc(side->run_ids, (side->n_runs + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		side->run_ids = n;
+		side->run_ids[side->n_runs++] = sqlite3_column_int64(st, 0);
+		if (!side->description) {
+			const char *label = (const char *)sqlite3_column_text(st, 1);
+			const char *rel = (const char *)sqlite3_column_text(st, 2);
+			side->description = strprintf("%s%s%s", label ? label : "", label ? ", " : "",
+						      rel ? rel : "?");
+		}
+	}
+	if (rc != SQLITE_DONE)
+		return sql_error(rc);
+	return side->n_runs > 0 ? 0 : -ENOENT;
+}
+
+/* "(1,2,3)" for an IN clause; ids are integers from the database, never user text. */
+static char *id_list(const struct compare_side *s)
+{
+	size_t cap = 16 + s->n_runs * 21, len = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return NULL;
+	buf[len++] = '(';
+	for (size_t i = 0; i < s->n_runs; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? "," : "",
+					(long long)s->run_ids[i]);
+	snprintf(buf + len, cap - len, ")");
+	return buf;
+}
+
+static struct compare_group *group_get(struct compare_result *r, const char *scenario,
+				       const char *device)
+{
+	struct compare_group *g;
+
+	for (size_t i = 0; i < r->n_groups; i++)
+		if (streq(r->groups[i].scenario, scenario) && streq(r->groups[i].device, device))
+			return &r->groups[i];
+	g = realloc(r->groups, (r->n_groups + 1) * sizeof(*g));
+	if (!g)
+		return NULL;
+	r->groups = g;
+	g = &r->groups[r->n_groups];
+	memset(g, 0, sizeof(*g));
+	g->scenario = strdup(scenario);
+	g->device = strdup(device);
+	if (!g->scenario || !g->device) {
+		free(g->scenario);
+		free(g->device);
+		return NULL;
+	}
+	r->n_groups++;
+	return g;
+}
+
+static struct compare_rate *rate_get(struct compare_group *g, int outcome)
+{
+	for (size_t i = 0; i < g->n_rates; i++)
+		if (g->rates[i].outcome == outcome)
+			return &g->rates[i];
+	g->rates[g->n_rates] = (struct compare_rate){ .outcome = outcome };
+	return &g->rates[g->n_rates++];
+}
+
+/* Per (scenario, consumer, outcome) counts for one side. */
+static int load_counts(sqlite3 *h, struct compare_result *r, const struct compare_side *s,
+		       bool head)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_free_ char *ids = id_list(s), *sql = NULL;
+	int rc;
+
+	if (!ids)
+		return -ENOMEM;
+	sql = strprintf("SELECT r.scenario, o.device, o.outcome, COUNT(*) FROM observations o "
+			"JOIN cycles c ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id "
+			"WHERE o.consumer = 1 AND c.run_id IN %s GROUP BY 1, 2, 3", ids);
+	if (!sql)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_error(rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct compare_group *g = group_get(r, (const char *)sqlite3_column_text(st, 0),
+						    (const char *)sqlite3_column_text(st, 1));
+		int o = outcome_from_string((const char *)sqlite3_column_text(st, 2));
+		uint64_t n = (uint64_t)sqlite3_column_int64(st, 3);
+
+		if (!g)
+			return -ENOMEM;
+		if (o < 0)
+			return -EBADMSG;
+		/* Every class row of the group counts all cycles of the side as its n. */
+		if (o > OUTCOME_DEFERRED_OK) {
+			struct compare_rate *cr = rate_get(g, o);
+			*(head ? &cr->k_head : &cr->k_base) += n;
+			cr = rate_get(g, -1);
+			*(head ? &cr->k_head : &cr->k_base) += n;
+		}
+		/* The group's total: every cycle of this consumer on this side. */
+		{
+			struct compare_rate *all = rate_get(g, -1);
+			*(head ? &all->n_head : &all->n_base) += n;
+		}
+	}
+	return rc == SQLITE_DONE ? 0 : sql_error(rc);
+}
+
+static int load_buckets(sqlite3 *h, struct compare_result *r, const struct compare_side *s,
+			bool head)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_free_ char *ids = id_list(s), *sql = NULL;
+	int rc;
+
+	if (!ids)
+		return -ENOMEM;
+	sql = strprintf("SELECT r.scenario, o.device, c.sweep_value, COUNT(*), "
+			"SUM(o.outcome NOT IN ('ok', 'deferred_ok')) FROM observations o "
+			"JOIN cycles c ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id "
+			"WHERE o.consumer = 1 AND c.sweep_value IS NOT NULL AND c.run_id IN %s "
+			"GROUP BY 1, 2, 3 ORDER BY 3", ids);
+	if (!sql)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_error(rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct compare_group *g = group_get(r, (const char *)sqlite3_column_text(st, 0),
+						    (const char *)sqlite3_column_text(st, 1));
+		int64_t sweep = sqlite3_column_int64(st, 2);
+		struct compare_bucket *b = NULL;
+
+		if (!g)
+			return -ENOMEM;
+		for (size_t i = 0; i < g->n_buckets; i++)
+			if (g->buckets[i].sweep == sweep)
+				b = &g->buckets[i];
+		if (!b) {
+			size_t pos = g->n_buckets;
+			b = realloc(g->buckets, (g->n_buckets + 1) * sizeof(*b));
+			if (!b)
+				return -ENOMEM;
+			g->buckets = b;
+			/* keep sorted by sweep value */
+			while (pos > 0 && g->buckets[pos - 1].sweep > sweep) {
+				g->buckets[pos] = g->buckets[pos - 1];
+				pos--;
+			}
+			b = &g->buckets[pos];
+			*b = (struct compare_bucket){ .sweep = sweep };
+			g->n_buckets++;
+		}
+		*(head ? &b->n_head : &b->n_base) += (uint64_t)sqlite3_column_int64(st, 3);
+		*(head ? &b->fail_head : &b->fail_base) += (uint64_t)sqlite3_column_int64(st, 4);
+	}
+	return rc == SQLITE_DONE ? 0 : sql_error(rc);
+}
+
+struct sample {
+	double *v;
+	size_t n, cap;
+};
+
+static int sample_push(struct sample *s, double v)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		double *n = realloc(s->v, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->v = n;
+		s->cap = cap;
+	}
+	s->v[s->n++] = v;
+	return 0;
+}
+
+static int load_sample(sqlite3 *h, const struct compare_side *s, const char *scenario,
+		       const char *device, int metric, struct sample *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_free_ char *ids = id_list(s), *sql = NULL;
+	int rc;
+
+	if (!ids)
+		return -ENOMEM;
+	if (metric == 0)
+		sql = strprintf("SELECT o.time_to_bound_ns FROM observations o JOIN cycles c ON "
+				"c.id = o.cycle_id JOIN runs r ON r.id = c.run_id WHERE "
+				"c.run_id IN %s AND r.scenario = ?1 AND o.device = ?2 AND "
+				"o.time_to_bound_ns IS NOT NULL", ids);
+	else
+		sql = strprintf("SELECT a.end_ns - a.start_ns FROM actions a JOIN cycles c ON "
+				"c.id = a.cycle_id JOIN runs r ON r.id = c.run_id WHERE "
+				"c.run_id IN %s AND r.scenario = ?1 AND a.arg = ?2 AND "
+				"a.verb IN ('bind', 'probe') AND a.end_ns IS NOT NULL", ids);
+	if (!sql)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_error(rc);
+	sqlite3_bind_text(st, 1, scenario, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (sample_push(ret, (double)sqlite3_column_int64(st, 0)) < 0)
+			return -ENOMEM;
+	return rc == SQLITE_DONE ? 0 : sql_error(rc);
+}
+
+static int compute_latency(sqlite3 *h, const struct compare_result *r, struct compare_group *g,
+			   int metric, uint64_t seed)
+{
+	static const double probs[_COMPARE_Q_MAX] = { 0.5, 0.9, 0.99 };
+	struct compare_latency *l = &g->latency[metric];
+	struct sample b = { 0 }, hd = { 0 };
+	int k;
+
+	l->metric = metric == 0 ? "time_to_bound" : "bind_latency";
+	l->p = NAN;
+	l->shift_ns = NAN;
+	l->verdict = STATS_NO_CHANGE;
+	k = load_sample(h, &r->base, g->scenario, g->device, metric, &b);
+	if (k >= 0)
+		k = load_sample(h, &r->head, g->scenario, g->device, metric, &hd);
+	if (k < 0)
+		goto out;
+	l->n_base = b.n;
+	l->n_head = hd.n;
+	if (b.n > 0) {
+		stats_quantiles(b.v, b.n, probs, _COMPARE_Q_MAX, l->q_base);
+		stats_bootstrap_quantiles(b.v, b.n, probs, _COMPARE_Q_MAX, 0, seed, 0.95, l->ci_base);
+	}
+	if (hd.n > 0) {
+		stats_quantiles(hd.v, hd.n, probs, _COMPARE_Q_MAX, l->q_head);
+		stats_bootstrap_quantiles(hd.v, hd.n, probs, _COMPARE_Q_MAX, 0, seed, 0.95,
+					  l->ci_head);
+	}
+	if (b.n > 0 && hd.n > 0) {
+		struct stats_mwu m;
+
+		if (stats_mann_whitney(b.v, b.n, hd.v, hd.n, &m) == 0)
+			l->p = m.p;
+		if (stats_hodges_lehmann(b.v, b.n, hd.v, hd.n, &l->shift_ns) < 0)
+			l->shift_ns = NAN;
+		if (!isnan(l->p) && !isnan(l->shift_ns)) {
+			enum stats_verdict v = stats_verdict(l->p, r->alpha_latency, l->shift_ns);
+			l->verdict = v < 0 ? STATS_NO_CHANGE : v;
+		}
+	}
+	k = 0;
+out:
+	free(b.v);
+	free(hd.v);
+	return k;
+}
+
+static void compute_rate(struct compare_rate *cr, double alpha)
+{
+	double d;
+
+	if (cr->n_base > 0) {
+		if (cr->k_base == 0) {
+			cr->ci_base.lo = 0;
+			stats_zero_events_upper(cr->n_base, 0.95, &cr->ci_base.hi);
+		} else
+			stats_wilson(cr->k_base, cr->n_base, 0.95, &cr->ci_base);
+	}
+	if (cr->n_head > 0) {
+		if (cr->k_head == 0) {
+			cr->ci_head.lo = 0;
+			stats_zero_events_upper(cr->n_head, 0.95, &cr->ci_head.hi);
+		} else
+			stats_wilson(cr->k_head, cr->n_head, 0.95, &cr->ci_head);
+	}
+	cr->p = NAN;
+	cr->verdict = STATS_NO_CHANGE;
+	if (cr->n_base == 0 || cr->n_head == 0)
+		return;
+	if (stats_fisher_exact(cr->k_base, cr->n_base, cr->k_head, cr->n_head, &cr->p) < 0)
+		return;
+	d = (double)cr->k_head / (double)cr->n_head - (double)cr->k_base / (double)cr->n_base;
+	cr->verdict = stats_verdict(cr->p, alpha, d);
+	if ((int)cr->verdict < 0)
+		cr->verdict = STATS_NO_CHANGE;
+}
+
+int compare_run(struct db *db, const struct compare_opts *o, struct compare_result **ret)
+{
+	struct compare_result *r;
+	sqlite3 *h = db_sqlite(db);
+	uint64_t seed = o->seed ? o->seed : DEFAULT_SEED;
+	int k;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->alpha_outcome = o->alpha_outcome > 0 ? o->alpha_outcome : 0.001;
+	r->alpha_latency = o->alpha_latency > 0 ? o->alpha_latency : 0.01;
+	k = resolve_side(h, o->base, &r->base);
+	if (k >= 0)
+		k = resolve_side(h, o->head, &r->head);
+	if (k >= 0)
+		k = load_counts(h, r, &r->base, false);
+	if (k >= 0)
+		k = load_counts(h, r, &r->head, true);
+	if (k >= 0)
+		k = load_buckets(h, r, &r->base, false);
+	if (k >= 0)
+		k = load_buckets(h, r, &r->head, true);
+	for (size_t i = 0; k >= 0 && i < r->n_groups; i++) {
+		struct compare_group *g = &r->groups[i];
+		struct compare_rate *all = rate_get(g, -1);
+
+		/* Each class is a share of all cycles of that consumer on that side. */
+		for (size_t j = 0; j < g->n_rates; j++) {
+			g->rates[j].n_base = all->n_base;
+			g->rates[j].n_head = all->n_head;
+		}
+		for (size_t j = 0; j < g->n_rates; j++)
+			compute_rate(&g->rates[j], r->alpha_outcome);
+		for (int m = 0; m < 2 && k >= 0; m++)
+			k = compute_latency(h, r, g, m, seed);
+	}
+	if (k < 0) {
+		compare_result_free(r);
+		return k;
+	}
+	*ret = r;
+	return 0;
+}
+
+void compare_result_free(struct compare_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_groups; i++) {
+		free(r->groups[i].scenario);
+		free(r->groups[i].device);
+		free(r->groups[i].buckets);
+	}
+	free(r->groups);
+	free(r->base.selector);
+	free(r->base.run_ids);
+	free(r->base.description);
+	free(r->head.selector);
+	free(r->head.run_ids);
+	free(r->head.description);
+	free(r);
+}
+
+bool compare_result_regressed(const struct compare_result *r)
+{
+	for (size_t i = 0; i < r->n_groups; i++) {
+		const struct compare_group *g = &r->groups[i];
+
+		for (size_t j = 0; j < g->n_rates; j++)
+			if (g->rates[j].verdict == STATS_REGRESSION)
+				return true;
+		for (int m = 0; m < 2; m++)
+			if (g->latency[m].verdict == STATS_REGRESSION)
+				return true;
+	}
+	return false;
+}
+
+static const char *rate_name(int outcome)
+{
+	return outcome < 0 ? "any_failure" : outcome_to_string(outcome);
+}
+
+static json_t *json_num(double v)
+{
+	return isnan(v) || isinf(v) ? json_null() : json_real(v);
+}
+
+json_t *compare_result_to_json(const struct compare_result *r)
+{
+	json_t *root = json_object(), *groups = json_array();
+
+	if (!root || !groups) {
+		json_decref(root);
+		json_decref(groups);
+		return NULL;
+	}
+	json_object_set_new(root, "base", json_pack("{s:s, s:s?, s:I}", "selector",
+						     r->base.selector, "kernel",
+						     r->base.description, "runs",
+						     (json_int_t)r->base.n_runs));
+	json_object_set_new(root, "head", json_pack("{s:s, s:s?, s:I}", "selector",
+						     r->head.selector, "kernel",
+						     r->head.description, "runs",
+						     (json_int_t)r->head.n_runs));
+	json_object_set_new(root, "alpha_outcome", json_real(r->alpha_outcome));
+	json_object_set_new(root, "alpha_latency", json_real(r->alpha_latency));
+	json_object_set_new(root, "verdict",
+			    json_string(compare_result_regressed(r) ? "regression" : "no_regression"));
+	for (size_t i = 0; i < r->n_groups; i++) {
+		const struct compare_group *g = &r->groups[i];
+		json_t *jg = json_pack("{s:s, s:s}", "scenario", g->scenario, "consumer", g->device);
+		json_t *rates = json_array(), *lat = json_array(), *bk = json_array();
+
+		for (size_t j = 0; j < g->n_rates; j++) {
+			const struct compare_rate *cr = &g->rates[j];
+			json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "outcome",
+					      rate_name(cr->outcome), "base_k", (json_int_t)cr->k_base,
+					      "base_n", (json_int_t)cr->n_base, "head_k",
+					      (json_int_t)cr->k_head, "head_n", (json_int_t)cr->n_head,
+					      "verdict", stats_verdict_to_string(cr->verdict));
+			json_object_set_new(o, "base_ci", json_pack("[o, o]", json_num(cr->ci_base.lo),
+								   json_num(cr->ci_base.hi)));
+			json_object_set_new(o, "head_ci", json_pack("[o, o]", json_num(cr->ci_head.lo),
+								   json_num(cr->ci_head.hi)));
+			json_object_set_new(o, "p", json_num(cr->p));
+			json_array_append_new(rates, o);
+		}
+		for (int m = 0; m < 2; m++) {
+			const struct compare_latency *l = &g->latency[m];
+			static const char *const qn[] = { "p50", "p90", "p99" };
+			json_t *o = json_pack("{s:s, s:I, s:I, s:s}", "metric", l->metric, "base_n",
+					      (json_int_t)l->n_base, "head_n", (json_int_t)l->n_head,
+					      "verdict", stats_verdict_to_string(l->verdict));
+
+			json_object_set_new(o, "p", json_num(l->p));
+			json_object_set_new(o, "hl_shift_ns", json_num(l->shift_ns));
+			for (int q = 0; q < _COMPARE_Q_MAX; q++) {
+				json_t *bq = l->n_base ? json_pack("{s:o, s:[o, o]}", "value",
+								   json_num(l->q_base[q]), "ci",
+								   json_num(l->ci_base[q].lo),
+								   json_num(l->ci_base[q].hi))
+						       : json_null();
+				json_t *hq = l->n_head ? json_pack("{s:o, s:[o, o]}", "value",
+								   json_num(l->q_head[q]), "ci",
+								   json_num(l->ci_head[q].lo),
+								   json_num(l->ci_head[q].hi))
+						       : json_null();
+				json_t *pair = json_pack("{s:o, s:o}", "base", bq, "head", hq);
+				json_object_set_new(o, qn[q], pair);
+			}
+			json_array_append_new(lat, o);
+		}
+		for (size_t j = 0; j < g->n_buckets; j++) {
+			const struct compare_bucket *b = &g->buckets[j];
+			json_array_append_new(bk, json_pack("{s:I, s:I, s:I, s:I, s:I}", "sweep_us",
+							    (json_int_t)b->sweep, "base_n",
+							    (json_int_t)b->n_base, "base_fail",
+							    (json_int_t)b->fail_base, "head_n",
+							    (json_int_t)b->n_head, "head_fail",
+							    (json_int_t)b->fail_head));
+		}
+		json_object_set_new(jg, "outcomes", rates);
+		json_object_set_new(jg, "latency", lat);
+		json_object_set_new(jg, "sweep", bk);
+		json_array_append_new(groups, jg);
+	}
+	json_object_set_new(root, "groups", groups);
+	return root;
+}
+
+/* --- rendering --- */
+
+static void fmt_rate(char *buf, size_t size, uint64_t k, uint64_t n, struct stats_interval ci)
+{
+	if (n == 0)
+		snprintf(buf, size, "-");
+	else if (k == 0)
+		/* Never "0%": the honest statement is an upper bound. */
+		snprintf(buf, size, "0/%llu (<%.2g%%)", (unsigned long long)n, 100 * ci.hi);
+	else
+		snprintf(buf, size, "%llu/%llu %.1f%% [%.1f, %.1f]", (unsigned long long)k,
+			 (unsigned long long)n, 100.0 * (double)k / (double)n, 100 * ci.lo,
+			 100 * ci.hi);
+}
+
+static void fmt_p(char *buf, size_t size, double p)
+{
+	if (isnan(p))
+		snprintf(buf, size, "-");
+	else if (p < 1e-4)
+		snprintf(buf, size, "%.1e", p);
+	else
+		snprintf(buf, size, "%.4f", p);
+}
+
+static void fmt_ms(char *buf, size_t size, double ns)
+{
+	snprintf(buf, size, "%.3g", ns / 1e6);
+}
+
+static int cmp_rate(const void *a, const void *b)
+{
+	const struct compare_rate *x = a, *y = b;
+	/* "any failure" last, the rest most severe first */
+	int kx = x->outcome < 0 ? -1000 : x->outcome, ky = y->outcome < 0 ? -1000 : y->outcome;
+
+	return ky - kx;
+}
+
+void compare_print(FILE *f, const struct compare_result *r, bool markdown)
+{
+	const char *sep = markdown ? " | " : "  ";
+
+	fprintf(f, "%sbase: %s (%s, %zu run%s)\n", markdown ? "- " : "", r->base.selector,
+		r->base.description ? r->base.description : "?", r->base.n_runs,
+		r->base.n_runs == 1 ? "" : "s");
+	fprintf(f, "%shead: %s (%s, %zu run%s)\n", markdown ? "- " : "", r->head.selector,
+		r->head.description ? r->head.description : "?", r->head.n_runs,
+		r->head.n_runs == 1 ? "" : "s");
+	fprintf(f, "%soutcome rates: Wilson 95%% CI, Fisher exact two-sided, alpha %g; latency: "
+		   "bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n\n",
+		markdown ? "- " : "", r->alpha_outcome, r->alpha_latency);
+
+	for (size_t i = 0; i < r->n_groups; i++) {
+		struct compare_group *g = &r->groups[i];
+		struct compare_rate sorted[_OUTCOME_MAX + 1];
+
+		memcpy(sorted, g->rates, g->n_rates * sizeof(*sorted));
+		qsort(sorted, g->n_rates, sizeof(*sorted), cmp_rate);
+		if (markdown)
+			fprintf(f, "#### %s / consumer `%s`\n\n| outcome | base | head | p | verdict |\n"
+				   "|---|---|---|---|---|\n", g->scenario, g->device);
+		else
+			fprintf(f, "scenario %s, consumer %s\n  %-18s%s%-30s%s%-30s%s%-9s%sverdict\n",
+				g->scenario, g->device, "outcome", sep, "base", sep, "head", sep, "p", sep);
+		for (size_t j = 0; j < g->n_rates; j++) {
+			const struct compare_rate *cr = &sorted[j];
+			char b[64], h[64], p[32];
+
+			fmt_rate(b, sizeof(b), cr->k_base, cr->n_base, cr->ci_base);
+			fmt_rate(h, sizeof(h), cr->k_head, cr->n_head, cr->ci_head);
+			fmt_p(p, sizeof(p), cr->p);
+			if (markdown)
+				fprintf(f, "| %s | %s | %s | %s | %s |\n", rate_name(cr->outcome), b, h,
+					p, stats_verdict_to_string(cr->verdict));
+			else
+				fprintf(f, "  %-18s%s%-30s%s%-30s%s%-9s%s%s\n", rate_name(cr->outcome),
+					sep, b, sep, h, sep, p, sep,
+					stats_verdict_to_string(cr->verdict));
+		}
+		for (int m = 0; m < 2; m++) {
+			const struct compare_latency *l = &g->latency[m];
+			char q[3][2][24], p[32], sh[24];
+
+			if (l->n_base == 0 && l->n_head == 0)
+				continue;
+			for (int k = 0; k < 3; k++) {
+				fmt_ms(q[k][0], sizeof(q[k][0]), l->q_base[k]);
+				fmt_ms(q[k][1], sizeof(q[k][1]), l->q_head[k]);
+			}
+			fmt_p(p, sizeof(p), l->p);
+			fmt_ms(sh, sizeof(sh), l->shift_ns);
+			fprintf(f, "%s%s ms (n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; "
+				   "shift %s ms, p %s: %s\n",
+				markdown ? "\n- " : "  ", l->metric, l->n_base, l->n_head,
+				l->n_base ? q[0][0] : "-", l->n_head ? q[0][1] : "-",
+				l->n_base ? q[1][0] : "-", l->n_head ? q[1][1] : "-",
+				l->n_base ? q[2][0] : "-", l->n_head ? q[2][1] : "-",
+				isnan(l->shift_ns) ? "-" : sh, p, stats_verdict_to_string(l->verdict));
+		}
+		if (g->n_buckets > 0) {
+			fprintf(f, "%sfailures per offset (base | head):\n", markdown ? "\n" : "  ");
+			for (size_t j = 0; j < g->n_buckets; j++) {
+				const struct compare_bucket *b = &g->buckets[j];
+				fprintf(f, "%s%8.3f ms  %4llu/%-4llu | %4llu/%-4llu\n",
+					markdown ? "    " : "    ", (double)b->sweep / 1000.0,
+					(unsigned long long)b->fail_base, (unsigned long long)b->n_base,
+					(unsigned long long)b->fail_head, (unsigned long long)b->n_head);
+			}
+		}
+		fputc('\n', f);
+	}
+	fprintf(f, "%sverdict: %s\n", markdown ? "**" : "",
+		compare_result_regressed(r) ? "REGRESSION" : "no regression");
+}
+
+void compare_print_run_summary(FILE *f, json_t *summary)
+{
+	json_t *run = json_object_get(summary, "run");
+	json_t *outcomes = json_object_get(summary, "outcomes");
+	json_t *consumers = json_object_get(summary, "consumers");
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	fprintf(f, "run %s (%s, %s): %lld cycles\n",
+		json_string_value(json_object_get(run, "uuid")),
+		json_string_value(json_object_get(run, "campaign")),
+		json_string_value(json_object_get(run, "status")),
+		(long long)json_integer_value(json_object_get(summary, "cycles")));
+	json_object_foreach(outcomes, key, v)
+		if (json_integer_value(v) > 0)
+			fprintf(f, "  %-18s %lld\n", key, (long long)json_integer_value(v));
+	json_array_foreach(consumers, i, v) {
+		json_t *oc = json_object_get(v, "outcomes"), *n;
+		fprintf(f, "  consumer %s:", json_string_value(json_object_get(v, "device")));
+		json_object_foreach(oc, key, n)
+			if (json_integer_value(n) > 0)
+				fprintf(f, " %s=%lld", key, (long long)json_integer_value(n));
+		fputc('\n', f);
+	}
+}
+
+void compare_print_list(FILE *f, const char *what, json_t *list)
+{
+	size_t i;
+	json_t *v;
+
+	if (streq(what, "kernels")) {
+		fprintf(f, "%-4s %-10s %-28s %-28s %s\n", "id", "label", "release", "patches", "runs");
+		json_array_foreach(list, i, v)
+			fprintf(f, "%-4lld %-10s %-28s %-28s %lld\n",
+				(long long)json_integer_value(json_object_get(v, "id")),
+				json_string_value(json_object_get(v, "label")) ?: "-",
+				json_string_value(json_object_get(v, "release")) ?: "-",
+				json_string_value(json_object_get(v, "patches")) ?: "-",
+				(long long)json_integer_value(json_object_get(v, "runs")));
+		return;
+	}
+	fprintf(f, "%-36s %-20s %-10s %-12s %8s  %s\n", "run", "campaign", "kernel", "status",
+		"cycles", "started");
+	json_array_foreach(list, i, v) {
+		json_t *k = json_object_get(v, "kernel");
+		fprintf(f, "%-36s %-20s %-10s %-12s %8lld  %s\n",
+			json_string_value(json_object_get(v, "uuid")),
+			json_string_value(json_object_get(v, "campaign")) ?: "-",
+			json_string_value(json_object_get(k, "label")) ?: "-",
+			json_string_value(json_object_get(v, "status")) ?: "-",
+			(long long)json_integer_value(json_object_get(v, "cycles")),
+			json_string_value(json_object_get(v, "started_at")) ?: "-");
+	}
+}

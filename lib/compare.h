@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The compare engine shared by the CLI and the HTTP API: base vs head, each a set of runs
+ * chosen by a selector (a kernel label, a run UUID, "label:NAME", "run:UUID",
+ * "kernel:ID"), compared per scenario and consumer: outcome rates with Wilson 95%
+ * intervals (one-sided upper bounds for zero counts), Fisher's exact p per outcome class,
+ * latency percentiles with bootstrap CIs, Mann-Whitney p and Hodges-Lehmann shift for
+ * time-to-bound and bind latency, and per-sweep-offset failure counts (the race window).
+ * Every metric gets a verdict at its alpha; the result regressed if any metric did.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "model.h"
+#include "stats.h"
+
+struct db;
+
+struct compare_opts {
+	const char *base;
+	const char *head;
+	double alpha_outcome;  /* default 0.001 */
+	double alpha_latency;  /* default 0.01 */
+	uint64_t seed;         /* bootstrap seed (0 = fixed default, results reproducible) */
+};
+
+/* One outcome class (or "any failure": outcome == -1) of one consumer. */
+struct compare_rate {
+	int outcome;
+	uint64_t k_base, n_base, k_head, n_head;
+	struct stats_interval ci_base, ci_head;  /* Wilson 95%; for k = 0, [0, exact upper] */
+	double p;                                /* Fisher two-sided */
+	enum stats_verdict verdict;
+};
+
+enum { COMPARE_P50, COMPARE_P90, COMPARE_P99, _COMPARE_Q_MAX };
+
+struct compare_latency {
+	const char *metric;    /* "time_to_bound" or "bind_latency" (static strings) */
+	size_t n_base, n_head;
+	double q_base[_COMPARE_Q_MAX], q_head[_COMPARE_Q_MAX];         /* ns */
+	struct stats_interval ci_base[_COMPARE_Q_MAX], ci_head[_COMPARE_Q_MAX];
+	double p;              /* Mann-Whitney two-sided; NaN when a side is empty */
+	double shift_ns;       /* Hodges-Lehmann, head - base */
+	enum stats_verdict verdict;
+};
+
+struct compare_bucket {
+	int64_t sweep;         /* sweep value, µs */
+	uint64_t n_base, fail_base, n_head, fail_head;
+};
+
+struct compare_group {
+	char *scenario;
+	char *device;
+	struct compare_rate rates[_OUTCOME_MAX + 1]; /* outcome classes seen + "any failure" */
+	size_t n_rates;
+	struct compare_latency latency[2];
+	struct compare_bucket *buckets;
+	size_t n_buckets;
+};
+
+struct compare_side {
+	char *selector;
+	int64_t *run_ids;
+	size_t n_runs;
+	char *description;     /* "label stock, 7.3.4-probestorm, 2 runs" */
+};
+
+struct compare_result {
+	struct compare_side base, head;
+	double alpha_outcome, alpha_latency;
+	struct compare_group *groups;
+	size_t n_groups;
+};
+
+/* Runs the comparison. -ENOENT when a selector matches no run (-EINVAL when malformed).
+ * The caller owns *ret (compare_result_free). */
+int compare_run(struct db *db, const struct compare_opts *o, struct compare_result **ret);
+void compare_result_free(struct compare_result *r);
+/* True when any metric of any group is a regression. */
+bool compare_result_regressed(const struct compare_result *r);
+/* The result as JSON (the API's /compare body); NULL on allocation failure. */
+json_t *compare_result_to_json(const struct compare_result *r);
+/* Text (fixed-width) or markdown (for a mailing-list reply or CI summary). */
+void compare_print(FILE *f, const struct compare_result *r, bool markdown);
+
+/* Text renderings of db_query_run_summary() / db_query_runs() / db_query_kernels(). */
+void compare_print_run_summary(FILE *f, json_t *summary);
+void compare_print_list(FILE *f, const char *what, json_t *list);
