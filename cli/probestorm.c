@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "compare.h"
 #include "conf.h"
 #include "db.h"
+#include "guestlog.h"
 #include "log.h"
 #include "macro.h"
 #include "runner.h"
@@ -134,6 +136,7 @@ static int verb_run(int argc, char **argv)
 		{ "cycles", required_argument, NULL, 'n' },
 		{ "stream", required_argument, NULL, 's' },
 		{ "no-database", no_argument, NULL, 'N' },
+		{ "resume", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
 		{}
 	};
@@ -143,11 +146,11 @@ static int verb_run(int argc, char **argv)
 	struct db *db = NULL;
 	FILE *sf = NULL;
 	bool tty = isatty(STDERR_FILENO), no_db = false;
-	int64_t cycles = 0;
-	char uuid[37] = "";
+	int64_t cycles = 0, start_seq = 0, boot = 0;
+	char uuid[37] = "", resume[37] = "";
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "C:l:p:n:s:Nj", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "C:l:p:n:s:NR:j", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'C': campaign = optarg; break;
 		case 'l': label = optarg; break;
@@ -160,6 +163,24 @@ static int verb_run(int argc, char **argv)
 			break;
 		case 's': stream = optarg; break;
 		case 'N': no_db = true; break;
+		case 'R': {
+			/* UUID:SEQ[:BOOT] as printed by "import --print-resume" */
+			char *p1 = strchr(optarg, ':'), *p2 = p1 ? strchr(p1 + 1, ':') : NULL;
+
+			if (!p1 || p1 - optarg != 36) {
+				log_error("--resume: '%s' is not UUID:SEQ[:BOOT]", optarg);
+				return EXIT_ERROR;
+			}
+			memcpy(resume, optarg, 36);
+			if (p2)
+				*p2 = '\0';
+			if (parse_int64(p1 + 1, 0, INT64_MAX, &start_seq) < 0 ||
+			    (p2 && parse_int64(p2 + 1, 0, 1000000, &boot) < 0)) {
+				log_error("--resume: '%s' is not UUID:SEQ[:BOOT]", optarg);
+				return EXIT_ERROR;
+			}
+			break;
+		}
 		case 'j': arg_json = true; break;
 		default: return EXIT_ERROR;
 		}
@@ -201,7 +222,8 @@ static int verb_run(int argc, char **argv)
 		struct runner_opts o = {
 			.label = label, .patches = patches, .db = db, .stream = sf,
 			.cycles = cycles, .stop = &stop_requested, .progress = progress_cb,
-			.userdata = &tty,
+			.userdata = &tty, .resume_uuid = resume[0] ? resume : NULL,
+			.start_seq = start_seq, .boot = (int)boot,
 		};
 		free(err);
 		err = NULL;
@@ -228,14 +250,65 @@ static int verb_run(int argc, char **argv)
 
 /* --- import / export --- */
 
+/*
+ * import BUNDLE...: idempotent. For a QEMU guest's stream also:
+ *   --died crash|hang --console LOG   the guest died: record the in-flight cycle
+ *   --print-resume                    print UUID:SEQ where a fresh boot continues the run
+ *                                     (nothing when the run ended), import nothing
+ */
 static int verb_import(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "died", required_argument, NULL, 'D' },
+		{ "console", required_argument, NULL, 'c' },
+		{ "print-resume", no_argument, NULL, 'r' },
+		{}
+	};
+	const char *console = NULL;
+	enum outcome died = OUTCOME_OK;
+	bool print_resume = false;
 	struct db *db = NULL;
-	int ret = 0;
+	int ret = 0, c;
 
+	while ((c = getopt_long(argc, argv, "D:c:r", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'D':
+			if (streq(optarg, "crash"))
+				died = OUTCOME_CRASH;
+			else if (streq(optarg, "hang"))
+				died = OUTCOME_HANG;
+			else {
+				log_error("--died: '%s' is not crash or hang", optarg);
+				return EXIT_ERROR;
+			}
+			break;
+		case 'c': console = optarg; break;
+		case 'r': print_resume = true; break;
+		default: return EXIT_ERROR;
+		}
+	}
 	if (optind >= argc) {
 		log_error("import: no bundle files given");
 		return EXIT_ERROR;
+	}
+	if (print_resume) {
+		struct guestlog_tail t;
+		FILE *f = fopen(argv[optind], "re");
+		int r;
+
+		if (!f) {
+			log_error_errno(errno, "Failed to open '%s'", argv[optind]);
+			return EXIT_ERROR;
+		}
+		r = guestlog_scan(f, &t);
+		fclose(f);
+		if (r < 0) {
+			log_error_errno(r, "Failed to read '%s'", argv[optind]);
+			return EXIT_ERROR;
+		}
+		if (t.uuid[0] && !t.ended)
+			printf("%s:%lld\n", t.uuid, (long long)guestlog_resume_seq(&t));
+		return 0;
 	}
 	if (open_db(NULL, 0, &db) < 0)
 		return EXIT_ERROR;
@@ -251,16 +324,36 @@ static int verb_import(int argc, char **argv)
 			continue;
 		}
 		r = bundle_import(db, f, &st, &err);
+		if (r >= 0 && died != OUTCOME_OK && f != stdin) {
+			struct guestlog_tail t;
+
+			rewind(f);
+			r = guestlog_scan(f, &t);
+			if (r >= 0 && !t.ended)
+				r = guestlog_record_death(db, &t, died, console, t.boot);
+			if (r < 0)
+				log_error_errno(r, "%s: failed to record the guest's %s", argv[i],
+						outcome_to_string(died));
+			else if (!t.ended)
+				printf("%s: guest %s in cycle %lld (%s %s) recorded\n", argv[i],
+				       outcome_to_string(died),
+				       (long long)(t.has_inflight ? t.inflight_cycle : t.last_cycle + 1),
+				       t.has_inflight ? t.inflight_verb : "-",
+				       t.has_inflight ? t.inflight_arg : "-");
+		}
 		if (f != stdin)
 			fclose(f);
 		if (r < 0) {
-			log_error("%s: %s", argv[i], err ? err : strerror(-r));
+			if (err)
+				log_error("%s: %s", argv[i], err);
 			ret = EXIT_ERROR;
 			continue;
 		}
-		printf("%s: %lld runs, %lld cycles, %lld events imported; %lld already present\n",
-		       argv[i], (long long)st.runs_inserted, (long long)st.cycles_inserted,
-		       (long long)st.events_inserted, (long long)st.already_present);
+		printf("%s: imported %zu runs, %zu cycles, %zu events; already present: %zu runs, "
+		       "%zu cycles, %zu events%s\n",
+		       argv[i], st.runs_inserted, st.cycles_inserted, st.events_inserted,
+		       st.runs_present, st.cycles_present, st.events_present,
+		       st.torn_tail ? "; a torn last line was skipped" : "");
 	}
 	db_close(db);
 	return ret;

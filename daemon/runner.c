@@ -191,18 +191,19 @@ static int runner_write_marker(const struct runner *r, int64_t cycle, bool end)
 	return kio_write_file(p, msg);
 }
 
+/* Writes one bundle line (taking j) and flushes it: a guest may die right after. */
 static int runner_stream(struct runner *r, json_t *j)
 {
-	_cleanup_free_ char *s = NULL;
+	int k;
 
 	if (!j)
-		return -ENOMEM;
-	s = json_dumps(j, JSON_COMPACT);
+		return log_oom();
+	k = bundle_write_line(r->opts->stream, j);
 	json_decref(j);
-	if (!s)
-		return -ENOMEM;
-	if (fprintf(r->opts->stream, "%s\n", s) < 0 || fflush(r->opts->stream) != 0)
-		return log_error_errno(errno, "Failed to write the NDJSON stream");
+	if (k >= 0 && fflush(r->opts->stream) != 0)
+		k = negative_errno();
+	if (k < 0)
+		return log_error_errno(k, "Failed to write the NDJSON stream");
 	return 0;
 }
 
@@ -541,7 +542,12 @@ static int runner_store_cycle(struct runner *r, const struct cycle_record *c)
 		db_inflight_clear(r->opts->db, r->run_id);
 	}
 	if (r->opts->stream) {
-		k = runner_stream(r, bundle_cycle_to_json(r->run.uuid, c));
+		json_t *j = NULL;
+
+		k = bundle_cycle_to_json(r->run.uuid, c, &j);
+		if (k < 0)
+			return log_error_errno(k, "Failed to encode cycle %lld", (long long)c->seq);
+		k = runner_stream(r, j);
 		if (k < 0)
 			return k;
 	}
@@ -595,7 +601,12 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 					       db_errmsg(r->opts->db));
 	}
 	if (r->opts->stream) {
-		k = runner_stream(r, bundle_run_to_json(&r->run));
+		json_t *j = NULL;
+
+		k = bundle_run_to_json(&r->run, &j);
+		if (k < 0)
+			return log_error_errno(k, "Failed to encode the run");
+		k = runner_stream(r, j);
 		if (k < 0)
 			return k;
 	}
@@ -659,10 +670,10 @@ static void runner_finish(struct runner *r, const char *status)
 					db_errmsg(r->opts->db));
 	}
 	if (r->opts->stream) {
-		json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "type", "end", "run",
-				      r->run.uuid, "status", status, "finished_at", finished,
-				      "load_metrics", metrics);
-		runner_stream(r, j);
+		json_t *j = NULL;
+
+		if (bundle_end_to_json(r->run.uuid, status, finished, metrics, &j) >= 0)
+			runner_stream(r, j);
 	}
 	action_exec_free(r->exec);
 	r->exec = NULL;

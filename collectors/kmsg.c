@@ -1,0 +1,821 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * kmsg collector: reads /dev/kmsg from the start of the run on, folds multi-record reports
+ * with the kparse aggregator and attributes every classified event to one cycle by the
+ * runner's markers ("probestorm: run=UUID cycle=N begin|end"): records after cycle N's
+ * end marker (and before N+1's begin) are reported with cycle N+1, so none is lost and none
+ * is counted twice. cycle_end() waits (at most 2 s) until the thread has read the end marker.
+ *
+ * What is kept, so that the database is not flooded by a chatty kernel:
+ *   - every classified event (markers of this run, WARN, late IOMMU probe, oops, panic,
+ *     hung task, deferred timeout, probe failure) wherever it comes from;
+ *   - probe times (initcall_debug) of topology devices only; those returning -EPROBE_DEFER
+ *     (-517) count as deferrals of that device;
+ *   - EVENT_INFO records only when their DEVICE= is a topology device or their text names
+ *     a topology device as a whole word ("sim-decon decon: ...");
+ *   - at most KMSG_MAX_INFO such INFO/probe-time events per cycle (a note tells how many
+ *     more were dropped); classified events are never capped.
+ * Timestamps are the printk clock (local_clock(): sched_clock on arm64), which runs like
+ * CLOCK_MONOTONIC on the targets we use but is not guaranteed to be the same clock; the
+ * markers' own timestamps let a reader align the two.
+ *
+ * A regular file in place of /dev/kmsg (a fake tree for tests) is read as records appended
+ * one after the other.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "kio.h"
+#include "kmsg.h"
+#include "kparse.h"
+#include "log.h"
+#include "macro.h"
+#include "util.h"
+
+/* A devkmsg read returns one record: PRINTK_MESSAGE_MAX (2048) escaped up to 4x plus the
+ * dictionary; 16 KiB never gives EINVAL. */
+#define KMSG_READ_MAX 16384
+#define KMSG_FILE_MAX (4 * 1024 * 1024)
+#define KMSG_END_WAIT_NS (2 * NSEC_PER_SEC)
+#define KMSG_MAX_INFO 500
+
+/* ------------------------------------------------------------- reading records */
+
+struct kmsg_reader {
+	int fd;
+	bool chardev;
+	char *buf;
+	size_t len, cap;
+	unsigned epipe;         /* how often the kernel said records were overwritten */
+	int64_t last_seq;       /* of the last record dispatched */
+};
+
+typedef int (*kmsg_record_fn)(const struct kmsg_record *rec, void *userdata);
+
+static int kmsg_reader_open(struct kmsg_reader *r, int whence)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	int k, fd;
+
+	k = kio_path(p, sizeof(p), "/dev/kmsg");
+	if (k < 0)
+		return k;
+	fd = kio_open(p, O_RDONLY | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		k = negative_errno();
+		close(fd);
+		return k;
+	}
+	r->chardev = S_ISCHR(st.st_mode);
+	/* SEEK_DATA on /dev/kmsg: the first record after the last "dmesg -c" */
+	if (lseek(fd, 0, whence) < 0 && (whence != SEEK_DATA || lseek(fd, 0, SEEK_SET) < 0)) {
+		k = negative_errno();
+		close(fd);
+		return k;
+	}
+	r->buf = malloc(KMSG_READ_MAX);
+	if (!r->buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	r->cap = KMSG_READ_MAX;
+	r->len = 0;
+	r->last_seq = -1;
+	r->fd = fd;
+	return 0;
+}
+
+static void kmsg_reader_close(struct kmsg_reader *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	free(r->buf);
+	r->buf = NULL;
+}
+
+/* A fake tree's /dev/kmsg also gets what the runner writes: "<5>text\n". It becomes the
+ * record the kernel would make of it (facility LOG_USER), numbered after the last one. */
+static int kmsg_parse_written(const char *p, size_t len, int64_t seq, struct kmsg_record *ret)
+{
+	const char *e = memchr(p, '>', len);
+	int level = 4;
+
+	if (!e || e - p < 2 || e - p > 4)
+		return -EBADMSG;
+	level = (int)strtol(p + 1, NULL, 10) & 7;
+	*ret = (struct kmsg_record){ .facility = 1, .level = level, .seq = seq,
+				     .ts_us = now_ns() / NSEC_PER_USEC };
+	ret->message = strndup(e + 1, (size_t)(p + len - e - 1));
+	if (!ret->message)
+		return -ENOMEM;
+	ret->message[strcspn(ret->message, "\n")] = '\0';
+	return 0;
+}
+
+static int kmsg_dispatch(struct kmsg_reader *r, const char *p, size_t len, kmsg_record_fn fn,
+			 void *userdata)
+{
+	struct kmsg_record rec;
+	int k;
+
+	if (!r->chardev && len > 0 && p[0] == '<')
+		k = kmsg_parse_written(p, len, r->last_seq + 1, &rec);
+	else
+		k = kparse_kmsg_record(p, len, &rec);
+	if (k == -EBADMSG) {
+		log_debug("kmsg: skipping a malformed record: %.*s", (int)(len > 80 ? 80 : len), p);
+		return 0;
+	}
+	if (k < 0)
+		return k;
+	if (rec.seq > r->last_seq)
+		r->last_seq = rec.seq;
+	k = fn(&rec, userdata);
+	kparse_kmsg_record_done(&rec);
+	return k;
+}
+
+/* The file stand-in: records one after another; a record starts at every line that does
+ * not begin with a space. Only called at EOF, so the last record is complete. */
+static int kmsg_split_file(struct kmsg_reader *r, kmsg_record_fn fn, void *userdata)
+{
+	const char *p = r->buf, *end = r->buf + r->len;
+
+	while (p < end) {
+		const char *q = p;
+		int k;
+
+		do {
+			q = memchr(q, '\n', (size_t)(end - q));
+			q = q ? q + 1 : end;
+		} while (q < end && *q == ' ');
+		if (q - p > 1) {
+			k = kmsg_dispatch(r, p, (size_t)(q - p), fn, userdata);
+			if (k < 0)
+				return k;
+		}
+		p = q;
+	}
+	r->len = 0;
+	return 0;
+}
+
+/* Reads what is there now. Returns 0 when nothing more is available (EAGAIN, or EOF of a
+ * file stand-in), negative errno on a read error or when fn fails. */
+static int kmsg_reader_drain(struct kmsg_reader *r, kmsg_record_fn fn, void *userdata)
+{
+	for (;;) {
+		ssize_t n;
+		int k;
+
+		if (!r->chardev && r->cap - r->len < 4096) {
+			char *b;
+
+			if (r->cap >= KMSG_FILE_MAX)
+				return -EFBIG;
+			b = realloc(r->buf, r->cap * 2);
+			if (!b)
+				return -ENOMEM;
+			r->buf = b;
+			r->cap *= 2;
+		}
+		n = read(r->fd, r->buf + r->len, r->cap - r->len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EPIPE) {
+				/* overwritten before we read them; the seq gap tells how many */
+				r->epipe++;
+				continue;
+			}
+			if (errno == EAGAIN)
+				return r->chardev ? 0 : kmsg_split_file(r, fn, userdata);
+			return negative_errno();
+		}
+		if (!r->chardev) {
+			if (n == 0)
+				return kmsg_split_file(r, fn, userdata);
+			r->len += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return 0;
+		k = kmsg_dispatch(r, r->buf, (size_t)n, fn, userdata);
+		if (k < 0)
+			return k;
+	}
+}
+
+static int event_set_note(struct kernel_event *e, int64_t seq, int64_t ts_ns, const char *msg)
+{
+	*e = (struct kernel_event){
+		.source = SOURCE_KMSG,
+		.class = EVENT_INFO,
+		.seq = seq,
+		.ts_ns = ts_ns,
+		.prio = LOG_WARNING,
+	};
+	e->message = strdup(msg);
+	return e->message ? 0 : -ENOMEM;
+}
+
+/* ------------------------------------------------------------- the collector */
+
+struct kmsg_dev {
+	const struct conf_device *conf;
+	int deferrals;             /* probe-time records with -EPROBE_DEFER in this cycle */
+};
+
+struct kmsg_state {
+	struct kmsg_reader reader;
+	int wake_fd;
+	pthread_t thread;
+	bool thread_running;
+	bool sync_init;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+
+	/* read-only after start() */
+	char uuid[37];
+	struct kmsg_dev *devs;
+	size_t n_devs;
+
+	/* protected by lock */
+	struct kparse_report *report;
+	int boot;
+	bool thread_done;          /* the reader thread ended (read error) */
+	int64_t last_seq;          /* last record seen, -1 before the first */
+	int64_t in_cycle;          /* cycle whose begin marker was read, -1 between cycles */
+	int64_t last_end;          /* last cycle whose end marker was read, -1 */
+	struct kernel_event *events;
+	size_t n_events, cap_events;
+	size_t n_info, dropped_info;
+};
+
+static int kmsg_dev_find(const struct kmsg_state *s, const char *device)
+{
+	if (!device)
+		return -1;
+	for (size_t i = 0; i < s->n_devs; i++) {
+		const struct conf_device *d = s->devs[i].conf;
+		size_t bl = d->bus ? strlen(d->bus) : 0;
+
+		if (streq(device, d->device))
+			return (int)i;
+		/* "platform:decon" from a DEVICE= field */
+		if (bl && strncmp(device, d->bus, bl) == 0 && device[bl] == ':' &&
+		    streq(device + bl + 1, d->device))
+			return (int)i;
+	}
+	return -1;
+}
+
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || c == '.';
+}
+
+/* Does msg name a topology device as a whole word? */
+static bool kmsg_mentions_dev(const struct kmsg_state *s, const char *msg)
+{
+	for (size_t i = 0; i < s->n_devs; i++) {
+		const char *name = s->devs[i].conf->device;
+		size_t n = strlen(name);
+
+		if (n == 0)
+			continue;
+		for (const char *p = strstr(msg, name); p; p = strstr(p + 1, name))
+			if ((p == msg || !is_name_char(p[-1])) && !is_name_char(p[n]))
+				return true;
+	}
+	return false;
+}
+
+/* Takes ownership of e (frees it when it is not kept). Called with the lock held. */
+static int kmsg_keep(struct kmsg_state *s, struct kernel_event *e)
+{
+	bool capped = false;
+	int idx;
+
+	switch (e->class) {
+	case EVENT_MARKER: {
+		char uuid[37];
+		int64_t cycle;
+		bool is_end;
+
+		if (kparse_marker(e->message, uuid, &cycle, &is_end) < 0 || !streq(uuid, s->uuid)) {
+			kernel_event_done(e);       /* another run's marker */
+			return 0;
+		}
+		if (!is_end)
+			s->in_cycle = cycle;
+		break;
+	}
+	case EVENT_PROBE_TIME: {
+		int ret = 0;
+
+		idx = kmsg_dev_find(s, e->device);
+		if (idx < 0) {
+			kernel_event_done(e);
+			return 0;
+		}
+		if (kparse_probe_time(e->message, NULL, NULL, &ret, NULL) == 0 && ret == -517)
+			s->devs[idx].deferrals++;
+		capped = true;
+		break;
+	}
+	case EVENT_INFO:
+		if (kmsg_dev_find(s, e->device) < 0 && !kmsg_mentions_dev(s, e->message)) {
+			kernel_event_done(e);
+			return 0;
+		}
+		capped = true;
+		break;
+	default:
+		break;
+	}
+
+	if (capped && s->n_info >= KMSG_MAX_INFO) {
+		s->dropped_info++;
+		kernel_event_done(e);
+		return 0;
+	}
+	if (s->n_events == s->cap_events) {
+		size_t cap = s->cap_events ? s->cap_events * 2 : 64;
+		struct kernel_event *v = realloc(s->events, cap * sizeof(*v));
+
+		if (!v) {
+			kernel_event_done(e);
+			return -ENOMEM;
+		}
+		s->events = v;
+		s->cap_events = cap;
+	}
+	e->boot = s->boot;
+	s->events[s->n_events++] = *e;
+	memset(e, 0, sizeof(*e));
+	if (capped)
+		s->n_info++;
+	return 0;
+}
+
+/* Moves the aggregator's finished events into the cycle's list. Lock held. */
+static int kmsg_take_events(struct kmsg_state *s)
+{
+	struct kernel_event e;
+	int k = 0;
+
+	while (kparse_report_pop(s->report, &e) == 1) {
+		bool end_marker = false;
+		int64_t cycle = -1;
+		char uuid[37];
+
+		if (e.class == EVENT_MARKER &&
+		    kparse_marker(e.message, uuid, &cycle, &end_marker) == 0 &&
+		    streq(uuid, s->uuid) && end_marker) {
+			/* Close reports still open: what they printed so far is this cycle's. The
+			 * aggregator's queue is FIFO, so the flushed events come after the marker
+			 * in the list; cycle_end() sorts by seq. */
+			int r = kparse_report_flush(s->report);
+
+			if (r < 0 && k == 0)
+				k = r;
+			r = kmsg_keep(s, &e);
+			if (r < 0 && k == 0)
+				k = r;
+			while (kparse_report_pop(s->report, &e) == 1) {
+				r = kmsg_keep(s, &e);
+				if (r < 0 && k == 0)
+					k = r;
+			}
+			s->last_end = cycle;
+			s->in_cycle = -1;
+			pthread_cond_broadcast(&s->cond);
+			continue;
+		}
+		int r = kmsg_keep(s, &e);
+
+		if (r < 0 && k == 0)
+			k = r;
+	}
+	return k;
+}
+
+static int kmsg_on_record(const struct kmsg_record *rec, void *userdata)
+{
+	struct kmsg_state *s = userdata;
+	int k;
+
+	pthread_mutex_lock(&s->lock);
+	/* a gap in the sequence numbers is records the kernel overwrote before we read them
+	 * (a file stand-in numbers the runner's lines itself: no gaps to see there) */
+	if (s->reader.chardev && s->last_seq >= 0 && rec->seq > s->last_seq + 1) {
+		struct kernel_event e;
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "kmsg: %lld records lost",
+			 (long long)(rec->seq - s->last_seq - 1));
+		log_warning("%s (log buffer overwritten before they were read)", msg);
+		k = event_set_note(&e, s->last_seq + 1, rec->ts_us * NSEC_PER_USEC, msg);
+		if (k >= 0)
+			k = kmsg_keep(s, &e);
+		if (k < 0)
+			log_warning_errno(k, "kmsg: cannot record the loss note");
+	}
+	if (rec->seq > s->last_seq)
+		s->last_seq = rec->seq;
+	k = kparse_report_feed(s->report, rec);
+	if (k >= 0)
+		k = kmsg_take_events(s);
+	pthread_mutex_unlock(&s->lock);
+	return k;
+}
+
+static void *kmsg_thread(void *userdata)
+{
+	struct kmsg_state *s = userdata;
+	int k = 0;
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = s->wake_fd, .events = POLLIN },
+			{ .fd = s->reader.fd, .events = POLLIN },
+		};
+
+		/* a file stand-in is always readable: look again every 20 ms instead */
+		if (poll(p, s->reader.chardev ? 2 : 1, s->reader.chardev ? -1 : 20) < 0) {
+			if (errno == EINTR)
+				continue;
+			k = negative_errno();
+			break;
+		}
+		if (p[0].revents)
+			break;
+		k = kmsg_reader_drain(&s->reader, kmsg_on_record, s);
+		if (k == -ENOMEM) {
+			log_oom();
+			continue;
+		}
+		if (k < 0)
+			break;
+	}
+	if (k < 0)
+		log_error_errno(k, "kmsg: reading the kernel log failed, reader stopped");
+	pthread_mutex_lock(&s->lock);
+	s->thread_done = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void kmsg_stop(void *state)
+{
+	struct kmsg_state *s = state;
+
+	if (s->thread_running) {
+		uint64_t one = 1;
+
+		if (write(s->wake_fd, &one, sizeof(one)) < 0)
+			log_warning_errno(errno, "kmsg: cannot wake the reader thread");
+		pthread_join(s->thread, NULL);
+		s->thread_running = false;
+	}
+	if (s->reader.epipe)
+		log_info("kmsg: the kernel overwrote unread records %u time(s) during the run",
+			 s->reader.epipe);
+	kmsg_reader_close(&s->reader);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	s->wake_fd = -1;
+	kparse_report_free(s->report);
+	s->report = NULL;
+	for (size_t i = 0; i < s->n_events; i++)
+		kernel_event_done(&s->events[i]);
+	free(s->events);
+	s->events = NULL;
+	s->n_events = s->cap_events = 0;
+	free(s->devs);
+	s->devs = NULL;
+	if (s->sync_init) {
+		pthread_cond_destroy(&s->cond);
+		pthread_mutex_destroy(&s->lock);
+		s->sync_init = false;
+	}
+}
+
+static int kmsg_start(void *state, const struct collector_ctx *ctx)
+{
+	struct kmsg_state *s = state;
+	pthread_condattr_t ca;
+	int k;
+
+	*s = (struct kmsg_state){
+		.reader.fd = -1,
+		.wake_fd = -1,
+		.last_seq = -1,
+		.in_cycle = -1,
+		.last_end = -1,
+		.boot = ctx->boot,
+	};
+	if (!ctx->run_uuid || strlen(ctx->run_uuid) != 36)
+		return -EINVAL;
+	memcpy(s->uuid, ctx->run_uuid, 37);
+
+	if (ctx->conf && ctx->conf->n_devices > 0) {
+		s->devs = calloc(ctx->conf->n_devices, sizeof(*s->devs));
+		if (!s->devs)
+			return log_oom();
+		for (size_t i = 0; i < ctx->conf->n_devices; i++)
+			if (ctx->conf->devices[i].device)
+				s->devs[s->n_devs++].conf = &ctx->conf->devices[i];
+	}
+
+	/* Only records from now on: the run's own cycles; kmsg_read_boot() reaches back. */
+	k = kmsg_reader_open(&s->reader, SEEK_END);
+	if (k == -ENOENT) {
+		log_info("kmsg: no /dev/kmsg under '%s'", kio_root());
+		k = -EOPNOTSUPP;
+		goto fail;
+	}
+	if (k < 0) {
+		log_error_errno(k, "kmsg: cannot open /dev/kmsg for reading");
+		goto fail;
+	}
+	k = kparse_report_new(&s->report);
+	if (k < 0)
+		goto fail;
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->wake_fd < 0) {
+		k = log_error_errno(errno, "kmsg: eventfd failed");
+		goto fail;
+	}
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->lock, NULL);
+	s->sync_init = true;
+
+	k = -pthread_create(&s->thread, NULL, kmsg_thread, s);
+	if (k < 0) {
+		log_error_errno(k, "kmsg: cannot start the reader thread");
+		goto fail;
+	}
+	s->thread_running = true;
+	return 0;
+fail:
+	kmsg_stop(s);
+	return k;
+}
+
+static int kmsg_cycle_begin(void *state, const struct collector_ctx *ctx,
+			    _unused_ int64_t cycle)
+{
+	struct kmsg_state *s = state;
+
+	pthread_mutex_lock(&s->lock);
+	s->boot = ctx->boot;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static int event_cmp_seq(const void *a, const void *b)
+{
+	const struct kernel_event *x = a, *y = b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
+			  struct cycle_record *c)
+{
+	struct kmsg_state *s = state;
+	struct timespec until;
+	int64_t deadline = now_ns() + KMSG_END_WAIT_NS;
+	int k = 0;
+
+	until.tv_sec = deadline / NSEC_PER_SEC;
+	until.tv_nsec = deadline % NSEC_PER_SEC;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->last_end < c->seq && !s->thread_done)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT)
+			break;
+	if (s->last_end < c->seq) {
+		log_warning("kmsg: end marker of cycle %lld not read within %lld ms; later records "
+			    "go to the next cycle", (long long)c->seq,
+			    (long long)(KMSG_END_WAIT_NS / NSEC_PER_MSEC));
+		if (kparse_report_flush(s->report) >= 0)
+			kmsg_take_events(s);
+	}
+	if (s->dropped_info > 0) {
+		struct kernel_event e;
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "kmsg: %zu device records not kept (limit %d per cycle)",
+			 s->dropped_info, KMSG_MAX_INFO);
+		s->n_info = 0;          /* the note itself must not be capped */
+		int64_t ts = s->n_events ? s->events[s->n_events - 1].ts_ns : 0;
+
+		if (event_set_note(&e, s->last_seq, ts, msg) >= 0)
+			kmsg_keep(s, &e);
+	}
+
+	qsort(s->events, s->n_events, sizeof(*s->events), event_cmp_seq);
+	for (size_t i = 0; i < s->n_events; i++) {
+		if (k == 0)
+			k = cycle_add_event(c, &s->events[i]);
+		kernel_event_done(&s->events[i]);
+	}
+	s->n_events = 0;
+	s->n_info = s->dropped_info = 0;
+
+	/* The deferred collector counts deferrals it saw in debugfs; both count the same
+	 * thing at different resolution, so the larger number wins. */
+	for (size_t i = 0; i < s->n_devs; i++) {
+		struct observation *o;
+
+		if (s->devs[i].deferrals == 0)
+			continue;
+		o = cycle_find_observation(c, s->devs[i].conf->name);
+		if (o && o->deferrals < s->devs[i].deferrals)
+			o->deferrals = s->devs[i].deferrals;
+		else if (!o)
+			log_debug("kmsg: %d deferrals of '%s' but no observation of it",
+				  s->devs[i].deferrals, s->devs[i].conf->name);
+		s->devs[i].deferrals = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+
+	if (k < 0)
+		return log_error_errno(k, "kmsg: cannot add events to cycle %lld",
+				       (long long)c->seq);
+	return 0;
+}
+
+const struct collector_ops collector_kmsg = {
+	.name = "kmsg",
+	.state_size = sizeof(struct kmsg_state),
+	.start = kmsg_start,
+	.cycle_begin = kmsg_cycle_begin,
+	.cycle_end = kmsg_cycle_end,
+	.stop = kmsg_stop,
+};
+
+/* ------------------------------------------------------------- runner extras */
+
+int kmsg_write_marker(const char *uuid, int64_t cycle, bool end)
+{
+	char p[PATH_MAX], m[KPARSE_MARKER_MAX], line[KPARSE_MARKER_MAX + 8];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	int k, len;
+
+	k = kparse_marker_format(m, sizeof(m), uuid, cycle, end);
+	if (k < 0)
+		return k;
+	k = kio_path(p, sizeof(p), "/dev/kmsg");
+	if (k < 0)
+		return k;
+	/* <5>: KERN_NOTICE. The kernel keeps facility LOG_USER for userspace records, which is
+	 * what keeps markers out of kernel reports in the aggregator. O_APPEND changes nothing
+	 * for /dev/kmsg and keeps a fake tree's file intact. */
+	len = snprintf(line, sizeof(line), "<5>%s\n", m);
+	fd = kio_open(p, O_WRONLY | O_APPEND);
+	if (fd < 0)
+		return fd;
+	n = write(fd, line, (size_t)len);
+	if (n < 0)
+		return negative_errno();
+	return n == len ? 0 : -EIO;
+}
+
+void kmsg_events_free(struct kernel_event *e, size_t n)
+{
+	for (size_t i = 0; e && i < n; i++)
+		kernel_event_done(&e[i]);
+	free(e);
+}
+
+struct kmsg_boot {
+	bool track_gaps;           /* the real /dev/kmsg (not a file stand-in) */
+	struct kparse_report *report;
+	struct kernel_event *v;
+	size_t n, cap;
+	int64_t last_seq;
+};
+
+/* Takes ownership of e. */
+static int kmsg_boot_push(struct kmsg_boot *b, struct kernel_event *e, bool keep_info)
+{
+	if (e->class == EVENT_INFO && !keep_info) {
+		kernel_event_done(e);
+		return 0;
+	}
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct kernel_event *v = realloc(b->v, cap * sizeof(*v));
+
+		if (!v) {
+			kernel_event_done(e);
+			return -ENOMEM;
+		}
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n++] = *e;
+	memset(e, 0, sizeof(*e));
+	return 0;
+}
+
+static int kmsg_boot_take(struct kmsg_boot *b)
+{
+	struct kernel_event e;
+	int k = 0;
+
+	while (kparse_report_pop(b->report, &e) == 1) {
+		int r = kmsg_boot_push(b, &e, false);
+
+		if (r < 0 && k == 0)
+			k = r;
+	}
+	return k;
+}
+
+static int kmsg_boot_on_record(const struct kmsg_record *rec, void *userdata)
+{
+	struct kmsg_boot *b = userdata;
+	int k;
+
+	if (b->track_gaps && b->last_seq >= 0 && rec->seq > b->last_seq + 1) {
+		struct kernel_event e;
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "kmsg: %lld records lost",
+			 (long long)(rec->seq - b->last_seq - 1));
+		k = event_set_note(&e, b->last_seq + 1, rec->ts_us * NSEC_PER_USEC, msg);
+		if (k < 0)
+			return k;
+		k = kmsg_boot_push(b, &e, true);
+		if (k < 0)
+			return k;
+	}
+	if (rec->seq > b->last_seq)
+		b->last_seq = rec->seq;
+	k = kparse_report_feed(b->report, rec);
+	return k < 0 ? k : kmsg_boot_take(b);
+}
+
+int kmsg_read_boot(struct kernel_event **ret, size_t *ret_n)
+{
+	struct kmsg_reader reader = { .fd = -1 };
+	struct kmsg_boot b = { .last_seq = -1 };
+	int k;
+
+	if (!ret || !ret_n)
+		return -EINVAL;
+	k = kmsg_reader_open(&reader, SEEK_DATA);
+	if (k < 0)
+		return log_error_errno(k, "kmsg: cannot open /dev/kmsg for reading");
+	b.track_gaps = reader.chardev;
+	k = kparse_report_new(&b.report);
+	if (k < 0)
+		goto out;
+	k = kmsg_reader_drain(&reader, kmsg_boot_on_record, &b);
+	if (k >= 0)
+		k = kparse_report_flush(b.report);
+	if (k >= 0)
+		k = kmsg_boot_take(&b);
+	if (k < 0) {
+		log_error_errno(k, "kmsg: cannot read the boot's records");
+		goto out;
+	}
+	*ret = TAKE_PTR(b.v);
+	*ret_n = b.n;
+	b.n = 0;
+	k = 0;
+out:
+	kmsg_events_free(b.v, b.n);
+	kparse_report_free(b.report);
+	kmsg_reader_close(&reader);
+	return k;
+}

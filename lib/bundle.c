@@ -1,0 +1,1064 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * NDJSON bundles (bundle.h): conversions between the model and JSON objects, export of a
+ * recorded run, and the idempotent import that export, the QEMU guest's live stream and
+ * rig pushes all feed. Parsing is strict about types and names the offending field, so
+ * an import error reads "line N: cycle 7: actions[2]: missing \"verb\"".
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "db.h"
+#include "macro.h"
+#include "model.h"
+#include "util.h"
+
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+static const char *const run_statuses[] = { "running", "finished", "aborted",
+					    "interrupted" };
+
+static bool run_status_is_valid(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(run_statuses); i++)
+		if (s && streq(s, run_statuses[i]))
+			return true;
+	return false;
+}
+
+static bool uuid_is_valid(const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		char c = s[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			     (c >= 'A' && c <= 'F'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool str_eq_null(const char *a, const char *b)
+{
+	return a == b || (a && b && streq(a, b));
+}
+
+/* ---- model -> JSON --------------------------------------------------------------- */
+
+/* json_string() refuses bytes that are not UTF-8; kernel text may hold some. Those bytes
+ * become '?' rather than losing the record. */
+static json_t *json_text(const char *s)
+{
+	_cleanup_free_ char *clean = NULL;
+	json_t *j = json_string(s);
+
+	if (j)
+		return j;
+	clean = strdup(s);
+	if (!clean)
+		return NULL;
+	for (char *p = clean; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	return json_string(clean);
+}
+
+/* The setters leave NULL strings out and return 0 or -ENOMEM (jansson's *_new functions
+ * release the value when they fail). */
+static int set_str(json_t *o, const char *key, const char *v)
+{
+	if (!v)
+		return 0;
+	return json_object_set_new(o, key, json_text(v)) < 0 ? -ENOMEM : 0;
+}
+
+static int set_int(json_t *o, const char *key, int64_t v)
+{
+	return json_object_set_new(o, key, json_integer(v)) < 0 ? -ENOMEM : 0;
+}
+
+static int set_bool(json_t *o, const char *key, bool v)
+{
+	return json_object_set_new(o, key, json_boolean(v)) < 0 ? -ENOMEM : 0;
+}
+
+static int kernel_to_json(const struct kernel_identity *k, json_t **ret)
+{
+	_cleanup_json_ json_t *o = json_object();
+
+	if (!o || set_str(o, "release", k->release) < 0 ||
+	    set_str(o, "version", k->version) < 0 ||
+	    set_str(o, "build_id", k->build_id) < 0 ||
+	    set_str(o, "cmdline", k->cmdline) < 0 || set_str(o, "label", k->label) < 0 ||
+	    set_str(o, "patches", k->patches) < 0 ||
+	    set_str(o, "fw_devlink", k->fw_devlink) < 0 ||
+	    set_str(o, "deferred_probe_timeout", k->deferred_probe_timeout) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+int bundle_run_to_json(const struct run_record *r, json_t **ret)
+{
+	_cleanup_json_ json_t *o = json_object();
+	json_t *k;
+
+	if (!o || set_str(o, "type", "run") < 0 || set_str(o, "uuid", r->uuid) < 0 ||
+	    set_str(o, "campaign", r->campaign) < 0 ||
+	    set_str(o, "scenario", r->scenario) < 0 ||
+	    set_str(o, "scenario_text", r->scenario_text) < 0 ||
+	    set_str(o, "target", r->target) < 0 ||
+	    set_str(o, "target_kind", r->target_kind) < 0 ||
+	    set_str(o, "hostname", r->hostname) < 0 ||
+	    set_str(o, "load_profile", r->load_profile) < 0 ||
+	    set_str(o, "load_args", r->load_args) < 0 ||
+	    set_str(o, "load_metrics", r->load_metrics) < 0 ||
+	    set_str(o, "sweep_var", r->sweep_var) < 0 ||
+	    set_int(o, "cycles_planned", r->cycles_planned) < 0 ||
+	    set_str(o, "started_at", r->started_at) < 0 ||
+	    set_str(o, "finished_at", r->finished_at) < 0 ||
+	    set_str(o, "status", r->status) < 0)
+		return -ENOMEM;
+	if (kernel_to_json(&r->kernel, &k) < 0 || json_object_set_new(o, "kernel", k) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+static int event_fields_to_json(json_t *o, const struct kernel_event *e)
+{
+	const char *source = event_source_to_string(e->source);
+	const char *class = event_class_to_string(e->class);
+
+	if (!source || !class)
+		return -EINVAL;
+	if (set_int(o, "boot", e->boot) < 0 || set_str(o, "source", source) < 0 ||
+	    set_str(o, "class", class) < 0 || set_int(o, "seq", e->seq) < 0 ||
+	    set_int(o, "ts_ns", e->ts_ns) < 0 || set_int(o, "prio", e->prio) < 0 ||
+	    set_str(o, "device", e->device) < 0 ||
+	    set_str(o, "message", e->message) < 0 || set_str(o, "detail", e->detail) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int bundle_event_to_json(const char *run_uuid, const struct kernel_event *e, json_t **ret)
+{
+	_cleanup_json_ json_t *o = json_object();
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	if (run_uuid &&
+	    (set_str(o, "type", "event") < 0 || set_str(o, "run", run_uuid) < 0))
+		return -ENOMEM;
+	r = event_fields_to_json(o, e);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+static int action_to_json(const struct action_record *a, json_t **ret)
+{
+	_cleanup_json_ json_t *o = json_object();
+	const char *verb = step_verb_to_string(a->verb);
+
+	if (!verb)
+		return -EINVAL;
+	if (!o || set_int(o, "idx", a->idx) < 0 || set_int(o, "group", a->group) < 0 ||
+	    set_str(o, "verb", verb) < 0 || set_str(o, "arg", a->arg) < 0 ||
+	    set_str(o, "params", a->params) < 0 ||
+	    set_int(o, "offset_us", a->offset_us) < 0 ||
+	    set_int(o, "start_ns", a->start_ns) < 0 ||
+	    set_int(o, "end_ns", a->end_ns) < 0 || set_int(o, "err", a->err) < 0 ||
+	    set_bool(o, "hung", a->hung) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+static int observation_to_json(const struct observation *ob, json_t **ret)
+{
+	_cleanup_json_ json_t *o = json_object();
+	const char *outcome = outcome_to_string(ob->outcome);
+
+	if (!outcome)
+		return -EINVAL;
+	if (!o || set_str(o, "device", ob->device) < 0 ||
+	    set_bool(o, "consumer", ob->consumer) < 0 ||
+	    set_str(o, "driver", ob->driver) < 0 ||
+	    set_int(o, "iommu_group", ob->iommu_group) < 0 ||
+	    set_str(o, "domain_type", ob->domain_type) < 0 ||
+	    set_int(o, "time_to_bound_ns", ob->time_to_bound_ns) < 0 ||
+	    set_int(o, "deferrals", ob->deferrals) < 0 ||
+	    set_str(o, "deferred_reason", ob->deferred_reason) < 0 ||
+	    set_str(o, "outcome", outcome) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+int bundle_cycle_to_json(const char *run_uuid, const struct cycle_record *c, json_t **ret)
+{
+	_cleanup_json_ json_t *o = json_object();
+	json_t *actions, *observations, *events;
+	const char *outcome = outcome_to_string(c->outcome);
+	int r;
+
+	if (!outcome)
+		return -EINVAL;
+	if (!o || set_str(o, "type", "cycle") < 0 || set_str(o, "run", run_uuid) < 0 ||
+	    set_int(o, "seq", c->seq) < 0 || set_int(o, "boot", c->boot) < 0 ||
+	    (c->has_sweep && set_int(o, "sweep_value", c->sweep_value) < 0) ||
+	    set_int(o, "start_ns", c->start_ns) < 0 ||
+	    set_int(o, "end_ns", c->end_ns) < 0 || set_str(o, "outcome", outcome) < 0 ||
+	    set_int(o, "deferrals", c->deferrals) < 0 || set_str(o, "note", c->note) < 0)
+		return -ENOMEM;
+
+	/* The arrays are attached first so that o owns them on every later failure. */
+	actions = json_array();
+	if (json_object_set_new(o, "actions", actions) < 0)
+		return -ENOMEM;
+	observations = json_array();
+	if (json_object_set_new(o, "observations", observations) < 0)
+		return -ENOMEM;
+	events = json_array();
+	if (json_object_set_new(o, "events", events) < 0)
+		return -ENOMEM;
+
+	for (size_t i = 0; i < c->n_actions; i++) {
+		json_t *a;
+
+		r = action_to_json(&c->actions[i], &a);
+		if (r < 0)
+			return r;
+		if (json_array_append_new(actions, a) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->n_observations; i++) {
+		json_t *ob;
+
+		r = observation_to_json(&c->observations[i], &ob);
+		if (r < 0)
+			return r;
+		if (json_array_append_new(observations, ob) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->n_events; i++) {
+		json_t *e;
+
+		r = bundle_event_to_json(NULL, &c->events[i], &e);
+		if (r < 0)
+			return r;
+		if (json_array_append_new(events, e) < 0)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+int bundle_end_to_json(const char *run_uuid, const char *status, const char *finished_at,
+		       const char *load_metrics, json_t **ret)
+{
+	_cleanup_json_ json_t *o = json_object();
+
+	if (!o || set_str(o, "type", "end") < 0 || set_str(o, "run", run_uuid) < 0 ||
+	    set_str(o, "status", status) < 0 ||
+	    set_str(o, "finished_at", finished_at) < 0 ||
+	    set_str(o, "load_metrics", load_metrics) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+static int write_line(FILE *out, json_t *j, bool flush)
+{
+	/* Key order is insertion order (always, since jansson 2.8), which makes an export
+	 * byte-for-byte reproducible. */
+	_cleanup_free_ char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (!s)
+		return -ENOMEM;
+	if (fputs(s, out) == EOF || fputc('\n', out) == EOF)
+		return -EIO;
+	if (flush && fflush(out) == EOF)
+		return -EIO;
+	return 0;
+}
+
+int bundle_write_line(FILE *out, json_t *j)
+{
+	return write_line(out, j, true);
+}
+
+/* ---- JSON -> model --------------------------------------------------------------- */
+
+/* Keeps the first error only: that is the one that explains the others. */
+_printf_(3, 4) static int perr(char **err, const char *ctx, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+	int n;
+
+	if (*err)
+		return -EBADMSG;
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EBADMSG;
+	*err = ctx && *ctx ? strprintf("%s: %s", ctx, msg) : TAKE_PTR(msg);
+	return -EBADMSG;
+}
+
+/* Absent and null both mean NULL; a required field must be a string. */
+static int get_str(json_t *o, const char *ctx, const char *key, bool required, char **ret,
+		   char **err)
+{
+	json_t *v = json_object_get(o, key);
+	char *s;
+
+	if (!v || json_is_null(v)) {
+		if (required)
+			return perr(err, ctx, "missing \"%s\"", key);
+		*ret = NULL;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return perr(err, ctx, "\"%s\" must be a string", key);
+	s = strdup(json_string_value(v));
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+static int get_int(json_t *o, const char *ctx, const char *key, bool required,
+		   int64_t def, int64_t min, int64_t max, int64_t *ret, char **err)
+{
+	json_t *v = json_object_get(o, key);
+	int64_t x;
+
+	if (!v || json_is_null(v)) {
+		if (required)
+			return perr(err, ctx, "missing \"%s\"", key);
+		*ret = def;
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return perr(err, ctx, "\"%s\" must be an integer", key);
+	x = json_integer_value(v);
+	if (x < min || x > max)
+		return perr(err, ctx, "\"%s\" out of range: %lld", key, (long long)x);
+	*ret = x;
+	return 0;
+}
+
+/* int-sized fields of the model */
+static int get_int32(json_t *o, const char *ctx, const char *key, bool required, int def,
+		     int min, int *ret, char **err)
+{
+	int64_t x = 0;
+	int r = get_int(o, ctx, key, required, def, min, INT_MAX, &x, err);
+
+	if (r < 0)
+		return r;
+	*ret = (int)x;
+	return 0;
+}
+
+static int get_bool(json_t *o, const char *ctx, const char *key, bool def, bool *ret,
+		    char **err)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v)) {
+		*ret = def;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return perr(err, ctx, "\"%s\" must be true or false", key);
+	*ret = json_is_true(v);
+	return 0;
+}
+
+/* Names that must map onto an enum of the model. */
+static int get_enum(json_t *o, const char *ctx, const char *key,
+		    int (*from)(const char *), int *ret, char **err)
+{
+	_cleanup_free_ char *s = NULL;
+	int r, v;
+
+	r = get_str(o, ctx, key, true, &s, err);
+	if (r < 0)
+		return r;
+	v = from(s);
+	if (v < 0)
+		return perr(err, ctx, "unknown %s \"%s\"", key, s);
+	*ret = v;
+	return 0;
+}
+
+static int check_type(json_t *o, const char *ctx, const char *type, char **err)
+{
+	json_t *t;
+
+	if (!json_is_object(o))
+		return perr(err, ctx, "not a JSON object");
+	t = json_object_get(o, "type");
+	if (t && !(json_is_string(t) && streq(json_string_value(t), type)))
+		return perr(err, ctx, "\"type\" is not \"%s\"", type);
+	return 0;
+}
+
+static void hand_error(char *err, char **ret_error)
+{
+	if (ret_error)
+		*ret_error = err;
+	else
+		free(err);
+}
+
+int bundle_run_from_json(json_t *j, struct run_record *ret, char **ret_error)
+{
+	_cleanup_(run_record_done) struct run_record rr = {};
+	_cleanup_free_ char *uuid = NULL, *err = NULL;
+	const char *ctx = "run";
+	struct kernel_identity *k = &rr.kernel;
+	json_t *kj;
+	int r;
+
+	r = check_type(j, ctx, "run", &err);
+	if (r < 0)
+		goto fail;
+	if ((r = get_str(j, ctx, "uuid", true, &uuid, &err)) < 0)
+		goto fail;
+	if (!uuid_is_valid(uuid)) {
+		r = perr(&err, ctx, "\"uuid\" is not a UUID: \"%s\"", uuid);
+		goto fail;
+	}
+	memcpy(rr.uuid, uuid, sizeof(rr.uuid));
+	if ((r = get_str(j, ctx, "campaign", true, &rr.campaign, &err)) < 0 ||
+	    (r = get_str(j, ctx, "scenario", true, &rr.scenario, &err)) < 0 ||
+	    (r = get_str(j, ctx, "scenario_text", false, &rr.scenario_text, &err)) < 0 ||
+	    (r = get_str(j, ctx, "target", true, &rr.target, &err)) < 0 ||
+	    (r = get_str(j, ctx, "target_kind", true, &rr.target_kind, &err)) < 0 ||
+	    (r = get_str(j, ctx, "hostname", false, &rr.hostname, &err)) < 0 ||
+	    (r = get_str(j, ctx, "load_profile", false, &rr.load_profile, &err)) < 0 ||
+	    (r = get_str(j, ctx, "load_args", false, &rr.load_args, &err)) < 0 ||
+	    (r = get_str(j, ctx, "load_metrics", false, &rr.load_metrics, &err)) < 0 ||
+	    (r = get_str(j, ctx, "sweep_var", false, &rr.sweep_var, &err)) < 0 ||
+	    (r = get_int(j, ctx, "cycles_planned", false, 0, 0, INT64_MAX,
+			 &rr.cycles_planned, &err)) < 0 ||
+	    (r = get_str(j, ctx, "started_at", true, &rr.started_at, &err)) < 0 ||
+	    (r = get_str(j, ctx, "finished_at", false, &rr.finished_at, &err)) < 0 ||
+	    (r = get_str(j, ctx, "status", false, &rr.status, &err)) < 0)
+		goto fail;
+	if (!rr.status) {
+		rr.status = strdup("running");
+		if (!rr.status) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	} else if (!run_status_is_valid(rr.status)) {
+		r = perr(&err, ctx, "unknown status \"%s\"", rr.status);
+		goto fail;
+	}
+
+	ctx = "run: kernel";
+	kj = json_object_get(j, "kernel");
+	if (!json_is_object(kj)) {
+		r = perr(&err, "run",
+			 kj ? "\"kernel\" must be an object" : "missing \"kernel\"");
+		goto fail;
+	}
+	if ((r = get_str(kj, ctx, "release", true, &k->release, &err)) < 0 ||
+	    (r = get_str(kj, ctx, "version", true, &k->version, &err)) < 0 ||
+	    (r = get_str(kj, ctx, "build_id", false, &k->build_id, &err)) < 0 ||
+	    (r = get_str(kj, ctx, "cmdline", true, &k->cmdline, &err)) < 0 ||
+	    (r = get_str(kj, ctx, "label", false, &k->label, &err)) < 0 ||
+	    (r = get_str(kj, ctx, "patches", false, &k->patches, &err)) < 0 ||
+	    (r = get_str(kj, ctx, "fw_devlink", false, &k->fw_devlink, &err)) < 0 ||
+	    (r = get_str(kj, ctx, "deferred_probe_timeout", false,
+			 &k->deferred_probe_timeout, &err)) < 0)
+		goto fail;
+
+	*ret = rr;
+	rr = (struct run_record){};
+	return 0;
+fail:
+	hand_error(TAKE_PTR(err), ret_error);
+	return r;
+}
+
+static int event_from_json(json_t *j, const char *ctx, struct kernel_event *e, char **err)
+{
+	int source = 0, class = 0;
+	int r;
+
+	if (!json_is_object(j))
+		return perr(err, ctx, "not a JSON object");
+	if ((r = get_enum(j, ctx, "source", event_source_from_string, &source, err)) <
+		    0 ||
+	    (r = get_enum(j, ctx, "class", event_class_from_string, &class, err)) < 0 ||
+	    (r = get_int(j, ctx, "seq", false, -1, -1, INT64_MAX, &e->seq, err)) < 0 ||
+	    (r = get_int(j, ctx, "ts_ns", false, 0, INT64_MIN, INT64_MAX, &e->ts_ns,
+			 err)) < 0 ||
+	    (r = get_int32(j, ctx, "prio", false, -1, -1, &e->prio, err)) < 0 ||
+	    (r = get_int32(j, ctx, "boot", false, 0, 0, &e->boot, err)) < 0 ||
+	    (r = get_str(j, ctx, "device", false, &e->device, err)) < 0 ||
+	    (r = get_str(j, ctx, "message", true, &e->message, err)) < 0 ||
+	    (r = get_str(j, ctx, "detail", false, &e->detail, err)) < 0)
+		return r;
+	if (e->prio > 7)
+		return perr(err, ctx, "\"prio\" out of range: %d", e->prio);
+	e->source = source;
+	e->class = class;
+	return 0;
+}
+
+int bundle_event_from_json(json_t *j, struct kernel_event *ret, char **ret_error)
+{
+	_cleanup_(kernel_event_done) struct kernel_event e = {};
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	r = check_type(j, "event", "event", &err);
+	if (r >= 0)
+		r = event_from_json(j, "event", &e, &err);
+	if (r < 0) {
+		hand_error(TAKE_PTR(err), ret_error);
+		return r;
+	}
+	*ret = e;
+	e = (struct kernel_event){};
+	return 0;
+}
+
+static int action_from_json(json_t *j, const char *ctx, int idx, struct action_record *a,
+			    char **err)
+{
+	int verb, r;
+
+	if (!json_is_object(j))
+		return perr(err, ctx, "not a JSON object");
+	if ((r = get_int32(j, ctx, "idx", false, idx, 0, &a->idx, err)) < 0 ||
+	    (r = get_int32(j, ctx, "group", false, -1, -1, &a->group, err)) < 0 ||
+	    (r = get_enum(j, ctx, "verb", step_verb_from_string, &verb, err)) < 0 ||
+	    (r = get_str(j, ctx, "arg", false, &a->arg, err)) < 0 ||
+	    (r = get_str(j, ctx, "params", false, &a->params, err)) < 0 ||
+	    (r = get_int(j, ctx, "offset_us", false, 0, INT64_MIN, INT64_MAX,
+			 &a->offset_us, err)) < 0 ||
+	    (r = get_int(j, ctx, "start_ns", false, 0, INT64_MIN, INT64_MAX, &a->start_ns,
+			 err)) < 0 ||
+	    (r = get_int(j, ctx, "end_ns", false, 0, INT64_MIN, INT64_MAX, &a->end_ns,
+			 err)) < 0 ||
+	    (r = get_int32(j, ctx, "err", false, 0, 0, &a->err, err)) < 0 ||
+	    (r = get_bool(j, ctx, "hung", false, &a->hung, err)) < 0)
+		return r;
+	a->verb = verb;
+	return 0;
+}
+
+static int observation_from_json(json_t *j, const char *ctx, struct observation *o,
+				 char **err)
+{
+	int outcome, r;
+
+	if (!json_is_object(j))
+		return perr(err, ctx, "not a JSON object");
+	if ((r = get_str(j, ctx, "device", true, &o->device, err)) < 0 ||
+	    (r = get_bool(j, ctx, "consumer", false, &o->consumer, err)) < 0 ||
+	    (r = get_str(j, ctx, "driver", false, &o->driver, err)) < 0 ||
+	    (r = get_int32(j, ctx, "iommu_group", false, -1, -1, &o->iommu_group, err)) <
+		    0 ||
+	    (r = get_str(j, ctx, "domain_type", false, &o->domain_type, err)) < 0 ||
+	    (r = get_int(j, ctx, "time_to_bound_ns", false, -1, -1, INT64_MAX,
+			 &o->time_to_bound_ns, err)) < 0 ||
+	    (r = get_int32(j, ctx, "deferrals", false, 0, 0, &o->deferrals, err)) < 0 ||
+	    (r = get_str(j, ctx, "deferred_reason", false, &o->deferred_reason, err)) <
+		    0 ||
+	    (r = get_enum(j, ctx, "outcome", outcome_from_string, &outcome, err)) < 0)
+		return r;
+	o->outcome = outcome;
+	return 0;
+}
+
+/* The array under key, or NULL when absent; sets an error for anything but an array. */
+static int get_array(json_t *o, const char *ctx, const char *key, json_t **ret,
+		     char **err)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v && !json_is_null(v) && !json_is_array(v))
+		return perr(err, ctx, "\"%s\" must be an array", key);
+	*ret = json_is_array(v) ? v : NULL;
+	return 0;
+}
+
+static int cycle_from_json(json_t *j, struct cycle_record *c, char **err)
+{
+	json_t *actions = NULL, *observations = NULL, *events = NULL, *sweep;
+	char ctx[64] = "cycle";
+	int outcome, r;
+
+	r = check_type(j, ctx, "cycle", err);
+	if (r < 0)
+		return r;
+	r = get_int(j, ctx, "seq", true, 0, 0, INT64_MAX, &c->seq, err);
+	if (r < 0)
+		return r;
+	snprintf(ctx, sizeof(ctx), "cycle %lld", (long long)c->seq);
+
+	if ((r = get_int32(j, ctx, "boot", false, 0, 0, &c->boot, err)) < 0 ||
+	    (r = get_int(j, ctx, "start_ns", false, 0, INT64_MIN, INT64_MAX, &c->start_ns,
+			 err)) < 0 ||
+	    (r = get_int(j, ctx, "end_ns", false, 0, INT64_MIN, INT64_MAX, &c->end_ns,
+			 err)) < 0 ||
+	    (r = get_enum(j, ctx, "outcome", outcome_from_string, &outcome, err)) < 0 ||
+	    (r = get_int32(j, ctx, "deferrals", false, 0, 0, &c->deferrals, err)) < 0 ||
+	    (r = get_str(j, ctx, "note", false, &c->note, err)) < 0)
+		return r;
+	c->outcome = outcome;
+	sweep = json_object_get(j, "sweep_value");
+	c->has_sweep = sweep && !json_is_null(sweep);
+	if (c->has_sweep) {
+		r = get_int(j, ctx, "sweep_value", true, 0, INT64_MIN, INT64_MAX,
+			    &c->sweep_value, err);
+		if (r < 0)
+			return r;
+	}
+
+	if ((r = get_array(j, ctx, "actions", &actions, err)) < 0 ||
+	    (r = get_array(j, ctx, "observations", &observations, err)) < 0 ||
+	    (r = get_array(j, ctx, "events", &events, err)) < 0)
+		return r;
+
+	/* Arrays are allocated zeroed at full size up front, so cycle_record_done() can
+	 * release a partly parsed record. */
+	if (actions && json_array_size(actions) > 0) {
+		c->actions = calloc(json_array_size(actions), sizeof(*c->actions));
+		if (!c->actions)
+			return -ENOMEM;
+		c->n_actions = json_array_size(actions);
+	}
+	if (observations && json_array_size(observations) > 0) {
+		c->observations =
+			calloc(json_array_size(observations), sizeof(*c->observations));
+		if (!c->observations)
+			return -ENOMEM;
+		c->n_observations = json_array_size(observations);
+	}
+	if (events && json_array_size(events) > 0) {
+		c->events = calloc(json_array_size(events), sizeof(*c->events));
+		if (!c->events)
+			return -ENOMEM;
+		c->n_events = json_array_size(events);
+	}
+
+	for (size_t i = 0; i < c->n_actions; i++) {
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s: actions[%zu]", ctx, i);
+		r = action_from_json(json_array_get(actions, i), sub, (int)i,
+				     &c->actions[i], err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < c->n_observations; i++) {
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s: observations[%zu]", ctx, i);
+		r = observation_from_json(json_array_get(observations, i), sub,
+					  &c->observations[i], err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < c->n_events; i++) {
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s: events[%zu]", ctx, i);
+		r = event_from_json(json_array_get(events, i), sub, &c->events[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int bundle_cycle_from_json(json_t *j, struct cycle_record *ret, char **ret_error)
+{
+	_cleanup_(cycle_record_done) struct cycle_record c = {};
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	r = cycle_from_json(j, &c, &err);
+	if (r < 0) {
+		hand_error(TAKE_PTR(err), ret_error);
+		return r;
+	}
+	*ret = c;
+	c = (struct cycle_record){};
+	return 0;
+}
+
+/* ---- export ---------------------------------------------------------------------- */
+
+/* Writes and releases j, the result of a *_to_json() call that returned r (j is stale
+ * when r < 0: the call left it untouched). */
+static int export_json(FILE *out, int r, json_t *j)
+{
+	if (r < 0)
+		return r;
+	r = write_line(out, j, false);
+	json_decref(j);
+	return r;
+}
+
+static int export_locked(struct db *db, const char *uuid, FILE *out)
+{
+	static char running[] = "running";
+	_cleanup_(run_record_done) struct run_record rr = {};
+	_cleanup_free_ int64_t *seqs = NULL;
+	struct kernel_event *events = NULL;
+	size_t n_seqs = 0, n_events = 0;
+	struct run_record start;
+	json_t *j = NULL;
+	int64_t run_id;
+	bool ended;
+	int r;
+
+	r = db_run_load(db, uuid, &rr);
+	if (r < 0)
+		return r;
+	r = db_run_find(db, uuid, &run_id);
+	if (r < 0)
+		return r;
+
+	/* The run line says how the run started, the end line how it ended: the same
+	 * shape as a live stream, so an export re-imports into an identical record. */
+	ended = !streq(rr.status, "running");
+	start = rr;
+	if (ended) {
+		start.status = running;
+		start.finished_at = NULL;
+		start.load_metrics = NULL;
+	}
+	r = bundle_run_to_json(&start, &j);
+	r = export_json(out, r, j);
+	if (r < 0)
+		return r;
+
+	r = db_events_load_unattached(db, run_id, &events, &n_events);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_events && r >= 0; i++) {
+		r = bundle_event_to_json(rr.uuid, &events[i], &j);
+		r = export_json(out, r, j);
+	}
+	for (size_t i = 0; i < n_events; i++)
+		kernel_event_done(&events[i]);
+	free(events);
+	if (r < 0)
+		return r;
+
+	r = db_cycle_seqs(db, run_id, &seqs, &n_seqs);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_seqs; i++) {
+		_cleanup_(cycle_record_done) struct cycle_record c = {};
+
+		r = db_cycle_load(db, run_id, seqs[i], &c);
+		if (r < 0)
+			return r;
+		r = bundle_cycle_to_json(rr.uuid, &c, &j);
+		r = export_json(out, r, j);
+		if (r < 0)
+			return r;
+	}
+
+	if (ended) {
+		r = bundle_end_to_json(rr.uuid, rr.status, rr.finished_at,
+				       rr.load_metrics, &j);
+		r = export_json(out, r, j);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int bundle_export_run(struct db *db, const char *uuid, FILE *out)
+{
+	int r;
+
+	/* One read transaction: a cycle committed by the runner mid-export is either in
+	 * the bundle completely or not at all. */
+	r = db_begin_read(db);
+	if (r < 0)
+		return r;
+	r = export_locked(db, uuid, out);
+	if (r < 0) {
+		(void)db_rollback(db);
+		return r;
+	}
+	r = db_commit(db);
+	if (r < 0)
+		return r;
+	if (fflush(out) == EOF || ferror(out))
+		return -EIO;
+	return 0;
+}
+
+/* ---- import ---------------------------------------------------------------------- */
+
+struct import_ctx {
+	struct db *db;
+	struct bundle_stats stats;
+	char run_uuid[37]; /* the run the last line referred to, and its id */
+	int64_t run_id;
+	char *msg; /* why the current line failed */
+};
+
+/* The db layer's -EINVAL means the schema refused a value: bad input, for an importer. */
+static int import_db_error(struct import_ctx *ic, int r)
+{
+	free(ic->msg);
+	ic->msg = strdup(db_errmsg(ic->db));
+	return r == -EINVAL ? -EBADMSG : r;
+}
+
+static int import_resolve_run(struct import_ctx *ic, json_t *j, int64_t *ret_id)
+{
+	_cleanup_free_ char *uuid = NULL;
+	int64_t id;
+	int r;
+
+	r = get_str(j, NULL, "run", true, &uuid, &ic->msg);
+	if (r < 0)
+		return r;
+	if (ic->run_uuid[0] && streq(ic->run_uuid, uuid)) {
+		*ret_id = ic->run_id;
+		return 0;
+	}
+	r = db_run_find(ic->db, uuid, &id);
+	if (r == -ENOENT) {
+		free(ic->msg);
+		ic->msg = strprintf(
+			"run %s is not known (its \"run\" line must come first)", uuid);
+		return -ENOENT;
+	}
+	if (r < 0)
+		return import_db_error(ic, r);
+	snprintf(ic->run_uuid, sizeof(ic->run_uuid), "%s", uuid);
+	ic->run_id = id;
+	*ret_id = id;
+	return 0;
+}
+
+static int import_run(struct import_ctx *ic, json_t *j)
+{
+	_cleanup_(run_record_done) struct run_record rr = {};
+	int64_t id;
+	int r;
+
+	r = bundle_run_from_json(j, &rr, &ic->msg);
+	if (r < 0)
+		return r;
+	r = db_run_find(ic->db, rr.uuid, &id);
+	if (r == 0) {
+		ic->stats.runs_present++;
+	} else if (r == -ENOENT) {
+		r = db_run_insert(ic->db, &rr, &id);
+		if (r < 0)
+			return import_db_error(ic, r);
+		ic->stats.runs_inserted++;
+	} else {
+		return import_db_error(ic, r);
+	}
+	memcpy(ic->run_uuid, rr.uuid, sizeof(ic->run_uuid));
+	ic->run_id = id;
+	return 0;
+}
+
+static int import_cycle(struct import_ctx *ic, json_t *j)
+{
+	_cleanup_(cycle_record_done) struct cycle_record c = {};
+	int64_t run_id;
+	int r;
+
+	r = import_resolve_run(ic, j, &run_id);
+	if (r < 0)
+		return r;
+	r = bundle_cycle_from_json(j, &c, &ic->msg);
+	if (r < 0)
+		return r;
+	r = db_cycle_insert(ic->db, run_id, &c, NULL);
+	if (r == -EEXIST) {
+		ic->stats.cycles_present++;
+		return 0;
+	}
+	if (r < 0)
+		return import_db_error(ic, r);
+	ic->stats.cycles_inserted++;
+	return 0;
+}
+
+static int import_event(struct import_ctx *ic, json_t *j)
+{
+	_cleanup_(kernel_event_done) struct kernel_event e = {};
+	int64_t run_id;
+	int r;
+
+	r = import_resolve_run(ic, j, &run_id);
+	if (r < 0)
+		return r;
+	r = bundle_event_from_json(j, &e, &ic->msg);
+	if (r < 0)
+		return r;
+	r = db_event_insert_unattached(ic->db, run_id, &e);
+	if (r < 0)
+		return import_db_error(ic, r);
+	if (r > 0)
+		ic->stats.events_inserted++;
+	else
+		ic->stats.events_present++;
+	return 0;
+}
+
+static int import_end(struct import_ctx *ic, json_t *j)
+{
+	_cleanup_(run_record_done) struct run_record cur = {};
+	_cleanup_free_ char *status = NULL, *finished_at = NULL, *load_metrics = NULL;
+	int64_t run_id;
+	int r;
+
+	r = import_resolve_run(ic, j, &run_id);
+	if (r < 0)
+		return r;
+	if ((r = get_str(j, "end", "status", true, &status, &ic->msg)) < 0 ||
+	    (r = get_str(j, "end", "finished_at", false, &finished_at, &ic->msg)) < 0 ||
+	    (r = get_str(j, "end", "load_metrics", false, &load_metrics, &ic->msg)) < 0)
+		return r;
+	if (!run_status_is_valid(status))
+		return perr(&ic->msg, "end", "unknown status \"%s\"", status);
+
+	r = db_run_load(ic->db, ic->run_uuid, &cur);
+	if (r < 0)
+		return import_db_error(ic, r);
+	if (streq(cur.status, status) && str_eq_null(cur.finished_at, finished_at) &&
+	    (!load_metrics || str_eq_null(cur.load_metrics, load_metrics))) {
+		ic->stats.ends_present++;
+		return 0;
+	}
+	r = db_run_finish(ic->db, run_id, status, finished_at, load_metrics);
+	if (r < 0)
+		return import_db_error(ic, r);
+	ic->stats.ends_applied++;
+	return 0;
+}
+
+static int import_line(struct import_ctx *ic, json_t *j)
+{
+	json_t *t;
+	const char *type;
+
+	if (!json_is_object(j))
+		return perr(&ic->msg, NULL, "not a JSON object");
+	t = json_object_get(j, "type");
+	if (!json_is_string(t))
+		return perr(&ic->msg, NULL,
+			    t ? "\"type\" must be a string" : "missing \"type\"");
+	type = json_string_value(t);
+	if (streq(type, "run"))
+		return import_run(ic, j);
+	if (streq(type, "cycle"))
+		return import_cycle(ic, j);
+	if (streq(type, "event"))
+		return import_event(ic, j);
+	if (streq(type, "end"))
+		return import_end(ic, j);
+	return perr(&ic->msg, NULL, "unknown type \"%s\"", type);
+}
+
+int bundle_import(struct db *db, FILE *in, struct bundle_stats *ret_stats,
+		  char **ret_error)
+{
+	struct import_ctx ic = { .db = db };
+	_cleanup_free_ char *line = NULL, *err = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	int r;
+
+	r = db_begin(db);
+	if (r < 0) {
+		hand_error(strprintf("cannot start a transaction: %s", db_errmsg(db)),
+			   ret_error);
+		return r;
+	}
+
+	while ((n = getline(&line, &cap, in)) >= 0) {
+		_cleanup_json_ json_t *j = NULL;
+		bool complete = n > 0 && line[n - 1] == '\n';
+		size_t len = (size_t)n;
+		json_error_t je;
+
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (strspn(line, " \t\r\n") >= len)
+			continue;
+
+		j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+		if (!j) {
+			/* getline() only returns a line without '\n' at the end of the
+			 * input: the producer died in the middle of writing it. */
+			if (!complete) {
+				ic.stats.torn_tail = true;
+				break;
+			}
+			r = -EBADMSG;
+			err = strprintf("line %zu: %s", lineno, je.text);
+			goto fail;
+		}
+		ic.stats.lines++;
+		r = import_line(&ic, j);
+		if (r < 0) {
+			err = strprintf("line %zu: %s", lineno,
+					ic.msg ? ic.msg : strerror(-r));
+			goto fail;
+		}
+	}
+	if (ferror(in)) {
+		r = -EIO;
+		err = strprintf("line %zu: read error", lineno + 1);
+		goto fail;
+	}
+
+	r = db_commit(db);
+	if (r < 0) {
+		free(ic.msg);
+		hand_error(strprintf("commit: %s", db_errmsg(db)), ret_error);
+		return r;
+	}
+	free(ic.msg);
+	if (ret_stats)
+		*ret_stats = ic.stats;
+	return 0;
+
+fail:
+	(void)db_rollback(db);
+	free(ic.msg);
+	hand_error(TAKE_PTR(err), ret_error);
+	return r;
+}

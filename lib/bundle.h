@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Bundles: runs as NDJSON, one object per line, the one format for export/import, the
+ * QEMU guest's live stream to the host and a rig's push to the central daemon.
+ *
+ *   {"type":"run", "uuid":..., all run_record fields, "kernel":{identity fields}}
+ *   {"type":"event", "run":UUID, kernel_event fields}        (events outside cycles)
+ *   {"type":"cycle", "run":UUID, cycle_record fields, "actions":[...],
+ *    "observations":[...], "events":[...]}
+ *   {"type":"end", "run":UUID, "status":..., "finished_at":..., "load_metrics":...}
+ *
+ * The run line describes the run as it started; the end line says how it ended, and is
+ * missing when the producer died (the run then stays as its run line left it, normally
+ * "running", until someone marks it "interrupted"). A string field that is NULL in the
+ * model is absent; unknown fields are ignored so older readers accept newer producers;
+ * an unknown "type" is an error, because skipping it would lose records silently.
+ *
+ * Importing is idempotent: runs are keyed by UUID, cycles by (run, seq), events by (run,
+ * boot, source, seq); what is recorded already is counted, not written again (the first
+ * copy wins). One import is one transaction: on any error nothing of the bundle stays.
+ * Functions return 0 or a negative errno and never log; outputs named ret_ are untouched
+ * on failure, except ret_error, which is set only on failure.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "db.h"
+#include "model.h"
+
+struct bundle_stats {
+	size_t lines; /* non-blank lines processed */
+	size_t runs_inserted, runs_present;
+	size_t cycles_inserted, cycles_present;
+	size_t events_inserted,
+		events_present; /* "event" lines (cycle events go with cycles) */
+	size_t ends_applied, ends_present;
+	bool torn_tail; /* the last line had no newline and did not parse: a write
+			 * cut short by a crash, skipped */
+};
+
+/* {"type":"run",...} for r. The caller owns *ret (json_decref). -ENOMEM. */
+int bundle_run_to_json(const struct run_record *r, json_t **ret);
+/* Fills *ret (zeroed first; caller owns it, run_record_done) from a "run" object ("type"
+ * may be absent). -EBADMSG for a missing/mistyped field or a bad UUID, with a malloc'd
+ * message in *ret_error if ret_error is not NULL. */
+int bundle_run_from_json(json_t *j, struct run_record *ret, char **ret_error);
+
+/* {"type":"cycle","run":run_uuid,...} for c ("run" left out when run_uuid is NULL). The
+ * caller owns *ret. -ENOMEM, -EINVAL for an enum value outside the model. */
+int bundle_cycle_to_json(const char *run_uuid, const struct cycle_record *c,
+			 json_t **ret);
+/* Fills *ret (zeroed first; caller owns it, cycle_record_done) from a "cycle" object.
+ * -EBADMSG (message in *ret_error) as bundle_run_from_json. */
+int bundle_cycle_from_json(json_t *j, struct cycle_record *ret, char **ret_error);
+
+/* {"type":"event","run":run_uuid,...} for an event outside cycles ("type" and "run" left
+ * out when run_uuid is NULL, as inside a cycle's "events"). The caller owns *ret. */
+int bundle_event_to_json(const char *run_uuid, const struct kernel_event *e,
+			 json_t **ret);
+/* Fills *ret (zeroed first; caller owns it, kernel_event_done). -EBADMSG as above. */
+int bundle_event_from_json(json_t *j, struct kernel_event *ret, char **ret_error);
+
+/* {"type":"end","run":...,"status":...,"finished_at":...,"load_metrics":...}; NULL
+ * strings are left out. The caller owns *ret. */
+int bundle_end_to_json(const char *run_uuid, const char *status, const char *finished_at,
+		       const char *load_metrics, json_t **ret);
+
+/* Writes j as one compact line ending in '\n' and flushes, so a line is either complete
+ * or torn at the end of the stream. 0, -ENOMEM or -EIO. */
+int bundle_write_line(FILE *out, json_t *j);
+
+/* Writes the run with this UUID as a bundle: run line, events outside cycles, cycles by
+ * seq, end line (unless the run is still "running"). Reads one snapshot. -ENOENT for an
+ * unknown run, -EIO for a write error, or a db error. */
+int bundle_export_run(struct db *db, const char *uuid, FILE *out);
+
+/* Imports a bundle (any number of runs) in one transaction. *ret_stats (optional) counts
+ * what was inserted and what was present already. On failure nothing is written, and
+ * *ret_error (optional) gets a malloc'd "line N: ..." message: -EBADMSG for a malformed
+ * line or a record the schema refuses, -ENOENT for a line naming a run that neither the
+ * bundle (earlier) nor the database has, or the db error (-EBUSY, -ENOSPC, ...). Inside a
+ * caller's transaction the import nests as a savepoint. */
+int bundle_import(struct db *db, FILE *in, struct bundle_stats *ret_stats,
+		  char **ret_error);

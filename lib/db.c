@@ -1,0 +1,1629 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The SQLite storage layer (db.h). Everything SQLite reports is turned into a negative
+ * errno here, at the boundary, and its message is kept in struct db for db_errmsg();
+ * nothing here logs. Writers that touch more than one row run inside db_begin()/
+ * db_commit(), which nest as savepoints so a cycle insert rolls back alone inside a
+ * caller's bulk transaction.
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "macro.h"
+#include "model.h"
+#include "util.h"
+
+struct db {
+	sqlite3 *sql;
+	int flags;
+	/* transaction nesting: 0 none, 1 BEGIN, n > 1 savepoint sp<n-1> */
+	unsigned depth;
+	bool crash_safe;
+	char errmsg[512];
+};
+
+static inline void sqlite3_finalizep(sqlite3_stmt **s)
+{
+	sqlite3_finalize(*s); /* accepts NULL */
+}
+#define _cleanup_finalize_ _cleanup_(sqlite3_finalizep)
+
+static inline void db_closep(struct db **db)
+{
+	db_close(*db);
+}
+
+/* jansson (>= 2.9) provides json_decrefp(); it accepts NULL. */
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+/* ---- errors ---------------------------------------------------------------------- */
+
+static int db_errno_from_sqlite(struct db *db, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+		    rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_ROWID)
+			return -EEXIST;
+		return -EINVAL;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CANTOPEN: {
+		/* SQLite only says "unable to open"; the OS said why. */
+		int e = db && db->sql ? sqlite3_system_errno(db->sql) : 0;
+		return e > 0 ? -e : -ENOENT;
+	}
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	default:
+		return -EIO;
+	}
+}
+
+/* Records SQLite's message for rc and returns the mapped errno. */
+static int db_sqlerr(struct db *db, int rc)
+{
+	const char *msg = db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc);
+
+	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg ? msg : sqlite3_errstr(rc));
+	return db_errno_from_sqlite(db, rc);
+}
+
+/* For failures SQLite recorded on the connection but did not return (sqlite3_bind_*). */
+static int db_sqlerr_last(struct db *db)
+{
+	int rc = sqlite3_extended_errcode(db->sql);
+
+	return db_sqlerr(db, rc == SQLITE_OK ? SQLITE_ERROR : rc);
+}
+
+_printf_(3, 4) static int db_fail(struct db *db, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db->errmsg, sizeof(db->errmsg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *db_errmsg(struct db *db)
+{
+	return db ? db->errmsg : "no database";
+}
+
+/* ---- statements ------------------------------------------------------------------ */
+
+static int db_prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
+{
+	int rc = sqlite3_prepare_v2(db->sql, sql, -1, ret, NULL);
+
+	return rc == SQLITE_OK ? 0 : db_sqlerr(db, rc);
+}
+
+/* Steps a statement that returns no rows (or whose rows do not matter). */
+static int db_step_done(struct db *db, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_sqlerr(db, rc);
+}
+
+/* 1 with a row, 0 when done, negative errno on failure. */
+static int db_step_row(struct db *db, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_sqlerr(db, rc);
+}
+
+static int db_exec(struct db *db, const char *sql)
+{
+	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : db_sqlerr(db, rc);
+}
+
+/* Text is bound SQLITE_STATIC: every caller steps before the strings go away. */
+static int bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC)
+		 : sqlite3_bind_null(s, i);
+}
+
+static int bind_int(sqlite3_stmt *s, int i, int64_t v)
+{
+	return sqlite3_bind_int64(s, i, v);
+}
+
+/* The model writes "none" as -1 (or 0 for end_ns); the schema as NULL. */
+static int bind_int_or_null(sqlite3_stmt *s, int i, int64_t v, bool null)
+{
+	return null ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
+}
+
+/* malloc'd copy of a text column, NULL for SQL NULL; sets *oom when the copy failed. */
+static char *col_dup(sqlite3_stmt *s, int i, bool *oom)
+{
+	const unsigned char *t;
+	char *p;
+
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return NULL;
+	t = sqlite3_column_text(s, i);
+	p = t ? strdup((const char *)t) : NULL;
+	if (!p)
+		*oom = true;
+	return p;
+}
+
+static int64_t col_int(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_int64(s, i);
+}
+
+static int64_t col_int_or(sqlite3_stmt *s, int i, int64_t null_value)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? null_value
+							: sqlite3_column_int64(s, i);
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+static int db_pragma_int(struct db *db, const char *sql, int64_t *ret)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = db_prepare(db, sql, &s);
+	if (r < 0)
+		return r;
+	r = db_step_row(db, s);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return db_fail(db, -EIO, "%s returned no row", sql);
+	*ret = col_int(s, 0);
+	return 0;
+}
+
+/* Grows *array (of elements of size) so that it holds at least n + 1 elements. */
+static int grow(void **array, size_t *cap, size_t n, size_t size)
+{
+	size_t c;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 8;
+	p = reallocarray(*array, c, size);
+	if (!p)
+		return -ENOMEM;
+	memset((char *)p + *cap * size, 0, (c - *cap) * size);
+	*array = p;
+	*cap = c;
+	return 0;
+}
+
+/* ---- transactions ---------------------------------------------------------------- */
+
+static int db_tx_begin(struct db *db, const char *outer)
+{
+	char sql[32];
+	int r;
+
+	if (db->depth == 0) {
+		r = db_exec(db, outer);
+	} else {
+		snprintf(sql, sizeof(sql), "SAVEPOINT sp%u", db->depth);
+		r = db_exec(db, sql);
+	}
+	if (r < 0)
+		return r;
+	db->depth++;
+	return 0;
+}
+
+int db_begin(struct db *db)
+{
+	/* IMMEDIATE takes the write lock now: a deferred transaction that later upgrades
+	 * gets SQLITE_BUSY without the busy handler ever being consulted. */
+	return db_tx_begin(db, "BEGIN IMMEDIATE");
+}
+
+int db_begin_read(struct db *db)
+{
+	return db_tx_begin(db, "BEGIN");
+}
+
+int db_rollback(struct db *db)
+{
+	char sql[64];
+	int r;
+
+	if (db->depth == 0)
+		return db_fail(db, -EINVAL, "no transaction to roll back");
+	db->depth--;
+	/* Some errors (I/O, out of memory, full disk) make SQLite roll the whole
+	 * transaction back itself; then there is nothing left to undo at any level. */
+	if (sqlite3_get_autocommit(db->sql)) {
+		db->depth = 0;
+		return 0;
+	}
+	if (db->depth == 0)
+		return db_exec(db, "ROLLBACK");
+	snprintf(sql, sizeof(sql), "ROLLBACK TO sp%u; RELEASE sp%u", db->depth,
+		 db->depth);
+	r = db_exec(db, sql);
+	return r;
+}
+
+int db_commit(struct db *db)
+{
+	char sql[32];
+	int r;
+
+	if (db->depth == 0)
+		return db_fail(db, -EINVAL, "no transaction to commit");
+	if (db->depth == 1) {
+		r = db_exec(db, "COMMIT");
+		if (r < 0 && !sqlite3_get_autocommit(db->sql)) {
+			/* A failed COMMIT (e.g. BUSY) leaves the transaction open; keep
+			 * the promise of the header and the connection usable. */
+			char saved[sizeof(db->errmsg)];
+			memcpy(saved, db->errmsg, sizeof(saved));
+			(void)db_exec(db, "ROLLBACK");
+			memcpy(db->errmsg, saved, sizeof(saved));
+		}
+		db->depth = 0;
+		return r;
+	}
+	snprintf(sql, sizeof(sql), "RELEASE sp%u", db->depth - 1);
+	r = db_exec(db, sql);
+	if (r < 0) {
+		char saved[sizeof(db->errmsg)];
+		memcpy(saved, db->errmsg, sizeof(saved));
+		(void)db_rollback(db);
+		memcpy(db->errmsg, saved, sizeof(saved));
+		return r;
+	}
+	db->depth--;
+	return 0;
+}
+
+/* Rolls back after a failure without losing the failure's message. */
+static int db_rollback_keep(struct db *db, int err)
+{
+	char saved[sizeof(db->errmsg)];
+
+	memcpy(saved, db->errmsg, sizeof(saved));
+	(void)db_rollback(db);
+	memcpy(db->errmsg, saved, sizeof(saved));
+	return err;
+}
+
+/* ---- open, migrate, close -------------------------------------------------------- */
+
+static int db_migrate(struct db *db, int64_t current)
+{
+	int prev = 0;
+	int r;
+
+	for (size_t i = 0; i < db_n_migrations; i++) {
+		const struct db_migration *m = &db_migrations[i];
+		char sql[64];
+		int64_t v = 0;
+
+		if (m->version <= prev)
+			return db_fail(db, -EINVAL, "migration %s is out of order",
+				       m->name);
+		prev = m->version;
+		if (m->version <= current)
+			continue;
+
+		r = db_begin(db);
+		if (r < 0)
+			return r;
+		/* Another process may have migrated between our check and our lock. */
+		r = db_pragma_int(db, "PRAGMA user_version", &v);
+		if (r < 0)
+			return db_rollback_keep(db, r);
+		if (v >= m->version) {
+			current = v;
+			r = db_commit(db);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		r = db_exec(db, m->sql);
+		if (r < 0) {
+			char msg[sizeof(db->errmsg)];
+			memcpy(msg, db->errmsg, sizeof(msg));
+			db_fail(db, r, "migration %s: %s", m->name, msg);
+			return db_rollback_keep(db, r);
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", m->version);
+		r = db_exec(db, sql);
+		if (r < 0)
+			return db_rollback_keep(db, r);
+		r = db_commit(db);
+		if (r < 0)
+			return r;
+		current = m->version;
+	}
+	return 0;
+}
+
+static int db_max_version(void)
+{
+	return db_n_migrations > 0 ? db_migrations[db_n_migrations - 1].version : 0;
+}
+
+int db_open(const char *path, int flags, struct db **ret)
+{
+	_cleanup_(db_closep) struct db *db = NULL;
+	int64_t version = 0;
+	int oflags, rc, r;
+
+	if (!path || !ret)
+		return -EINVAL;
+	db = calloc(1, sizeof(*db));
+	if (!db)
+		return -ENOMEM;
+	db->flags = flags;
+
+	oflags = flags & DB_READONLY ? SQLITE_OPEN_READONLY
+				     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &db->sql, oflags, NULL);
+	if (rc != SQLITE_OK)
+		return db_sqlerr(db, rc);
+	sqlite3_extended_result_codes(db->sql, 1);
+	sqlite3_busy_timeout(db->sql, 5000);
+
+	/* Reading user_version is the first real access to the file: unreadable files and
+	 * files that are not databases fail here, before anything is written. */
+	r = db_pragma_int(db, "PRAGMA user_version", &version);
+	if (r < 0)
+		return r;
+	if (version > db_max_version())
+		return db_fail(
+			db, -EPROTONOSUPPORT,
+			"database schema version %lld is newer than this binary (%d)",
+			(long long)version, db_max_version());
+
+	r = db_exec(db, "PRAGMA foreign_keys = ON");
+	if (r < 0)
+		return r;
+
+	if (flags & DB_READONLY) {
+		if (version < db_max_version())
+			return db_fail(
+				db, -EROFS,
+				"database schema version %lld needs migrating to %d",
+				(long long)version, db_max_version());
+		*ret = TAKE_PTR(db);
+		return 0;
+	}
+
+	/* WAL lets the API read while the runner writes; a file system that cannot do WAL
+	 * leaves the old journal mode, which is slower but correct, so the result is not
+	 * checked. NORMAL loses at most the last commits on power loss, never
+	 * consistency. */
+	r = db_exec(db, "PRAGMA journal_mode = WAL");
+	if (r < 0)
+		return r;
+	r = db_exec(db, "PRAGMA synchronous = NORMAL");
+	if (r < 0)
+		return r;
+
+	r = db_migrate(db, version);
+	if (r < 0)
+		return r;
+
+	*ret = TAKE_PTR(db);
+	return 0;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	if (db->sql) {
+		if (!sqlite3_get_autocommit(db->sql))
+			(void)sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close_v2(db->sql);
+	}
+	free(db);
+}
+
+int db_schema_version(struct db *db)
+{
+	int64_t v = 0;
+
+	if (db_pragma_int(db, "PRAGMA user_version", &v) < 0)
+		return -EIO;
+	return (int)v;
+}
+
+int db_set_crash_safe(struct db *db, bool crash_safe)
+{
+	int r;
+
+	r = db_exec(db, crash_safe ? "PRAGMA synchronous = FULL"
+				   : "PRAGMA synchronous = NORMAL");
+	if (r < 0)
+		return r;
+	db->crash_safe = crash_safe;
+	return 0;
+}
+
+/* ---- runs ------------------------------------------------------------------------ */
+
+static int db_kernel_ensure(struct db *db, const struct kernel_identity *k,
+			    int64_t *ret_id)
+{
+	_cleanup_finalize_ sqlite3_stmt *q = NULL, *ins = NULL;
+	int r;
+
+	/* IS compares NULL with NULL as equal, matching the IFNULL unique index. */
+	r = db_prepare(
+		db,
+		"SELECT id FROM kernels WHERE release = ?1 AND version = ?2 "
+		"AND build_id IS ?3 AND cmdline = ?4 AND label IS ?5 AND patches IS ?6 "
+		"AND fw_devlink IS ?7 AND deferred_probe_timeout IS ?8",
+		&q);
+	if (r < 0)
+		return r;
+	if (bind_text(q, 1, k->release) || bind_text(q, 2, k->version) ||
+	    bind_text(q, 3, k->build_id) || bind_text(q, 4, k->cmdline) ||
+	    bind_text(q, 5, k->label) || bind_text(q, 6, k->patches) ||
+	    bind_text(q, 7, k->fw_devlink) || bind_text(q, 8, k->deferred_probe_timeout))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, q);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		*ret_id = col_int(q, 0);
+		return 0;
+	}
+
+	r = db_prepare(db,
+		       "INSERT INTO kernels (release, version, build_id, cmdline, label, "
+		       "patches, fw_devlink, deferred_probe_timeout) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		       &ins);
+	if (r < 0)
+		return r;
+	if (bind_text(ins, 1, k->release) || bind_text(ins, 2, k->version) ||
+	    bind_text(ins, 3, k->build_id) || bind_text(ins, 4, k->cmdline) ||
+	    bind_text(ins, 5, k->label) || bind_text(ins, 6, k->patches) ||
+	    bind_text(ins, 7, k->fw_devlink) ||
+	    bind_text(ins, 8, k->deferred_probe_timeout))
+		return db_sqlerr_last(db);
+	r = db_step_done(db, ins);
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(db->sql);
+	return 0;
+}
+
+static int db_target_ensure(struct db *db, const char *name, const char *kind,
+			    int64_t *ret_id)
+{
+	_cleanup_finalize_ sqlite3_stmt *q = NULL, *ins = NULL;
+	int r;
+
+	r = db_prepare(db, "SELECT id FROM targets WHERE name = ?1 AND kind = ?2", &q);
+	if (r < 0)
+		return r;
+	if (bind_text(q, 1, name) || bind_text(q, 2, kind))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, q);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		*ret_id = col_int(q, 0);
+		return 0;
+	}
+	r = db_prepare(db, "INSERT INTO targets (name, kind) VALUES (?1, ?2)", &ins);
+	if (r < 0)
+		return r;
+	if (bind_text(ins, 1, name) || bind_text(ins, 2, kind))
+		return db_sqlerr_last(db);
+	r = db_step_done(db, ins);
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(db->sql);
+	return 0;
+}
+
+static int db_run_insert_locked(struct db *db, const struct run_record *rr,
+				int64_t *ret_id)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int64_t kernel_id = 0, target_id = 0, id = 0;
+	int r;
+
+	r = db_run_find(db, rr->uuid, &id);
+	if (r >= 0)
+		return db_fail(db, -EEXIST, "run %s is recorded already", rr->uuid);
+	if (r != -ENOENT)
+		return r;
+
+	r = db_kernel_ensure(db, &rr->kernel, &kernel_id);
+	if (r < 0)
+		return r;
+	r = db_target_ensure(db, rr->target, rr->target_kind, &target_id);
+	if (r < 0)
+		return r;
+
+	r = db_prepare(
+		db,
+		"INSERT INTO runs (uuid, kernel_id, target_id, campaign, scenario, "
+		"scenario_text, load_profile, load_args, load_metrics, sweep_var, "
+		"cycles_planned, started_at, finished_at, status, hostname) VALUES "
+		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		&s);
+	if (r < 0)
+		return r;
+	if (bind_text(s, 1, rr->uuid) || bind_int(s, 2, kernel_id) ||
+	    bind_int(s, 3, target_id) || bind_text(s, 4, rr->campaign) ||
+	    bind_text(s, 5, rr->scenario) || bind_text(s, 6, rr->scenario_text) ||
+	    bind_text(s, 7, rr->load_profile) || bind_text(s, 8, rr->load_args) ||
+	    bind_text(s, 9, rr->load_metrics) || bind_text(s, 10, rr->sweep_var) ||
+	    bind_int(s, 11, rr->cycles_planned) || bind_text(s, 12, rr->started_at) ||
+	    bind_text(s, 13, rr->finished_at) ||
+	    bind_text(s, 14, rr->status ? rr->status : "running") ||
+	    bind_text(s, 15, rr->hostname))
+		return db_sqlerr_last(db);
+	r = db_step_done(db, s);
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(db->sql);
+	return 0;
+}
+
+int db_run_insert(struct db *db, const struct run_record *rr, int64_t *ret_run_id)
+{
+	int64_t id = 0;
+	int r;
+
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = db_run_insert_locked(db, rr, &id);
+	if (r < 0)
+		return db_rollback_keep(db, r);
+	r = db_commit(db);
+	if (r < 0)
+		return r;
+	if (ret_run_id)
+		*ret_run_id = id;
+	return 0;
+}
+
+int db_run_find(struct db *db, const char *uuid, int64_t *ret_run_id)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = db_prepare(db, "SELECT id FROM runs WHERE uuid = ?1", &s);
+	if (r < 0)
+		return r;
+	if (bind_text(s, 1, uuid))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, s);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return db_fail(db, -ENOENT, "no run %s", uuid ? uuid : "(null)");
+	if (ret_run_id)
+		*ret_run_id = col_int(s, 0);
+	return 0;
+}
+
+int db_run_load(struct db *db, const char *uuid, struct run_record *ret)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	struct run_record rr = {};
+	bool oom = false;
+	int r;
+
+	r = db_prepare(
+		db,
+		"SELECT r.uuid, r.campaign, r.scenario, r.scenario_text, t.name, t.kind, "
+		"r.hostname, r.load_profile, r.load_args, r.load_metrics, r.sweep_var, "
+		"r.cycles_planned, r.started_at, r.finished_at, r.status, k.release, "
+		"k.version, k.build_id, k.cmdline, k.label, k.patches, k.fw_devlink, "
+		"k.deferred_probe_timeout FROM runs r JOIN targets t ON t.id = "
+		"r.target_id "
+		"JOIN kernels k ON k.id = r.kernel_id WHERE r.uuid = ?1",
+		&s);
+	if (r < 0)
+		return r;
+	if (bind_text(s, 1, uuid))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, s);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return db_fail(db, -ENOENT, "no run %s", uuid ? uuid : "(null)");
+
+	snprintf(rr.uuid, sizeof(rr.uuid), "%s", col_text(s, 0) ? col_text(s, 0) : "");
+	rr.campaign = col_dup(s, 1, &oom);
+	rr.scenario = col_dup(s, 2, &oom);
+	rr.scenario_text = col_dup(s, 3, &oom);
+	rr.target = col_dup(s, 4, &oom);
+	rr.target_kind = col_dup(s, 5, &oom);
+	rr.hostname = col_dup(s, 6, &oom);
+	rr.load_profile = col_dup(s, 7, &oom);
+	rr.load_args = col_dup(s, 8, &oom);
+	rr.load_metrics = col_dup(s, 9, &oom);
+	rr.sweep_var = col_dup(s, 10, &oom);
+	rr.cycles_planned = col_int(s, 11);
+	rr.started_at = col_dup(s, 12, &oom);
+	rr.finished_at = col_dup(s, 13, &oom);
+	rr.status = col_dup(s, 14, &oom);
+	rr.kernel.release = col_dup(s, 15, &oom);
+	rr.kernel.version = col_dup(s, 16, &oom);
+	rr.kernel.build_id = col_dup(s, 17, &oom);
+	rr.kernel.cmdline = col_dup(s, 18, &oom);
+	rr.kernel.label = col_dup(s, 19, &oom);
+	rr.kernel.patches = col_dup(s, 20, &oom);
+	rr.kernel.fw_devlink = col_dup(s, 21, &oom);
+	rr.kernel.deferred_probe_timeout = col_dup(s, 22, &oom);
+	if (oom) {
+		run_record_done(&rr);
+		return db_fail(db, -ENOMEM, "out of memory");
+	}
+	*ret = rr;
+	return 0;
+}
+
+int db_run_finish(struct db *db, int64_t run_id, const char *status,
+		  const char *finished_at, const char *load_metrics)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = db_prepare(db,
+		       "UPDATE runs SET status = ?2, finished_at = ?3, "
+		       "load_metrics = COALESCE(?4, load_metrics) WHERE id = ?1",
+		       &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id) || bind_text(s, 2, status) ||
+	    bind_text(s, 3, finished_at) || bind_text(s, 4, load_metrics))
+		return db_sqlerr_last(db);
+	r = db_step_done(db, s);
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(db->sql) == 0)
+		return db_fail(db, -ENOENT, "no run with id %lld", (long long)run_id);
+	return 0;
+}
+
+static int db_run_exists(struct db *db, int64_t run_id)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = db_prepare(db, "SELECT 1 FROM runs WHERE id = ?1", &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, s);
+	if (r < 0)
+		return r;
+	return r == 0 ? db_fail(db, -ENOENT, "no run with id %lld", (long long)run_id)
+		      : 0;
+}
+
+int db_run_next_seq(struct db *db, int64_t run_id, int64_t *ret)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = db_run_exists(db, run_id);
+	if (r < 0)
+		return r;
+	r = db_prepare(db, "SELECT MAX(seq) FROM cycles WHERE run_id = ?1", &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, s);
+	if (r < 0)
+		return r;
+	*ret = r > 0 ? col_int_or(s, 0, -1) + 1 : 0;
+	return 0;
+}
+
+/* ---- in-flight action ------------------------------------------------------------ */
+
+/* Runs one autocommit statement with synchronous=FULL: the row must be on disk before the
+ * action that may crash the kernel starts. */
+static int db_exec_durable(struct db *db, sqlite3_stmt *s)
+{
+	int r, q;
+
+	if (db->depth > 0)
+		return db_fail(db, -EBUSY,
+			       "in-flight records cannot be written inside a "
+			       "transaction");
+	if (!db->crash_safe) {
+		r = db_exec(db, "PRAGMA synchronous = FULL");
+		if (r < 0)
+			return r;
+	}
+	r = db_step_done(db, s);
+	if (!db->crash_safe) {
+		q = db_exec(db, "PRAGMA synchronous = NORMAL");
+		if (r >= 0)
+			r = q;
+	}
+	return r;
+}
+
+int db_inflight_set(struct db *db, int64_t run_id, int64_t cycle_seq,
+		    const struct action_record *a)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	const char *verb = step_verb_to_string(a->verb);
+	int r;
+
+	if (!verb)
+		return db_fail(db, -EINVAL, "invalid action verb %d", (int)a->verb);
+	r = db_prepare(db,
+		       "INSERT OR REPLACE INTO inflight (run_id, cycle_seq, action_idx, "
+		       "grp, verb, arg, params, offset_us, started_at_ns) VALUES "
+		       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		       &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id) || bind_int(s, 2, cycle_seq) ||
+	    bind_int(s, 3, a->idx) || bind_int(s, 4, a->group) || bind_text(s, 5, verb) ||
+	    bind_text(s, 6, a->arg) || bind_text(s, 7, a->params) ||
+	    bind_int(s, 8, a->offset_us) ||
+	    bind_int(s, 9, a->start_ns ? a->start_ns : now_ns()))
+		return db_sqlerr_last(db);
+	return db_exec_durable(db, s);
+}
+
+int db_inflight_clear(struct db *db, int64_t run_id)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = db_prepare(db, "DELETE FROM inflight WHERE run_id = ?1", &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id))
+		return db_sqlerr_last(db);
+	return db_exec_durable(db, s);
+}
+
+int db_inflight_get(struct db *db, int64_t run_id, int64_t *ret_cycle_seq,
+		    struct action_record *ret_action)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	struct action_record a = {};
+	bool oom = false;
+	int r, verb;
+
+	r = db_prepare(db,
+		       "SELECT cycle_seq, action_idx, grp, verb, arg, params, offset_us, "
+		       "started_at_ns FROM inflight WHERE run_id = ?1",
+		       &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, s);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return db_fail(db, -ENOENT, "no in-flight action for run %lld",
+			       (long long)run_id);
+	verb = step_verb_from_string(col_text(s, 3));
+	if (verb < 0)
+		return db_fail(db, -EBADMSG, "unknown verb '%s' recorded",
+			       col_text(s, 3));
+	a.idx = (int)col_int(s, 1);
+	a.group = (int)col_int(s, 2);
+	a.verb = verb;
+	a.arg = col_dup(s, 4, &oom);
+	a.params = col_dup(s, 5, &oom);
+	a.offset_us = col_int(s, 6);
+	a.start_ns = col_int(s, 7);
+	if (oom) {
+		action_record_done(&a);
+		return db_fail(db, -ENOMEM, "out of memory");
+	}
+	if (ret_cycle_seq)
+		*ret_cycle_seq = col_int(s, 0);
+	*ret_action = a;
+	return 0;
+}
+
+/* ---- cycles ---------------------------------------------------------------------- */
+
+static const char *action_state(const struct action_record *a)
+{
+	if (a->hung)
+		return "hung";
+	if (a->start_ns == 0)
+		return "pending";
+	if (a->end_ns == 0)
+		return "running";
+	return "done";
+}
+
+/* Binds an event's columns 3..11 (boot, source, class, seq, ts_ns, prio, device, message,
+ * detail); the caller binds run_id (1) and cycle_id (2). */
+static int db_bind_event(struct db *db, sqlite3_stmt *s, const struct kernel_event *e,
+			 const char *what)
+{
+	const char *source = event_source_to_string(e->source);
+	const char *class = event_class_to_string(e->class);
+
+	if (!source)
+		return db_fail(db, -EINVAL, "%s: invalid source %d", what,
+			       (int)e->source);
+	if (!class)
+		return db_fail(db, -EINVAL, "%s: invalid class %d", what, (int)e->class);
+	if (e->seq < 0)
+		return db_fail(db, -EINVAL,
+			       "%s: no sequence number (the producer must assign one)",
+			       what);
+	if (bind_int(s, 3, e->boot) || bind_text(s, 4, source) ||
+	    bind_text(s, 5, class) || bind_int(s, 6, e->seq) ||
+	    bind_int(s, 7, e->ts_ns) || bind_int_or_null(s, 8, e->prio, e->prio < 0) ||
+	    bind_text(s, 9, e->device) || bind_text(s, 10, e->message) ||
+	    bind_text(s, 11, e->detail))
+		return db_sqlerr_last(db);
+	return 0;
+}
+
+/* A duplicate inside one cycle record is a malformed record, not an existing cycle. */
+static int not_exist(int r)
+{
+	return r == -EEXIST ? -EINVAL : r;
+}
+
+static int db_cycle_insert_locked(struct db *db, int64_t run_id,
+				  const struct cycle_record *c, int64_t *ret_id)
+{
+	_cleanup_finalize_ sqlite3_stmt *q = NULL, *cs = NULL, *as = NULL, *os = NULL,
+					*es = NULL;
+	const char *outcome = outcome_to_string(c->outcome);
+	int64_t cycle_id;
+	int r;
+
+	r = db_run_exists(db, run_id);
+	if (r < 0)
+		return r;
+	r = db_prepare(db, "SELECT 1 FROM cycles WHERE run_id = ?1 AND seq = ?2", &q);
+	if (r < 0)
+		return r;
+	if (bind_int(q, 1, run_id) || bind_int(q, 2, c->seq))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, q);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return db_fail(db, -EEXIST, "cycle %lld of run %lld is recorded already",
+			       (long long)c->seq, (long long)run_id);
+	if (!outcome)
+		return db_fail(db, -EINVAL, "cycle %lld: invalid outcome %d",
+			       (long long)c->seq, (int)c->outcome);
+
+	r = db_prepare(
+		db,
+		"INSERT INTO cycles (run_id, seq, boot, sweep_value, start_ns, end_ns, "
+		"outcome, deferrals, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		&cs);
+	if (r < 0)
+		return r;
+	if (bind_int(cs, 1, run_id) || bind_int(cs, 2, c->seq) ||
+	    bind_int(cs, 3, c->boot) ||
+	    bind_int_or_null(cs, 4, c->sweep_value, !c->has_sweep) ||
+	    bind_int(cs, 5, c->start_ns) || bind_int(cs, 6, c->end_ns) ||
+	    bind_text(cs, 7, outcome) || bind_int(cs, 8, c->deferrals) ||
+	    bind_text(cs, 9, c->note))
+		return db_sqlerr_last(db);
+	r = db_step_done(db, cs);
+	if (r < 0)
+		return r;
+	cycle_id = sqlite3_last_insert_rowid(db->sql);
+
+	if (c->n_actions > 0) {
+		r = db_prepare(
+			db,
+			"INSERT INTO actions (cycle_id, idx, grp, verb, arg, params, "
+			"offset_us, start_ns, end_ns, err, hung, state) VALUES "
+			"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			&as);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < c->n_actions; i++) {
+		const struct action_record *a = &c->actions[i];
+		const char *verb = step_verb_to_string(a->verb);
+
+		if (!verb)
+			return db_fail(db, -EINVAL, "action %zu: invalid verb %d", i,
+				       (int)a->verb);
+		sqlite3_reset(as);
+		if (bind_int(as, 1, cycle_id) || bind_int(as, 2, a->idx) ||
+		    bind_int(as, 3, a->group) || bind_text(as, 4, verb) ||
+		    bind_text(as, 5, a->arg) || bind_text(as, 6, a->params) ||
+		    bind_int(as, 7, a->offset_us) || bind_int(as, 8, a->start_ns) ||
+		    bind_int_or_null(as, 9, a->end_ns, a->end_ns == 0) ||
+		    bind_int(as, 10, a->err) || bind_int(as, 11, a->hung) ||
+		    bind_text(as, 12, action_state(a)))
+			return db_sqlerr_last(db);
+		r = db_step_done(db, as);
+		if (r < 0)
+			return not_exist(r);
+	}
+
+	if (c->n_observations > 0) {
+		r = db_prepare(
+			db,
+			"INSERT INTO observations (cycle_id, device, consumer, driver, "
+			"iommu_group, domain_type, time_to_bound_ns, deferrals, "
+			"deferred_reason, outcome) VALUES "
+			"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			&os);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < c->n_observations; i++) {
+		const struct observation *o = &c->observations[i];
+		const char *oc = outcome_to_string(o->outcome);
+
+		if (!oc)
+			return db_fail(db, -EINVAL,
+				       "observation %zu (%s): invalid outcome %d", i,
+				       o->device ? o->device : "?", (int)o->outcome);
+		sqlite3_reset(os);
+		if (bind_int(os, 1, cycle_id) || bind_text(os, 2, o->device) ||
+		    bind_int(os, 3, o->consumer) || bind_text(os, 4, o->driver) ||
+		    bind_int_or_null(os, 5, o->iommu_group, o->iommu_group < 0) ||
+		    bind_text(os, 6, o->domain_type) ||
+		    bind_int_or_null(os, 7, o->time_to_bound_ns,
+				     o->time_to_bound_ns < 0) ||
+		    bind_int(os, 8, o->deferrals) ||
+		    bind_text(os, 9, o->deferred_reason) || bind_text(os, 10, oc))
+			return db_sqlerr_last(db);
+		r = db_step_done(db, os);
+		if (r < 0)
+			return not_exist(r);
+	}
+
+	if (c->n_events > 0) {
+		/* The same kernel record may have been stored before, unattached (e.g. by
+		 * a live stream that sent it ahead of its cycle): adopt it, never
+		 * duplicate. */
+		r = db_prepare(
+			db,
+			"INSERT INTO events (run_id, cycle_id, boot, source, class, seq, "
+			"ts_ns, prio, device, message, detail) VALUES "
+			"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+			"ON CONFLICT (run_id, boot, source, seq) DO UPDATE SET "
+			"cycle_id = excluded.cycle_id WHERE events.cycle_id IS NULL",
+			&es);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < c->n_events; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "event %zu", i);
+		sqlite3_reset(es);
+		if (bind_int(es, 1, run_id) || bind_int(es, 2, cycle_id))
+			return db_sqlerr_last(db);
+		r = db_bind_event(db, es, &c->events[i], what);
+		if (r < 0)
+			return r;
+		r = db_step_done(db, es);
+		if (r < 0)
+			return not_exist(r);
+	}
+
+	*ret_id = cycle_id;
+	return 0;
+}
+
+int db_cycle_insert(struct db *db, int64_t run_id, const struct cycle_record *c,
+		    int64_t *ret_cycle_id)
+{
+	int64_t id = 0;
+	int r;
+
+	r = db_begin(db);
+	if (r < 0)
+		return r;
+	r = db_cycle_insert_locked(db, run_id, c, &id);
+	if (r < 0)
+		return db_rollback_keep(db, r);
+	r = db_commit(db);
+	if (r < 0)
+		return r;
+	if (ret_cycle_id)
+		*ret_cycle_id = id;
+	return 0;
+}
+
+/* Loads the events a statement (with ?1 bound by the caller) selects: boot, source,
+ * class, seq, ts_ns, prio, device, message, detail. */
+static int db_events_load(struct db *db, sqlite3_stmt *s, struct kernel_event **ret,
+			  size_t *ret_n)
+{
+	struct kernel_event *ev = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	for (;;) {
+		struct kernel_event *e;
+		bool oom = false;
+		int source, class;
+
+		r = db_step_row(db, s);
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		r = grow((void **)&ev, &cap, n, sizeof(*ev));
+		if (r < 0) {
+			db_fail(db, r, "out of memory");
+			goto fail;
+		}
+		source = event_source_from_string(col_text(s, 1));
+		class = event_class_from_string(col_text(s, 2));
+		if (source < 0 || class < 0) {
+			r = db_fail(db, -EBADMSG, "unknown event source/class recorded");
+			goto fail;
+		}
+		e = &ev[n];
+		e->boot = (int)col_int(s, 0);
+		e->source = source;
+		e->class = class;
+		e->seq = col_int(s, 3);
+		e->ts_ns = col_int(s, 4);
+		e->prio = (int)col_int_or(s, 5, -1);
+		e->device = col_dup(s, 6, &oom);
+		e->message = col_dup(s, 7, &oom);
+		e->detail = col_dup(s, 8, &oom);
+		n++;
+		if (oom) {
+			r = db_fail(db, -ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	*ret = ev;
+	*ret_n = n;
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		kernel_event_done(&ev[i]);
+	free(ev);
+	return r;
+}
+
+static int db_cycle_load_children(struct db *db, int64_t cycle_id, struct cycle_record *c)
+{
+	_cleanup_finalize_ sqlite3_stmt *as = NULL, *os = NULL, *es = NULL;
+	size_t cap;
+	int r;
+
+	r = db_prepare(db,
+		       "SELECT idx, grp, verb, arg, params, offset_us, start_ns, end_ns, "
+		       "err, hung FROM actions WHERE cycle_id = ?1 ORDER BY idx",
+		       &as);
+	if (r < 0)
+		return r;
+	if (bind_int(as, 1, cycle_id))
+		return db_sqlerr_last(db);
+	cap = 0;
+	while ((r = db_step_row(db, as)) > 0) {
+		struct action_record *a;
+		bool oom = false;
+		int verb;
+
+		if (grow((void **)&c->actions, &cap, c->n_actions, sizeof(*c->actions)) <
+		    0)
+			return db_fail(db, -ENOMEM, "out of memory");
+		verb = step_verb_from_string(col_text(as, 2));
+		if (verb < 0)
+			return db_fail(db, -EBADMSG, "unknown verb '%s' recorded",
+				       col_text(as, 2));
+		a = &c->actions[c->n_actions++];
+		a->idx = (int)col_int(as, 0);
+		a->group = (int)col_int(as, 1);
+		a->verb = verb;
+		a->arg = col_dup(as, 3, &oom);
+		a->params = col_dup(as, 4, &oom);
+		a->offset_us = col_int(as, 5);
+		a->start_ns = col_int(as, 6);
+		a->end_ns = col_int_or(as, 7, 0);
+		a->err = (int)col_int(as, 8);
+		a->hung = col_int(as, 9) != 0;
+		if (oom)
+			return db_fail(db, -ENOMEM, "out of memory");
+	}
+	if (r < 0)
+		return r;
+
+	r = db_prepare(db,
+		       "SELECT device, consumer, driver, iommu_group, domain_type, "
+		       "time_to_bound_ns, deferrals, deferred_reason, outcome "
+		       "FROM observations WHERE cycle_id = ?1 ORDER BY id",
+		       &os);
+	if (r < 0)
+		return r;
+	if (bind_int(os, 1, cycle_id))
+		return db_sqlerr_last(db);
+	cap = 0;
+	while ((r = db_step_row(db, os)) > 0) {
+		struct observation *o;
+		bool oom = false;
+		int oc;
+
+		if (grow((void **)&c->observations, &cap, c->n_observations,
+			 sizeof(*c->observations)) < 0)
+			return db_fail(db, -ENOMEM, "out of memory");
+		oc = outcome_from_string(col_text(os, 8));
+		if (oc < 0)
+			return db_fail(db, -EBADMSG, "unknown outcome '%s' recorded",
+				       col_text(os, 8));
+		o = &c->observations[c->n_observations++];
+		o->device = col_dup(os, 0, &oom);
+		o->consumer = col_int(os, 1) != 0;
+		o->driver = col_dup(os, 2, &oom);
+		o->iommu_group = (int)col_int_or(os, 3, -1);
+		o->domain_type = col_dup(os, 4, &oom);
+		o->time_to_bound_ns = col_int_or(os, 5, -1);
+		o->deferrals = (int)col_int(os, 6);
+		o->deferred_reason = col_dup(os, 7, &oom);
+		o->outcome = oc;
+		if (oom)
+			return db_fail(db, -ENOMEM, "out of memory");
+	}
+	if (r < 0)
+		return r;
+
+	r = db_prepare(
+		db,
+		"SELECT boot, source, class, seq, ts_ns, prio, device, message, detail "
+		"FROM events WHERE cycle_id = ?1 ORDER BY id",
+		&es);
+	if (r < 0)
+		return r;
+	if (bind_int(es, 1, cycle_id))
+		return db_sqlerr_last(db);
+	return db_events_load(db, es, &c->events, &c->n_events);
+}
+
+int db_cycle_load(struct db *db, int64_t run_id, int64_t seq, struct cycle_record *ret)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	struct cycle_record c = {};
+	bool oom = false;
+	int64_t cycle_id;
+	int r, oc;
+
+	r = db_prepare(db,
+		       "SELECT id, boot, sweep_value, start_ns, end_ns, outcome, "
+		       "deferrals, note "
+		       "FROM cycles WHERE run_id = ?1 AND seq = ?2",
+		       &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id) || bind_int(s, 2, seq))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, s);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return db_fail(db, -ENOENT, "no cycle %lld in run %lld", (long long)seq,
+			       (long long)run_id);
+	oc = outcome_from_string(col_text(s, 5));
+	if (oc < 0)
+		return db_fail(db, -EBADMSG, "unknown outcome '%s' recorded",
+			       col_text(s, 5));
+	cycle_id = col_int(s, 0);
+	c.seq = seq;
+	c.boot = (int)col_int(s, 1);
+	c.has_sweep = sqlite3_column_type(s, 2) != SQLITE_NULL;
+	c.sweep_value = col_int_or(s, 2, 0);
+	c.start_ns = col_int(s, 3);
+	c.end_ns = col_int(s, 4);
+	c.outcome = oc;
+	c.deferrals = (int)col_int(s, 6);
+	c.note = col_dup(s, 7, &oom);
+	if (oom)
+		return db_fail(db, -ENOMEM, "out of memory");
+
+	r = db_cycle_load_children(db, cycle_id, &c);
+	if (r < 0) {
+		cycle_record_done(&c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+int db_cycle_seqs(struct db *db, int64_t run_id, int64_t **ret_seqs, size_t *ret_n)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_free_ int64_t *seqs = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	r = db_prepare(db, "SELECT seq FROM cycles WHERE run_id = ?1 ORDER BY seq", &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id))
+		return db_sqlerr_last(db);
+	while ((r = db_step_row(db, s)) > 0) {
+		if (grow((void **)&seqs, &cap, n, sizeof(*seqs)) < 0)
+			return db_fail(db, -ENOMEM, "out of memory");
+		seqs[n++] = col_int(s, 0);
+	}
+	if (r < 0)
+		return r;
+	*ret_seqs = TAKE_PTR(seqs);
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- events outside cycles ------------------------------------------------------- */
+
+int db_event_insert_unattached(struct db *db, int64_t run_id,
+			       const struct kernel_event *e)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = db_prepare(
+		db,
+		"INSERT INTO events (run_id, cycle_id, boot, source, class, seq, ts_ns, "
+		"prio, device, message, detail) VALUES "
+		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+		"ON CONFLICT (run_id, boot, source, seq) DO NOTHING",
+		&s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id) || sqlite3_bind_null(s, 2))
+		return db_sqlerr_last(db);
+	r = db_bind_event(db, s, e, "event");
+	if (r < 0)
+		return r;
+	r = db_step_done(db, s);
+	if (r < 0)
+		return r;
+	return sqlite3_changes(db->sql) > 0 ? 1 : 0;
+}
+
+int db_events_load_unattached(struct db *db, int64_t run_id, struct kernel_event **ret,
+			      size_t *ret_n)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = db_prepare(
+		db,
+		"SELECT boot, source, class, seq, ts_ns, prio, device, message, detail "
+		"FROM events WHERE run_id = ?1 AND cycle_id IS NULL ORDER BY id",
+		&s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id))
+		return db_sqlerr_last(db);
+	return db_events_load(db, s, ret, ret_n);
+}
+
+/* ---- JSON queries ---------------------------------------------------------------- */
+
+/* A JSON value for column i; a column named "a.b" goes into the nested object "a" as "b"
+ * so that queries decide the shape of their JSON with column aliases. */
+static int row_set(json_t *obj, sqlite3_stmt *s, int i)
+{
+	const char *name = sqlite3_column_name(s, i);
+	const char *dot;
+	json_t *v, *target = obj;
+
+	if (!name)
+		return -ENOMEM;
+	switch (sqlite3_column_type(s, i)) {
+	case SQLITE_INTEGER:
+		v = json_integer(sqlite3_column_int64(s, i));
+		break;
+	case SQLITE_FLOAT:
+		v = json_real(sqlite3_column_double(s, i));
+		break;
+	case SQLITE_TEXT: {
+		const char *t = col_text(s, i);
+		v = t ? json_string(t) : NULL;
+		/* Only invalid UTF-8 makes json_string() fail for non-NULL text; a kernel
+		 * string can hold such bytes. */
+		if (!v && t) {
+			_cleanup_free_ char *clean = strdup(t);
+			if (!clean)
+				return -ENOMEM;
+			for (char *p = clean; *p; p++)
+				if ((unsigned char)*p >= 0x80)
+					*p = '?';
+			v = json_string(clean);
+		}
+		break;
+	}
+	default:
+		v = json_null();
+	}
+	if (!v)
+		return -ENOMEM;
+
+	dot = strchr(name, '.');
+	if (dot) {
+		_cleanup_free_ char *outer = strndup(name, (size_t)(dot - name));
+		if (!outer) {
+			json_decref(v);
+			return -ENOMEM;
+		}
+		target = json_object_get(obj, outer);
+		if (!target) {
+			target = json_object();
+			if (!target || json_object_set_new(obj, outer, target) < 0) {
+				json_decref(v);
+				return -ENOMEM;
+			}
+		}
+		name = dot + 1;
+	}
+	return json_object_set_new(target, name, v) < 0 ? -ENOMEM : 0;
+}
+
+static int row_to_json(sqlite3_stmt *s, json_t **ret)
+{
+	_cleanup_json_ json_t *o = json_object();
+	int n = sqlite3_column_count(s);
+
+	if (!o)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		if (row_set(o, s, i) < 0)
+			return -ENOMEM;
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+#define RUN_COLUMNS                                                                      \
+	"SELECT r.uuid, r.campaign, r.scenario, t.name AS target, t.kind AS "            \
+	"target_kind, "                                                                  \
+	"r.hostname, k.id AS \"kernel.id\", k.release AS \"kernel.release\", "           \
+	"k.label AS \"kernel.label\", r.load_profile, r.sweep_var, r.cycles_planned, "   \
+	"(SELECT COUNT(*) FROM cycles c WHERE c.run_id = r.id) AS cycles, "              \
+	"r.started_at, "                                                                 \
+	"r.finished_at, r.status FROM runs r JOIN targets t ON t.id = r.target_id "      \
+	"JOIN kernels k ON k.id = r.kernel_id "
+
+int db_query_runs(struct db *db, const struct db_run_filter *f, json_t **ret)
+{
+	static const struct db_run_filter all = {};
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_json_ json_t *arr = json_array();
+	int r;
+
+	if (!arr)
+		return db_fail(db, -ENOMEM, "out of memory");
+	if (!f)
+		f = &all;
+	r = db_prepare(
+		db,
+		RUN_COLUMNS
+		"WHERE (?1 IS NULL OR t.name = ?1) AND (?2 IS NULL OR k.label = ?2) "
+		"AND (?3 IS NULL OR r.campaign = ?3) "
+		"ORDER BY r.started_at DESC, r.id DESC LIMIT ?4 OFFSET ?5",
+		&s);
+	if (r < 0)
+		return r;
+	if (bind_text(s, 1, f->target) || bind_text(s, 2, f->kernel_label) ||
+	    bind_text(s, 3, f->campaign) ||
+	    bind_int(s, 4, f->limit > 0 ? f->limit : -1) ||
+	    bind_int(s, 5, f->offset > 0 ? f->offset : 0))
+		return db_sqlerr_last(db);
+	while ((r = db_step_row(db, s)) > 0) {
+		json_t *o;
+
+		if (row_to_json(s, &o) < 0 || json_array_append_new(arr, o) < 0)
+			return db_fail(db, -ENOMEM, "out of memory");
+	}
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(arr);
+	return 0;
+}
+
+static json_t *outcome_counts_new(void)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; o && i < _OUTCOME_MAX; i++)
+		if (json_object_set_new(o, outcome_to_string(i), json_integer(0)) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+/* Adds n to counts[name]; names outside the model cannot occur (CHECK constraints). */
+static int outcome_counts_add(json_t *counts, const char *name, int64_t n)
+{
+	json_t *v = json_object_get(counts, name ? name : "");
+
+	if (!v)
+		return -EBADMSG;
+	return json_integer_set(v, json_integer_value(v) + n) < 0 ? -ENOMEM : 0;
+}
+
+int db_query_run_summary(struct db *db, const char *uuid, json_t **ret)
+{
+	_cleanup_finalize_ sqlite3_stmt *rs = NULL, *cs = NULL, *os = NULL;
+	_cleanup_json_ json_t *out = NULL, *outcomes = NULL, *consumers = NULL;
+	json_t *run = NULL, *cur = NULL;
+	const char *cur_device = NULL;
+	int64_t run_id, total = 0;
+	int r;
+
+	r = db_run_find(db, uuid, &run_id);
+	if (r < 0)
+		return r;
+
+	r = db_prepare(db, RUN_COLUMNS "WHERE r.id = ?1", &rs);
+	if (r < 0)
+		return r;
+	if (bind_int(rs, 1, run_id))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, rs);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return db_fail(db, -ENOENT, "no run %s", uuid);
+	out = json_object();
+	outcomes = outcome_counts_new();
+	consumers = json_array();
+	if (!out || !outcomes || !consumers || row_to_json(rs, &run) < 0 ||
+	    json_object_set_new(out, "run", run) < 0)
+		return db_fail(db, -ENOMEM, "out of memory");
+
+	r = db_prepare(
+		db,
+		"SELECT outcome, COUNT(*) FROM cycles WHERE run_id = ?1 GROUP BY outcome",
+		&cs);
+	if (r < 0)
+		return r;
+	if (bind_int(cs, 1, run_id))
+		return db_sqlerr_last(db);
+	while ((r = db_step_row(db, cs)) > 0) {
+		total += col_int(cs, 1);
+		r = outcome_counts_add(outcomes, col_text(cs, 0), col_int(cs, 1));
+		if (r < 0)
+			return db_fail(db, r, "cannot count outcome '%s'",
+				       col_text(cs, 0));
+	}
+	if (r < 0)
+		return r;
+
+	r = db_prepare(db,
+		       "SELECT o.device, o.outcome, COUNT(*) FROM observations o "
+		       "JOIN cycles c ON c.id = o.cycle_id WHERE c.run_id = ?1 AND "
+		       "o.consumer = 1 "
+		       "GROUP BY o.device, o.outcome ORDER BY o.device",
+		       &os);
+	if (r < 0)
+		return r;
+	if (bind_int(os, 1, run_id))
+		return db_sqlerr_last(db);
+	while ((r = db_step_row(db, os)) > 0) {
+		const char *device = col_text(os, 0);
+		json_t *n;
+
+		if (!device)
+			return db_fail(db, -ENOMEM, "out of memory");
+		if (!cur || !streq(cur_device, device)) {
+			cur = json_object();
+			if (!cur || json_array_append_new(consumers, cur) < 0 ||
+			    json_object_set_new(cur, "device", json_string(device)) < 0 ||
+			    json_object_set_new(cur, "observations", json_integer(0)) <
+				    0 ||
+			    json_object_set_new(cur, "outcomes", outcome_counts_new()) <
+				    0)
+				return db_fail(db, -ENOMEM, "out of memory");
+			/* The JSON string keeps the name while the statement moves on. */
+			cur_device = json_string_value(json_object_get(cur, "device"));
+		}
+		n = json_object_get(cur, "observations");
+		if (json_integer_set(n, json_integer_value(n) + col_int(os, 2)) < 0)
+			return db_fail(db, -ENOMEM, "out of memory");
+		r = outcome_counts_add(json_object_get(cur, "outcomes"), col_text(os, 1),
+				       col_int(os, 2));
+		if (r < 0)
+			return db_fail(db, r, "cannot count outcome '%s'",
+				       col_text(os, 1));
+	}
+	if (r < 0)
+		return r;
+
+	if (json_object_set_new(out, "cycles", json_integer(total)) < 0 ||
+	    json_object_set_new(out, "outcomes", TAKE_PTR(outcomes)) < 0 ||
+	    json_object_set_new(out, "consumers", TAKE_PTR(consumers)) < 0)
+		return db_fail(db, -ENOMEM, "out of memory");
+	*ret = TAKE_PTR(out);
+	return 0;
+}
+
+int db_query_kernels(struct db *db, json_t **ret)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_json_ json_t *arr = json_array();
+	int r;
+
+	if (!arr)
+		return db_fail(db, -ENOMEM, "out of memory");
+	r = db_prepare(
+		db,
+		"SELECT k.id, k.release, k.version, k.build_id, k.cmdline, k.label, "
+		"k.patches, k.fw_devlink, k.deferred_probe_timeout, "
+		"(SELECT COUNT(*) FROM runs r WHERE r.kernel_id = k.id) AS runs, "
+		"(SELECT COUNT(*) FROM cycles c JOIN runs r ON r.id = c.run_id "
+		"WHERE r.kernel_id = k.id) AS cycles FROM kernels k ORDER BY k.id DESC",
+		&s);
+	if (r < 0)
+		return r;
+	while ((r = db_step_row(db, s)) > 0) {
+		json_t *o;
+
+		if (row_to_json(s, &o) < 0 || json_array_append_new(arr, o) < 0)
+			return db_fail(db, -ENOMEM, "out of memory");
+	}
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(arr);
+	return 0;
+}
+
+sqlite3 *db_sqlite(struct db *db)
+{
+	return db->sql;
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Host-side handling of a dead QEMU guest (see guestlog.h). The console excerpt keeps the
+ * last CONSOLE_TAIL_LINES lines: enough for a panic with its stack and the lines before it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "db.h"
+#include "guestlog.h"
+#include "macro.h"
+#include "util.h"
+
+#define CONSOLE_TAIL_LINES 120
+
+int guestlog_scan(FILE *f, struct guestlog_tail *ret)
+{
+	struct guestlog_tail t = { .last_cycle = -1 };
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		json_t *j = json_loadb(line, (size_t)n, 0, NULL);
+		const char *type, *run;
+
+		if (!j)
+			continue;
+		type = json_string_value(json_object_get(j, "type"));
+		run = json_string_value(json_object_get(j, "run"));
+		if (type && streq(type, "run"))
+			run = json_string_value(json_object_get(j, "uuid"));
+		if (run && strlen(run) == 36) {
+			if (t.uuid[0] && !streq(t.uuid, run)) {
+				json_decref(j);
+				return -EBADMSG;
+			}
+			memcpy(t.uuid, run, 37);
+		}
+		if (!type) {
+		} else if (streq(type, "end")) {
+			t.ended = true;
+		} else if (streq(type, "cycle")) {
+			int64_t seq = json_integer_value(json_object_get(j, "seq"));
+			int boot = (int)json_integer_value(json_object_get(j, "boot"));
+
+			if (seq > t.last_cycle)
+				t.last_cycle = seq;
+			if (boot > t.boot)
+				t.boot = boot;
+			if (t.has_inflight && t.inflight_cycle <= seq)
+				t.has_inflight = false;
+		} else if (streq(type, "inflight")) {
+			const char *verb = json_string_value(json_object_get(j, "verb"));
+			const char *arg = json_string_value(json_object_get(j, "arg"));
+
+			t.has_inflight = true;
+			t.inflight_cycle = json_integer_value(json_object_get(j, "cycle"));
+			t.inflight_action = (int)json_integer_value(json_object_get(j, "action"));
+			snprintf(t.inflight_verb, sizeof(t.inflight_verb), "%s", verb ? verb : "");
+			snprintf(t.inflight_arg, sizeof(t.inflight_arg), "%s", arg ? arg : "");
+		}
+		json_decref(j);
+	}
+	if (ferror(f))
+		return -EIO;
+	*ret = t;
+	return 0;
+}
+
+int64_t guestlog_resume_seq(const struct guestlog_tail *t)
+{
+	int64_t s = t->last_cycle + 1;
+
+	if (t->has_inflight && t->inflight_cycle + 1 > s)
+		s = t->inflight_cycle + 1;
+	return s;
+}
+
+/* The last lines of the console, and the first line that says how the kernel died. */
+static int console_tail(const char *path, char **ret_tail, char **ret_headline,
+			enum event_class *ret_class)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *lines[CONSOLE_TAIL_LINES] = { 0 };
+	char *line = NULL, *head = NULL;
+	enum event_class cls = EVENT_INFO;
+	size_t cap = 0, n = 0, len = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return negative_errno();
+	while (getline(&line, &cap, f) >= 0) {
+		/* The console carries \r from the serial line. */
+		line[strcspn(line, "\r")] = '\0';
+		if (!head || cls != EVENT_PANIC) {
+			enum event_class c = EVENT_INFO;
+
+			if (strstr(line, "Kernel panic - not syncing"))
+				c = EVENT_PANIC;
+			else if (strstr(line, "Internal error:") || strstr(line, "Unable to handle kernel") ||
+				 strstr(line, "BUG:"))
+				c = EVENT_OOPS;
+			if (c != EVENT_INFO && (cls == EVENT_INFO || c == EVENT_PANIC)) {
+				free(head);
+				head = strdup(line);
+				cls = c;
+			}
+		}
+		free(lines[n % CONSOLE_TAIL_LINES]);
+		lines[n % CONSOLE_TAIL_LINES] = strdup(line);
+		n++;
+	}
+	free(line);
+	fclose(f);
+	for (size_t i = n > CONSOLE_TAIL_LINES ? n - CONSOLE_TAIL_LINES : 0; i < n; i++)
+		len += strlen(lines[i % CONSOLE_TAIL_LINES] ? lines[i % CONSOLE_TAIL_LINES] : "") + 1;
+	buf = malloc(len + 1);
+	if (buf) {
+		size_t pos = 0;
+		for (size_t i = n > CONSOLE_TAIL_LINES ? n - CONSOLE_TAIL_LINES : 0; i < n; i++) {
+			const char *l = lines[i % CONSOLE_TAIL_LINES] ? lines[i % CONSOLE_TAIL_LINES] : "";
+			size_t ll = strlen(l);
+			memcpy(buf + pos, l, ll);
+			pos += ll;
+			buf[pos++] = '\n';
+		}
+		buf[pos] = '\0';
+	}
+	for (size_t i = 0; i < CONSOLE_TAIL_LINES; i++)
+		free(lines[i]);
+	if (!buf) {
+		free(head);
+		return -ENOMEM;
+	}
+	*ret_tail = TAKE_PTR(buf);
+	*ret_headline = head;
+	*ret_class = cls;
+	return 0;
+}
+
+int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum outcome how,
+			  const char *console_path, int boot)
+{
+	_cleanup_free_ char *tail = NULL, *headline = NULL;
+	struct kernel_event ev = { .source = SOURCE_CONSOLE, .prio = -1, .boot = boot };
+	enum event_class cls = EVENT_INFO;
+	int64_t run_id;
+	int r;
+
+	if (!t->uuid[0])
+		return -ENOENT;
+	r = db_run_find(db, t->uuid, &run_id);
+	if (r < 0)
+		return r;
+	if (console_path) {
+		r = console_tail(console_path, &tail, &headline, &cls);
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	ev.class = cls;
+	/* One console record per boot: seq 0 of the console source of that boot. */
+	ev.seq = 0;
+	ev.message = headline ? headline
+			      : (char *)(how == OUTCOME_HANG ? "guest stopped responding (watchdog)"
+							     : "guest reset without a console panic");
+	ev.detail = tail;
+
+	if (t->has_inflight && t->inflight_cycle > t->last_cycle) {
+		struct cycle_record c = {
+			.seq = t->inflight_cycle,
+			.boot = boot,
+			.outcome = how,
+		};
+		struct action_record a = {
+			.idx = t->inflight_action,
+			.group = -1,
+			.verb = step_verb_from_string(t->inflight_verb) >= 0
+					? (enum step_verb)step_verb_from_string(t->inflight_verb)
+					: STEP_SLEEP,
+			.arg = (char *)t->inflight_arg,
+			.hung = true,
+		};
+
+		c.note = strprintf("guest %s during '%s %s' (boot %d)%s%s",
+				   how == OUTCOME_HANG ? "hung" : "died", t->inflight_verb,
+				   t->inflight_arg, boot, headline ? ": " : "", headline ? headline : "");
+		if (!c.note)
+			return -ENOMEM;
+		c.actions = &a;
+		c.n_actions = 1;
+		c.events = &ev;
+		c.n_events = 1;
+		r = db_cycle_insert(db, run_id, &c, NULL);
+		free(c.note);
+		return r == -EEXIST ? 0 : r;
+	}
+	r = db_event_insert_unattached(db, run_id, &ev);
+	return r == -EEXIST ? 0 : r;
+}

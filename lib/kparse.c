@@ -1,0 +1,1295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Pure parsers for kernel output (see kparse.h): /dev/kmsg records, the WARN/oops report
+ * aggregator that turns a multi-record splat into one classified kernel_event, markers,
+ * devices_deferred, uevent datagrams, trace_pipe lines, ELF build-id notes, cmdline values.
+ * No I/O, no logging: errors are negative errno values for the caller to report.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kparse.h"
+#include "macro.h"
+
+/* ---------------------------------------------------------------- small helpers */
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static int sbuf_append(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 128;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->s, cap);
+		if (!p)
+			return -ENOMEM;
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+	return 0;
+}
+
+static bool startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Undoes printk's "\xNN" escaping of [p, end). "\x00" stays escaped: the result is a C
+ * string. A backslash not followed by two hex digits is kept (the kernel never emits one,
+ * but a stray one is not worth rejecting the record for). */
+static char *unescape(const char *p, const char *end)
+{
+	char *ret = malloc((size_t)(end - p) + 1), *o = ret;
+
+	if (!ret)
+		return NULL;
+	while (p < end) {
+		if (p[0] == '\\' && end - p >= 4 && p[1] == 'x' && hexval(p[2]) >= 0 &&
+		    hexval(p[3]) >= 0) {
+			char c = (char)(hexval(p[2]) << 4 | hexval(p[3]));
+
+			if (c != '\0') {
+				*o++ = c;
+				p += 4;
+				continue;
+			}
+		}
+		*o++ = *p++;
+	}
+	*o = '\0';
+	return ret;
+}
+
+/* Decimal without sign at *pp (before end); advances *pp. */
+static int parse_u64(const char **pp, const char *end, uint64_t max, uint64_t *ret)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+
+	if (p >= end || !isdigit((unsigned char)*p))
+		return -EBADMSG;
+	for (; p < end && isdigit((unsigned char)*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (max - d) / 10)
+			return -EBADMSG;
+		v = v * 10 + d;
+	}
+	*pp = p;
+	*ret = v;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- /dev/kmsg records */
+
+void kparse_kmsg_record_done(struct kmsg_record *r)
+{
+	if (!r)
+		return;
+	free(r->message);
+	free(r->subsystem);
+	free(r->device);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Header "prio,seq,usec,flags[,key=value...]" in [p, end). */
+static int parse_kmsg_header(const char *p, const char *end, struct kmsg_record *r)
+{
+	uint64_t prio, seq, usec;
+	const char *f;
+
+	if (parse_u64(&p, end, 0x7fffffff, &prio) < 0 || p >= end || *p++ != ',')
+		return -EBADMSG;
+	if (parse_u64(&p, end, INT64_MAX, &seq) < 0 || p >= end || *p++ != ',')
+		return -EBADMSG;
+	if (parse_u64(&p, end, INT64_MAX / 1000, &usec) < 0 || p >= end || *p++ != ',')
+		return -EBADMSG;
+
+	/* Flags: '-' or 'c' today; older kernels also used '+'. */
+	f = p;
+	while (p < end && *p != ',')
+		p++;
+	if (p == f)
+		return -EBADMSG;
+	r->cont = memchr(f, 'c', (size_t)(p - f)) || memchr(f, '+', (size_t)(p - f));
+
+	/* Further values: only caller= is known; the format says to ignore the others. */
+	while (p < end) {
+		const char *v = ++p, *ve;
+
+		while (p < end && *p != ',')
+			p++;
+		ve = p;
+		if (ve - v > 7 && memcmp(v, "caller=", 7) == 0) {
+			size_t n = (size_t)(ve - v - 7);
+
+			v += 7;
+			if (n < 2 || n >= sizeof(r->caller) || (v[0] != 'T' && v[0] != 'C'))
+				return -EBADMSG;
+			for (size_t i = 1; i < n; i++)
+				if (!isdigit((unsigned char)v[i]))
+					return -EBADMSG;
+			memcpy(r->caller, v, n);
+			r->caller[n] = '\0';
+		}
+	}
+
+	r->facility = (int)(prio >> 3);
+	r->level = (int)(prio & 7);
+	r->seq = (int64_t)seq;
+	r->ts_us = (int64_t)usec;
+	return 0;
+}
+
+int kparse_kmsg_record(const char *buf, size_t len, struct kmsg_record *ret)
+{
+	struct kmsg_record r = {};
+	const char *end, *semi, *p, *nl;
+	int k;
+
+	if (!buf || !ret)
+		return -EINVAL;
+	end = buf + len;
+	semi = memchr(buf, ';', len);
+	nl = memchr(buf, '\n', len);
+	if (!semi || (nl && nl < semi))
+		return -EBADMSG;
+	k = parse_kmsg_header(buf, semi, &r);
+	if (k < 0)
+		return k;
+
+	p = semi + 1;
+	nl = memchr(p, '\n', (size_t)(end - p));
+	if (!nl)
+		nl = end;
+	r.message = unescape(p, nl);
+	if (!r.message)
+		return -ENOMEM;
+
+	for (p = nl < end ? nl + 1 : end; p < end; p = nl < end ? nl + 1 : end) {
+		const char *eq;
+		char **field = NULL;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		if (*p != ' ') {
+			k = -EBADMSG;
+			goto fail;
+		}
+		p++;
+		eq = memchr(p, '=', (size_t)(nl - p));
+		if (!eq || eq == p) {
+			k = -EBADMSG;
+			goto fail;
+		}
+		if (eq - p == 9 && memcmp(p, "SUBSYSTEM", 9) == 0)
+			field = &r.subsystem;
+		else if (eq - p == 6 && memcmp(p, "DEVICE", 6) == 0)
+			field = &r.device;
+		if (field) {
+			free(*field);
+			*field = unescape(eq + 1, nl);
+			if (!*field) {
+				k = -ENOMEM;
+				goto fail;
+			}
+		}
+	}
+
+	*ret = r;
+	return 0;
+fail:
+	kparse_kmsg_record_done(&r);
+	return k;
+}
+
+char *kparse_device_id(const char *kmsg_device)
+{
+	if (!kmsg_device)
+		return NULL;
+	return strdup(kmsg_device[0] == '+' ? kmsg_device + 1 : kmsg_device);
+}
+
+/* ---------------------------------------------------------------- single-line patterns */
+
+#define LATE_IOMMU_TEXT ": late IOMMU probe at driver bind"
+#define CUT_HERE_TEXT "------------[ cut here ]------------"
+
+/* What one line means for the report aggregator. */
+enum line_kind {
+	LINE_OTHER,
+	LINE_CUT,          /* "------------[ cut here ]------------" */
+	LINE_END,          /* "---[ end trace ... ]---", "---[ end Kernel panic ... ]---" */
+	LINE_WARN,         /* __warn(): "WARNING: file:line at ..." (ends with an end marker) */
+	LINE_WARN_OTHER,   /* lockdep, RCU: "WARNING: possible ..." (no end marker) */
+	LINE_LATE_IOMMU,   /* "<driver> <device>: late IOMMU probe at driver bind, ..." */
+	LINE_OOPS,         /* "Unable to handle kernel", "Internal error:", "Oops",
+	                    * "kernel BUG at" */
+	LINE_BUG,          /* "BUG: ..." (a stack dump follows, end marker only if it oopses) */
+	LINE_PANIC,        /* "Kernel panic - not syncing: ..." */
+	LINE_HUNG,         /* "INFO: task X:N blocked for more than N seconds." */
+	LINE_TRACE,        /* looks like the body of a splat: registers, stack frames, ... */
+};
+
+/* "WARNING: <file>:<line> at <sym>, CPU#N: comm/pid" (7.x) or the older
+ * "WARNING: CPU: N PID: N at <file>:<line> <sym>" and "WARNING: at <sym>" forms. */
+static bool is_warn_line(const char *s)
+{
+	const char *p = s + strlen("WARNING: ");
+
+	if (startswith(p, "at ") || startswith(p, "CPU: "))
+		return true;
+	p += strcspn(p, " :");
+	if (*p != ':' || !isdigit((unsigned char)p[1]))
+		return false;
+	p++;
+	while (isdigit((unsigned char)*p))
+		p++;
+	return startswith(p, " at ");
+}
+
+static bool is_register_line(const char *s)
+{
+	size_t n = 0;
+
+	/* arm64 "x29: ffff80008...", "pc : __iommu_probe_device+0x..", "lr : ", "sp : " */
+	if (s[0] == 'x' && isdigit((unsigned char)s[1])) {
+		n = 1 + strspn(s + 1, "0123456789");
+		return s[n] == ':' || (s[n] == ' ' && s[n + 1] == ':');
+	}
+	if (startswith(s, "pc : ") || startswith(s, "lr : ") || startswith(s, "sp : "))
+		return true;
+	/* x86 "RIP: 0010:...", "RAX: ...", "R10: ...", "CR2: ...", "FS: ..." */
+	while (n < 4 && ((s[n] >= 'A' && s[n] <= 'Z') || isdigit((unsigned char)s[n])))
+		n++;
+	return n >= 2 && s[n] == ':' && s[0] >= 'A' && s[0] <= 'Z';
+}
+
+static bool is_trace_line(const char *s)
+{
+	static const char *const prefixes[] = {
+		"Call trace:", "Call Trace:", "<TASK>", "</TASK>", "<IRQ>", "</IRQ>",
+		"CPU: ", "Hardware name:", "Workqueue:", "Modules linked in:", "Tainted:",
+		"pstate:", "Code:", "task:", "\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\"",
+		"INFO: task ", "Mem abort info:", "Data abort info:", "Kernel Offset:",
+		"CPU features:", "Memory Limit:", "Showing all locks held", "#PF:", "PGD ",
+		"Future hung task reports", "irq event stamp:", "hardirqs ", "softirqs ",
+	};
+
+	if (s[0] == ' ' || s[0] == '\t')
+		return true;
+	/* arm64 page-table dump "[0000000000000000] user address but active_mm is swapper" */
+	if (s[0] == '[' && isxdigit((unsigned char)s[1]) && strchr(s, ']'))
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+		if (startswith(s, prefixes[i]))
+			return true;
+	return is_register_line(s);
+}
+
+static bool is_hung_line(const char *s)
+{
+	return startswith(s, "INFO: task ") && strstr(s, " for more than ") &&
+	       strstr(s, " seconds");
+}
+
+static enum line_kind line_kind(const char *s)
+{
+	if (startswith(s, CUT_HERE_TEXT))
+		return LINE_CUT;
+	if (startswith(s, "---[ end "))
+		return LINE_END;
+	if (startswith(s, "WARNING: "))
+		return is_warn_line(s) ? LINE_WARN : LINE_WARN_OTHER;
+	if (strstr(s, LATE_IOMMU_TEXT))
+		return LINE_LATE_IOMMU;
+	if (startswith(s, "Unable to handle kernel ") || startswith(s, "Internal error: ") ||
+	    startswith(s, "Oops") || startswith(s, "kernel BUG at "))
+		return LINE_OOPS;
+	if (startswith(s, "BUG: "))
+		return LINE_BUG;
+	if (startswith(s, "Kernel panic - not syncing"))
+		return LINE_PANIC;
+	if (is_hung_line(s))
+		return LINE_HUNG;
+	if (is_trace_line(s))
+		return LINE_TRACE;
+	return LINE_OTHER;
+}
+
+static bool is_probe_failed(const char *s)
+{
+	/* dd.c call_driver_probe(): dev_err "probe with driver %s failed with error %d" (the
+	 * text starts with dev_printk's "<driver> <device>: "); before 5.14 really_probe():
+	 * pr_warn "%s: probe of %s failed with error %d". */
+	return (strstr(s, "probe with driver ") || strstr(s, ": probe of ")) &&
+	       strstr(s, " failed with error ");
+}
+
+static bool is_deferred_timeout(const char *s)
+{
+	/* dd.c driver_deferred_probe_check_state(): both end in a bind without the supplier */
+	return strstr(s, "deferred probe timeout, ignoring dependency") ||
+	       strstr(s, "ignoring dependency for device, assuming no driver");
+}
+
+enum event_class kparse_classify(const char *message)
+{
+	if (!message)
+		return EVENT_INFO;
+	switch (line_kind(message)) {
+	case LINE_CUT:
+	case LINE_WARN:
+	case LINE_WARN_OTHER:
+		return EVENT_WARN;
+	case LINE_LATE_IOMMU:
+		return EVENT_LATE_IOMMU_PROBE;
+	case LINE_OOPS:
+	case LINE_BUG:
+		return EVENT_OOPS;
+	case LINE_PANIC:
+		return EVENT_PANIC;
+	case LINE_HUNG:
+		return EVENT_HUNG_TASK;
+	default:
+		break;
+	}
+	if (kparse_marker(message, NULL, NULL, NULL) >= 0)
+		return EVENT_MARKER;
+	if (is_deferred_timeout(message))
+		return EVENT_DEFERRED_TIMEOUT;
+	if (kparse_probe_time(message, NULL, NULL, NULL, NULL) >= 0)
+		return EVENT_PROBE_TIME;
+	if (is_probe_failed(message))
+		return EVENT_PROBE_FAILED;
+	return EVENT_INFO;
+}
+
+int kparse_probe_time(const char *msg, char **ret_dev, char **ret_driver, int *ret_ret,
+		      int64_t *ret_usecs)
+{
+	const char *dev, *with, *drv, *returned;
+	char *d = NULL, *v = NULL, *end;
+	long r;
+	long long us;
+
+	if (!msg || !startswith(msg, "probe of "))
+		return -EINVAL;
+	dev = msg + strlen("probe of ");
+	with = strstr(dev, " with driver ");
+	if (!with || with == dev)
+		return -EINVAL;
+	drv = with + strlen(" with driver ");
+	returned = strstr(drv, " returned ");
+	if (!returned || returned == drv)
+		return -EINVAL;
+
+	errno = 0;
+	r = strtol(returned + strlen(" returned "), &end, 10);
+	if (errno || end == returned + strlen(" returned ") || r < INT32_MIN || r > INT32_MAX ||
+	    !startswith(end, " after "))
+		return -EINVAL;
+	end += strlen(" after ");
+	if (!isdigit((unsigned char)*end))
+		return -EINVAL;
+	us = strtoll(end, &end, 10);
+	if (errno || !startswith(end, " usecs"))
+		return -EINVAL;
+
+	if (ret_dev && !(d = strndup(dev, (size_t)(with - dev))))
+		return -ENOMEM;
+	if (ret_driver && !(v = strndup(drv, (size_t)(returned - drv)))) {
+		free(d);
+		return -ENOMEM;
+	}
+	if (ret_dev)
+		*ret_dev = d;
+	if (ret_driver)
+		*ret_driver = v;
+	if (ret_ret)
+		*ret_ret = (int)r;
+	if (ret_usecs)
+		*ret_usecs = us;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- markers */
+
+static bool uuid_is_valid(const char *s, size_t n)
+{
+	if (n != 36)
+		return false;
+	for (size_t i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+int kparse_marker_format(char *buf, size_t size, const char *uuid, int64_t cycle, bool end)
+{
+	int n;
+
+	if (!buf || !uuid || !uuid_is_valid(uuid, strlen(uuid)) || cycle < 0)
+		return -EINVAL;
+	n = snprintf(buf, size, "probestorm: run=%s cycle=%" PRId64 " %s", uuid, cycle,
+		     end ? "end" : "begin");
+	if (n < 0 || (size_t)n >= size)
+		return -ENOBUFS;
+	return 0;
+}
+
+int kparse_marker(const char *msg, char ret_uuid[37], int64_t *ret_cycle, bool *ret_is_end)
+{
+	const char *p, *u;
+	uint64_t cycle;
+	bool is_end;
+
+	if (!msg || !startswith(msg, "probestorm: run="))
+		return -EINVAL;
+	u = msg + strlen("probestorm: run=");
+	if (strlen(u) < 36 || !uuid_is_valid(u, 36))
+		return -EINVAL;
+	p = u + 36;
+	if (!startswith(p, " cycle="))
+		return -EINVAL;
+	p += strlen(" cycle=");
+	if (parse_u64(&p, p + strlen(p), INT64_MAX, &cycle) < 0)
+		return -EINVAL;
+	/* A trailing newline is tolerated: the kernel strips it, a test may not. */
+	if (streq(p, " begin") || streq(p, " begin\n"))
+		is_end = false;
+	else if (streq(p, " end") || streq(p, " end\n"))
+		is_end = true;
+	else
+		return -EINVAL;
+
+	if (ret_uuid) {
+		memcpy(ret_uuid, u, 36);
+		ret_uuid[36] = '\0';
+	}
+	if (ret_cycle)
+		*ret_cycle = (int64_t)cycle;
+	if (ret_is_end)
+		*ret_is_end = is_end;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- report aggregator */
+
+#define REPORT_MAX_OPEN 8
+#define REPORT_MAX_LINES 512
+
+/* Rank of a class inside a report: a report takes the most severe class it shows. */
+static int class_rank(enum event_class c)
+{
+	switch (c) {
+	case EVENT_WARN:
+		return 1;
+	case EVENT_HUNG_TASK:
+		return 2;
+	case EVENT_LATE_IOMMU_PROBE:
+		return 3;
+	case EVENT_OOPS:
+		return 4;
+	case EVENT_PANIC:
+		return 5;
+	default:
+		return 0;
+	}
+}
+
+struct open_report {
+	bool used;
+	char key[16];
+	uint64_t order;
+	enum event_class class;
+	bool want_end;         /* closes at "---[ end ..." (else at the first non-trace line) */
+	int64_t seq, ts_us;
+	int prio;
+	char *device;
+	int device_rank;       /* 3 late-probe line, 2 dev_WARN prefix, 1 DEVICE= */
+	int headline;          /* index into lines or -1 */
+	int headline_rank;
+	int cut;               /* index of the "cut here" line or -1 */
+	char **lines;
+	size_t n_lines, cap_lines, dropped;
+};
+
+struct kparse_report {
+	struct open_report open[REPORT_MAX_OPEN];
+	uint64_t order;
+	struct kernel_event *queue;
+	size_t q_head, q_len, q_cap;
+};
+
+int kparse_report_new(struct kparse_report **ret)
+{
+	struct kparse_report *r;
+
+	if (!ret)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*ret = r;
+	return 0;
+}
+
+static void open_report_clear(struct open_report *o)
+{
+	for (size_t i = 0; i < o->n_lines; i++)
+		free(o->lines[i]);
+	free(o->lines);
+	free(o->device);
+	memset(o, 0, sizeof(*o));
+}
+
+void kparse_report_free(struct kparse_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < REPORT_MAX_OPEN; i++)
+		open_report_clear(&r->open[i]);
+	for (size_t i = r->q_head; i < r->q_len; i++)
+		kernel_event_done(&r->queue[i]);
+	free(r->queue);
+	free(r);
+}
+
+size_t kparse_report_open(const struct kparse_report *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; r && i < REPORT_MAX_OPEN; i++)
+		n += r->open[i].used;
+	return n;
+}
+
+static int queued(const struct kparse_report *r)
+{
+	return (int)(r->q_len - r->q_head);
+}
+
+/* Takes ownership of e's strings (also on failure, when they are freed). */
+static int queue_push(struct kparse_report *r, struct kernel_event *e)
+{
+	if (r->q_head == r->q_len)
+		r->q_head = r->q_len = 0;
+	if (r->q_len == r->q_cap) {
+		size_t cap = r->q_cap ? r->q_cap * 2 : 16;
+		struct kernel_event *q;
+
+		if (r->q_head > 0) {
+			/* compact before growing */
+			memmove(r->queue, r->queue + r->q_head,
+				(r->q_len - r->q_head) * sizeof(*q));
+			r->q_len -= r->q_head;
+			r->q_head = 0;
+		} else {
+			q = realloc(r->queue, cap * sizeof(*q));
+			if (!q) {
+				kernel_event_done(e);
+				return -ENOMEM;
+			}
+			r->queue = q;
+			r->q_cap = cap;
+		}
+	}
+	r->queue[r->q_len++] = *e;
+	memset(e, 0, sizeof(*e));
+	return 0;
+}
+
+int kparse_report_pop(struct kparse_report *r, struct kernel_event *ret)
+{
+	if (!r || !ret || r->q_head == r->q_len)
+		return 0;
+	*ret = r->queue[r->q_head];
+	memset(&r->queue[r->q_head], 0, sizeof(*ret));
+	r->q_head++;
+	return 1;
+}
+
+/* "<driver> <device>: late IOMMU probe ..." -> device (the token before the colon). */
+static char *late_probe_device(const char *s)
+{
+	const char *colon = strstr(s, LATE_IOMMU_TEXT), *b = colon;
+
+	while (b > s && b[-1] != ' ')
+		b--;
+	if (b == colon)
+		return NULL;
+	return strndup(b, (size_t)(colon - b));
+}
+
+/* dev_WARN()'s "%s %s: " prefix: "<driver> <device>: text" -> device. */
+static char *dev_prefix_device(const char *s)
+{
+	const char *sp = strchr(s, ' '), *d, *colon;
+
+	if (!sp || sp == s)
+		return NULL;
+	d = sp + 1;
+	colon = strstr(d, ": ");
+	if (!colon || colon == d || memchr(d, ' ', (size_t)(colon - d)))
+		return NULL;
+	return strndup(d, (size_t)(colon - d));
+}
+
+static void set_device(struct open_report *o, char *dev, int rank)
+{
+	if (!dev)
+		return;
+	if (rank <= o->device_rank) {
+		free(dev);
+		return;
+	}
+	free(o->device);
+	o->device = dev;
+	o->device_rank = rank;
+}
+
+static void raise_class(struct open_report *o, enum event_class c, int headline)
+{
+	if (class_rank(c) > class_rank(o->class))
+		o->class = c;
+	if (headline >= 0 && class_rank(c) > o->headline_rank) {
+		o->headline = headline;
+		o->headline_rank = class_rank(c);
+	}
+}
+
+static int report_add(struct open_report *o, const struct kmsg_record *rec, enum line_kind kind)
+{
+	const char *msg = rec->message ? rec->message : "";
+	int idx = -1;
+
+	if (rec->level < o->prio)
+		o->prio = rec->level;
+	if (o->n_lines >= REPORT_MAX_LINES) {
+		o->dropped++;
+	} else {
+		char *copy;
+
+		if (o->n_lines == o->cap_lines) {
+			size_t cap = o->cap_lines ? o->cap_lines * 2 : 32;
+			char **l = realloc(o->lines, cap * sizeof(*l));
+
+			if (!l)
+				return -ENOMEM;
+			o->lines = l;
+			o->cap_lines = cap;
+		}
+		copy = strdup(msg);
+		if (!copy)
+			return -ENOMEM;
+		idx = (int)o->n_lines;
+		o->lines[o->n_lines++] = copy;
+	}
+
+	if (rec->device)
+		set_device(o, kparse_device_id(rec->device), 1);
+
+	switch (kind) {
+	case LINE_CUT:
+		if (o->cut < 0)
+			o->cut = idx;
+		break;
+	case LINE_WARN:
+	case LINE_WARN_OTHER:
+		raise_class(o, EVENT_WARN, idx);
+		break;
+	case LINE_LATE_IOMMU:
+		raise_class(o, EVENT_LATE_IOMMU_PROBE, idx);
+		set_device(o, late_probe_device(msg), 3);
+		break;
+	case LINE_OOPS:
+		raise_class(o, EVENT_OOPS, idx);
+		o->want_end = true;
+		break;
+	case LINE_BUG:
+		raise_class(o, EVENT_OOPS, idx);
+		break;
+	case LINE_PANIC:
+		raise_class(o, EVENT_PANIC, idx);
+		o->want_end = true;
+		break;
+	case LINE_HUNG:
+		raise_class(o, EVENT_HUNG_TASK, idx);
+		break;
+	default:
+		/* The WARN() text right after "cut here" carries dev_WARN's device prefix. */
+		if (o->cut >= 0 && idx == o->cut + 1 && o->class == EVENT_WARN)
+			set_device(o, dev_prefix_device(msg), 2);
+		break;
+	}
+	return 0;
+}
+
+static int report_close(struct kparse_report *r, struct open_report *o)
+{
+	struct kernel_event e = {
+		.source = SOURCE_KMSG,
+		.class = o->class,
+		.seq = o->seq,
+		.ts_ns = o->ts_us * NSEC_PER_USEC,
+		.prio = o->prio,
+		.boot = 0,
+	};
+	struct sbuf detail = {};
+	int h = o->headline, k = -ENOMEM;
+
+	if (h < 0) {
+		/* no headline line (e.g. "cut here" then a flush): the first real line */
+		for (size_t i = 0; i < o->n_lines && h < 0; i++)
+			if ((int)i != o->cut)
+				h = (int)i;
+		if (h < 0)
+			h = 0;
+	}
+	e.message = o->n_lines > 0 ? TAKE_PTR(o->lines[h]) : strdup("");
+	if (!e.message)
+		goto out;
+	for (size_t i = 0; i < o->n_lines; i++) {
+		if ((int)i == h || (int)i == o->cut)
+			continue;
+		if ((detail.len && sbuf_append(&detail, "\n", 1) < 0) ||
+		    sbuf_append(&detail, o->lines[i], strlen(o->lines[i])) < 0)
+			goto out;
+	}
+	if (o->dropped) {
+		char note[64];
+
+		snprintf(note, sizeof(note), "%s(%zu more lines)", detail.len ? "\n" : "",
+			 o->dropped);
+		if (sbuf_append(&detail, note, strlen(note)) < 0)
+			goto out;
+	}
+	e.detail = TAKE_PTR(detail.s);
+	e.device = TAKE_PTR(o->device);
+	k = queue_push(r, &e);
+out:
+	free(detail.s);
+	kernel_event_done(&e);
+	open_report_clear(o);
+	return k;
+}
+
+static int report_open(struct kparse_report *r, const struct kmsg_record *rec,
+		       enum line_kind kind, struct open_report **ret)
+{
+	struct open_report *o = NULL;
+
+	for (size_t i = 0; i < REPORT_MAX_OPEN; i++)
+		if (!r->open[i].used) {
+			o = &r->open[i];
+			break;
+		}
+	if (!o) {
+		/* every slot busy: the oldest report has waited long enough */
+		struct open_report *oldest = &r->open[0];
+		int k;
+
+		for (size_t i = 1; i < REPORT_MAX_OPEN; i++)
+			if (r->open[i].order < oldest->order)
+				oldest = &r->open[i];
+		k = report_close(r, oldest);
+		if (k < 0)
+			return k;
+		o = oldest;
+	}
+
+	o->used = true;
+	snprintf(o->key, sizeof(o->key), "%s", rec->caller);
+	o->order = ++r->order;
+	o->class = EVENT_WARN;
+	o->want_end = kind != LINE_WARN_OTHER && kind != LINE_BUG && kind != LINE_HUNG;
+	o->seq = rec->seq;
+	o->ts_us = rec->ts_us;
+	o->prio = rec->level;
+	o->headline = -1;
+	o->cut = -1;
+	*ret = o;
+	return 0;
+}
+
+static struct open_report *report_find(struct kparse_report *r, const char *key)
+{
+	for (size_t i = 0; i < REPORT_MAX_OPEN; i++)
+		if (r->open[i].used && streq(r->open[i].key, key))
+			return &r->open[i];
+	return NULL;
+}
+
+static int emit_single(struct kparse_report *r, const struct kmsg_record *rec)
+{
+	const char *msg = rec->message ? rec->message : "";
+	struct kernel_event e = {
+		.source = SOURCE_KMSG,
+		.class = kparse_classify(msg),
+		.seq = rec->seq,
+		.ts_ns = rec->ts_us * NSEC_PER_USEC,
+		.prio = rec->level,
+		.boot = 0,
+	};
+	int k;
+
+	e.message = strdup(msg);
+	if (!e.message)
+		return -ENOMEM;
+	if (rec->device) {
+		e.device = kparse_device_id(rec->device);
+		if (!e.device)
+			goto enomem;
+	} else if (e.class == EVENT_PROBE_TIME) {
+		k = kparse_probe_time(msg, &e.device, NULL, NULL, NULL);
+		if (k < 0)
+			goto enomem;
+	} else if (e.class == EVENT_PROBE_FAILED && strstr(msg, ": probe of ")) {
+		const char *d = strstr(msg, ": probe of ") + strlen(": probe of ");
+		const char *f = strstr(d, " failed with error ");
+
+		if (f > d && !(e.device = strndup(d, (size_t)(f - d))))
+			goto enomem;
+	}
+	return queue_push(r, &e);
+enomem:
+	kernel_event_done(&e);
+	return -ENOMEM;
+}
+
+int kparse_report_feed(struct kparse_report *r, const struct kmsg_record *rec)
+{
+	const char *msg;
+	struct open_report *o;
+	enum line_kind kind;
+	int k;
+
+	if (!r || !rec)
+		return -EINVAL;
+	msg = rec->message ? rec->message : "";
+
+	/* Userspace wrote it (our markers, init scripts): never part of a kernel splat. */
+	if (rec->facility != 0) {
+		k = emit_single(r, rec);
+		return k < 0 ? k : queued(r);
+	}
+
+	kind = line_kind(msg);
+	o = report_find(r, rec->caller);
+	if (o) {
+		bool absorb;
+
+		if (kind == LINE_CUT)
+			absorb = false;      /* a new WARN: the old one lost its end marker */
+		else if (!rec->caller[0] && kind == LINE_OTHER &&
+			 (rec->device || kparse_classify(msg) != EVENT_INFO))
+			/* Without caller ids every context shares one stream: a record that
+			 * carries a device dictionary or stands as its own class (probe time,
+			 * probe failure, deferred timeout) comes from elsewhere; a splat's
+			 * lines have neither. */
+			absorb = false;
+		else if (o->want_end)
+			absorb = true;
+		else
+			absorb = kind == LINE_TRACE || kind == LINE_OOPS || kind == LINE_END ||
+				 (kind == LINE_PANIC && o->class == EVENT_OOPS);
+		if (absorb) {
+			k = report_add(o, rec, kind);
+			if (k >= 0 && kind == LINE_END)
+				k = report_close(r, o);
+			return k < 0 ? k : queued(r);
+		}
+		/* a foreign record passes by a report that waits for its end marker */
+		if (!o->want_end || kind != LINE_OTHER || rec->caller[0]) {
+			k = report_close(r, o);
+			if (k < 0)
+				return k;
+		}
+	}
+
+	switch (kind) {
+	case LINE_CUT:
+	case LINE_WARN:
+	case LINE_WARN_OTHER:
+	case LINE_LATE_IOMMU:
+	case LINE_OOPS:
+	case LINE_BUG:
+	case LINE_PANIC:
+	case LINE_HUNG:
+		k = report_open(r, rec, kind, &o);
+		if (k >= 0)
+			k = report_add(o, rec, kind);
+		break;
+	default:
+		k = emit_single(r, rec);
+		break;
+	}
+	return k < 0 ? k : queued(r);
+}
+
+int kparse_report_flush(struct kparse_report *r)
+{
+	if (!r)
+		return -EINVAL;
+	for (;;) {
+		struct open_report *oldest = NULL;
+		int k;
+
+		for (size_t i = 0; i < REPORT_MAX_OPEN; i++)
+			if (r->open[i].used && (!oldest || r->open[i].order < oldest->order))
+				oldest = &r->open[i];
+		if (!oldest)
+			break;
+		k = report_close(r, oldest);
+		if (k < 0)
+			return k;
+	}
+	return queued(r);
+}
+
+/* ---------------------------------------------------------------- devices_deferred */
+
+void kparse_deferred_free(struct kparse_deferred_entry *e, size_t n)
+{
+	for (size_t i = 0; e && i < n; i++) {
+		free(e[i].device);
+		free(e[i].reason);
+	}
+	free(e);
+}
+
+int kparse_deferred(const char *text, struct kparse_deferred_entry **ret, size_t *ret_n)
+{
+	struct kparse_deferred_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	const char *p = text;
+	int k;
+
+	if (!text || !ret || !ret_n)
+		return -EINVAL;
+	while (*p) {
+		const char *nl = strchr(p, '\n'), *tab, *reason;
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len == 0) {
+			p += 1;
+			continue;
+		}
+		tab = memchr(p, '\t', len);
+		if (!tab || tab == p) {
+			k = -EBADMSG;
+			goto fail;
+		}
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 8;
+			struct kparse_deferred_entry *w = realloc(v, c * sizeof(*w));
+
+			if (!w) {
+				k = -ENOMEM;
+				goto fail;
+			}
+			v = w;
+			cap = c;
+		}
+		reason = tab + 1;
+		v[n].device = strndup(p, (size_t)(tab - p));
+		v[n].reason = p + len > reason ? strndup(reason, (size_t)(p + len - reason)) : NULL;
+		n++;
+		if (!v[n - 1].device || (p + len > reason && !v[n - 1].reason)) {
+			k = -ENOMEM;
+			goto fail;
+		}
+		p += len + (nl ? 1 : 0);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+fail:
+	kparse_deferred_free(v, n);
+	return k;
+}
+
+/* ---------------------------------------------------------------- uevents */
+
+void kparse_uevent_done(struct uevent *u)
+{
+	if (!u)
+		return;
+	free(u->action);
+	free(u->devpath);
+	free(u->subsystem);
+	free(u->driver);
+	memset(u, 0, sizeof(*u));
+}
+
+int kparse_uevent(const char *buf, size_t len, struct uevent *ret)
+{
+	struct uevent u = { .seqnum = -1 };
+	const char *end, *p, *at, *z;
+	int k = -ENOMEM;
+
+	if (!buf || !ret)
+		return -EINVAL;
+	if (len >= 8 && memcmp(buf, "libudev", 8) == 0)
+		return -ENOMSG;
+	end = buf + len;
+	z = memchr(buf, '\0', len);
+	if (!z)
+		return -EBADMSG;
+	at = memchr(buf, '@', (size_t)(z - buf));
+	if (!at || at == buf || at + 1 == z || at[1] != '/')
+		return -EBADMSG;
+	u.action = strndup(buf, (size_t)(at - buf));
+	u.devpath = strndup(at + 1, (size_t)(z - at - 1));
+	if (!u.action || !u.devpath)
+		goto fail;
+
+	for (p = z + 1; p < end; p = z + 1) {
+		z = memchr(p, '\0', (size_t)(end - p));
+		if (!z)
+			z = end;      /* tolerate a missing final NUL */
+		if (z == p)
+			continue;
+		if (!memchr(p, '=', (size_t)(z - p))) {
+			k = -EBADMSG;
+			goto fail;
+		}
+		if (z - p > 10 && memcmp(p, "SUBSYSTEM=", 10) == 0) {
+			free(u.subsystem);
+			if (!(u.subsystem = strndup(p + 10, (size_t)(z - p - 10))))
+				goto fail;
+		} else if (z - p > 7 && memcmp(p, "DRIVER=", 7) == 0) {
+			free(u.driver);
+			if (!(u.driver = strndup(p + 7, (size_t)(z - p - 7))))
+				goto fail;
+		} else if (z - p > 7 && memcmp(p, "SEQNUM=", 7) == 0) {
+			const char *q = p + 7;
+			uint64_t s;
+
+			if (parse_u64(&q, z, INT64_MAX, &s) < 0 || q != z) {
+				k = -EBADMSG;
+				goto fail;
+			}
+			u.seqnum = (int64_t)s;
+		}
+	}
+	*ret = u;
+	return 0;
+fail:
+	kparse_uevent_done(&u);
+	return k;
+}
+
+const char *kparse_devpath_name(const char *devpath)
+{
+	const char *s;
+
+	if (!devpath)
+		return NULL;
+	s = strrchr(devpath, '/');
+	return s ? s + 1 : devpath;
+}
+
+/* ---------------------------------------------------------------- trace_pipe */
+
+int kparse_trace_line(const char *line, struct kernel_event *ret)
+{
+	const char *p, *ts = NULL, *body = NULL, *name_end, *dev;
+	int64_t secs = 0, frac = 0;
+	int digits = 0;
+	struct kernel_event e = {
+		.source = SOURCE_TRACEFS,
+		.class = EVENT_IOMMU_TRACE,
+		.seq = -1,
+		.prio = -1,
+	};
+
+	if (!line || !ret)
+		return -EINVAL;
+	/* The timestamp is the first "<digits>.<digits>: " after the "[cpu]" field; the task
+	 * name before it may hold anything, spaces included. */
+	p = strchr(line, '[');
+	if (!p)
+		return -EINVAL;
+	for (p = strstr(p, ": "); p; p = strstr(p + 1, ": ")) {
+		const char *q = p;
+
+		while (q > line && isdigit((unsigned char)q[-1]))
+			q--;
+		if (q == p || q == line || q[-1] != '.')
+			continue;
+		q--;
+		while (q > line && isdigit((unsigned char)q[-1]))
+			q--;
+		if (!isdigit((unsigned char)*q) || (q > line && q[-1] != ' '))
+			continue;
+		ts = q;
+		body = p + 2;
+		break;
+	}
+	if (!ts)
+		return -EINVAL;
+	for (p = ts; *p != '.'; p++)
+		secs = secs * 10 + (*p - '0');
+	for (p++; isdigit((unsigned char)*p) && digits < 9; p++, digits++)
+		frac = frac * 10 + (*p - '0');
+	for (; digits < 9; digits++)
+		frac *= 10;
+	name_end = strchr(body, ':');
+	if (!name_end || name_end == body)
+		return -EINVAL;
+
+	e.ts_ns = secs * NSEC_PER_SEC + frac;
+	e.message = strdup(body);
+	if (!e.message)
+		return -ENOMEM;
+	e.message[strcspn(e.message, "\n")] = '\0';
+	dev = strstr(body, "device=");
+	if (dev) {
+		dev += strlen("device=");
+		e.device = strndup(dev, strcspn(dev, " \n"));
+		if (!e.device) {
+			kernel_event_done(&e);
+			return -ENOMEM;
+		}
+	}
+	*ret = e;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- identity helpers */
+
+int kparse_build_id(const void *notes, size_t len, char **ret_hex)
+{
+	const unsigned char *p = notes, *end = p + len;
+
+	if (!notes || !ret_hex)
+		return -EINVAL;
+	while (p < end) {
+		uint32_t namesz, descsz, type;
+		size_t name_pad, desc_pad;
+
+		if (end - p < 12)
+			return -EBADMSG;
+		memcpy(&namesz, p, 4);
+		memcpy(&descsz, p + 4, 4);
+		memcpy(&type, p + 8, 4);
+		p += 12;
+		name_pad = ((size_t)namesz + 3) & ~(size_t)3;
+		desc_pad = ((size_t)descsz + 3) & ~(size_t)3;
+		if ((size_t)(end - p) < name_pad || (size_t)(end - p) - name_pad < desc_pad)
+			return -EBADMSG;
+		if (type == 3 && namesz == 4 && memcmp(p, "GNU", 4) == 0 && descsz > 0) {
+			const unsigned char *d = p + name_pad;
+			char *hex = malloc((size_t)descsz * 2 + 1);
+
+			if (!hex)
+				return -ENOMEM;
+			for (uint32_t i = 0; i < descsz; i++)
+				snprintf(hex + 2 * i, 3, "%02x", d[i]);
+			*ret_hex = hex;
+			return 0;
+		}
+		p += name_pad + desc_pad;
+	}
+	return -ENOENT;
+}
+
+/* The kernel treats '-' and '_' alike in parameter names (parameq()). */
+static bool param_name_eq(const char *a, size_t n, const char *b)
+{
+	if (strlen(b) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char x = a[i] == '-' ? '_' : a[i], y = b[i] == '-' ? '_' : b[i];
+
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+int kparse_cmdline_param(const char *cmdline, const char *key, char **ret_value)
+{
+	const char *p = cmdline, *val = NULL;
+	size_t val_len = 0;
+	bool found = false;
+	char *v;
+
+	if (!cmdline || !key || !ret_value)
+		return -EINVAL;
+	for (;;) {
+		const char *a, *eq = NULL;
+		bool quoted = false;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		a = p;
+		/* like next_arg(): spaces inside double quotes do not end the argument */
+		for (; *p && (quoted || !isspace((unsigned char)*p)); p++) {
+			if (*p == '"')
+				quoted = !quoted;
+			else if (*p == '=' && !eq && !quoted)
+				eq = p;
+		}
+		if (p - a == 2 && memcmp(a, "--", 2) == 0)
+			break;    /* the rest belongs to init */
+		if (param_name_eq(a, (size_t)((eq ? eq : p) - a), key)) {
+			found = true;
+			if (eq) {
+				val = eq + 1;
+				val_len = (size_t)(p - val);
+				if (val_len > 0 && val[0] == '"') {
+					val++;
+					val_len--;
+					if (val_len > 0 && val[val_len - 1] == '"')
+						val_len--;
+				}
+			} else {
+				val = "";
+				val_len = 0;
+			}
+		}
+	}
+	if (!found)
+		return -ENOENT;
+	v = strndup(val, val_len);
+	if (!v)
+		return -ENOMEM;
+	*ret_value = v;
+	return 0;
+}

@@ -1,0 +1,1017 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests of lib/db.c against real SQLite databases, in memory and in a temporary
+ * directory: migrations and their refusal of newer files, run and kernel deduplication,
+ * a full cycle round trip through db_cycle_insert/db_cycle_load, the atomicity of a cycle
+ * (duplicates and bad records leave no rows behind), the in-flight record, nested
+ * transactions and the JSON query helpers. Row counts are read through a second, plain
+ * SQLite connection so the tests do not trust the code under test to count.
+ */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "macro.h"
+#include "model.h"
+
+#define UUID_A "0b7e4c1a-3f2d-4e5b-9a8c-1d2e3f405162"
+#define UUID_B "7f3c2a10-9d8e-4b6a-8c5d-0e1f2a3b4c5d"
+#define UUID_C "c0ffee00-1234-4abc-8def-0123456789ab"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct db *db;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static char *xstrdup(const char *s)
+{
+	char *p;
+
+	if (!s)
+		return NULL;
+	p = strdup(s);
+	assert_non_null(p);
+	return p;
+}
+
+#define assert_str_or_null_equal(a, b)                                                   \
+	do {                                                                             \
+		const char *a_ = (a), *b_ = (b);                                         \
+		if (!a_ || !b_)                                                          \
+			assert_ptr_equal(a_, b_);                                        \
+		else                                                                     \
+			assert_string_equal(a_, b_);                                     \
+	} while (0)
+
+static void make_run(struct run_record *r, const char *uuid, const char *label,
+		     const char *build_id)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
+	r->campaign = xstrdup("nightly");
+	r->scenario = xstrdup("unbind-bind-race");
+	r->scenario_text = xstrdup("unbind decon\nbind sysmmu0 @0us\nbind decon @150us");
+	r->target = xstrdup("qemu-virt");
+	r->target_kind = xstrdup("qemu");
+	r->hostname = xstrdup("rig-07");
+	r->load_profile = xstrdup("cpu-heavy");
+	r->load_args = xstrdup("--cpu 4 --timeout 0");
+	r->load_metrics = NULL;
+	r->sweep_var = xstrdup("offset_us");
+	r->cycles_planned = 500;
+	r->started_at = xstrdup("2026-11-24T06:00:00Z");
+	r->finished_at = NULL;
+	r->status = xstrdup("running");
+	r->kernel.release = xstrdup("7.3.0-rc2");
+	r->kernel.version = xstrdup("#1 SMP PREEMPT Mon Nov 23 2026");
+	r->kernel.build_id = xstrdup(build_id);
+	r->kernel.cmdline = xstrdup("console=ttyAMA0 fw_devlink=on");
+	r->kernel.label = xstrdup(label);
+	r->kernel.patches = xstrdup("iommu-fix@abc123");
+	r->kernel.fw_devlink = xstrdup("on");
+	r->kernel.deferred_probe_timeout = NULL;
+}
+
+static void make_cycle(struct cycle_record *c, int64_t seq)
+{
+	memset(c, 0, sizeof(*c));
+	c->seq = seq;
+	c->boot = 2;
+	c->has_sweep = true;
+	c->sweep_value = 150;
+	c->start_ns = 1000000000 + seq;
+	c->end_ns = 1250000000 + seq;
+	c->outcome = OUTCOME_LATE_IOMMU_PROBE;
+	c->deferrals = 3;
+	c->note = xstrdup("decon: late IOMMU probe");
+
+	c->n_actions = 3;
+	c->actions = calloc(3, sizeof(*c->actions));
+	assert_non_null(c->actions);
+	c->actions[0] = (struct action_record){ .idx = 0,
+						.group = -1,
+						.verb = STEP_UNBIND,
+						.arg = xstrdup("decon"),
+						.offset_us = 0,
+						.start_ns = 1000000100,
+						.end_ns = 1000200000 };
+	c->actions[1] = (struct action_record){ .idx = 1,
+						.group = 0,
+						.verb = STEP_INSMOD,
+						.arg = xstrdup("/lib/modules/sysmmu.ko"),
+						.params = xstrdup("delay_ms=5"),
+						.offset_us = 0,
+						.start_ns = 1000300000,
+						.end_ns = 1000900000,
+						.err = EEXIST };
+	c->actions[2] = (struct action_record){ .idx = 2,
+						.group = 0,
+						.verb = STEP_BIND,
+						.arg = xstrdup("decon"),
+						.offset_us = 150,
+						.start_ns = 1000450000,
+						.end_ns = 0,
+						.hung = true };
+
+	c->n_observations = 2;
+	c->observations = calloc(2, sizeof(*c->observations));
+	assert_non_null(c->observations);
+	c->observations[0] = (struct observation){ .device = xstrdup("decon"),
+						   .consumer = true,
+						   .driver = xstrdup("exynos-decon"),
+						   .iommu_group = 4,
+						   .domain_type = xstrdup("DMA"),
+						   .time_to_bound_ns = 2500000,
+						   .deferrals = 2,
+						   .deferred_reason = xstrdup(
+							   "wait for supplier sysmmu0"),
+						   .outcome = OUTCOME_LATE_IOMMU_PROBE };
+	c->observations[1] = (struct observation){ .device = xstrdup("sysmmu0"),
+						   .consumer = false,
+						   .driver = NULL,
+						   .iommu_group = -1,
+						   .domain_type = NULL,
+						   .time_to_bound_ns = -1,
+						   .deferrals = 0,
+						   .deferred_reason = NULL,
+						   .outcome = OUTCOME_UNBOUND };
+
+	c->n_events = 3;
+	c->events = calloc(3, sizeof(*c->events));
+	assert_non_null(c->events);
+	c->events[0] =
+		(struct kernel_event){ .source = SOURCE_KMSG,
+				       .class = EVENT_MARKER,
+				       .seq = 1000 + seq * 10,
+				       .ts_ns = 1000000050,
+				       .prio = 6,
+				       .boot = 2,
+				       .device = NULL,
+				       .message = xstrdup("probestorm: cycle begin"),
+				       .detail = NULL };
+	c->events[1] = (struct kernel_event){
+		.source = SOURCE_KMSG,
+		.class = EVENT_LATE_IOMMU_PROBE,
+		.seq = 1001 + seq * 10,
+		.ts_ns = 1000500000,
+		.prio = 4,
+		.boot = 2,
+		.device = xstrdup("platform:decon"),
+		.message =
+			xstrdup("late IOMMU probe at driver bind, something fishy here!"),
+		.detail = xstrdup("Call trace:\n __iommu_probe_device+0x1c/0x2a0")
+	};
+	c->events[2] =
+		(struct kernel_event){ .source = SOURCE_UEVENT,
+				       .class = EVENT_UEVENT,
+				       .seq = 77 + seq,
+				       .ts_ns = 1000600000,
+				       .prio = -1,
+				       .boot = 2,
+				       .device = xstrdup("platform:decon"),
+				       .message = xstrdup("bind@/devices/platform/decon"),
+				       .detail = NULL };
+}
+
+static void assert_kernel_equal(const struct kernel_identity *a,
+				const struct kernel_identity *b)
+{
+	assert_str_or_null_equal(a->release, b->release);
+	assert_str_or_null_equal(a->version, b->version);
+	assert_str_or_null_equal(a->build_id, b->build_id);
+	assert_str_or_null_equal(a->cmdline, b->cmdline);
+	assert_str_or_null_equal(a->label, b->label);
+	assert_str_or_null_equal(a->patches, b->patches);
+	assert_str_or_null_equal(a->fw_devlink, b->fw_devlink);
+	assert_str_or_null_equal(a->deferred_probe_timeout, b->deferred_probe_timeout);
+}
+
+static void assert_run_equal(const struct run_record *a, const struct run_record *b)
+{
+	assert_string_equal(a->uuid, b->uuid);
+	assert_str_or_null_equal(a->campaign, b->campaign);
+	assert_str_or_null_equal(a->scenario, b->scenario);
+	assert_str_or_null_equal(a->scenario_text, b->scenario_text);
+	assert_str_or_null_equal(a->target, b->target);
+	assert_str_or_null_equal(a->target_kind, b->target_kind);
+	assert_str_or_null_equal(a->hostname, b->hostname);
+	assert_str_or_null_equal(a->load_profile, b->load_profile);
+	assert_str_or_null_equal(a->load_args, b->load_args);
+	assert_str_or_null_equal(a->load_metrics, b->load_metrics);
+	assert_str_or_null_equal(a->sweep_var, b->sweep_var);
+	assert_int_equal(a->cycles_planned, b->cycles_planned);
+	assert_str_or_null_equal(a->started_at, b->started_at);
+	assert_str_or_null_equal(a->finished_at, b->finished_at);
+	assert_str_or_null_equal(a->status, b->status);
+	assert_kernel_equal(&a->kernel, &b->kernel);
+}
+
+static void assert_event_equal(const struct kernel_event *a, const struct kernel_event *b)
+{
+	assert_int_equal(a->source, b->source);
+	assert_int_equal(a->class, b->class);
+	assert_int_equal(a->seq, b->seq);
+	assert_int_equal(a->ts_ns, b->ts_ns);
+	assert_int_equal(a->prio, b->prio);
+	assert_int_equal(a->boot, b->boot);
+	assert_str_or_null_equal(a->device, b->device);
+	assert_str_or_null_equal(a->message, b->message);
+	assert_str_or_null_equal(a->detail, b->detail);
+}
+
+static void assert_cycle_equal(const struct cycle_record *a, const struct cycle_record *b)
+{
+	assert_int_equal(a->seq, b->seq);
+	assert_int_equal(a->boot, b->boot);
+	assert_int_equal(a->has_sweep, b->has_sweep);
+	if (a->has_sweep)
+		assert_int_equal(a->sweep_value, b->sweep_value);
+	assert_int_equal(a->start_ns, b->start_ns);
+	assert_int_equal(a->end_ns, b->end_ns);
+	assert_int_equal(a->outcome, b->outcome);
+	assert_int_equal(a->deferrals, b->deferrals);
+	assert_str_or_null_equal(a->note, b->note);
+
+	assert_int_equal(a->n_actions, b->n_actions);
+	for (size_t i = 0; i < a->n_actions; i++) {
+		const struct action_record *x = &a->actions[i], *y = &b->actions[i];
+
+		assert_int_equal(x->idx, y->idx);
+		assert_int_equal(x->group, y->group);
+		assert_int_equal(x->verb, y->verb);
+		assert_str_or_null_equal(x->arg, y->arg);
+		assert_str_or_null_equal(x->params, y->params);
+		assert_int_equal(x->offset_us, y->offset_us);
+		assert_int_equal(x->start_ns, y->start_ns);
+		assert_int_equal(x->end_ns, y->end_ns);
+		assert_int_equal(x->err, y->err);
+		assert_int_equal(x->hung, y->hung);
+	}
+	assert_int_equal(a->n_observations, b->n_observations);
+	for (size_t i = 0; i < a->n_observations; i++) {
+		const struct observation *x = &a->observations[i],
+					 *y = &b->observations[i];
+
+		assert_str_or_null_equal(x->device, y->device);
+		assert_int_equal(x->consumer, y->consumer);
+		assert_str_or_null_equal(x->driver, y->driver);
+		assert_int_equal(x->iommu_group, y->iommu_group);
+		assert_str_or_null_equal(x->domain_type, y->domain_type);
+		assert_int_equal(x->time_to_bound_ns, y->time_to_bound_ns);
+		assert_int_equal(x->deferrals, y->deferrals);
+		assert_str_or_null_equal(x->deferred_reason, y->deferred_reason);
+		assert_int_equal(x->outcome, y->outcome);
+	}
+	assert_int_equal(a->n_events, b->n_events);
+	for (size_t i = 0; i < a->n_events; i++)
+		assert_event_equal(&a->events[i], &b->events[i]);
+}
+
+/* Counts through an independent connection: committed state only. */
+static int64_t count_sql(const char *path, const char *sql)
+{
+	sqlite3 *s = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(s, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(s);
+	return n;
+}
+
+static char *text_sql(const char *path, const char *sql)
+{
+	sqlite3 *s = NULL;
+	sqlite3_stmt *st = NULL;
+	char *t;
+
+	assert_int_equal(sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(s, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	t = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(s);
+	return t;
+}
+
+/* "runs/kernels/targets/cycles/actions/observations/events/inflight" */
+static void counts(const char *path, int64_t n[8])
+{
+	static const char *const tables[8] = { "runs",   "kernels", "targets",
+					       "cycles", "actions", "observations",
+					       "events", "inflight" };
+	for (int i = 0; i < 8; i++) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", tables[i]);
+		n[i] = count_sql(path, sql);
+	}
+}
+
+static int insert_run(struct db *db, const char *uuid, const char *label,
+		      const char *build_id, int64_t *ret_id)
+{
+	struct run_record r;
+	int ret;
+
+	make_run(&r, uuid, label, build_id);
+	ret = db_run_insert(db, &r, ret_id);
+	run_record_done(&r);
+	return ret;
+}
+
+static int setup_file(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test-db.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/probestorm.db", f->dir);
+	assert_int_equal(db_open(f->path, 0, &f->db), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown_file(void **state)
+{
+	struct fixture *f = *state;
+	char p[160];
+
+	db_close(f->db);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_open_memory(void **state)
+{
+	struct db *db = NULL;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(db_open(":memory:", 0, &db), 0);
+	assert_non_null(db);
+	assert_int_equal(db_schema_version(db),
+			 db_migrations[db_n_migrations - 1].version);
+	assert_int_equal(insert_run(db, UUID_A, "stock", NULL, &id), 0);
+	assert_true(id > 0);
+	db_close(db);
+	db_close(NULL);
+}
+
+static void test_open_file_migration_idempotent(void **state)
+{
+	struct fixture *f = *state;
+	int64_t before[8], after[8], id;
+	char *mode;
+
+	assert_int_equal(db_schema_version(f->db),
+			 db_migrations[db_n_migrations - 1].version);
+	mode = text_sql(f->path, "PRAGMA journal_mode");
+	assert_string_equal(mode, "wal");
+	free(mode);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM sqlite_master "
+					    "WHERE name IN ('v_cycle_outcomes', "
+					    "'v_observation_outcomes', 'inflight')"),
+			 3);
+	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &id), 0);
+	counts(f->path, before);
+	db_close(f->db);
+	f->db = NULL;
+
+	/* Reopening applies nothing twice and keeps the data. */
+	assert_int_equal(db_open(f->path, 0, &f->db), 0);
+	assert_int_equal(db_schema_version(f->db),
+			 db_migrations[db_n_migrations - 1].version);
+	counts(f->path, after);
+	assert_memory_equal(before, after, sizeof(before));
+	assert_int_equal(db_run_find(f->db, UUID_A, &id), 0);
+
+	/* Read-only open of a current database works and refuses writes. */
+	{
+		struct db *ro = NULL;
+
+		assert_int_equal(db_open(f->path, DB_READONLY, &ro), 0);
+		assert_int_equal(db_run_find(ro, UUID_A, NULL), 0);
+		assert_int_equal(insert_run(ro, UUID_B, "stock", NULL, NULL), -EROFS);
+		assert_true(strlen(db_errmsg(ro)) > 0);
+		db_close(ro);
+	}
+}
+
+static void test_open_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct db *db = (struct db *)0x1;
+	char path[160];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/missing/dir/x.db", f->dir);
+	assert_int_equal(db_open(path, 0, &db), -ENOENT);
+	assert_ptr_equal(db, (struct db *)0x1);
+	snprintf(path, sizeof(path), "%s/absent.db", f->dir);
+	assert_int_equal(db_open(path, DB_READONLY, &db), -ENOENT);
+
+	snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database\n", fp);
+	fclose(fp);
+	assert_int_equal(db_open(path, 0, &db), -EBADMSG);
+	assert_ptr_equal(db, (struct db *)0x1);
+	unlink(path);
+}
+
+static void test_newer_version_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct db *db = NULL;
+	sqlite3 *s = NULL;
+	char path[160], wal[170];
+	char *mode;
+
+	snprintf(path, sizeof(path), "%s/future.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(s, "CREATE TABLE future (x); PRAGMA user_version = 9999;",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(s);
+
+	assert_int_equal(db_open(path, 0, &db), -EPROTONOSUPPORT);
+	assert_null(db);
+	assert_int_equal(db_open(path, DB_READONLY, &db), -EPROTONOSUPPORT);
+	assert_null(db);
+
+	/* Nothing written: no migration, no WAL switch, no new tables. */
+	assert_int_equal(count_sql(path, "PRAGMA user_version"), 9999);
+	mode = text_sql(path, "PRAGMA journal_mode");
+	assert_string_equal(mode, "delete");
+	free(mode);
+	assert_int_equal(count_sql(path, "SELECT COUNT(*) FROM sqlite_master"), 1);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(access(wal, F_OK), -1);
+	unlink(path);
+}
+
+static void test_run_insert_dedupe(void **state)
+{
+	struct fixture *f = *state;
+	struct run_record in, out;
+	int64_t a, b, c, d, found, before[8], after[8];
+
+	make_run(&in, UUID_A, "stock", "0123abcd");
+	assert_int_equal(db_run_insert(f->db, &in, &a), 0);
+	assert_int_equal(insert_run(f->db, UUID_B, "stock", "0123abcd", &b), 0);
+	assert_true(a != b);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM kernels"), 1);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM targets"), 1);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(DISTINCT kernel_id) FROM runs"),
+			 1);
+
+	/* NULL and "" build ids are different identities; NULL matches NULL. */
+	assert_int_equal(insert_run(f->db, UUID_C, "stock", NULL, &c), 0);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM kernels"), 2);
+	assert_int_equal(insert_run(f->db, "aaaaaaaa-0000-4000-8000-000000000001",
+				    "stock", NULL, &d),
+			 0);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM kernels"), 2);
+	assert_int_equal(insert_run(f->db, "aaaaaaaa-0000-4000-8000-000000000002",
+				    "stock", "", &d),
+			 0);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM kernels"), 3);
+	/* Another label is another kernel even with the same build. */
+	assert_int_equal(insert_run(f->db, "aaaaaaaa-0000-4000-8000-000000000003",
+				    "lkml-v1", "0123abcd", &d),
+			 0);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM kernels"), 4);
+
+	/* Same UUID again: -EEXIST, nothing written, output untouched. */
+	counts(f->path, before);
+	found = -42;
+	assert_int_equal(db_run_insert(f->db, &in, &found), -EEXIST);
+	assert_int_equal(found, -42);
+	assert_non_null(strstr(db_errmsg(f->db), UUID_A));
+	counts(f->path, after);
+	assert_memory_equal(before, after, sizeof(before));
+
+	/* Missing required field and bad enum values are -EINVAL. */
+	free(in.status);
+	in.status = xstrdup("exploded");
+	snprintf(in.uuid, sizeof(in.uuid), "%s", "bbbbbbbb-0000-4000-8000-000000000001");
+	assert_int_equal(db_run_insert(f->db, &in, NULL), -EINVAL);
+	free(in.status);
+	in.status = xstrdup("running");
+	free(in.target_kind);
+	in.target_kind = xstrdup("mainframe");
+	assert_int_equal(db_run_insert(f->db, &in, NULL), -EINVAL);
+	free(in.target_kind);
+	in.target_kind = xstrdup("qemu");
+	free(in.campaign);
+	in.campaign = NULL;
+	assert_int_equal(db_run_insert(f->db, &in, NULL), -EINVAL);
+	counts(f->path, after);
+	assert_memory_equal(before, after, sizeof(before));
+	in.campaign = xstrdup("nightly");
+	snprintf(in.uuid, sizeof(in.uuid), "%s", UUID_A);
+
+	/* Load gives back every field. */
+	assert_int_equal(db_run_find(f->db, UUID_A, &found), 0);
+	assert_int_equal(found, a);
+	assert_int_equal(
+		db_run_find(f->db, "ffffffff-ffff-4fff-8fff-ffffffffffff", &found),
+		-ENOENT);
+	assert_int_equal(db_run_load(f->db, UUID_A, &out), 0);
+	assert_run_equal(&in, &out);
+	run_record_done(&out);
+	memset(&out, 0x5a, sizeof(out));
+	assert_int_equal(db_run_load(f->db, "ffffffff-ffff-4fff-8fff-ffffffffffff", &out),
+			 -ENOENT);
+	assert_int_equal(out.cycles_planned, (int64_t)0x5a5a5a5a5a5a5a5a);
+
+	/* Finish. */
+	assert_int_equal(db_run_finish(f->db, a, "finished", "2026-11-24T07:00:00Z",
+				       "stress-ng: metrics"),
+			 0);
+	assert_int_equal(db_run_finish(f->db, a, "bogus", NULL, NULL), -EINVAL);
+	assert_int_equal(db_run_finish(f->db, 999999, "finished", NULL, NULL), -ENOENT);
+	assert_int_equal(db_run_load(f->db, UUID_A, &out), 0);
+	assert_string_equal(out.status, "finished");
+	assert_string_equal(out.finished_at, "2026-11-24T07:00:00Z");
+	assert_string_equal(out.load_metrics, "stress-ng: metrics");
+	run_record_done(&out);
+	/* NULL load_metrics keeps what was recorded. */
+	assert_int_equal(db_run_finish(f->db, a, "aborted", "2026-11-24T07:01:00Z", NULL),
+			 0);
+	assert_int_equal(db_run_load(f->db, UUID_A, &out), 0);
+	assert_string_equal(out.status, "aborted");
+	assert_string_equal(out.load_metrics, "stress-ng: metrics");
+	run_record_done(&out);
+	run_record_done(&in);
+}
+
+static void test_cycle_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct cycle_record in, out, plain_in, plain_out;
+	int64_t run, cid, cid2;
+
+	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &run), 0);
+	make_cycle(&in, 0);
+	assert_int_equal(db_cycle_insert(f->db, run, &in, &cid), 0);
+	assert_true(cid > 0);
+	assert_int_equal(db_cycle_load(f->db, run, 0, &out), 0);
+	assert_cycle_equal(&in, &out);
+	cycle_record_done(&out);
+
+	/* A cycle without sweep, without children, without note. */
+	memset(&plain_in, 0, sizeof(plain_in));
+	plain_in.seq = 1;
+	plain_in.outcome = OUTCOME_OK;
+	plain_in.start_ns = 5;
+	plain_in.end_ns = 9;
+	assert_int_equal(db_cycle_insert(f->db, run, &plain_in, &cid2), 0);
+	assert_true(cid2 != cid);
+	assert_int_equal(db_cycle_load(f->db, run, 1, &plain_out), 0);
+	assert_cycle_equal(&plain_in, &plain_out);
+	assert_false(plain_out.has_sweep);
+	assert_null(plain_out.actions);
+	assert_null(plain_out.note);
+	cycle_record_done(&plain_out);
+
+	/* What the schema stores for the model's "none" values. */
+	assert_int_equal(count_sql(f->path,
+				   "SELECT COUNT(*) FROM actions WHERE end_ns IS NULL "
+				   "AND state = 'hung'"),
+			 1);
+	assert_int_equal(
+		count_sql(f->path, "SELECT COUNT(*) FROM actions WHERE state = 'done'"),
+		2);
+	assert_int_equal(count_sql(f->path,
+				   "SELECT COUNT(*) FROM observations WHERE "
+				   "iommu_group IS NULL AND time_to_bound_ns IS NULL"),
+			 1);
+	assert_int_equal(
+		count_sql(f->path, "SELECT COUNT(*) FROM events WHERE prio IS NULL"), 1);
+	assert_int_equal(
+		count_sql(f->path,
+			  "SELECT COUNT(*) FROM cycles WHERE sweep_value IS NULL"),
+		1);
+
+	/* The views see the cycles and the consumer only. */
+	assert_int_equal(count_sql(f->path,
+				   "SELECT COUNT(*) FROM v_cycle_outcomes WHERE "
+				   "kernel_label = 'stock' AND target = 'qemu-virt'"),
+			 2);
+	assert_int_equal(count_sql(f->path,
+				   "SELECT COUNT(*) FROM v_observation_outcomes WHERE "
+				   "device = 'decon' AND outcome = 'late_iommu_probe' "
+				   "AND cycle_outcome = 'late_iommu_probe'"),
+			 1);
+	assert_int_equal(
+		count_sql(f->path, "SELECT COUNT(*) FROM v_observation_outcomes"), 1);
+
+	assert_int_equal(db_cycle_load(f->db, run, 7, &out), -ENOENT);
+	cycle_record_done(&in);
+}
+
+static void test_cycle_duplicate(void **state)
+{
+	struct fixture *f = *state;
+	struct cycle_record c, other;
+	int64_t run, id = -7, before[8], after[8];
+
+	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &run), 0);
+	make_cycle(&c, 3);
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), 0);
+	counts(f->path, before);
+	assert_int_equal(before[3], 1);
+	assert_int_equal(before[4], 3);
+
+	/* The same seq with different content is refused whole. */
+	make_cycle(&other, 3);
+	other.outcome = OUTCOME_OK;
+	other.events[0].seq = 999999;
+	assert_int_equal(db_cycle_insert(f->db, run, &other, &id), -EEXIST);
+	assert_int_equal(id, -7);
+	counts(f->path, after);
+	assert_memory_equal(before, after, sizeof(before));
+	assert_int_equal(
+		count_sql(f->path, "SELECT COUNT(*) FROM cycles WHERE outcome = 'ok'"),
+		0);
+
+	/* Unknown run. */
+	assert_int_equal(db_cycle_insert(f->db, run + 100, &other, NULL), -ENOENT);
+	counts(f->path, after);
+	assert_memory_equal(before, after, sizeof(before));
+	cycle_record_done(&c);
+	cycle_record_done(&other);
+}
+
+static void test_cycle_rollback(void **state)
+{
+	struct fixture *f = *state;
+	struct cycle_record c;
+	int64_t run, before[8], after[8];
+
+	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &run), 0);
+	counts(f->path, before);
+
+	/* Invalid outcome of the second observation: the cycle row and all three actions
+	 * were written by then and must be gone. */
+	make_cycle(&c, 0);
+	c.observations[1].outcome = (enum outcome)42;
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), -EINVAL);
+	assert_non_null(strstr(db_errmsg(f->db), "outcome"));
+	counts(f->path, after);
+	assert_memory_equal(before, after, sizeof(before));
+	c.observations[1].outcome = OUTCOME_UNBOUND;
+
+	/* An event without a sequence number (last thing written). */
+	c.events[2].seq = -1;
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), -EINVAL);
+	counts(f->path, after);
+	assert_memory_equal(before, after, sizeof(before));
+	c.events[2].seq = 5;
+
+	/* Two actions with one idx: malformed record, not "exists". */
+	c.actions[2].idx = 1;
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), -EINVAL);
+	counts(f->path, after);
+	assert_memory_equal(before, after, sizeof(before));
+	c.actions[2].idx = 2;
+
+	/* Out-of-range cycle outcome. */
+	c.outcome = _OUTCOME_MAX;
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), -EINVAL);
+	counts(f->path, after);
+	assert_memory_equal(before, after, sizeof(before));
+	c.outcome = OUTCOME_OK;
+
+	/* After all that, the fixed record goes in. */
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), 0);
+	counts(f->path, after);
+	assert_int_equal(after[3], before[3] + 1);
+	assert_int_equal(after[4], before[4] + 3);
+	assert_int_equal(after[5], before[5] + 2);
+	assert_int_equal(after[6], before[6] + 3);
+	cycle_record_done(&c);
+}
+
+static void test_next_seq(void **state)
+{
+	struct fixture *f = *state;
+	struct cycle_record c = { .outcome = OUTCOME_OK };
+	int64_t run, seq = -5;
+
+	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &run), 0);
+	assert_int_equal(db_run_next_seq(f->db, run, &seq), 0);
+	assert_int_equal(seq, 0);
+	c.seq = 0;
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), 0);
+	c.seq = 5;
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), 0);
+	c.seq = 2;
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), 0);
+	assert_int_equal(db_run_next_seq(f->db, run, &seq), 0);
+	assert_int_equal(seq, 6);
+	seq = -5;
+	assert_int_equal(db_run_next_seq(f->db, run + 1, &seq), -ENOENT);
+	assert_int_equal(seq, -5);
+
+	{
+		int64_t *seqs = NULL;
+		size_t n = 0;
+
+		assert_int_equal(db_cycle_seqs(f->db, run, &seqs, &n), 0);
+		assert_int_equal(n, 3);
+		assert_int_equal(seqs[0], 0);
+		assert_int_equal(seqs[1], 2);
+		assert_int_equal(seqs[2], 5);
+		free(seqs);
+	}
+}
+
+static void test_inflight(void **state)
+{
+	struct fixture *f = *state;
+	struct action_record a = { .idx = 4,
+				   .group = 1,
+				   .verb = STEP_BIND,
+				   .offset_us = 150,
+				   .start_ns = 123456789 };
+	struct action_record got;
+	int64_t run, cycle_seq = -1;
+
+	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &run), 0);
+	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &got), -ENOENT);
+	assert_int_equal(cycle_seq, -1);
+
+	a.arg = xstrdup("decon");
+	a.params = xstrdup("x=1");
+	assert_int_equal(db_inflight_set(f->db, run, 17, &a), 0);
+	/* Committed for another connection to see (what a reboot finds). */
+	assert_int_equal(count_sql(f->path,
+				   "SELECT COUNT(*) FROM inflight WHERE cycle_seq = 17 "
+				   "AND action_idx = 4 AND verb = 'bind'"),
+			 1);
+	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &got), 0);
+	assert_int_equal(cycle_seq, 17);
+	assert_int_equal(got.idx, 4);
+	assert_int_equal(got.group, 1);
+	assert_int_equal(got.verb, STEP_BIND);
+	assert_string_equal(got.arg, "decon");
+	assert_string_equal(got.params, "x=1");
+	assert_int_equal(got.offset_us, 150);
+	assert_int_equal(got.start_ns, 123456789);
+	assert_int_equal(got.end_ns, 0);
+	assert_false(got.hung);
+	action_record_done(&got);
+
+	/* A second set replaces: one row per run. */
+	a.idx = 5;
+	a.verb = STEP_RMMOD;
+	a.start_ns = 0; /* "now" */
+	assert_int_equal(db_inflight_set(f->db, run, 18, &a), 0);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM inflight"), 1);
+	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &got), 0);
+	assert_int_equal(cycle_seq, 18);
+	assert_int_equal(got.verb, STEP_RMMOD);
+	assert_true(got.start_ns > 0);
+	action_record_done(&got);
+
+	/* Not inside a transaction: durability would be the caller's commit's. */
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(db_inflight_set(f->db, run, 19, &a), -EBUSY);
+	assert_int_equal(db_rollback(f->db), 0);
+
+	assert_int_equal(db_inflight_clear(f->db, run), 0);
+	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &got), -ENOENT);
+	assert_int_equal(db_inflight_clear(f->db, run), 0);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM inflight"), 0);
+
+	assert_int_equal(db_set_crash_safe(f->db, true), 0);
+	assert_int_equal(db_inflight_set(f->db, run, 20, &a), 0);
+	assert_int_equal(db_set_crash_safe(f->db, false), 0);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM inflight"), 1);
+	action_record_done(&a);
+}
+
+static void test_events_unattached(void **state)
+{
+	struct fixture *f = *state;
+	struct kernel_event e = { .source = SOURCE_KMSG,
+				  .class = EVENT_INFO,
+				  .seq = 1001,
+				  .ts_ns = 42,
+				  .prio = 6,
+				  .boot = 2 };
+	struct kernel_event *list = NULL;
+	struct cycle_record c, out;
+	size_t n = 99;
+	int64_t run;
+
+	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &run), 0);
+	e.message = xstrdup("Booting Linux on physical CPU 0x0");
+	assert_int_equal(db_event_insert_unattached(f->db, run, &e), 1);
+	assert_int_equal(db_event_insert_unattached(f->db, run, &e), 0);
+	e.seq = 1;
+	e.boot = 0;
+	assert_int_equal(db_event_insert_unattached(f->db, run, &e), 1);
+	e.seq = -1;
+	assert_int_equal(db_event_insert_unattached(f->db, run, &e), -EINVAL);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM events"), 2);
+
+	assert_int_equal(db_events_load_unattached(f->db, run, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(list[0].seq, 1001);
+	assert_int_equal(list[0].boot, 2);
+	assert_string_equal(list[0].message, "Booting Linux on physical CPU 0x0");
+	assert_null(list[0].device);
+	for (size_t i = 0; i < n; i++)
+		kernel_event_done(&list[i]);
+	free(list);
+
+	/* A cycle carrying the same kernel record (boot 2, kmsg, 1001) adopts it. */
+	make_cycle(&c, 0);
+	c.events[1].seq = 1001;
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), 0);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM events"), 4);
+	assert_int_equal(
+		count_sql(f->path, "SELECT COUNT(*) FROM events WHERE cycle_id IS NULL"),
+		1);
+	assert_int_equal(db_cycle_load(f->db, run, 0, &out), 0);
+	assert_int_equal(out.n_events, 3);
+	cycle_record_done(&out);
+	cycle_record_done(&c);
+	kernel_event_done(&e);
+}
+
+static void test_nested_transactions(void **state)
+{
+	struct fixture *f = *state;
+	struct cycle_record c;
+	int64_t run;
+
+	assert_int_equal(db_commit(f->db), -EINVAL);
+	assert_int_equal(db_rollback(f->db), -EINVAL);
+
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &run), 0);
+	make_cycle(&c, 0);
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), 0);
+	/* An inner failure undoes only its own level. */
+	c.seq = 1;
+	c.observations[0].outcome = (enum outcome) - 3;
+	assert_int_equal(db_cycle_insert(f->db, run, &c, NULL), -EINVAL);
+	/* Nothing is visible to others before the outer commit. */
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM runs"), 0);
+	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM runs"), 1);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM cycles"), 1);
+
+	/* Outer rollback undoes inner commits. */
+	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(insert_run(f->db, UUID_B, "stock", NULL, NULL), 0);
+	assert_int_equal(db_begin_read(f->db), 0);
+	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(db_rollback(f->db), 0);
+	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM runs"), 1);
+	assert_int_equal(db_run_find(f->db, UUID_B, NULL), -ENOENT);
+	cycle_record_done(&c);
+}
+
+static void test_queries(void **state)
+{
+	struct fixture *f = *state;
+	struct db_run_filter filter = {};
+	struct cycle_record c;
+	int64_t a, b;
+	json_t *j = NULL, *o, *counts_j;
+
+	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &a), 0);
+	assert_int_equal(insert_run(f->db, UUID_B, "lkml-v1", NULL, &b), 0);
+	for (int i = 0; i < 4; i++) {
+		make_cycle(&c, i);
+		c.outcome = i == 0 ? OUTCOME_LATE_IOMMU_PROBE : OUTCOME_OK;
+		c.observations[0].outcome = c.outcome;
+		assert_int_equal(db_cycle_insert(f->db, a, &c, NULL), 0);
+		cycle_record_done(&c);
+	}
+
+	assert_int_equal(db_query_runs(f->db, NULL, &j), 0);
+	assert_true(json_is_array(j));
+	assert_int_equal(json_array_size(j), 2);
+	json_decref(j);
+
+	filter.kernel_label = "stock";
+	assert_int_equal(db_query_runs(f->db, &filter, &j), 0);
+	assert_int_equal(json_array_size(j), 1);
+	o = json_array_get(j, 0);
+	assert_string_equal(json_string_value(json_object_get(o, "uuid")), UUID_A);
+	assert_int_equal(json_integer_value(json_object_get(o, "cycles")), 4);
+	assert_string_equal(json_string_value(json_object_get(o, "target")), "qemu-virt");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(o, "kernel"), "label")),
+		"stock");
+	assert_true(json_is_null(json_object_get(o, "finished_at")));
+	json_decref(j);
+
+	filter = (struct db_run_filter){ .limit = 1, .offset = 1 };
+	assert_int_equal(db_query_runs(f->db, &filter, &j), 0);
+	assert_int_equal(json_array_size(j), 1);
+	json_decref(j);
+	filter = (struct db_run_filter){ .target = "nope" };
+	assert_int_equal(db_query_runs(f->db, &filter, &j), 0);
+	assert_int_equal(json_array_size(j), 0);
+	json_decref(j);
+
+	assert_int_equal(db_query_run_summary(f->db, UUID_A, &j), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "cycles")), 4);
+	counts_j = json_object_get(j, "outcomes");
+	assert_int_equal(json_object_size(counts_j), _OUTCOME_MAX);
+	assert_int_equal(json_integer_value(json_object_get(counts_j, "ok")), 3);
+	assert_int_equal(
+		json_integer_value(json_object_get(counts_j, "late_iommu_probe")), 1);
+	assert_int_equal(json_integer_value(json_object_get(counts_j, "crash")), 0);
+	o = json_object_get(j, "consumers");
+	assert_int_equal(json_array_size(o), 1);
+	o = json_array_get(o, 0);
+	assert_string_equal(json_string_value(json_object_get(o, "device")), "decon");
+	assert_int_equal(json_integer_value(json_object_get(o, "observations")), 4);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(o, "outcomes"), "late_iommu_probe")),
+			 1);
+	json_decref(j);
+	j = NULL;
+	assert_int_equal(db_query_run_summary(f->db, UUID_C, &j), -ENOENT);
+	assert_null(j);
+
+	assert_int_equal(db_query_kernels(f->db, &j), 0);
+	assert_int_equal(json_array_size(j), 2);
+	o = json_array_get(j, 1); /* newest first: "stock" was inserted first */
+	assert_string_equal(json_string_value(json_object_get(o, "label")), "stock");
+	assert_int_equal(json_integer_value(json_object_get(o, "runs")), 1);
+	assert_int_equal(json_integer_value(json_object_get(o, "cycles")), 4);
+	assert_true(json_is_null(json_object_get(o, "build_id")));
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_memory),
+		cmocka_unit_test_setup_teardown(test_open_file_migration_idempotent,
+						setup_file, teardown_file),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup_file,
+						teardown_file),
+		cmocka_unit_test_setup_teardown(test_newer_version_refused, setup_file,
+						teardown_file),
+		cmocka_unit_test_setup_teardown(test_run_insert_dedupe, setup_file,
+						teardown_file),
+		cmocka_unit_test_setup_teardown(test_cycle_round_trip, setup_file,
+						teardown_file),
+		cmocka_unit_test_setup_teardown(test_cycle_duplicate, setup_file,
+						teardown_file),
+		cmocka_unit_test_setup_teardown(test_cycle_rollback, setup_file,
+						teardown_file),
+		cmocka_unit_test_setup_teardown(test_next_seq, setup_file, teardown_file),
+		cmocka_unit_test_setup_teardown(test_inflight, setup_file, teardown_file),
+		cmocka_unit_test_setup_teardown(test_events_unattached, setup_file,
+						teardown_file),
+		cmocka_unit_test_setup_teardown(test_nested_transactions, setup_file,
+						teardown_file),
+		cmocka_unit_test_setup_teardown(test_queries, setup_file, teardown_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
