@@ -988,7 +988,77 @@ static int import_line(struct import_ctx *ic, json_t *j)
 		return import_event(ic, j);
 	if (streq(type, "end"))
 		return import_end(ic, j);
+	/* A guest announces each risky action before performing it; the line only matters
+	 * when the guest dies (guestlog.c reads it), the cycle line supersedes it. */
+	if (streq(type, "inflight"))
+		return 0;
 	return perr(&ic->msg, NULL, "unknown type \"%s\"", type);
+}
+
+/* Length of line without its line terminator; 0 for a blank line. */
+static size_t line_content_len(const char *line, size_t len)
+{
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			return len;
+	return 0;
+}
+
+static void stats_add(struct bundle_stats *to, const struct bundle_stats *s)
+{
+	to->lines += s->lines;
+	to->runs_inserted += s->runs_inserted;
+	to->runs_present += s->runs_present;
+	to->cycles_inserted += s->cycles_inserted;
+	to->cycles_present += s->cycles_present;
+	to->events_inserted += s->events_inserted;
+	to->events_present += s->events_present;
+	to->ends_applied += s->ends_applied;
+	to->ends_present += s->ends_present;
+	to->torn_tail = to->torn_tail || s->torn_tail;
+}
+
+int bundle_import_line(struct db *db, const char *line, size_t len,
+		       struct bundle_stats *stats, char **ret_error)
+{
+	struct import_ctx ic = { .db = db };
+	_cleanup_json_ json_t *j = NULL;
+	json_error_t je;
+	int r;
+
+	len = line_content_len(line, len);
+	if (len == 0)
+		return 0;
+	j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		hand_error(strdup(je.text), ret_error);
+		return -EBADMSG;
+	}
+
+	r = db_begin(db);
+	if (r < 0) {
+		hand_error(strprintf("cannot start a transaction: %s", db_errmsg(db)),
+			   ret_error);
+		return r;
+	}
+	ic.stats.lines = 1;
+	r = import_line(&ic, j);
+	if (r < 0) {
+		(void)db_rollback(db);
+		hand_error(ic.msg ? TAKE_PTR(ic.msg) : strdup(strerror(-r)), ret_error);
+		return r;
+	}
+	free(ic.msg);
+	r = db_commit(db);
+	if (r < 0) {
+		hand_error(strprintf("commit: %s", db_errmsg(db)), ret_error);
+		return r;
+	}
+	if (stats)
+		stats_add(stats, &ic.stats);
+	return 0;
 }
 
 int bundle_import(struct db *db, FILE *in, struct bundle_stats *ret_stats,
@@ -1010,13 +1080,11 @@ int bundle_import(struct db *db, FILE *in, struct bundle_stats *ret_stats,
 	while ((n = getline(&line, &cap, in)) >= 0) {
 		_cleanup_json_ json_t *j = NULL;
 		bool complete = n > 0 && line[n - 1] == '\n';
-		size_t len = (size_t)n;
+		size_t len = line_content_len(line, (size_t)n);
 		json_error_t je;
 
 		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			len--;
-		if (strspn(line, " \t\r\n") >= len)
+		if (len == 0)
 			continue;
 
 		j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);

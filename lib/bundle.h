@@ -87,3 +87,11 @@ int bundle_export_run(struct db *db, const char *uuid, FILE *out);
  * caller's transaction the import nests as a savepoint. */
 int bundle_import(struct db *db, FILE *in, struct bundle_stats *ret_stats,
 		  char **ret_error);
+
+/* Imports one line (its newline optional; blank lines are no-ops) in its own transaction,
+ * for a live stream: a transaction over a whole guest session would hold the write lock
+ * for hours and show nothing until the guest ends. Same rules and errors as
+ * bundle_import; the message in *ret_error has no "line N: " prefix. On success the
+ * counts are added to *stats (optional), which the caller keeps across lines. */
+int bundle_import_line(struct db *db, const char *line, size_t len,
+		       struct bundle_stats *stats, char **ret_error);

@@ -72,7 +72,9 @@ int db_rollback(struct db *db);
 
 /* Inserts a run, reusing the kernels row with an identical identity (all fields, NULLs
  * equal) and the targets row with the same (target, target_kind). -EEXIST if the UUID is
- * recorded already, -EINVAL for a missing required field or a bad status/target_kind.
+ * recorded already, -EINVAL for a missing required field (uuid, campaign, scenario, target,
+ * target_kind, started_at, kernel release/version/cmdline) or a bad status/target_kind
+ * (target_kind "local" or "qemu"). A NULL status is recorded as "running".
  * *ret_run_id (optional) receives the row id. */
 int db_run_insert(struct db *db, const struct run_record *r, int64_t *ret_run_id);
 /* Row id of the run with this UUID; -ENOENT if there is none. */

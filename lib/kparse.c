@@ -286,10 +286,11 @@ static bool is_register_line(const char *s)
 	}
 	if (startswith(s, "pc : ") || startswith(s, "lr : ") || startswith(s, "sp : "))
 		return true;
-	/* x86 "RIP: 0010:...", "RAX: ...", "R10: ...", "CR2: ...", "FS: ..." */
+	/* x86 "RIP: 0010:...", "RAX: ...", "R10: ...", "CR2: ...", "FS: ..." (at most three
+	 * characters: "INFO:", "BUG:" and friends are not registers) */
 	while (n < 4 && ((s[n] >= 'A' && s[n] <= 'Z') || isdigit((unsigned char)s[n])))
 		n++;
-	return n >= 2 && s[n] == ':' && s[0] >= 'A' && s[0] <= 'Z';
+	return n >= 2 && n <= 3 && s[n] == ':' && s[0] >= 'A' && s[0] <= 'Z';
 }
 
 static bool is_trace_line(const char *s)

@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "bundle.h"
+#include "guestlog.h"
 #include "db.h"
 #include "macro.h"
 #include "model.h"
@@ -314,7 +315,8 @@ static void record_run(struct db *db, const char *uuid)
 
 /* noinline: GCC's -Wdangling-pointer mistakes the memstream's buffer for the local that
  * holds its address once this is inlined. */
-__attribute__((noinline)) static char *export_to_string(struct db *db, const char *uuid, size_t *ret_len)
+__attribute__((noinline)) static char *export_to_string(struct db *db, const char *uuid,
+							size_t *ret_len)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -764,6 +766,114 @@ static void test_live_stream(void **state)
 	free(buf);
 }
 
+static void test_import_lines(void **state)
+{
+	struct fixture *f = *state;
+	struct bundle_stats st = {};
+	char *text, *again, *err = NULL;
+	const char *p;
+	size_t n_lines = 0;
+
+	record_run(f->db1, UUID_A);
+	text = export_to_string(f->db1, UUID_A, NULL);
+
+	/* Line by line, as a host reading the guest's stream does. */
+	for (p = text; *p;) {
+		char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+
+		assert_int_equal(bundle_import_line(f->db2, p, len, &st, &err), 0);
+		assert_null(err);
+		n_lines++;
+		p += len;
+	}
+	assert_int_equal(bundle_import_line(f->db2, "  \r\n", 4, &st, NULL), 0);
+	assert_int_equal(st.lines, n_lines);
+	assert_int_equal(st.runs_inserted, 1);
+	assert_int_equal(st.cycles_inserted, N_CYCLES);
+	assert_int_equal(st.events_inserted, 2);
+	assert_int_equal(st.ends_applied, 1);
+	again = export_to_string(f->db2, UUID_A, NULL);
+	assert_string_equal(text, again);
+	free(again);
+
+	/* Each line stands alone: a bad one fails without touching the others. */
+	assert_int_equal(bundle_import_line(f->db2, "{\"type\":", 9, &st, &err),
+			 -EBADMSG);
+	assert_non_null(err);
+	assert_null(strstr(err, "line "));
+	free(err);
+	err = NULL;
+	p = "{\"type\":\"cycle\",\"run\":\"" UUID_B "\",\"seq\":0,\"outcome\":\"ok\"}";
+	assert_int_equal(bundle_import_line(f->db2, p, strlen(p), &st, &err), -ENOENT);
+	assert_non_null(strstr(err, UUID_B));
+	free(err);
+	assert_int_equal(st.lines, n_lines);
+	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles"), N_CYCLES);
+	free(text);
+}
+
+/* A QEMU guest that panicked mid-cycle: its stream ends with an "inflight" line and no
+ * "end". Import skips the inflight line; the host then records the in-flight cycle as a
+ * crash with the console's panic, once, and knows where the next boot resumes. */
+static void test_guest_died(void **state)
+{
+	struct fixture *f = *state;
+	struct guestlog_tail t;
+	struct bundle_stats st;
+	char console[160], *text, *end, *stream;
+	FILE *in, *cf;
+
+	record_run(f->db1, UUID_A);
+	text = export_to_string(f->db1, UUID_A, NULL);
+	end = strstr(text, "{\"type\":\"end\"");
+	assert_non_null(end);
+	*end = '\0';
+	assert_true(asprintf(&stream, "%s{\"type\":\"inflight\",\"run\":\"%s\",\"cycle\":%d,"
+				      "\"action\":3,\"verb\":\"bind\",\"arg\":\"decon\"}\n",
+			     text, UUID_A, N_CYCLES) > 0);
+	assert_int_equal(import_string(f->db2, stream, &st, NULL), 0);
+	assert_int_equal(st.cycles_inserted, N_CYCLES);
+
+	in = fmemopen(stream, strlen(stream), "r");
+	assert_int_equal(guestlog_scan(in, &t), 0);
+	fclose(in);
+	assert_string_equal(t.uuid, UUID_A);
+	assert_false(t.ended);
+	assert_true(t.has_inflight);
+	assert_int_equal(t.inflight_cycle, N_CYCLES);
+	assert_int_equal(t.last_cycle, N_CYCLES - 1);
+	assert_int_equal(guestlog_resume_seq(&t), N_CYCLES + 1);
+
+	snprintf(console, sizeof(console), "%s/console.log", f->dir);
+	cf = fopen(console, "w");
+	assert_non_null(cf);
+	fputs("probestorm: cycle 2/3 ok\r\n"
+	      "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000\r\n"
+	      "Internal error: Oops: 0000000096000045 [#1] SMP\r\n"
+	      "Kernel panic - not syncing: Oops: Fatal exception\r\n", cf);
+	fclose(cf);
+	assert_int_equal(guestlog_record_death(f->db2, &t, OUTCOME_CRASH, console, 0), 0);
+	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles"), N_CYCLES + 1);
+	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles WHERE seq = 4 AND "
+					     "outcome = 'crash' AND note LIKE '%bind decon%'"),
+			 1);
+	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM actions WHERE verb = 'bind' "
+					     "AND arg = 'decon' AND hung = 1 AND end_ns IS NULL"),
+			 1);
+	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM events WHERE source = "
+					     "'console' AND class = 'panic' AND message LIKE "
+					     "'Kernel panic - not syncing%' AND detail LIKE '%Oops%'"),
+			 1);
+	/* Idempotent: the same death recorded twice changes nothing. */
+	assert_int_equal(guestlog_record_death(f->db2, &t, OUTCOME_CRASH, console, 0), 0);
+	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles"), N_CYCLES + 1);
+	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM events WHERE source = 'console'"), 1);
+	unlink(console);
+	free(stream);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -774,6 +884,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_line3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_died, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
