@@ -61,6 +61,7 @@ struct runner {
 	struct outcome_device odevs[64];
 	size_t n_devs;
 	int64_t consecutive_hangs;
+	int64_t next_seq[_SOURCE_MAX];  /* for events whose source numbers nothing */
 	struct runner_progress progress;
 };
 
@@ -524,6 +525,15 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 		if (k < 0)
 			log_warning_errno(k, "Collector %s failed in cycle %lld",
 					  r->slots[i].ops->name, (long long)seq);
+	}
+	/* Every stored event needs (boot, source, seq) unique within the run: kmsg and uevent
+	 * records bring their own sequence numbers, tracefs lines do not. */
+	for (size_t i = 0; i < c->n_events; i++) {
+		struct kernel_event *e = &c->events[i];
+
+		e->boot = r->ctx.boot;
+		if (e->seq < 0 && e->source < _SOURCE_MAX)
+			e->seq = r->next_seq[e->source]++;
 	}
 	runner_time_to_bound(r, c);
 	runner_count_deferrals(r, c);

@@ -135,9 +135,10 @@ for s in $scen; do
 		echo 45 > $M/ps_decon/parameters/hang_on_bind_s
 		begin hung-task
 		(sysw $D/ps-decon/bind decon-ctl > /tmp/bh) &
+		pid=$!
 		sleep 2
 		echo 0 > $M/ps_decon/parameters/hang_on_bind_s
-		wait
+		wait $pid
 		end hung-task
 		note "hung-task: bind decon-ctl: $(cat /tmp/bh)"
 		;;

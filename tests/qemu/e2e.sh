@@ -4,7 +4,10 @@
 # campaign "e2e") on the stock and the lkml-v1 kernel in QEMU guests, imported into one
 # database, then assertions made from that database only:
 #   stock:   decon (two IOMMUs) gets late_iommu_probe inside the registration window of
-#            sysmmu-b and not well after it; decon-ctl (one IOMMU) stays clean
+#            sysmmu-b and not well after it; decon-ctl (one IOMMU) stays clean inside the
+#            window and well after it. Measured (docs/qemu-kit.md): at the window's tail,
+#            when sysmmu-b's walk is at decon-ctl itself, decon-ctl can get the WARN too;
+#            that edge is reported, not asserted.
 #   lkml-v1: decon-ctl now also gets late_iommu_probe (the maintainers' objection)
 #   compare: probestorm compare --base stock --head lkml-v1 reports a regression (exit 1)
 # and prints the time from boot to the first reproduction on stock.
@@ -32,7 +35,8 @@ q() { sqlite3 -batch -noheader "$db" "$1"; }
 start=$(date +%s)
 for v in stock lkml-v1; do
 	"$top_srcdir/contrib/qemu/run-campaign" --variant "$v" --config "$conf" --campaign e2e \
-		--database "$db" --out "$work/$v" --timeout 600 ||
+		--database "$db" --out "$work/$v" --timeout 600 \
+		--append "ps_sysmmu.walk_delay_us=$((window_ms * 1000 / 16))" ||
 		{ echo "e2e: run-campaign $v failed"; exit 1; }
 done
 echo "e2e: both kernels ran in $(( $(date +%s) - start )) s"
@@ -55,13 +59,14 @@ echo "e2e: cycles recorded: stock $n_stock, lkml-v1 $n_v1"
 
 in_win=$(late stock decon "c.sweep_value < $((window_ms * 1000))")
 after=$(late stock decon "c.sweep_value >= $((window_ms * 2000))")
-ctl_stock=$(late stock decon-ctl)
+ctl_stock=$(late stock decon-ctl "(c.sweep_value < $((window_ms * 1000)) OR c.sweep_value >= $((window_ms * 2000)))")
+ctl_edge=$(late stock decon-ctl "c.sweep_value >= $((window_ms * 1000)) AND c.sweep_value < $((window_ms * 2000))")
 ctl_v1=$(late lkml-v1 decon-ctl)
 echo "e2e: stock decon late probes: $in_win inside the window (< $window_ms ms), $after well after it (>= $((window_ms * 2)) ms)"
-echo "e2e: decon-ctl late probes: stock $ctl_stock, lkml-v1 $ctl_v1"
+echo "e2e: decon-ctl late probes: stock $ctl_stock (+ $ctl_edge at the window's tail, $window_ms..$((window_ms * 2)) ms), lkml-v1 $ctl_v1"
 [ "$in_win" -gt 0 ]; check "stock: decon gets late_iommu_probe inside the registration window" $?
 [ "$after" -eq 0 ]; check "stock: decon gets no late_iommu_probe well after the window" $?
-[ "$ctl_stock" -eq 0 ]; check "stock: single-IOMMU decon-ctl stays clean" $?
+[ "$ctl_stock" -eq 0 ]; check "stock: single-IOMMU decon-ctl stays clean inside and well after the window" $?
 [ "$ctl_v1" -gt 0 ]; check "lkml-v1: single-IOMMU decon-ctl gets late_iommu_probe" $?
 
 # The WARN must carry the right device: the event that made the outcome names decon.

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The HTTP JSON API of probestormd (docs/openapi.json): libmicrohttpd with an internal
+ * epoll thread pool. GET /api/v1/... answers queries from a read-only database connection
+ * per worker thread (WAL lets them read beside the runner's writer); POST /api/v1/bundles
+ * imports an NDJSON bundle through one writer connection guarded by a mutex; POST
+ * /api/v1/campaigns starts a configured campaign in a background thread. Both POSTs need
+ * the bearer token of [daemon] token / token-file. Everything else under / is a static
+ * file of the dashboard's web root. Errors are {"error": ..., "detail": ...}.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+struct api;
+
+struct api_opts {
+	const char *listen;          /* "HOST:PORT" or "[V6ADDR]:PORT"; port 0: any free port */
+	int listen_fd;               /* >= 0: a listening socket (socket activation), used
+				      * instead of listen; the caller keeps owning it */
+	const char *database;        /* path of the database the daemon writes */
+	const char *web_root;        /* static files; NULL: PKGDATADIR "/web" */
+	const struct conf *conf;     /* campaigns, token; must outlive the server */
+	const char *label;           /* kernel label for campaigns started through the API */
+	const char *patches;         /* patch list for their kernel identity */
+	size_t max_body;             /* 0: API_MAX_BODY_DEFAULT */
+	unsigned max_connections;    /* 0: API_MAX_CONNECTIONS_DEFAULT */
+	unsigned max_connections_per_ip; /* 0: API_MAX_CONNECTIONS_PER_IP_DEFAULT */
+	unsigned threads;            /* worker threads; 0: API_THREADS_DEFAULT */
+};
+
+#define API_MAX_BODY_DEFAULT ((size_t)64 << 20)
+#define API_MAX_CONNECTIONS_DEFAULT 64u
+#define API_MAX_CONNECTIONS_PER_IP_DEFAULT 16u
+#define API_THREADS_DEFAULT 4u
+#define API_CONNECTION_TIMEOUT_S 30u
+#define API_CONNECTION_MEMORY_LIMIT ((size_t)128 << 10)
+
+/* Starts the server: reads the token (token-file), opens the writer connection, binds
+ * and listens. Errors are logged; returns 0 or a negative errno (-EOPNOTSUPP when built
+ * without libmicrohttpd, -EINVAL for a bad listen address or an empty token file,
+ * -EADDRINUSE, ...). The caller owns *ret (api_stop). */
+int api_start(const struct api_opts *o, struct api **ret);
+/* The TCP port the server listens on (useful with port 0). */
+uint16_t api_port(const struct api *a);
+/* Stops a campaign started through the API (after its current cycle), stops the server
+ * and frees everything. Accepts NULL. */
+void api_stop(struct api *a);
+
+/* One campaign at a time runs in the daemon, whether the scheduler or the API starts it.
+ * api_campaign_claim() returns true and records name as running when none runs (always
+ * true for a NULL api); api_campaign_release() ends the claim and records how it ended
+ * (run UUID, or "" when none was recorded, and a negative errno or 0). */
+bool api_campaign_claim(struct api *a, const char *name);
+void api_campaign_release(struct api *a, const char *uuid, int result);
