@@ -1,0 +1,83 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Bad input gets one clear error line, a non-zero exit, and nothing written: a bad config
+# (file:line), a device missing from sysfs, no debugfs, not root. Runs the real CLI
+# against copies of the committed fake sysfs tree (tests/data/sysfs-qemu).
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+ps=$top_builddir/probestorm
+psd=$top_builddir/probestormd
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+fail=0
+
+# expect NAME PATTERN CMD...: exit 2, exactly one stderr line matching PATTERN, no database
+expect() {
+	name=$1 pat=$2; shift 2
+	rm -f "$t/db" "$t/err"
+	PROBESTORM_DB=$t/db timeout 20 "$@" > /dev/null 2> "$t/err"
+	rc=$?
+	lines=$(wc -l < "$t/err")
+	if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qE "$pat" "$t/err" && [ ! -e "$t/db" ]; then
+		echo "ok   - $name: $(cat "$t/err")"
+	else
+		echo "FAIL - $name: exit $rc, $lines stderr lines, db $( [ -e "$t/db" ] && echo written || echo absent)"
+		sed 's/^/    /' "$t/err"
+		fail=1
+	fi
+}
+
+# A sysroot with what preflight needs (debugfs, /dev/kmsg) on top of the fake tree.
+cp -a "$top_srcdir/tests/data/sysfs-qemu" "$t/root"
+chmod -R u+w "$t/root"
+mkdir -p "$t/root/sys/kernel/debug" "$t/root/dev"
+: > "$t/root/sys/kernel/debug/devices_deferred"
+: > "$t/root/dev/kmsg"
+
+conf() { # conf FILE SYSROOT DEVICE
+	cat > "$1" <<CONF
+[target rig]
+kind = local
+${2:+sysroot = $2}
+
+[consumer decon]
+device = $3
+driver = ps-decon
+iommus = sysmmu-b
+
+[supplier sysmmu-b]
+driver = ps-sysmmu
+
+[scenario s]
+step = unbind decon
+step = bind decon
+
+[campaign c]
+target = rig
+scenario = s
+cycles = 1
+CONF
+}
+
+printf '[campaign c]\nscenario = s\ncycles = 0\n' > "$t/bad.conf"
+expect "bad config" "bad\\.conf:3: \\[campaign c\\] cycles: .*out of range" \
+	"$ps" --config "$t/bad.conf" run
+expect "bad config (daemon check)" "bad\\.conf:3:" "$psd" --config "$t/bad.conf" --check-config
+
+conf "$t/missing.conf" "$t/root" decon2
+expect "missing device" "decon2.*not found" "$ps" --config "$t/missing.conf" run
+
+rm -rf "$t/nodebug" && cp -a "$t/root" "$t/nodebug" && rm -rf "$t/nodebug/sys/kernel/debug"
+conf "$t/nodebug.conf" "$t/nodebug" decon
+expect "no debugfs" "debugfs is not mounted" "$ps" --config "$t/nodebug.conf" run
+
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	conf "$t/real.conf" "" decon
+	chmod 755 "$t"; chmod 644 "$t/real.conf"
+	expect "not root" "must run as root" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$ps" --config "$t/real.conf" run
+else
+	echo "ok   - not root: skipped (needs root and setpriv to drop privileges)"
+fi
+exit $fail
