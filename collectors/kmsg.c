@@ -9,8 +9,8 @@
  * What is kept, so that the database is not flooded by a chatty kernel:
  *   - every classified event (markers of this run, WARN, late IOMMU probe, oops, panic,
  *     hung task, deferred timeout, probe failure) wherever it comes from;
- *   - probe times (initcall_debug) of topology devices only; those returning -EPROBE_DEFER
- *     (-517) count as deferrals of that device;
+ *   - probe times (initcall_debug) of topology devices only; those that deferred (-517, or
+ *     517 when the driver itself returned -EPROBE_DEFER) count as deferrals of the device;
  *   - EVENT_INFO records only when their DEVICE= is a topology device or their text names
  *     a topology device as a whole word ("sim-decon decon: ...");
  *   - at most KMSG_MAX_INFO such INFO/probe-time events per cycle (a note tells how many
@@ -115,7 +115,7 @@ static void kmsg_reader_close(struct kmsg_reader *r)
 static int kmsg_parse_written(const char *p, size_t len, int64_t seq, struct kmsg_record *ret)
 {
 	const char *e = memchr(p, '>', len);
-	int level = 4;
+	int level;
 
 	if (!e || e - p < 2 || e - p > 4)
 		return -EBADMSG;
@@ -309,50 +309,52 @@ static bool kmsg_mentions_dev(const struct kmsg_state *s, const char *msg)
 	return false;
 }
 
-/* Takes ownership of e (frees it when it is not kept). Called with the lock held. */
-static int kmsg_keep(struct kmsg_state *s, struct kernel_event *e)
+/* Whether a kernel event is worth keeping (see the top of the file); counts deferrals of
+ * topology devices on the way. *ret_capped: it counts against KMSG_MAX_INFO. Lock held. */
+static bool kmsg_wanted(struct kmsg_state *s, const struct kernel_event *e, bool *ret_capped)
 {
-	bool capped = false;
-	int idx;
-
+	*ret_capped = false;
 	switch (e->class) {
 	case EVENT_MARKER: {
 		char uuid[37];
 		int64_t cycle;
 		bool is_end;
 
-		if (kparse_marker(e->message, uuid, &cycle, &is_end) < 0 || !streq(uuid, s->uuid)) {
-			kernel_event_done(e);       /* another run's marker */
-			return 0;
-		}
+		if (kparse_marker(e->message, uuid, &cycle, &is_end) < 0 || !streq(uuid, s->uuid))
+			return false;               /* another run's marker */
 		if (!is_end)
 			s->in_cycle = cycle;
-		break;
+		return true;
 	}
 	case EVENT_PROBE_TIME: {
-		int ret = 0;
+		int idx = kmsg_dev_find(s, e->device), ret = 0;
 
-		idx = kmsg_dev_find(s, e->device);
-		if (idx < 0) {
-			kernel_event_done(e);
-			return 0;
-		}
-		if (kparse_probe_time(e->message, NULL, NULL, &ret, NULL) == 0 && ret == -517)
+		if (idx < 0)
+			return false;
+		if (kparse_probe_time(e->message, NULL, NULL, &ret, NULL) == 0 &&
+		    kparse_probe_ret_deferred(ret))
 			s->devs[idx].deferrals++;
-		capped = true;
-		break;
+		*ret_capped = true;
+		return true;
 	}
 	case EVENT_INFO:
-		if (kmsg_dev_find(s, e->device) < 0 && !kmsg_mentions_dev(s, e->message)) {
-			kernel_event_done(e);
-			return 0;
-		}
-		capped = true;
-		break;
+		*ret_capped = true;
+		return kmsg_dev_find(s, e->device) >= 0 || kmsg_mentions_dev(s, e->message);
 	default:
-		break;
+		return true;
 	}
+}
 
+/* Takes ownership of e (frees it when it is not kept). force keeps the collector's own
+ * notes, which name no device. Lock held. */
+static int kmsg_keep(struct kmsg_state *s, struct kernel_event *e, bool force)
+{
+	bool capped = false;
+
+	if (!force && !kmsg_wanted(s, e, &capped)) {
+		kernel_event_done(e);
+		return 0;
+	}
 	if (capped && s->n_info >= KMSG_MAX_INFO) {
 		s->dropped_info++;
 		kernel_event_done(e);
@@ -387,6 +389,7 @@ static int kmsg_take_events(struct kmsg_state *s)
 		bool end_marker = false;
 		int64_t cycle = -1;
 		char uuid[37];
+		int r;
 
 		if (e.class == EVENT_MARKER &&
 		    kparse_marker(e.message, uuid, &cycle, &end_marker) == 0 &&
@@ -394,15 +397,14 @@ static int kmsg_take_events(struct kmsg_state *s)
 			/* Close reports still open: what they printed so far is this cycle's. The
 			 * aggregator's queue is FIFO, so the flushed events come after the marker
 			 * in the list; cycle_end() sorts by seq. */
-			int r = kparse_report_flush(s->report);
-
+			r = kparse_report_flush(s->report);
 			if (r < 0 && k == 0)
 				k = r;
-			r = kmsg_keep(s, &e);
+			r = kmsg_keep(s, &e, false);
 			if (r < 0 && k == 0)
 				k = r;
 			while (kparse_report_pop(s->report, &e) == 1) {
-				r = kmsg_keep(s, &e);
+				r = kmsg_keep(s, &e, false);
 				if (r < 0 && k == 0)
 					k = r;
 			}
@@ -411,8 +413,7 @@ static int kmsg_take_events(struct kmsg_state *s)
 			pthread_cond_broadcast(&s->cond);
 			continue;
 		}
-		int r = kmsg_keep(s, &e);
-
+		r = kmsg_keep(s, &e, false);
 		if (r < 0 && k == 0)
 			k = r;
 	}
@@ -436,7 +437,7 @@ static int kmsg_on_record(const struct kmsg_record *rec, void *userdata)
 		log_warning("%s (log buffer overwritten before they were read)", msg);
 		k = event_set_note(&e, s->last_seq + 1, rec->ts_us * NSEC_PER_USEC, msg);
 		if (k >= 0)
-			k = kmsg_keep(s, &e);
+			k = kmsg_keep(s, &e, true);
 		if (k < 0)
 			log_warning_errno(k, "kmsg: cannot record the loss note");
 	}
@@ -621,9 +622,10 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 		if (pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT)
 			break;
 	if (s->last_end < c->seq) {
-		log_warning("kmsg: end marker of cycle %lld not read within %lld ms; later records "
-			    "go to the next cycle", (long long)c->seq,
-			    (long long)(KMSG_END_WAIT_NS / NSEC_PER_MSEC));
+		log_warning("kmsg: end marker of cycle %lld not read within %lld ms%s; later "
+			    "records go to the next cycle", (long long)c->seq,
+			    (long long)(KMSG_END_WAIT_NS / NSEC_PER_MSEC),
+			    s->in_cycle == c->seq ? "" : " (nor its begin marker)");
 		if (kparse_report_flush(s->report) >= 0)
 			kmsg_take_events(s);
 	}
@@ -633,11 +635,10 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 
 		snprintf(msg, sizeof(msg), "kmsg: %zu device records not kept (limit %d per cycle)",
 			 s->dropped_info, KMSG_MAX_INFO);
-		s->n_info = 0;          /* the note itself must not be capped */
 		int64_t ts = s->n_events ? s->events[s->n_events - 1].ts_ns : 0;
 
 		if (event_set_note(&e, s->last_seq, ts, msg) >= 0)
-			kmsg_keep(s, &e);
+			kmsg_keep(s, &e, true);
 	}
 
 	qsort(s->events, s->n_events, sizeof(*s->events), event_cmp_seq);

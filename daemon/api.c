@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -635,6 +637,21 @@ static void api_request_free(struct api_request *req)
 	free(req);
 }
 
+/* The peer's numeric address for log messages. */
+static const char *api_client(struct MHD_Connection *c, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	socklen_t len = !sa ? 0
+			: sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+			: sizeof(struct sockaddr_in);
+
+	if (!sa || getnameinfo(sa, len, buf, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
 /* Byte-wise comparison whose time depends only on the length of the given token. */
 static bool api_token_equal(const char *expected, const char *given)
 {
@@ -722,10 +739,12 @@ static json_t *api_stats_json(const struct bundle_stats *s)
 			 "torn_tail", s->torn_tail);
 }
 
-static int api_post_bundle(struct api *a, struct api_request *req, struct api_reply *rep)
+static int api_post_bundle(struct api *a, struct MHD_Connection *c, struct api_request *req,
+			   struct api_reply *rep)
 {
 	_cleanup_free_ char *err = NULL;
 	struct bundle_stats st = {};
+	char peer[INET6_ADDRSTRLEN + 8];
 	FILE *f;
 	int r = 0;
 
@@ -739,9 +758,12 @@ static int api_post_bundle(struct api *a, struct api_request *req, struct api_re
 		pthread_mutex_unlock(&a->writer_lock);
 		fclose(f);
 	}
-	if (r == -EBADMSG || r == -ENOENT || r == -EINVAL)
+	if (r == -EBADMSG || r == -ENOENT || r == -EINVAL) {
+		log_notice("API: bundle from %s refused: %s", api_client(c, peer, sizeof(peer)),
+			   err ? err : strerror(-r));
 		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad bundle", "%s",
 				 err ? err : strerror(-r));
+	}
 	if (r == -EBUSY)
 		return api_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy", "%s",
 				 err ? err : strerror(-r));
@@ -750,10 +772,11 @@ static int api_post_bundle(struct api *a, struct api_request *req, struct api_re
 		return api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "import failed", "%s",
 				 err ? err : strerror(-r));
 	}
-	log_info("API: bundle imported: %zu lines, %zu runs, %zu cycles, %zu events new; "
-		 "%zu runs, %zu cycles, %zu events present",
-		 st.lines, st.runs_inserted, st.cycles_inserted, st.events_inserted,
-		 st.runs_present, st.cycles_present, st.events_present);
+	log_info("API: bundle from %s imported: %zu lines, %zu runs, %zu cycles, %zu events "
+		 "new; %zu runs, %zu cycles, %zu events present",
+		 api_client(c, peer, sizeof(peer)), st.lines, st.runs_inserted,
+		 st.cycles_inserted, st.events_inserted, st.runs_present, st.cycles_present,
+		 st.events_present);
 	return api_ok(rep, MHD_HTTP_OK, api_stats_json(&st));
 }
 
@@ -795,8 +818,10 @@ static void *api_campaign_thread(void *userdata)
 	return NULL;
 }
 
-static int api_post_campaign(struct api *a, struct api_request *req, struct api_reply *rep)
+static int api_post_campaign(struct api *a, struct MHD_Connection *c, struct api_request *req,
+			     struct api_reply *rep)
 {
+	char peer[INET6_ADDRSTRLEN + 8];
 	_cleanup_json_ json_t *j = NULL;
 	_cleanup_free_ char *err = NULL;
 	const char *name;
@@ -839,6 +864,7 @@ static int api_post_campaign(struct api *a, struct api_request *req, struct api_
 				 "cannot start a thread: %s", strerror(r));
 	}
 	a->thread_started = true;
+	log_info("API: campaign %s requested by %s", name, api_client(c, peer, sizeof(peer)));
 	return api_ok(rep, MHD_HTTP_ACCEPTED,
 		      json_pack("{s:s, s:s}", "status", "started", "campaign", name));
 }
@@ -1029,11 +1055,18 @@ static enum MHD_Result api_begin(struct api *a, struct MHD_Connection *c, const 
 		struct api_get g = { .a = a, .c = c, .arg = arg };
 		int r = api_reader(a, &g.db);
 
+		/* One snapshot per request: the queries of an answer agree with each other
+		 * while the runner or an import commits beside them. */
+		if (r >= 0)
+			r = db_begin_read(g.db);
 		if (r < 0)
 			api_error(&rep, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable",
-				  "cannot open the database: %s", strerror(-r));
-		else
+				  "cannot read the database: %s", strerror(-r));
+		else {
 			route->get(&g, &rep);
+			db_rollback(g.db);
+		}
+		log_debug("API: %s %s: %u", method, url, rep.status);
 		return api_send(c, &rep);
 	}
 	if (!streq(method, MHD_HTTP_METHOD_POST)) {
@@ -1093,10 +1126,10 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const cha
 	}
 	switch (req->post) {
 	case API_POST_BUNDLE:
-		api_post_bundle(a, req, &rep);
+		api_post_bundle(a, c, req, &rep);
 		break;
 	case API_POST_CAMPAIGN:
-		api_post_campaign(a, req, &rep);
+		api_post_campaign(a, c, req, &rep);
 		break;
 	default:
 		return MHD_YES;
@@ -1295,12 +1328,12 @@ int api_start(const struct api_opts *o, struct api **ret)
 					    (intptr_t)API_CONNECTION_MEMORY_LIMIT, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
 					    (intptr_t)api_completed, a };
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
-					    (intptr_t)api_mhd_log, a };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
-	a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, api_handle, a, MHD_OPTION_ARRAY, ops,
-				  MHD_OPTION_END);
+	/* The logger comes first, so that MHD's messages about the other options reach it. */
+	a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, api_handle, a,
+				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a, MHD_OPTION_ARRAY,
+				  ops, MHD_OPTION_END);
 	if (!a->mhd) {
 		r = log_error_errno(errno ? errno : EIO, "Failed to start the HTTP server on %s",
 				    o->listen_fd >= 0 ? "the activated socket" : o->listen);

@@ -26,6 +26,7 @@
 #include "collector.h"
 #include "db.h"
 #include "kio.h"
+#include "kmsg.h"
 #include "log.h"
 #include "macro.h"
 #include "outcome.h"
@@ -176,20 +177,6 @@ int runner_preflight(const struct conf *conf, const char *campaign, char **ret_e
 		}
 	}
 	return 0;
-}
-
-static int runner_write_marker(const struct runner *r, int64_t cycle, bool end)
-{
-	char p[PATH_MAX], msg[128];
-	int k;
-
-	k = kio_path(p, sizeof(p), "/dev/kmsg");
-	if (k < 0)
-		return k;
-	/* <5> = notice: visible in kmsg without spamming a quiet console. */
-	snprintf(msg, sizeof(msg), "<5>probestorm: run=%s cycle=%lld %s\n", r->run.uuid,
-		 (long long)cycle, end ? "end" : "begin");
-	return kio_write_file(p, msg);
 }
 
 /* Writes one bundle line (taking j) and flushes it: a guest may die right after. */
@@ -436,7 +423,10 @@ static void runner_time_to_bound(struct runner *r, struct cycle_record *c)
 			if ((ar->verb == STEP_BIND || ar->verb == STEP_PROBE) && streq(ar->arg, d->name))
 				ref = ar->start_ns;
 		}
-		if (!ue || uevent_bound_at(ue, d->device, ref, &bound_ns) < 0)
+		/* The driver link appears before probe() runs, the bind uevent after it returns:
+		 * a consumer seen bound may still have its uevent in flight. */
+		if (!ue || uevent_wait_bound(ue, d->device, ref, now_ns() + 200 * NSEC_PER_MSEC,
+					     &bound_ns) < 0)
 			continue;
 		for (size_t a = 0; a < c->n_actions; a++) {
 			const struct action_record *ar = &c->actions[a];
@@ -492,7 +482,7 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 		c->sweep_value = sweep;
 	}
 
-	k = runner_write_marker(r, seq, false);
+	k = kmsg_write_marker(r->run.uuid, seq, false);
 	if (k < 0)
 		return log_error_errno(k, "Failed to write the cycle marker to /dev/kmsg");
 	for (size_t i = 0; i < r->n_slots; i++)
@@ -515,7 +505,7 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 	}
 	c->end_ns = now_ns();
 
-	k = runner_write_marker(r, seq, true);
+	k = kmsg_write_marker(r->run.uuid, seq, true);
 	if (k < 0)
 		return log_error_errno(k, "Failed to write the cycle marker to /dev/kmsg");
 	for (size_t i = 0; i < r->n_slots; i++) {

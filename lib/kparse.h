@@ -51,6 +51,13 @@ enum event_class kparse_classify(const char *message);
  * such a line, -ENOMEM. */
 int kparse_probe_time(const char *msg, char **ret_dev, char **ret_driver, int *ret_ret,
 		      int64_t *ret_usecs);
+/* Whether a probe-time R means "deferred": -517 when dma_configure (the IOMMU core) or a
+ * device link deferred, +517 when the driver's own probe returned -EPROBE_DEFER
+ * (really_probe() reports a driver's probe errors negated; EIO shows as 5). */
+static inline bool kparse_probe_ret_deferred(int ret)
+{
+	return ret == -517 || ret == 517;
+}
 
 /* probestorm's own markers: "probestorm: run=<uuid> cycle=<n> begin|end". */
 #define KPARSE_MARKER_MAX 96

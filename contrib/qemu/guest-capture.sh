@@ -12,7 +12,7 @@ out=/dev/hvc0
 D=/sys/bus/platform/drivers
 P=/sys/bus/platform/devices
 M=/sys/module
-scen="race deferred eio warn hang oops"
+scen="race walk deferred eio warn hang oops"
 for arg in $(cat /proc/cmdline); do
 	case $arg in ps.capture=*) scen=$(echo "${arg#*=}" | tr ',' ' ') ;; esac
 done
@@ -35,15 +35,19 @@ mark() {
 }
 
 begin() { mark "begin $1"; }
-end() {
-	mark "end $1"
-	echo "=== BEGIN kmsg/$1" > "$out"
+# extract NAME: print the records between NAME's markers
+extract() {
 	awk -v b="ps-capture: begin $1" -v e="ps-capture: end $1" '
 		/^[^ ]/ { hdr = $0; sub(/^[^;]*;/, "", hdr)
 			if (hdr == b) { on = 1; skip = 1; next }
 			if (hdr == e) { on = 0 }
 			skip = 0 }
-		on && !skip { print }' /tmp/kmsg.all > "$out"
+		on && !skip { print }' /tmp/kmsg.all
+}
+end() {
+	mark "end $1"
+	echo "=== BEGIN kmsg/${2:-$1}" > "$out"
+	extract "$1" > "$out"
 	echo "=== END" > "$out"
 }
 note() { echo "=== NOTE $*" > "$out"; }
@@ -63,8 +67,7 @@ for s in $scen; do
 	race|lkml)
 		# One race cycle at 100 ms: stock warns for decon, defers decon-ctl; lkml-v1
 		# warns for both.
-		name=late-iommu-warn-stock
-		[ "$s" = lkml ] && name=late-iommu-warn-lkml-v1
+		name=late-iommu-warn
 		sysw $D/ps-decon/unbind decon >/dev/null
 		sysw $D/ps-decon/unbind decon-ctl >/dev/null
 		sysw $D/ps-sysmmu/unbind sysmmu-b >/dev/null
@@ -80,6 +83,37 @@ for s in $scen; do
 		note "$name: bind sysmmu-b=$(cat /tmp/bb) decon=$(cat /tmp/b1) decon-ctl=$(cat /tmp/b2)"
 		[ -e $P/decon/driver ] || sysw $D/ps-decon/bind decon >/dev/null
 		[ -e $P/decon-ctl/driver ] || sysw $D/ps-decon/bind decon-ctl >/dev/null
+		;;
+	walk)
+		# The WARN can also come from the registering instance's own bus walk: it
+		# meets a consumer whose bind is inside really_probe (dev->driver set) and
+		# configures it; that bind then returns EAGAIN. Needs a short walk and a
+		# bind right as the walk reaches the consumer; retried until seen.
+		echo 2000 > $M/ps_sysmmu/parameters/walk_delay_us
+		i=0
+		while [ $i -lt 100 ]; do
+			i=$((i + 1))
+			sysw $D/ps-decon/unbind decon >/dev/null
+			sysw $D/ps-decon/unbind decon-ctl >/dev/null
+			sysw $D/ps-sysmmu/unbind sysmmu-b >/dev/null
+			sysw $D/ps-sysmmu/unbind sysmmu-a >/dev/null
+			sysw $D/ps-sysmmu/bind sysmmu-a >/dev/null
+			begin walk$i
+			(sysw $D/ps-sysmmu/bind sysmmu-b > /tmp/bb) &
+			usleep 55000
+			(sysw $D/ps-decon/bind decon > /tmp/b1) &
+			(sysw $D/ps-decon/bind decon-ctl > /tmp/b2) &
+			wait $!; sleep 1
+			mark "end walk$i"
+			if extract walk$i | grep -q "probe_iommu_group"; then
+				end walk$i late-iommu-warn-from-walk
+				note "late-iommu-warn-from-walk: attempt $i, bind sysmmu-b=$(cat /tmp/bb) decon=$(cat /tmp/b1) decon-ctl=$(cat /tmp/b2)"
+				break
+			fi
+		done
+		[ -e $P/decon/driver ] || sysw $D/ps-decon/bind decon >/dev/null
+		[ -e $P/decon-ctl/driver ] || sysw $D/ps-decon/bind decon-ctl >/dev/null
+		echo 20000 > $M/ps_sysmmu/parameters/walk_delay_us
 		;;
 	deferred)
 		# bind -> EAGAIN (not queued); drivers_probe -> queued on devices_deferred and
@@ -97,7 +131,7 @@ for s in $scen; do
 		r2=$(sysw /sys/bus/platform/drivers_probe decon)
 		end drivers-probe-deferred
 		note "drivers_probe: decon-ctl: $r1, decon: $r2"
-		cat /sys/kernel/debug/devices_deferred | section deferred/two-consumers-waiting-for-sysmmu-b.txt
+		cat /sys/kernel/debug/devices_deferred | section deferred/decon-ctl-waiting-for-sysmmu-b.txt
 		begin deferred-released
 		sysw $D/ps-sysmmu/bind sysmmu-b >/dev/null
 		sleep 1

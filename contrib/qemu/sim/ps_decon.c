@@ -70,6 +70,7 @@ static int ps_decon_probe(struct platform_device *pdev)
 	int ret;
 
 	if (oops_n && n == oops_n) {
+		/* volatile: keep the compiler from proving the store undefined and dropping it */
 		int *volatile p = NULL;
 
 		dev_emerg(dev, "fault injection: NULL dereference on probe %u\n", n);
