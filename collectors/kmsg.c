@@ -697,10 +697,12 @@ int kmsg_write_marker(const char *uuid, int64_t cycle, bool end)
 	k = kio_path(p, sizeof(p), "/dev/kmsg");
 	if (k < 0)
 		return k;
-	/* <5>: KERN_NOTICE. The kernel keeps facility LOG_USER for userspace records, which is
-	 * what keeps markers out of kernel reports in the aggregator. O_APPEND changes nothing
-	 * for /dev/kmsg and keeps a fake tree's file intact. */
-	len = snprintf(line, sizeof(line), "<5>%s\n", m);
+	/* <7>: KERN_DEBUG, so a serial console (slow: on boards and under QEMU TCG) does not
+	 * print two markers per cycle; /dev/kmsg keeps every level. The kernel keeps facility
+	 * LOG_USER for userspace records, which is what keeps markers out of kernel reports in
+	 * the aggregator. O_APPEND changes nothing for /dev/kmsg and keeps a fake tree's file
+	 * intact. */
+	len = snprintf(line, sizeof(line), "<7>%s\n", m);
 	fd = kio_open(p, O_WRONLY | O_APPEND);
 	if (fd < 0)
 		return fd;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector.h"
@@ -46,7 +47,22 @@ struct tracefs_state {
 	char *buf;                                 /* a partial last line waits here */
 	size_t len;
 	int boot;
+	const struct conf *conf;                   /* topology: whose events are kept whole */
+	bool instance;                             /* base is our own instances/ dir */
 };
+
+/* An event of a topology device (by kernel device name)? The rest (the masters behind a
+ * SysMMU, dozens per bus walk) are summarised per cycle: their count and time span show
+ * the walk without a row per device per cycle. */
+static bool tracefs_is_topology(const struct tracefs_state *s, const char *device)
+{
+	if (!device || !s->conf)
+		return true;
+	for (size_t i = 0; i < s->conf->n_devices; i++)
+		if (s->conf->devices[i].device && streq(s->conf->devices[i].device, device))
+			return true;
+	return false;
+}
 
 static int tracefs_file(const struct tracefs_state *s, const char *rel, char *buf, size_t size)
 {
@@ -67,6 +83,23 @@ static int tracefs_find(struct tracefs_state *s)
 		return kio_path(s->base, sizeof(s->base), "%s", bases[i]);
 	}
 	return -EOPNOTSUPP;
+}
+
+/* Reading trace_pipe consumes what it reads: in the global buffer that would take events
+ * from anyone else tracing on the target (a kprobe session, a benchmark). A private
+ * instance has its own buffer and event switches; where instances are not available, the
+ * global buffer is used and the switches are restored at stop. */
+static void tracefs_make_instance(struct tracefs_state *s)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), "%s/instances/probestorm-%d", s->base, (int)getpid());
+
+	if (n < 0 || (size_t)n >= sizeof(p) || mkdir(p, 0755) < 0) {
+		log_debug("tracefs: no private instance, using the global buffer");
+		return;
+	}
+	memcpy(s->base, p, (size_t)n + 1);
+	s->instance = true;
 }
 
 /* Sets a 0/1 switch; *ret_changed tells whether it was off before. */
@@ -109,7 +142,8 @@ static void tracefs_switch_off(const struct tracefs_state *s, const char *rel)
  * events added or negative errno. */
 static int tracefs_drain(struct tracefs_state *s, struct cycle_record *c)
 {
-	size_t kept = 0, dropped = 0, lost = 0;
+	size_t kept = 0, dropped = 0, lost = 0, others = 0;
+	int64_t others_first = 0, others_last = 0;
 	int k = 0;
 
 	for (;;) {
@@ -139,6 +173,13 @@ static int tracefs_drain(struct tracefs_state *s, struct cycle_record *c)
 			}
 			if (kparse_trace_line(p, &e) < 0)
 				continue;
+			if (!tracefs_is_topology(s, e.device)) {
+				if (others++ == 0)
+					others_first = e.ts_ns;
+				others_last = e.ts_ns;
+				kernel_event_done(&e);
+				continue;
+			}
 			if (kept >= TRACEFS_MAX_EVENTS) {
 				dropped++;
 				kernel_event_done(&e);
@@ -156,6 +197,27 @@ static int tracefs_drain(struct tracefs_state *s, struct cycle_record *c)
 		memmove(s->buf, p, s->len + 1);
 		if (s->len == TRACEFS_BUF - 1)
 			s->len = 0;
+	}
+	if (c && others) {
+		struct kernel_event e = {
+			.source = SOURCE_TRACEFS,
+			.class = EVENT_IOMMU_TRACE,
+			.seq = -1,
+			.ts_ns = others_first,
+			.prio = -1,
+			.boot = s->boot,
+		};
+		int r;
+
+		e.message = strprintf("tracefs: %zu iommu events of devices outside the topology "
+				      "over %.3f ms", others,
+				      (double)(others_last - others_first) / NSEC_PER_MSEC);
+		if (!e.message)
+			return -ENOMEM;
+		r = cycle_add_event(c, &e);
+		kernel_event_done(&e);
+		if (r < 0)
+			return r;
 	}
 	if (c && (dropped || lost)) {
 		struct kernel_event e = {
@@ -198,6 +260,9 @@ static void tracefs_stop(void *state)
 	if (s->pipe_fd >= 0)
 		close(s->pipe_fd);
 	s->pipe_fd = -1;
+	if (s->instance && rmdir(s->base) < 0)
+		log_warning_errno(errno, "tracefs: cannot remove instance '%s'", s->base);
+	s->instance = false;
 	free(s->buf);
 	s->buf = NULL;
 }
@@ -212,11 +277,13 @@ static int tracefs_start(void *state, const struct collector_ctx *ctx)
 	memset(s, 0, sizeof(*s));
 	s->pipe_fd = -1;
 	s->boot = ctx->boot;
+	s->conf = ctx->conf;
 	if (tracefs_find(s) < 0) {
 		log_info("tracefs: no events/iommu under /sys/kernel/tracing or "
 			 "/sys/kernel/debug/tracing");
 		return -EOPNOTSUPP;
 	}
+	tracefs_make_instance(s);
 	s->buf = malloc(TRACEFS_BUF);
 	if (!s->buf)
 		return log_oom();

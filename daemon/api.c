@@ -58,7 +58,7 @@ struct api {
 	uint16_t port;
 	char *database;
 	char *web_root; /* canonical, NULL when it does not exist */
-	char *token;    /* NULL: POST endpoints disabled */
+	char *token;	/* NULL: POST endpoints disabled */
 	const struct conf *conf;
 	char *label, *patches;
 	size_t max_body;
@@ -118,8 +118,8 @@ void api_campaign_release(struct api *a, const char *uuid, int result)
 struct api_reply {
 	unsigned status;
 	json_t *body;
-	const char *allow;         /* Allow header of a 405 */
-	const char *authenticate;  /* WWW-Authenticate header of a 401 */
+	const char *allow;	  /* Allow header of a 405 */
+	const char *authenticate; /* WWW-Authenticate header of a 401 */
 };
 
 static int api_error(struct api_reply *rep, unsigned status, const char *error,
@@ -136,7 +136,8 @@ static int api_error(struct api_reply *rep, unsigned status, const char *error,
 	va_end(ap);
 	json_decref(rep->body);
 	rep->status = status;
-	rep->body = json_pack("{s:s, s:s}", "error", error, "detail", detail ? detail : "");
+	rep->body =
+		json_pack("{s:s, s:s}", "error", error, "detail", detail ? detail : "");
 	return 0;
 }
 
@@ -158,8 +159,8 @@ static int api_db_error(struct api_reply *rep, struct db *db, int r, const char 
 		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "%s", what);
 	log_error_errno(r, "API: %s failed: %s", what, db ? db_query_errmsg(db) : "");
 	if (r == -EBUSY)
-		return api_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy", "%s: %s",
-				 what, strerror(-r));
+		return api_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy",
+				 "%s: %s", what, strerror(-r));
 	return api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error", "%s: %s",
 			 what, strerror(-r));
 }
@@ -182,24 +183,28 @@ static enum MHD_Result api_send(struct MHD_Connection *c, struct api_reply *rep)
 	char *text;
 
 	if (!rep->body)
-		api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", "no answer");
+		api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory",
+			  "no answer");
 	text = rep->body ? json_dumps(rep->body, JSON_COMPACT) : NULL;
 	json_decref(rep->body);
 	rep->body = NULL;
 	if (!text)
 		return MHD_NO;
-	resp = MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
+	resp = MHD_create_response_from_buffer_with_free_callback(strlen(text), text,
+								  free);
 	if (!resp) {
 		free(text);
 		return MHD_NO;
 	}
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") ==
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				    "application/json") == MHD_NO ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") ==
 		    MHD_NO ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_NO ||
-	    (rep->allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow) ==
-				   MHD_NO) ||
-	    (rep->authenticate && MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-							  rep->authenticate) == MHD_NO)) {
+	    (rep->allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+						   rep->allow) == MHD_NO) ||
+	    (rep->authenticate &&
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				     rep->authenticate) == MHD_NO)) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
@@ -234,8 +239,8 @@ static int api_params_check(struct MHD_Connection *c, const char *const *allowed
 
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, api_param_iter, &pc);
 	if (pc.unknown) {
-		api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter", "unknown parameter '%s'",
-			  pc.unknown);
+		api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
+			  "unknown parameter '%s'", pc.unknown);
 		return -EINVAL;
 	}
 	return 0;
@@ -249,8 +254,8 @@ static const char *api_param(struct MHD_Connection *c, const char *name)
 	return v && *v ? v : NULL;
 }
 
-static int api_param_int(struct MHD_Connection *c, const char *name, int64_t min, int64_t max,
-			 int64_t def, int64_t *ret, struct api_reply *rep)
+static int api_param_int(struct MHD_Connection *c, const char *name, int64_t min,
+			 int64_t max, int64_t def, int64_t *ret, struct api_reply *rep)
 {
 	const char *v = api_param(c, name);
 
@@ -260,8 +265,8 @@ static int api_param_int(struct MHD_Connection *c, const char *name, int64_t min
 	}
 	if (parse_int64(v, min, max, ret) < 0) {
 		api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
-			  "%s: '%s' is not an integer in %lld..%lld", name, v, (long long)min,
-			  (long long)max);
+			  "%s: '%s' is not an integer in %lld..%lld", name, v,
+			  (long long)min, (long long)max);
 		return -EINVAL;
 	}
 	return 0;
@@ -324,7 +329,8 @@ static int api_reader(struct api *a, struct db **ret)
 	if (!db) {
 		r = db_open(a->database, DB_READONLY, &db);
 		if (r < 0)
-			return log_error_errno(r, "API: cannot open database '%s' read-only",
+			return log_error_errno(r,
+					       "API: cannot open database '%s' read-only",
 					       a->database);
 		r = pthread_setspecific(a->reader_key, db);
 		if (r != 0) {
@@ -357,9 +363,10 @@ static int api_get_health(struct api_get *g, struct api_reply *rep)
 			     a->campaign_running ? a->campaign_name : NULL, "last", last);
 	pthread_mutex_unlock(&a->campaign_lock);
 	return api_ok(rep, MHD_HTTP_OK,
-		      json_pack("{s:s, s:s, s:i, s:I, s:b, s:o*}", "status", "ok", "version",
-				PACKAGE_VERSION, "schema_version", db_schema_version(g->db),
-				"uptime_s", (json_int_t)((now_ns() - a->started_ns) / NSEC_PER_SEC),
+		      json_pack("{s:s, s:s, s:i, s:I, s:b, s:o*}", "status", "ok",
+				"version", PACKAGE_VERSION, "schema_version",
+				db_schema_version(g->db), "uptime_s",
+				(json_int_t)((now_ns() - a->started_ns) / NSEC_PER_SEC),
 				"ingest", a->token != NULL, "campaign", campaign));
 }
 
@@ -385,8 +392,8 @@ static int api_get_targets(struct api_get *g, struct api_reply *rep)
 
 static int api_get_runs(struct api_get *g, struct api_reply *rep)
 {
-	static const char *const params[] = { "target", "kernel", "campaign", "limit", "offset",
-					      NULL };
+	static const char *const params[] = { "target", "kernel", "campaign",
+					      "limit",	"offset", NULL };
 	struct db_run_filter f = {
 		.target = api_param(g->c, "target"),
 		.kernel_label = api_param(g->c, "kernel"),
@@ -407,8 +414,9 @@ static int api_get_runs(struct api_get *g, struct api_reply *rep)
 	if (r < 0)
 		return api_db_error(rep, g->db, r, "listing runs");
 	return api_ok(rep, MHD_HTTP_OK,
-		      json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)total, "limit",
-				(json_int_t)f.limit, "offset", (json_int_t)f.offset, "runs", j));
+		      json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)total,
+				"limit", (json_int_t)f.limit, "offset",
+				(json_int_t)f.offset, "runs", j));
 }
 
 static int api_get_run(struct api_get *g, struct api_reply *rep)
@@ -417,11 +425,13 @@ static int api_get_run(struct api_get *g, struct api_reply *rep)
 	json_t *j;
 	int r;
 
-	if (api_params_check(g->c, params, rep) < 0 || api_param_uuid("run", g->arg, rep) < 0)
+	if (api_params_check(g->c, params, rep) < 0 ||
+	    api_param_uuid("run", g->arg, rep) < 0)
 		return 0;
 	r = db_query_run_summary(g->db, g->arg, &j);
 	if (r == -ENOENT)
-		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "no run %s", g->arg);
+		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "no run %s",
+				 g->arg);
 	if (r < 0)
 		return api_db_error(rep, g->db, r, "reading the run summary");
 	return api_ok(rep, MHD_HTTP_OK, j);
@@ -434,13 +444,15 @@ static int api_get_run_cycles(struct api_get *g, struct api_reply *rep)
 	json_t *j;
 	int r;
 
-	if (api_params_check(g->c, params, rep) < 0 || api_param_uuid("run", g->arg, rep) < 0 ||
+	if (api_params_check(g->c, params, rep) < 0 ||
+	    api_param_uuid("run", g->arg, rep) < 0 ||
 	    api_param_int(g->c, "limit", 1, 1000, 100, &limit, rep) < 0 ||
 	    api_param_int(g->c, "offset", 0, INT64_MAX, 0, &offset, rep) < 0)
 		return 0;
 	r = db_query_run_cycles(g->db, g->arg, limit, offset, &j, &total);
 	if (r == -ENOENT)
-		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "no run %s", g->arg);
+		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "no run %s",
+				 g->arg);
 	if (r < 0)
 		return api_db_error(rep, g->db, r, "listing cycles");
 	return api_ok(rep, MHD_HTTP_OK,
@@ -487,8 +499,8 @@ static int api_get_cycle(struct api_get *g, struct api_reply *rep)
 
 static int api_get_compare(struct api_get *g, struct api_reply *rep)
 {
-	static const char *const params[] = { "base", "head", "alpha_outcome", "alpha_latency",
-					      NULL };
+	static const char *const params[] = { "base", "head", "alpha_outcome",
+					      "alpha_latency", NULL };
 	struct compare_opts o = {
 		.base = api_param(g->c, "base"),
 		.head = api_param(g->c, "head"),
@@ -500,9 +512,10 @@ static int api_get_compare(struct api_get *g, struct api_reply *rep)
 	if (api_params_check(g->c, params, rep) < 0)
 		return 0;
 	if (!o.base || !o.head)
-		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
-				 "give base and head (a kernel label, a run UUID, label:NAME, "
-				 "run:UUID or kernel:ID)");
+		return api_error(
+			rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
+			"give base and head (a kernel label, a run UUID, label:NAME, "
+			"run:UUID or kernel:ID)");
 	if (api_param_alpha(g->c, "alpha_outcome", 0.001, &o.alpha_outcome, rep) < 0 ||
 	    api_param_alpha(g->c, "alpha_latency", 0.01, &o.alpha_latency, rep) < 0)
 		return 0;
@@ -512,7 +525,8 @@ static int api_get_compare(struct api_get *g, struct api_reply *rep)
 				 "base '%s' or head '%s' matches no run", o.base, o.head);
 	if (r == -EINVAL)
 		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
-				 "malformed selector in base '%s' or head '%s'", o.base, o.head);
+				 "malformed selector in base '%s' or head '%s'", o.base,
+				 o.head);
 	if (r < 0)
 		return api_db_error(rep, g->db, r, "comparing");
 	j = compare_result_to_json(res);
@@ -530,7 +544,8 @@ static int api_get_sweep(struct api_get *g, struct api_reply *rep)
 	if (api_params_check(g->c, params, rep) < 0)
 		return 0;
 	if (!run)
-		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter", "give run=UUID");
+		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
+				 "give run=UUID");
 	if (api_param_uuid("run", run, rep) < 0)
 		return 0;
 	r = db_query_run_sweep(g->db, run, &j);
@@ -548,7 +563,7 @@ static int api_trend_rates(json_t *points)
 	size_t i;
 	json_t *p;
 
-	json_array_foreach(points, i, p) {
+	json_array_foreach (points, i, p) {
 		uint64_t k = (uint64_t)json_integer_value(json_object_get(p, "k"));
 		uint64_t n = (uint64_t)json_integer_value(json_object_get(p, "n"));
 		struct stats_interval ci = { 0, 1 };
@@ -562,7 +577,8 @@ static int api_trend_rates(json_t *points)
 			r = stats_wilson(k, n, 0.95, &ci);
 		if (r < 0)
 			return r;
-		if (json_object_set_new(p, "rate", json_real((double)k / (double)n)) < 0 ||
+		if (json_object_set_new(p, "rate", json_real((double)k / (double)n)) <
+			    0 ||
 		    json_object_set_new(p, "ci", json_pack("[f, f]", ci.lo, ci.hi)) < 0)
 			return -ENOMEM;
 	}
@@ -571,8 +587,8 @@ static int api_trend_rates(json_t *points)
 
 static int api_get_trend(struct api_get *g, struct api_reply *rep)
 {
-	static const char *const params[] = { "target", "consumer", "metric", "kernel",
-					      "campaign", "limit", NULL };
+	static const char *const params[] = { "target",	  "consumer", "metric", "kernel",
+					      "campaign", "limit",    NULL };
 	const char *metric = api_param(g->c, "metric");
 	struct db_trend_filter f = {
 		.target = api_param(g->c, "target"),
@@ -592,10 +608,11 @@ static int api_get_trend(struct api_get *g, struct api_reply *rep)
 	if (!streq(metric, "failure")) {
 		f.outcome = outcome_from_string(metric);
 		if (f.outcome < 0)
-			return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
-					 "metric: '%s' is not 'failure' or an outcome (ok, "
-					 "deferred_ok, ..., crash)",
-					 metric);
+			return api_error(
+				rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
+				"metric: '%s' is not 'failure' or an outcome (ok, "
+				"deferred_ok, ..., crash)",
+				metric);
 	}
 	r = db_query_trend(g->db, &f, &j);
 	if (r < 0)
@@ -607,9 +624,9 @@ static int api_get_trend(struct api_get *g, struct api_reply *rep)
 				 "computing intervals: %s", strerror(-r));
 	}
 	return api_ok(rep, MHD_HTTP_OK,
-		      json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:o}", "metric", metric, "target",
-				f.target, "consumer", f.consumer, "kernel", f.kernel_label,
-				"campaign", f.campaign, "points", j));
+		      json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:o}", "metric", metric,
+				"target", f.target, "consumer", f.consumer, "kernel",
+				f.kernel_label, "campaign", f.campaign, "points", j));
 }
 
 /* ---- POST endpoints -------------------------------------------------------------- */
@@ -643,11 +660,12 @@ static const char *api_client(struct MHD_Connection *c, char *buf, size_t size)
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	socklen_t len = !sa ? 0
+	socklen_t len = !sa			    ? 0
 			: sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-			: sizeof(struct sockaddr_in);
+						    : sizeof(struct sockaddr_in);
 
-	if (!sa || getnameinfo(sa, len, buf, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+	if (!sa ||
+	    getnameinfo(sa, len, buf, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
 		snprintf(buf, size, "?");
 	return buf;
 }
@@ -659,7 +677,8 @@ static bool api_token_equal(const char *expected, const char *given)
 	unsigned char d = le != lg;
 
 	for (size_t i = 0; i < lg; i++)
-		d |= (unsigned char)((unsigned char)given[i] ^ (unsigned char)expected[i % le]);
+		d |= (unsigned char)((unsigned char)given[i] ^
+				     (unsigned char)expected[i % le]);
 	return d == 0;
 }
 
@@ -672,7 +691,8 @@ static int api_authorize(struct api *a, struct MHD_Connection *c, const char *wh
 
 	if (!a->token) {
 		api_error(rep, MHD_HTTP_FORBIDDEN, "ingest disabled",
-			  "%s needs a token and none is configured ([daemon] token or token-file)",
+			  "%s needs a token and none is configured ([daemon] token or "
+			  "token-file)",
 			  what);
 		return -EPERM;
 	}
@@ -687,7 +707,8 @@ static int api_authorize(struct api *a, struct MHD_Connection *c, const char *wh
 		h++;
 	if (!api_token_equal(a->token, h)) {
 		api_error(rep, MHD_HTTP_UNAUTHORIZED, "unauthorized", "invalid token");
-		rep->authenticate = "Bearer realm=\"probestorm\", error=\"invalid_token\"";
+		rep->authenticate =
+			"Bearer realm=\"probestorm\", error=\"invalid_token\"";
 		return -EACCES;
 	}
 	return 0;
@@ -695,7 +716,8 @@ static int api_authorize(struct api *a, struct MHD_Connection *c, const char *wh
 
 /* Takes a chunk of the body; counts what an oversized upload sends without keeping it.
  * MHD_NO closes the connection when even that gets out of hand. */
-static enum MHD_Result api_body_add(struct api_request *req, const char *data, size_t size)
+static enum MHD_Result api_body_add(struct api_request *req, const char *data,
+				    size_t size)
 {
 	if (!req->too_large && req->len + size > req->limit) {
 		req->too_large = true;
@@ -729,18 +751,19 @@ static enum MHD_Result api_body_add(struct api_request *req, const char *data, s
 static json_t *api_stats_json(const struct bundle_stats *s)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "lines",
-			 (json_int_t)s->lines, "runs_inserted", (json_int_t)s->runs_inserted,
-			 "runs_present", (json_int_t)s->runs_present, "cycles_inserted",
+			 (json_int_t)s->lines, "runs_inserted",
+			 (json_int_t)s->runs_inserted, "runs_present",
+			 (json_int_t)s->runs_present, "cycles_inserted",
 			 (json_int_t)s->cycles_inserted, "cycles_present",
 			 (json_int_t)s->cycles_present, "events_inserted",
 			 (json_int_t)s->events_inserted, "events_present",
 			 (json_int_t)s->events_present, "ends_applied",
-			 (json_int_t)s->ends_applied, "ends_present", (json_int_t)s->ends_present,
-			 "torn_tail", s->torn_tail);
+			 (json_int_t)s->ends_applied, "ends_present",
+			 (json_int_t)s->ends_present, "torn_tail", s->torn_tail);
 }
 
-static int api_post_bundle(struct api *a, struct MHD_Connection *c, struct api_request *req,
-			   struct api_reply *rep)
+static int api_post_bundle(struct api *a, struct MHD_Connection *c,
+			   struct api_request *req, struct api_reply *rep)
 {
 	_cleanup_free_ char *err = NULL;
 	struct bundle_stats st = {};
@@ -751,16 +774,17 @@ static int api_post_bundle(struct api *a, struct MHD_Connection *c, struct api_r
 	if (req->len > 0) {
 		f = fmemopen(req->body, req->len, "r");
 		if (!f)
-			return api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error",
-					 "cannot read the body: %s", strerror(errno));
+			return api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR,
+					 "internal error", "cannot read the body: %s",
+					 strerror(errno));
 		pthread_mutex_lock(&a->writer_lock);
 		r = bundle_import(a->writer, f, &st, &err);
 		pthread_mutex_unlock(&a->writer_lock);
 		fclose(f);
 	}
 	if (r == -EBADMSG || r == -ENOENT || r == -EINVAL) {
-		log_notice("API: bundle from %s refused: %s", api_client(c, peer, sizeof(peer)),
-			   err ? err : strerror(-r));
+		log_notice("API: bundle from %s refused: %s",
+			   api_client(c, peer, sizeof(peer)), err ? err : strerror(-r));
 		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad bundle", "%s",
 				 err ? err : strerror(-r));
 	}
@@ -769,14 +793,15 @@ static int api_post_bundle(struct api *a, struct MHD_Connection *c, struct api_r
 				 err ? err : strerror(-r));
 	if (r < 0) {
 		log_error_errno(r, "API: bundle import failed: %s", err ? err : "");
-		return api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "import failed", "%s",
-				 err ? err : strerror(-r));
+		return api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "import failed",
+				 "%s", err ? err : strerror(-r));
 	}
-	log_info("API: bundle from %s imported: %zu lines, %zu runs, %zu cycles, %zu events "
+	log_info("API: bundle from %s imported: %zu lines, %zu runs, %zu cycles, %zu "
+		 "events "
 		 "new; %zu runs, %zu cycles, %zu events present",
 		 api_client(c, peer, sizeof(peer)), st.lines, st.runs_inserted,
-		 st.cycles_inserted, st.events_inserted, st.runs_present, st.cycles_present,
-		 st.events_present);
+		 st.cycles_inserted, st.events_inserted, st.runs_present,
+		 st.cycles_present, st.events_present);
 	return api_ok(rep, MHD_HTTP_OK, api_stats_json(&st));
 }
 
@@ -801,7 +826,9 @@ static void *api_campaign_thread(void *userdata)
 				a->database);
 	else {
 		struct runner_opts o = {
-			.label = a->label, .patches = a->patches, .db = db,
+			.label = a->label,
+			.patches = a->patches,
+			.db = db,
 			.stop = &a->campaign_stop,
 		};
 
@@ -818,8 +845,8 @@ static void *api_campaign_thread(void *userdata)
 	return NULL;
 }
 
-static int api_post_campaign(struct api *a, struct MHD_Connection *c, struct api_request *req,
-			     struct api_reply *rep)
+static int api_post_campaign(struct api *a, struct MHD_Connection *c,
+			     struct api_request *req, struct api_reply *rep)
 {
 	char peer[INET6_ADDRSTRLEN + 8];
 	_cleanup_json_ json_t *j = NULL;
@@ -828,19 +855,23 @@ static int api_post_campaign(struct api *a, struct MHD_Connection *c, struct api
 	json_error_t jerr;
 	int r;
 
-	j = json_loadb(req->body ? req->body : "", req->len, JSON_REJECT_DUPLICATES, &jerr);
+	j = json_loadb(req->body ? req->body : "", req->len, JSON_REJECT_DUPLICATES,
+		       &jerr);
 	if (!j)
 		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad request",
-				 "body is not JSON: %s (at byte %d)", jerr.text, jerr.position);
+				 "body is not JSON: %s (at byte %d)", jerr.text,
+				 jerr.position);
 	name = json_string_value(json_object_get(j, "campaign"));
 	if (!json_is_object(j) || !name)
 		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad request",
 				 "body must be {\"campaign\": NAME}");
 	if (!conf_campaign_find(a->conf, name))
-		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "no campaign '%s'", name);
+		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "no campaign '%s'",
+				 name);
 	if (!api_campaign_claim(a, name)) {
 		pthread_mutex_lock(&a->campaign_lock);
-		api_error(rep, MHD_HTTP_CONFLICT, "campaign running", "campaign '%s' is running",
+		api_error(rep, MHD_HTTP_CONFLICT, "campaign running",
+			  "campaign '%s' is running",
 			  a->campaign_name ? a->campaign_name : "?");
 		pthread_mutex_unlock(&a->campaign_lock);
 		return 0;
@@ -864,7 +895,8 @@ static int api_post_campaign(struct api *a, struct MHD_Connection *c, struct api
 				 "cannot start a thread: %s", strerror(r));
 	}
 	a->thread_started = true;
-	log_info("API: campaign %s requested by %s", name, api_client(c, peer, sizeof(peer)));
+	log_info("API: campaign %s requested by %s", name,
+		 api_client(c, peer, sizeof(peer)));
 	return api_ok(rep, MHD_HTTP_ACCEPTED,
 		      json_pack("{s:s, s:s}", "status", "started", "campaign", name));
 }
@@ -897,7 +929,8 @@ static const char *api_content_type(const char *path)
 
 /* Opens url under the web root: no "..", and after resolving symlinks still inside it.
  * A directory means its index.html. Returns an fd or a negative errno. */
-static int api_static_open(struct api *a, const char *url, char **ret_path, struct stat *st)
+static int api_static_open(struct api *a, const char *url, char **ret_path,
+			   struct stat *st)
 {
 	_cleanup_free_ char *path = NULL, *real = NULL;
 	size_t rootlen;
@@ -923,7 +956,8 @@ static int api_static_open(struct api *a, const char *url, char **ret_path, stru
 		return -EIO;
 	}
 	if (S_ISDIR(st->st_mode)) {
-		int fd2 = openat(fd, "index.html", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+		int fd2 = openat(fd, "index.html",
+				 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 
 		close(fd);
 		if (fd2 < 0)
@@ -944,8 +978,9 @@ static int api_static_open(struct api *a, const char *url, char **ret_path, stru
 	return fd;
 }
 
-static enum MHD_Result api_static(struct api *a, struct MHD_Connection *c, const char *url,
-				  const char *method, struct api_reply *rep)
+static enum MHD_Result api_static(struct api *a, struct MHD_Connection *c,
+				  const char *url, const char *method,
+				  struct api_reply *rep)
 {
 	_cleanup_free_ char *path = NULL;
 	struct MHD_Response *resp;
@@ -970,7 +1005,8 @@ static enum MHD_Result api_static(struct api *a, struct MHD_Connection *c, const
 	}
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				    api_content_type(path)) == MHD_NO ||
-	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_NO) {
+	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") ==
+		    MHD_NO) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
@@ -1033,13 +1069,15 @@ static enum MHD_Result api_begin(struct api *a, struct MHD_Connection *c, const 
 	struct api_reply rep = {};
 	const struct api_route *route = NULL;
 	char arg[64] = "";
-	bool get = streq(method, MHD_HTTP_METHOD_GET) || streq(method, MHD_HTTP_METHOD_HEAD);
+	bool get =
+		streq(method, MHD_HTTP_METHOD_GET) || streq(method, MHD_HTTP_METHOD_HEAD);
 
 	if (strncmp(url, "/api/", 5) != 0 && !streq(url, "/api"))
 		return api_static(a, c, url, method, &rep);
 	if (strncmp(url, "/api/v1/", 8) == 0)
 		for (size_t i = 0; i < ARRAY_SIZE(api_routes) && !route; i++)
-			if (api_route_match(api_routes[i].path, url + 8, arg, sizeof(arg)))
+			if (api_route_match(api_routes[i].path, url + 8, arg,
+					    sizeof(arg)))
 				route = &api_routes[i];
 	if (!route) {
 		api_error(&rep, MHD_HTTP_NOT_FOUND, "not found", "no endpoint %s", url);
@@ -1055,13 +1093,14 @@ static enum MHD_Result api_begin(struct api *a, struct MHD_Connection *c, const 
 		struct api_get g = { .a = a, .c = c, .arg = arg };
 		int r = api_reader(a, &g.db);
 
-		/* One snapshot per request: the queries of an answer agree with each other
-		 * while the runner or an import commits beside them. */
+		/* One snapshot per request: the queries of an answer agree with each
+		 * other while the runner or an import commits beside them. */
 		if (r >= 0)
 			r = db_begin_read(g.db);
 		if (r < 0)
-			api_error(&rep, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable",
-				  "cannot read the database: %s", strerror(-r));
+			api_error(&rep, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "database unavailable", "cannot read the database: %s",
+				  strerror(-r));
 		else {
 			route->get(&g, &rep);
 			db_rollback(g.db);
@@ -1081,14 +1120,16 @@ static enum MHD_Result api_begin(struct api *a, struct MHD_Connection *c, const 
 	req->post = route->post;
 	req->limit = route->post == API_POST_BUNDLE ? a->max_body : API_MAX_CAMPAIGN_BODY;
 	{
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int64_t n;
 
 		/* Refused before a byte of the body is read. */
-		if (cl && parse_int64(cl, 0, INT64_MAX, &n) == 0 && (uint64_t)n > req->limit) {
+		if (cl && parse_int64(cl, 0, INT64_MAX, &n) == 0 &&
+		    (uint64_t)n > req->limit) {
 			api_error(&rep, MHD_HTTP_CONTENT_TOO_LARGE, "body too large",
-				  "%lld bytes; the limit is %zu", (long long)n, req->limit);
+				  "%lld bytes; the limit is %zu", (long long)n,
+				  req->limit);
 			return api_send(c, &rep);
 		}
 	}
@@ -1125,14 +1166,9 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const cha
 		return api_send(c, &rep);
 	}
 	switch (req->post) {
-	case API_POST_BUNDLE:
-		api_post_bundle(a, c, req, &rep);
-		break;
-	case API_POST_CAMPAIGN:
-		api_post_campaign(a, c, req, &rep);
-		break;
-	default:
-		return MHD_YES;
+	case API_POST_BUNDLE: api_post_bundle(a, c, req, &rep); break;
+	case API_POST_CAMPAIGN: api_post_campaign(a, c, req, &rep); break;
+	default: return MHD_YES;
 	}
 	return api_send(c, &rep);
 }
@@ -1181,12 +1217,13 @@ static int api_parse_listen(const char *listen, struct sockaddr_storage *ret,
 	int r;
 
 	if (!colon || colon == listen || parse_int64(colon + 1, 0, 65535, &port) < 0)
-		return log_error_errno(EINVAL, "listen address '%s' is not HOST:PORT", listen);
+		return log_error_errno(EINVAL, "listen address '%s' is not HOST:PORT",
+				       listen);
 	hlen = (size_t)(colon - listen);
 	if (h[0] == '[') {
 		if (hlen < 3 || colon[-1] != ']')
-			return log_error_errno(EINVAL, "listen address '%s' is not [ADDR]:PORT",
-					       listen);
+			return log_error_errno(
+				EINVAL, "listen address '%s' is not [ADDR]:PORT", listen);
 		h++;
 		hlen -= 2;
 	}
@@ -1195,8 +1232,8 @@ static int api_parse_listen(const char *listen, struct sockaddr_storage *ret,
 		return log_oom();
 	r = getaddrinfo(host, colon + 1, &hints, &ai);
 	if (r != 0)
-		return log_error_errno(EINVAL, "cannot resolve listen address '%s': %s", listen,
-				       gai_strerror(r));
+		return log_error_errno(EINVAL, "cannot resolve listen address '%s': %s",
+				       listen, gai_strerror(r));
 	if (ai->ai_addrlen > sizeof(*ret)) {
 		freeaddrinfo(ai);
 		return -EINVAL;
@@ -1287,7 +1324,8 @@ int api_start(const struct api_opts *o, struct api **ret)
 	}
 	a->web_root = realpath(web_root, NULL);
 	if (!a->web_root)
-		log_warning_errno(errno, "web root '%s' unavailable: only the API is served",
+		log_warning_errno(errno,
+				  "web root '%s' unavailable: only the API is served",
 				  web_root);
 	r = api_read_token(&o->conf->daemon, &a->token);
 	if (r < 0)
@@ -1300,23 +1338,27 @@ int api_start(const struct api_opts *o, struct api **ret)
 	a->reader_key_set = true;
 	r = db_open(a->database, 0, &a->writer);
 	if (r < 0) {
-		log_error_errno(r, "Failed to open database '%s' for ingest", a->database);
+		log_error_errno(r, "Failed to open database '%s' for ingest",
+				a->database);
 		goto fail;
 	}
 
 	if (o->listen_fd >= 0)
-		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, o->listen_fd, NULL };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
+						    o->listen_fd, NULL };
 	else {
 		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 		if (ss.ss_family == AF_INET6)
 			flags |= MHD_USE_IPv6;
 	}
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
-					    o->threads ? o->threads : API_THREADS_DEFAULT, NULL };
-	ops[n++] = (struct MHD_OptionItem){
-		MHD_OPTION_CONNECTION_LIMIT,
-		o->max_connections ? o->max_connections : API_MAX_CONNECTIONS_DEFAULT, NULL
-	};
+					    o->threads ? o->threads : API_THREADS_DEFAULT,
+					    NULL };
+	ops[n++] =
+		(struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+					 o->max_connections ? o->max_connections
+							    : API_MAX_CONNECTIONS_DEFAULT,
+					 NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 					    o->max_connections_per_ip
 						    ? o->max_connections_per_ip
@@ -1330,13 +1372,15 @@ int api_start(const struct api_opts *o, struct api **ret)
 					    (intptr_t)api_completed, a };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
-	/* The logger comes first, so that MHD's messages about the other options reach it. */
+	/* The logger comes first, so that MHD's messages about the other options reach
+	 * it. */
 	a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, api_handle, a,
-				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a, MHD_OPTION_ARRAY,
-				  ops, MHD_OPTION_END);
+				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
+				  MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 	if (!a->mhd) {
-		r = log_error_errno(errno ? errno : EIO, "Failed to start the HTTP server on %s",
-				    o->listen_fd >= 0 ? "the activated socket" : o->listen);
+		r = log_error_errno(
+			errno ? errno : EIO, "Failed to start the HTTP server on %s",
+			o->listen_fd >= 0 ? "the activated socket" : o->listen);
 		goto fail;
 	}
 	info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT);

@@ -19,26 +19,28 @@
 struct api;
 
 struct api_opts {
-	const char *listen;          /* "HOST:PORT" or "[V6ADDR]:PORT"; port 0: any free port */
-	int listen_fd;               /* >= 0: a listening socket (socket activation), used
-				      * instead of listen; the caller keeps owning it */
-	const char *database;        /* path of the database the daemon writes */
-	const char *web_root;        /* static files; NULL: PKGDATADIR "/web" */
-	const struct conf *conf;     /* campaigns, token; must outlive the server */
-	const char *label;           /* kernel label for campaigns started through the API */
-	const char *patches;         /* patch list for their kernel identity */
-	size_t max_body;             /* 0: API_MAX_BODY_DEFAULT */
-	unsigned max_connections;    /* 0: API_MAX_CONNECTIONS_DEFAULT */
+	/* "HOST:PORT" or "[V6ADDR]:PORT"; port 0 picks a free port (api_port() says which) */
+	const char *listen;
+	/* >= 0: a listening socket (socket activation) used instead of listen; the server
+	 * takes it over and closes it in api_stop() */
+	int listen_fd;
+	const char *database;          /* path of the database the daemon writes */
+	const char *web_root;          /* static files; NULL: PKGDATADIR "/web" */
+	const struct conf *conf;       /* campaigns and token; must outlive the server */
+	const char *label;             /* kernel label of campaigns started through the API */
+	const char *patches;           /* their patch list for the kernel identity */
+	size_t max_body;               /* bundle size limit; 0: API_MAX_BODY_DEFAULT */
+	unsigned max_connections;      /* 0: API_MAX_CONNECTIONS_DEFAULT */
 	unsigned max_connections_per_ip; /* 0: API_MAX_CONNECTIONS_PER_IP_DEFAULT */
-	unsigned threads;            /* worker threads; 0: API_THREADS_DEFAULT */
+	unsigned threads;              /* worker threads; 0: API_THREADS_DEFAULT */
 };
 
-#define API_MAX_BODY_DEFAULT ((size_t)64 << 20)
-#define API_MAX_CONNECTIONS_DEFAULT 64u
+#define API_MAX_BODY_DEFAULT		   ((size_t)64 << 20)
+#define API_MAX_CONNECTIONS_DEFAULT	   64u
 #define API_MAX_CONNECTIONS_PER_IP_DEFAULT 16u
-#define API_THREADS_DEFAULT 4u
-#define API_CONNECTION_TIMEOUT_S 30u
-#define API_CONNECTION_MEMORY_LIMIT ((size_t)128 << 10)
+#define API_THREADS_DEFAULT		   4u
+#define API_CONNECTION_TIMEOUT_S	   30u
+#define API_CONNECTION_MEMORY_LIMIT	   ((size_t)128 << 10)
 
 /* Starts the server: reads the token (token-file), opens the writer connection, binds
  * and listens. Errors are logged; returns 0 or a negative errno (-EOPNOTSUPP when built

@@ -466,7 +466,7 @@ static void runner_count_deferrals(struct runner *r, struct cycle_record *c)
 
 static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 {
-	int64_t sweep = 0, deadline;
+	int64_t sweep = 0, deadline, t_steps;
 	void *deferred = runner_slot_state(r, &collector_deferred);
 	int k;
 
@@ -504,6 +504,7 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 		sleep_until_ns(now_ns() + POLL_INTERVAL_NS);
 	}
 	c->end_ns = now_ns();
+	t_steps = c->end_ns;
 
 	k = kmsg_write_marker(r->run.uuid, seq, true);
 	if (k < 0)
@@ -511,11 +512,20 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 	for (size_t i = 0; i < r->n_slots; i++) {
 		if (!r->slots[i].active)
 			continue;
+		int64_t t0 = now_ns();
+
 		k = r->slots[i].ops->cycle_end(r->slots[i].state, &r->ctx, c);
 		if (k < 0)
 			log_warning_errno(k, "Collector %s failed in cycle %lld",
 					  r->slots[i].ops->name, (long long)seq);
+		if (log_get_max_level() >= LOG_DEBUG)
+			log_debug("cycle %lld: collector %s took %.3f ms", (long long)seq,
+				  r->slots[i].ops->name, (double)(now_ns() - t0) / NSEC_PER_MSEC);
 	}
+	if (log_get_max_level() >= LOG_DEBUG)
+		log_debug("cycle %lld: steps+wait %.3f ms, collection %.3f ms", (long long)seq,
+			  (double)(t_steps - c->start_ns) / NSEC_PER_MSEC,
+			  (double)(now_ns() - t_steps) / NSEC_PER_MSEC);
 	/* Every stored event needs (boot, source, seq) unique within the run: kmsg and uevent
 	 * records bring their own sequence numbers, tracefs lines do not. */
 	for (size_t i = 0; i < c->n_events; i++) {
