@@ -24,16 +24,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 static int dbq_errno(int rc)
 {
 	switch (rc & 0xff) {
-	case SQLITE_NOMEM:
-		return -ENOMEM;
+	case SQLITE_NOMEM: return -ENOMEM;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
+	case SQLITE_LOCKED: return -EBUSY;
 	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return -EBADMSG;
-	default:
-		return -EIO;
+	case SQLITE_NOTADB: return -EBADMSG;
+	default: return -EIO;
 	}
 }
 
@@ -61,7 +57,8 @@ static int dbq_step(sqlite3_stmt *s)
 
 static int dbq_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
-	int rc = v ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
+	int rc = v ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT)
+		   : sqlite3_bind_null(s, i);
 
 	return rc == SQLITE_OK ? 0 : dbq_errno(rc);
 }
@@ -94,14 +91,10 @@ static json_t *dbq_string(const char *t)
 static json_t *dbq_column(sqlite3_stmt *s, int i)
 {
 	switch (sqlite3_column_type(s, i)) {
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(s, i));
-	case SQLITE_FLOAT:
-		return json_real(sqlite3_column_double(s, i));
-	case SQLITE_TEXT:
-		return dbq_string((const char *)sqlite3_column_text(s, i));
-	default:
-		return json_null();
+	case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(s, i));
+	case SQLITE_FLOAT: return json_real(sqlite3_column_double(s, i));
+	case SQLITE_TEXT: return dbq_string((const char *)sqlite3_column_text(s, i));
+	default: return json_null();
 	}
 }
 
@@ -159,7 +152,8 @@ static int dbq_rows(sqlite3_stmt *s, int first, json_t *arr)
 	return r;
 }
 
-static int dbq_run_id(struct db *db, const char *uuid, int64_t *ret_id, json_t **ret_sweep_var)
+static int dbq_run_id(struct db *db, const char *uuid, int64_t *ret_id,
+		      json_t **ret_sweep_var)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r;
@@ -194,13 +188,14 @@ int db_query_targets(struct db *db, json_t **ret)
 
 	if (!arr)
 		return -ENOMEM;
-	r = dbq_prepare(db,
-			"SELECT t.id, t.name, t.kind, COUNT(r.id) AS runs, "
-			"(SELECT COUNT(*) FROM cycles c JOIN runs r2 ON r2.id = c.run_id "
-			"WHERE r2.target_id = t.id) AS cycles, MAX(r.started_at) AS last_run_at "
-			"FROM targets t LEFT JOIN runs r ON r.target_id = t.id "
-			"GROUP BY t.id ORDER BY t.name, t.kind",
-			&s);
+	r = dbq_prepare(
+		db,
+		"SELECT t.id, t.name, t.kind, COUNT(r.id) AS runs, "
+		"(SELECT COUNT(*) FROM cycles c JOIN runs r2 ON r2.id = c.run_id "
+		"WHERE r2.target_id = t.id) AS cycles, MAX(r.started_at) AS last_run_at "
+		"FROM targets t LEFT JOIN runs r ON r.target_id = t.id "
+		"GROUP BY t.id ORDER BY t.name, t.kind",
+		&s);
 	if (r < 0)
 		return r;
 	r = dbq_rows(s, 0, arr);
@@ -218,12 +213,13 @@ int db_query_run_count(struct db *db, const struct db_run_filter *f, int64_t *re
 
 	if (!f)
 		f = &all;
-	r = dbq_prepare(db,
-			"SELECT COUNT(*) FROM runs r JOIN targets t ON t.id = r.target_id "
-			"JOIN kernels k ON k.id = r.kernel_id "
-			"WHERE (?1 IS NULL OR t.name = ?1) AND (?2 IS NULL OR k.label = ?2) "
-			"AND (?3 IS NULL OR r.campaign = ?3)",
-			&s);
+	r = dbq_prepare(
+		db,
+		"SELECT COUNT(*) FROM runs r JOIN targets t ON t.id = r.target_id "
+		"JOIN kernels k ON k.id = r.kernel_id "
+		"WHERE (?1 IS NULL OR t.name = ?1) AND (?2 IS NULL OR k.label = ?2) "
+		"AND (?3 IS NULL OR r.campaign = ?3)",
+		&s);
 	if (r < 0)
 		return r;
 	if ((r = dbq_bind_text(s, 1, f->target)) < 0 ||
@@ -261,11 +257,12 @@ int db_query_run_cycles(struct db *db, const char *uuid, int64_t limit, int64_t 
 		return r;
 	total = sqlite3_column_int64(ns, 0);
 
-	r = dbq_prepare(db,
-			"SELECT c.id, c.seq, c.boot, c.sweep_value, c.outcome, c.deferrals, "
-			"c.note, c.start_ns, c.end_ns, c.end_ns - c.start_ns AS duration_ns "
-			"FROM cycles c WHERE c.run_id = ?1 ORDER BY c.seq LIMIT ?2 OFFSET ?3",
-			&cs);
+	r = dbq_prepare(
+		db,
+		"SELECT c.id, c.seq, c.boot, c.sweep_value, c.outcome, c.deferrals, "
+		"c.note, c.start_ns, c.end_ns, c.end_ns - c.start_ns AS duration_ns "
+		"FROM cycles c WHERE c.run_id = ?1 ORDER BY c.seq LIMIT ?2 OFFSET ?3",
+		&cs);
 	if (r < 0 || (r = dbq_bind_int(cs, 1, run_id)) < 0 ||
 	    (r = dbq_bind_int(cs, 2, limit)) < 0 || (r = dbq_bind_int(cs, 3, offset)) < 0)
 		return r;
@@ -279,14 +276,16 @@ int db_query_run_cycles(struct db *db, const char *uuid, int64_t limit, int64_t 
 			return -ENOMEM;
 	}
 
-	/* The consumers of the same page, in the same seq order: a merge walk attaches them. */
-	r = dbq_prepare(db,
-			"SELECT c.seq, o.device, o.outcome, o.driver, o.iommu_group, "
-			"o.domain_type, o.time_to_bound_ns, o.deferrals, o.deferred_reason "
-			"FROM observations o JOIN cycles c ON c.id = o.cycle_id "
-			"WHERE o.consumer = 1 AND c.id IN (SELECT id FROM cycles WHERE "
-			"run_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3) ORDER BY c.seq, o.device",
-			&os);
+	/* The consumers of the same page, in the same seq order: a merge walk attaches
+	 * them. */
+	r = dbq_prepare(
+		db,
+		"SELECT c.seq, o.device, o.outcome, o.driver, o.iommu_group, "
+		"o.domain_type, o.time_to_bound_ns, o.deferrals, o.deferred_reason "
+		"FROM observations o JOIN cycles c ON c.id = o.cycle_id "
+		"WHERE o.consumer = 1 AND c.id IN (SELECT id FROM cycles WHERE "
+		"run_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3) ORDER BY c.seq, o.device",
+		&os);
 	if (r < 0 || (r = dbq_bind_int(os, 1, run_id)) < 0 ||
 	    (r = dbq_bind_int(os, 2, limit)) < 0 || (r = dbq_bind_int(os, 3, offset)) < 0)
 		return r;
@@ -295,7 +294,8 @@ int db_query_run_cycles(struct db *db, const char *uuid, int64_t limit, int64_t 
 		json_t *o, *c;
 
 		while (i < json_array_size(arr) &&
-		       json_integer_value(json_object_get(json_array_get(arr, i), "seq")) < seq)
+		       json_integer_value(
+			       json_object_get(json_array_get(arr, i), "seq")) < seq)
 			i++;
 		c = json_array_get(arr, i);
 		if (!c)
@@ -379,44 +379,50 @@ int db_query_run_sweep(struct db *db, const char *uuid, json_t **ret)
 	r = dbq_run_id(db, uuid, &run_id, &sweep_var);
 	if (r < 0)
 		return r;
-	r = dbq_prepare(db,
-			"SELECT o.device, c.sweep_value, o.outcome, COUNT(*) FROM observations o "
-			"JOIN cycles c ON c.id = o.cycle_id WHERE c.run_id = ?1 AND "
-			"o.consumer = 1 AND c.sweep_value IS NOT NULL "
-			"GROUP BY 1, 2, 3 ORDER BY 1, 2",
-			&s);
+	r = dbq_prepare(
+		db,
+		"SELECT o.device, c.sweep_value, o.outcome, COUNT(*) FROM observations o "
+		"JOIN cycles c ON c.id = o.cycle_id WHERE c.run_id = ?1 AND "
+		"o.consumer = 1 AND c.sweep_value IS NOT NULL "
+		"GROUP BY 1, 2, 3 ORDER BY 1, 2",
+		&s);
 	if (r < 0 || (r = dbq_bind_int(s, 1, run_id)) < 0)
 		return r;
 	while ((r = dbq_step(s)) > 0) {
 		const char *device = (const char *)sqlite3_column_text(s, 0);
 		const char *outcome = (const char *)sqlite3_column_text(s, 2);
-		int64_t sweep = sqlite3_column_int64(s, 1), n = sqlite3_column_int64(s, 3);
+		int64_t sweep = sqlite3_column_int64(s, 1),
+			n = sqlite3_column_int64(s, 3);
 		int o = outcome ? outcome_from_string(outcome) : -EINVAL;
 
 		if (!device || o < 0)
 			return -EBADMSG;
 		if (!consumer ||
-		    !streq(json_string_value(json_object_get(consumer, "device")), device)) {
+		    !streq(json_string_value(json_object_get(consumer, "device")),
+			   device)) {
 			consumer = json_pack("{s:o, s:[]}", "device", dbq_string(device),
 					     "buckets");
 			if (json_array_append_new(consumers, consumer) < 0)
 				return -ENOMEM;
 			bucket = NULL;
 		}
-		if (!bucket || json_integer_value(json_object_get(bucket, "sweep_us")) != sweep) {
+		if (!bucket ||
+		    json_integer_value(json_object_get(bucket, "sweep_us")) != sweep) {
 			bucket = dbq_bucket_new(sweep);
-			if (json_array_append_new(json_object_get(consumer, "buckets"), bucket) < 0)
+			if (json_array_append_new(json_object_get(consumer, "buckets"),
+						  bucket) < 0)
 				return -ENOMEM;
 		}
 		if ((r = dbq_add(bucket, "n", n)) < 0 ||
-		    (o > OUTCOME_DEFERRED_OK && (r = dbq_add(bucket, "failures", n)) < 0) ||
+		    (o > OUTCOME_DEFERRED_OK &&
+		     (r = dbq_add(bucket, "failures", n)) < 0) ||
 		    (r = dbq_add(json_object_get(bucket, "outcomes"), outcome, n)) < 0)
 			return r;
 	}
 	if (r < 0)
 		return r;
-	out = json_pack("{s:s, s:O, s:O}", "run", uuid, "sweep_var", sweep_var, "consumers",
-			consumers);
+	out = json_pack("{s:s, s:O, s:O}", "run", uuid, "sweep_var", sweep_var,
+			"consumers", consumers);
 	if (!out)
 		return -ENOMEM;
 	*ret = TAKE_PTR(out);
@@ -435,7 +441,8 @@ int db_query_trend(struct db *db, const struct db_trend_filter *f, json_t **ret)
 		return -EINVAL;
 	r = dbq_prepare(
 		db,
-		"SELECT r.uuid AS run, r.started_at, r.campaign, r.scenario, t.name AS target, "
+		"SELECT r.uuid AS run, r.started_at, r.campaign, r.scenario, t.name AS "
+		"target, "
 		"k.id AS \"kernel.id\", k.label AS \"kernel.label\", "
 		"k.release AS \"kernel.release\", "
 		"SUM(CASE WHEN ?5 IS NULL THEN o.outcome NOT IN ('ok', 'deferred_ok') "
@@ -454,8 +461,8 @@ int db_query_trend(struct db *db, const struct db_trend_filter *f, json_t **ret)
 	    (r = dbq_bind_text(s, 2, f->consumer)) < 0 ||
 	    (r = dbq_bind_text(s, 3, f->kernel_label)) < 0 ||
 	    (r = dbq_bind_text(s, 4, f->campaign)) < 0 ||
-	    (r = dbq_bind_text(s, 5, f->outcome < 0 ? NULL : outcome_to_string(f->outcome))) <
-		    0 ||
+	    (r = dbq_bind_text(
+		     s, 5, f->outcome < 0 ? NULL : outcome_to_string(f->outcome))) < 0 ||
 	    (r = dbq_bind_int(s, 6, f->limit > 0 ? f->limit : -1)) < 0)
 		return r;
 	/* Newest first in SQL (for the limit), oldest first in the answer. */

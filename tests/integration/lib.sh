@@ -127,15 +127,13 @@ ps_database() {
 		{ echo "Bail out! cannot import $PS_BUNDLE"; exit 99; }
 }
 
-# ps_start CONF DB [ARGS...]: starts probestormd (behind the command in $PS_LAUNCH, if
-# set); sets ps_pid, ps_port and ps_url.
+# ps_start CONF DB [ARGS...]: starts probestormd; sets ps_pid, ps_port and ps_url.
 ps_start() {
 	conf=$1
 	db=$2
 	shift 2
 	rm -f "$ps_tmp/port"
-	# shellcheck disable=SC2086 # PS_LAUNCH is a command line
-	${PS_LAUNCH:-} "$PS_DAEMON" --config "$conf" --database "$db" --listen 127.0.0.1:0 \
+	"$PS_DAEMON" --config "$conf" --database "$db" --listen 127.0.0.1:0 \
 		--port-file "$ps_tmp/port" --web-root "$top_srcdir/web" "$@" \
 		>> "$ps_tmp/daemon.log" 2>&1 &
 	ps_pid=$!
