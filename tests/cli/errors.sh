@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Bad input gets one clear error line, a non-zero exit, and nothing written: a bad config
 # (file:line), a device missing from sysfs, no debugfs, not root. Runs the real CLI
-# against copies of the committed fake sysfs tree (tests/data/sysfs-qemu).
+# against copies of the fake sysfs tree (tests/data/fake-sysfs.sh).
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
@@ -29,8 +29,7 @@ expect() {
 }
 
 # A sysroot with what preflight needs (debugfs, /dev/kmsg) on top of the fake tree.
-cp -a "$top_srcdir/tests/data/sysfs-qemu" "$t/root"
-chmod -R u+w "$t/root"
+sh "$top_srcdir/tests/data/fake-sysfs.sh" "$t/root"
 mkdir -p "$t/root/sys/kernel/debug" "$t/root/dev"
 : > "$t/root/sys/kernel/debug/devices_deferred"
 : > "$t/root/dev/kmsg"

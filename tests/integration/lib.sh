@@ -77,7 +77,7 @@ ps_config() {
 	shift
 	mkdir -p "$ps_tmp/sysroot"
 	if [ ! -d "$ps_tmp/fakeroot" ]; then
-		cp -r "$top_srcdir/tests/data/sysfs-qemu" "$ps_tmp/fakeroot"
+		sh "$top_srcdir/tests/data/fake-sysfs.sh" "$ps_tmp/fakeroot"
 		mkdir -p "$ps_tmp/fakeroot/dev" "$ps_tmp/fakeroot/proc" \
 			"$ps_tmp/fakeroot/sys/kernel/debug"
 		: > "$ps_tmp/fakeroot/dev/kmsg"

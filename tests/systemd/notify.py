@@ -115,7 +115,7 @@ try:
     # 3. A campaign on a fake sysfs tree: its cycle bound (action-timeout 5 s + slack)
     # exceeds half of 2 s, so the period is raised for it and restored afterwards.
     root = os.path.join(tmp, "root")
-    shutil.copytree(os.path.join(top_srcdir, "tests/data/sysfs-qemu"), root, symlinks=True)
+    subprocess.run(["sh", os.path.join(top_srcdir, "tests/data/fake-sysfs.sh"), root], check=True)
     os.makedirs(os.path.join(root, "sys/kernel/debug"))
     os.makedirs(os.path.join(root, "dev"))
     os.makedirs(os.path.join(root, "proc"))

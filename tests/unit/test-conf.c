@@ -3,7 +3,7 @@
  * Unit tests of the configuration parser (lib/conf.c): the documented example parses into
  * the right values, every class of error gives its exact "file:line: [section] key: ..."
  * message and leaves the output untouched, drop-ins override in name order, and
- * conf_check_topology() runs against the committed fake sysfs tree tests/data/sysfs-qemu.
+ * conf_check_topology() runs against the fake sysfs tree of tests/data/fake-sysfs.sh.
  */
 
 #include <errno.h>
@@ -24,6 +24,8 @@
 #include "kio.h"
 #include "macro.h"
 #include "util.h"
+
+#include "fake-sysfs.h"
 
 #ifndef TEST_DATA_DIR
 #error "TEST_DATA_DIR must name the absolute path of tests/data"
@@ -921,7 +923,7 @@ static void expect_topology(const char *extra, const char *campaign, int err,
 static void test_topology(void **state)
 {
 	(void)state;
-	assert_int_equal(kio_set_root(TEST_DATA_DIR "/sysfs-qemu"), 0);
+	assert_int_equal(kio_set_root(fake_sysfs_root), 0);
 
 	expect_topology("", "rebind-sweep", 0, NULL);
 	expect_topology("[consumer ghost]\ndriver = ps-decon\ndevice = decon-missing\n"
@@ -993,7 +995,7 @@ static void test_topology_drivers(void **state)
 	};
 
 	(void)state;
-	assert_int_equal(kio_set_root(TEST_DATA_DIR "/sysfs-qemu"), 0);
+	assert_int_equal(kio_set_root(fake_sysfs_root), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		_cleanup_free_ char *text = strprintf("%s%s", base, cases[i].extra);
 		_cleanup_free_ char *full = NULL;
@@ -1016,6 +1018,17 @@ static void test_topology_drivers(void **state)
 		free(e);
 		conf_free(c);
 	}
+}
+
+static int group_setup(void **state)
+{
+	return fake_sysfs_make() ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	fake_sysfs_remove();
+	return 0;
 }
 
 int main(void)
@@ -1045,5 +1058,5 @@ int main(void)
 		cmocka_unit_test(test_topology_drivers),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Kernel I/O against the committed fake sysfs tree (tests/data/sysfs-qemu, the shape of the
+ * Kernel I/O against the fake sysfs tree (tests/data/fake-sysfs.sh, the shape of the
  * QEMU guest's /sys with the simulated SysMMU pair bound): root redirection, driver and
  * iommu_group links, group types, and the guarantee that no name from config or the API
  * builds a path outside the tree.
@@ -21,11 +21,29 @@
 #include "macro.h"
 #include "util.h"
 
-#define ROOT TEST_DATA_DIR "/sysfs-qemu"
+#include "fake-sysfs.h"
+
+static const char *root;
 
 static int setup(void **state)
 {
-	return kio_set_root(ROOT);
+	root = fake_sysfs_make();
+	return root ? kio_set_root(root) : -1;
+}
+
+static int teardown(void **state)
+{
+	fake_sysfs_remove();
+	return 0;
+}
+
+/* root + suffix, for comparing built paths */
+static const char *rooted(const char *suffix)
+{
+	static char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s%s", root, suffix);
+	return buf;
 }
 
 static void test_driver_links(void **state)
@@ -98,9 +116,9 @@ static void test_paths_and_truncation(void **state)
 	char p[PATH_MAX], small[16];
 
 	assert_int_equal(kio_bind_path("platform", "ps-decon", p, sizeof(p)), 0);
-	assert_string_equal(p, ROOT "/sys/bus/platform/drivers/ps-decon/bind");
+	assert_string_equal(p, rooted("/sys/bus/platform/drivers/ps-decon/bind"));
 	assert_int_equal(kio_drivers_probe_path("platform", p, sizeof(p)), 0);
-	assert_string_equal(p, ROOT "/sys/bus/platform/drivers_probe");
+	assert_string_equal(p, rooted("/sys/bus/platform/drivers_probe"));
 	assert_int_equal(kio_path(small, sizeof(small), "/sys/bus/%s", "platform"), -ENAMETOOLONG);
 }
 
@@ -120,9 +138,9 @@ static void test_write_and_read(void **state)
 	assert_string_equal(back, "decon");
 	unlink(p);
 	rmdir(dir);
-	assert_int_equal(kio_set_root(ROOT "/"), 0);
+	assert_int_equal(kio_set_root(rooted("/")), 0);
 	/* The trailing slash is dropped so paths do not double up. */
-	assert_string_equal(kio_root(), ROOT);
+	assert_string_equal(kio_root(), root);
 }
 
 int main(void)
@@ -135,5 +153,5 @@ int main(void)
 		cmocka_unit_test(test_paths_and_truncation),
 		cmocka_unit_test(test_write_and_read),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
