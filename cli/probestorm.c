@@ -5,10 +5,13 @@
  *   import   import NDJSON bundles (idempotent)
  *   export   export a run as an NDJSON bundle
  *   list     list runs or kernels
- *   compare  compare two kernels (or runs): outcome rates per consumer
+ *   compare  compare two kernels (or runs): outcome rates per consumer, from the local
+ *            database or a remote probestormd (--server, libcurl), as text, markdown,
+ *            JSON and JUnit XML
  * Every query verb takes --json. Exit codes: 0 ok, 1 regression (compare), 2 error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
@@ -19,6 +22,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#ifdef HAVE_LIBCURL
+#include <curl/curl.h>
+#endif
 
 #include "bundle.h"
 #include "compare.h"
@@ -137,11 +143,14 @@ static int verb_run(int argc, char **argv)
 		{ "stream", required_argument, NULL, 's' },
 		{ "no-database", no_argument, NULL, 'N' },
 		{ "resume", required_argument, NULL, 'R' },
+		{ "after-reboot", required_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
 		{}
 	};
 	_cleanup_free_ char *err = NULL;
 	const char *campaign = NULL, *label = NULL, *patches = NULL, *stream = NULL;
+	const char *after_reboot = NULL;
+	_cleanup_free_ char *partial = NULL;
 	struct conf *conf = NULL;
 	struct db *db = NULL;
 	FILE *sf = NULL;
@@ -150,7 +159,7 @@ static int verb_run(int argc, char **argv)
 	char uuid[37] = "", resume[37] = "";
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "C:l:p:n:s:NR:j", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "C:l:p:n:s:NR:A:j", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'C': campaign = optarg; break;
 		case 'l': label = optarg; break;
@@ -181,8 +190,25 @@ static int verb_run(int argc, char **argv)
 			}
 			break;
 		}
+		case 'A': after_reboot = optarg; break;
 		case 'j': arg_json = true; break;
 		default: return EXIT_ERROR;
+		}
+	}
+	if (after_reboot) {
+		FILE *pf = fopen(after_reboot, "re");
+		size_t len = 0;
+
+		if (!pf || getdelim(&partial, &len, '\0', pf) < 0) {
+			log_error_errno(errno, "--after-reboot: cannot read '%s'", after_reboot);
+			if (pf)
+				fclose(pf);
+			return EXIT_ERROR;
+		}
+		fclose(pf);
+		if (!resume[0]) {
+			log_error("--after-reboot needs --resume UUID:SEQ:BOOT");
+			return EXIT_ERROR;
 		}
 	}
 	if (load_conf(&conf) < 0)
@@ -223,7 +249,7 @@ static int verb_run(int argc, char **argv)
 			.label = label, .patches = patches, .db = db, .stream = sf,
 			.cycles = cycles, .stop = &stop_requested, .progress = progress_cb,
 			.userdata = &tty, .resume_uuid = resume[0] ? resume : NULL,
-			.start_seq = start_seq, .boot = (int)boot,
+			.start_seq = start_seq, .boot = (int)boot, .after_reboot = partial,
 		};
 		free(err);
 		err = NULL;
@@ -262,15 +288,17 @@ static int verb_import(int argc, char **argv)
 		{ "died", required_argument, NULL, 'D' },
 		{ "console", required_argument, NULL, 'c' },
 		{ "print-resume", no_argument, NULL, 'r' },
+		{ "print-partial", no_argument, NULL, 'P' },
+		{ "database", required_argument, NULL, 'd' },
 		{}
 	};
 	const char *console = NULL;
 	enum outcome died = OUTCOME_OK;
-	bool print_resume = false;
+	bool print_resume = false, print_partial = false;
 	struct db *db = NULL;
 	int ret = 0, c;
 
-	while ((c = getopt_long(argc, argv, "D:c:r", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "D:c:rPd:", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'D':
 			if (streq(optarg, "crash"))
@@ -284,6 +312,8 @@ static int verb_import(int argc, char **argv)
 			break;
 		case 'c': console = optarg; break;
 		case 'r': print_resume = true; break;
+		case 'P': print_resume = print_partial = true; break;
+		case 'd': arg_database = optarg; break;
 		default: return EXIT_ERROR;
 		}
 	}
@@ -306,8 +336,19 @@ static int verb_import(int argc, char **argv)
 			log_error_errno(r, "Failed to read '%s'", argv[optind]);
 			return EXIT_ERROR;
 		}
-		if (t.uuid[0] && !t.ended)
-			printf("%s:%lld\n", t.uuid, (long long)guestlog_resume_seq(&t));
+		if (!t.uuid[0]) {
+			log_error("%s: no run in the stream (the guest died before starting it?)",
+				  argv[optind]);
+			guestlog_tail_done(&t);
+			return EXIT_ERROR;
+		}
+		if (print_partial) {
+			if (guestlog_rebooted(&t))
+				printf("%s\n", t.partial);
+		} else if (t.uuid[0] && !t.ended)
+			printf("%s:%lld%s\n", t.uuid, (long long)guestlog_resume_seq(&t),
+			       guestlog_rebooted(&t) ? " reboot" : "");
+		guestlog_tail_done(&t);
 		return 0;
 	}
 	if (open_db(NULL, 0, &db) < 0)
@@ -331,6 +372,12 @@ static int verb_import(int argc, char **argv)
 			r = guestlog_scan(f, &t);
 			if (r >= 0 && !t.ended)
 				r = guestlog_record_death(db, &t, died, console, t.boot);
+			if (r >= 0 && guestlog_rebooted(&t)) {
+				printf("%s: guest rebooted in cycle %lld (a scenario step)\n", argv[i],
+				       (long long)t.inflight_cycle);
+				guestlog_tail_done(&t);
+				t.ended = true;
+			}
 			if (r < 0)
 				log_error_errno(r, "%s: failed to record the guest's %s", argv[i],
 						outcome_to_string(died));
@@ -340,6 +387,7 @@ static int verb_import(int argc, char **argv)
 				       (long long)(t.has_inflight ? t.inflight_cycle : t.last_cycle + 1),
 				       t.has_inflight ? t.inflight_verb : "-",
 				       t.has_inflight ? t.inflight_arg : "-");
+			guestlog_tail_done(&t);
 		}
 		if (f != stdin)
 			fclose(f);
@@ -414,59 +462,271 @@ static int verb_list(int argc, char **argv)
 
 /* --- compare --- */
 
+#ifdef HAVE_LIBCURL
+#define COMPARE_MAX_REPLY ((size_t)64 << 20)
+#define COMPARE_TIMEOUT_S 120L
+
+struct reply_buf {
+	char *data;
+	size_t len;
+};
+
+static size_t reply_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct reply_buf *b = userdata;
+	size_t n = size * nmemb;
+	char *d;
+
+	if (b->len + n > COMPARE_MAX_REPLY)
+		return 0; /* curl reports a write error */
+	d = realloc(b->data, b->len + n + 1);
+	if (!d)
+		return 0;
+	memcpy(d + b->len, ptr, n);
+	d[b->len + n] = '\0';
+	b->data = d;
+	b->len += n;
+	return n;
+}
+
+/* GET SERVER/api/v1/compare?base=&head=&alpha_outcome= and parse the body. The caller owns
+ * *ret. Errors are logged here; -EIO (transfer), -ENOENT (404), -EINVAL (400), -EBADMSG
+ * (not the compare JSON). */
+static int compare_fetch(const char *server, const struct compare_opts *o, json_t **ret)
+{
+	_cleanup_free_ char *url = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "", *eb = NULL, *eh = NULL;
+	struct reply_buf body = { 0 };
+	size_t slen = strlen(server);
+	json_error_t jerr;
+	long status = 0;
+	json_t *j = NULL;
+	CURLcode cc;
+	CURL *c;
+	int r;
+
+	while (slen > 0 && server[slen - 1] == '/')
+		slen--;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return log_error_errno(-EIO, "Failed to initialise libcurl");
+	c = curl_easy_init();
+	if (!c) {
+		curl_global_cleanup();
+		return log_oom();
+	}
+	eb = curl_easy_escape(c, o->base, 0);
+	eh = curl_easy_escape(c, o->head, 0);
+	if (eb && eh)
+		url = strprintf("%.*s/api/v1/compare?base=%s&head=%s&alpha_outcome=%.17g"
+				"&alpha_latency=%.17g", (int)slen, server, eb, eh,
+				o->alpha_outcome, o->alpha_latency);
+	curl_free(eb);
+	curl_free(eh);
+	if (!url) {
+		r = log_oom();
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reply_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, COMPARE_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "probestorm/" PACKAGE_VERSION);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	log_debug("GET %s", url);
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		r = log_error_errno(-EIO, "Failed to GET '%s': %s", url,
+				    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	j = body.data ? json_loadb(body.data, body.len, 0, &jerr) : NULL;
+	if (status != 200) {
+		const char *detail = json_string_value(json_object_get(j, "detail"));
+
+		r = status == 404 ? -ENOENT : status == 400 ? -EINVAL : -EIO;
+		log_error("%s: HTTP %ld: %s", url, status,
+			  detail ? detail : "no error detail in the reply");
+		goto out;
+	}
+	if (!j) {
+		r = log_error_errno(-EBADMSG, "%s: reply is not JSON: %s (line %d)", url,
+				    jerr.text, jerr.line);
+		goto out;
+	}
+	*ret = TAKE_PTR(j);
+	r = 0;
+out:
+	json_decref(j);
+	free(body.data);
+	curl_easy_cleanup(c);
+	curl_global_cleanup();
+	return r;
+}
+#endif
+
+/* JUnit XML into path ("-": stdout), written whole to a temporary file and renamed, so
+ * a CI job never picks up half a report. */
+static int write_junit(const char *path, const struct compare_result *res)
+{
+	_cleanup_free_ char *tmp = NULL;
+	FILE *f;
+	int r;
+
+	if (streq(path, "-")) {
+		compare_print_junit(stdout, res);
+		return fflush(stdout) == 0 && !ferror(stdout)
+			? 0 : log_error_errno(errno, "Failed to write JUnit XML to stdout");
+	}
+	tmp = strprintf("%s.tmpXXXXXX", path);
+	if (!tmp)
+		return log_oom();
+	{
+		int fd = mkostemp(tmp, O_CLOEXEC);
+
+		if (fd < 0)
+			return log_error_errno(errno, "Failed to create '%s'", tmp);
+		/* mkostemp makes it 0600; a report is for everyone to read */
+		(void)fchmod(fd, 0644);
+		f = fdopen(fd, "w");
+		if (!f) {
+			r = log_error_errno(errno, "Failed to create '%s'", tmp);
+			close(fd);
+			unlink(tmp);
+			return r;
+		}
+	}
+	compare_print_junit(f, res);
+	r = ferror(f) ? -EIO : 0;
+	if (fclose(f) != 0 && r == 0)
+		r = negative_errno();
+	if (r == 0 && rename(tmp, path) < 0)
+		r = negative_errno();
+	if (r < 0) {
+		unlink(tmp);
+		return log_error_errno(r, "Failed to write JUnit XML to '%s'", path);
+	}
+	return 0;
+}
+
 static int verb_compare(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "base", required_argument, NULL, 'b' },
 		{ "head", required_argument, NULL, 'h' },
 		{ "alpha", required_argument, NULL, 'a' },
+		{ "alpha-latency", required_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "markdown", no_argument, NULL, 'm' },
+		{ "junit", required_argument, NULL, 'J' },
+		{ "server", required_argument, NULL, 'S' },
+		{ "database", required_argument, NULL, 'd' },
 		{}
 	};
 	struct compare_opts co = { .alpha_outcome = 0.001, .alpha_latency = 0.01 };
 	struct compare_result *res = NULL;
-	struct db *db = NULL;
+	const char *junit = NULL, *server = NULL;
+	json_t *j = NULL;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "b:h:a:jm", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "b:h:a:A:jmJ:S:d:", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'b': co.base = optarg; break;
 		case 'h': co.head = optarg; break;
 		case 'a':
-			co.alpha_outcome = strtod(optarg, NULL);
-			if (!(co.alpha_outcome > 0 && co.alpha_outcome < 1)) {
-				log_error("--alpha: '%s' is not in (0, 1)", optarg);
+		case 'A': {
+			char *end = NULL;
+			double v = strtod(optarg, &end);
+
+			if (end == optarg || *end || !(v > 0 && v < 1)) {
+				log_error("--%s: '%s' is not in (0, 1)",
+					  c == 'a' ? "alpha" : "alpha-latency", optarg);
 				return EXIT_ERROR;
 			}
+			*(c == 'a' ? &co.alpha_outcome : &co.alpha_latency) = v;
 			break;
+		}
 		case 'j': arg_json = true; break;
 		case 'm': arg_markdown = true; break;
+		case 'J': junit = optarg; break;
+		case 'S': server = optarg; break;
+		case 'd': arg_database = optarg; break;
 		default: return EXIT_ERROR;
 		}
 	}
 	if (!co.base || !co.head) {
 		log_error("compare: give --base and --head (a kernel label, a run UUID, or "
-			  "label:NAME / run:UUID)");
+			  "label:NAME / run:UUID / kernel:ID)");
 		return EXIT_ERROR;
 	}
-	if (open_db(NULL, DB_READONLY, &db) < 0)
+	if (optind < argc) {
+		log_error("compare: unexpected argument '%s'", argv[optind]);
 		return EXIT_ERROR;
-	r = compare_run(db, &co, &res);
-	if (r < 0) {
-		log_error_errno(r, "Failed to compare '%s' with '%s'", co.base, co.head);
+	}
+	if (arg_json && arg_markdown) {
+		log_error("compare: --json and --markdown exclude each other");
+		return EXIT_ERROR;
+	}
+	if (server) {
+#ifdef HAVE_LIBCURL
+		r = compare_fetch(server, &co, &j);
+		if (r < 0)
+			return EXIT_ERROR;
+		r = compare_result_from_json(j, &res);
+		if (r < 0) {
+			log_error_errno(r, "%s: the reply is not a compare result", server);
+			json_decref(j);
+			return EXIT_ERROR;
+		}
+#else
+		log_error("--server: this probestorm was built without libcurl; compare a local "
+			  "database instead (--database FILE)");
+		return EXIT_ERROR;
+#endif
+	} else {
+		struct db *db = NULL;
+
+		if (open_db(NULL, DB_READONLY, &db) < 0)
+			return EXIT_ERROR;
+		r = compare_run(db, &co, &res);
+		if (r == -ENOENT)
+			log_error("'%s' or '%s' matches no run in '%s'", co.base, co.head,
+				  database_path(NULL));
+		else if (r < 0)
+			log_error_errno(r, "Failed to compare '%s' with '%s': %s", co.base,
+					co.head, db_errmsg(db));
 		db_close(db);
-		return EXIT_ERROR;
+		if (r < 0)
+			return EXIT_ERROR;
+	}
+	if (junit && write_junit(junit, res) < 0) {
+		r = EXIT_ERROR;
+		goto out;
 	}
 	if (arg_json) {
-		json_t *j = compare_result_to_json(res);
+		if (!j)
+			j = compare_result_to_json(res);
+		if (!j) {
+			log_oom();
+			r = EXIT_ERROR;
+			goto out;
+		}
 		print_json(j);
-		json_decref(j);
-	} else
+	} else if (!junit || !streq(junit, "-"))
 		compare_print(stdout, res, arg_markdown);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		log_error_errno(errno, "Failed to write to stdout");
+		r = EXIT_ERROR;
+		goto out;
+	}
 	r = compare_result_regressed(res) ? 1 : 0;
+out:
+	json_decref(j);
 	compare_result_free(res);
-	db_close(db);
 	return r;
 }
 
@@ -479,7 +739,9 @@ static const struct {
 	{ "import", verb_import, "import BUNDLE..." },
 	{ "export", verb_export, "export RUN-UUID" },
 	{ "list", verb_list, "list [runs|kernels] [--json]" },
-	{ "compare", verb_compare, "compare --base SEL --head SEL [--json|--markdown]" },
+	{ "compare", verb_compare,
+	  "compare --base SEL --head SEL [--json|--markdown] [--junit FILE] [--alpha A]\n"
+	  "                     [--alpha-latency A] [--server URL]" },
 };
 
 static void usage(FILE *f)
@@ -487,7 +749,9 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: probestorm [--config FILE] [--database FILE] [--json] VERB ...\n\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  probestorm %s\n", verbs[i].help);
-	fprintf(f, "\nSEL is a kernel label, a run UUID, label:NAME or run:UUID.\n"
+	fprintf(f, "\nSEL is a kernel label, a run UUID, label:NAME, run:UUID or kernel:ID.\n"
+		   "compare --server URL asks a probestormd (GET URL/api/v1/compare) instead of\n"
+		   "the local database; --junit - writes the JUnit XML to stdout.\n"
 		   "Exit codes: 0 ok, 1 regression found by compare, 2 error.\n");
 }
 
@@ -526,7 +790,8 @@ int main(int argc, char **argv)
 		argv += optind;
 		optind = 1;
 		/* Verbs without options of their own still accept the query options. */
-		if (verbs[i].fn != verb_run && verbs[i].fn != verb_compare) {
+		if (verbs[i].fn != verb_run && verbs[i].fn != verb_compare &&
+		    verbs[i].fn != verb_import) {
 			while ((c = getopt_long(argc, argv, "+jd:", opts, NULL)) >= 0) {
 				if (c == 'j')
 					arg_json = true;

@@ -45,6 +45,11 @@ static int sysfs_start(void *state, const struct collector_ctx *ctx)
 			    st->verb == STEP_PROBE || st->verb == STEP_WAIT_BOUND)
 				sysfs_add(s, conf_device_find(ctx->conf, st->arg));
 		}
+	/* A scenario that names no device (reboot, module loads only) is about them all. */
+	if (s->n == 0)
+		for (size_t i = 0; i < ctx->conf->n_devices; i++)
+			if (ctx->conf->devices[i].consumer)
+				sysfs_add(s, &ctx->conf->devices[i]);
 	/* The suppliers of every consumer, even when no step names them (module reloads). */
 	for (size_t i = 0; i < s->n; i++)
 		if (s->devs[i]->consumer && s->devs[i]->iommus)

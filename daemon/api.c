@@ -45,6 +45,14 @@
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
+/* Debian's packaged browser libraries (libjs-*), served below /javascript/ as Debian's
+ * javascript-common serves them to Apache: the dashboard loads Chart.js from there, so it
+ * needs no copy of the library and no network. */
+#ifndef JAVASCRIPTDIR
+#define JAVASCRIPTDIR "/usr/share/javascript"
+#endif
+#define API_JAVASCRIPT_URL "/javascript/"
+
 /* A campaign request is one small JSON object. */
 #define API_MAX_CAMPAIGN_BODY ((size_t)4096)
 /* Of an oversized chunked upload this much is read and thrown away so the client gets
@@ -58,6 +66,7 @@ struct api {
 	uint16_t port;
 	char *database;
 	char *web_root; /* canonical, NULL when it does not exist */
+	char *js_root;	/* canonical JAVASCRIPTDIR, NULL when it does not exist */
 	char *token;	/* NULL: POST endpoints disabled */
 	const struct conf *conf;
 	char *label, *patches;
@@ -439,24 +448,28 @@ static int api_get_run(struct api_get *g, struct api_reply *rep)
 
 static int api_get_run_cycles(struct api_get *g, struct api_reply *rep)
 {
-	static const char *const params[] = { "limit", "offset", NULL };
-	int64_t limit, offset, total;
+	static const char *const params[] = { "sweep", "limit", "offset", NULL };
+	int64_t limit, offset, total, sweep;
+	bool by_sweep = api_param(g->c, "sweep") != NULL;
 	json_t *j;
 	int r;
 
 	if (api_params_check(g->c, params, rep) < 0 ||
 	    api_param_uuid("run", g->arg, rep) < 0 ||
+	    api_param_int(g->c, "sweep", INT64_MIN, INT64_MAX, 0, &sweep, rep) < 0 ||
 	    api_param_int(g->c, "limit", 1, 1000, 100, &limit, rep) < 0 ||
 	    api_param_int(g->c, "offset", 0, INT64_MAX, 0, &offset, rep) < 0)
 		return 0;
-	r = db_query_run_cycles(g->db, g->arg, limit, offset, &j, &total);
+	r = db_query_run_cycles(g->db, g->arg, by_sweep ? &sweep : NULL, limit, offset, &j,
+				&total);
 	if (r == -ENOENT)
 		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "no run %s",
 				 g->arg);
 	if (r < 0)
 		return api_db_error(rep, g->db, r, "listing cycles");
 	return api_ok(rep, MHD_HTTP_OK,
-		      json_pack("{s:s, s:I, s:I, s:I, s:o}", "run", g->arg, "total",
+		      json_pack("{s:s, s:o*, s:I, s:I, s:I, s:o}", "run", g->arg, "sweep",
+				by_sweep ? json_integer(sweep) : NULL, "total",
 				(json_int_t)total, "limit", (json_int_t)limit, "offset",
 				(json_int_t)offset, "cycles", j));
 }
@@ -927,26 +940,26 @@ static const char *api_content_type(const char *path)
 	return "application/octet-stream";
 }
 
-/* Opens url under the web root: no "..", and after resolving symlinks still inside it.
- * A directory means its index.html. Returns an fd or a negative errno. */
-static int api_static_open(struct api *a, const char *url, char **ret_path,
+/* Opens url under root (canonical): no "..", and after resolving symlinks still inside
+ * it. A directory means its index.html. Returns an fd or a negative errno. */
+static int api_static_open(const char *root, const char *url, char **ret_path,
 			   struct stat *st)
 {
 	_cleanup_free_ char *path = NULL, *real = NULL;
 	size_t rootlen;
 	int fd;
 
-	if (!a->web_root || url[0] != '/' || strstr(url, ".."))
+	if (!root || url[0] != '/' || strstr(url, ".."))
 		return -ENOENT;
-	path = strprintf("%s%s%s", a->web_root, url,
+	path = strprintf("%s%s%s", root, url,
 			 url[strlen(url) - 1] == '/' ? "index.html" : "");
 	if (!path)
 		return -ENOMEM;
 	real = realpath(path, NULL);
 	if (!real)
 		return negative_errno();
-	rootlen = strlen(a->web_root);
-	if (strncmp(real, a->web_root, rootlen) != 0 || real[rootlen] != '/')
+	rootlen = strlen(root);
+	if (strncmp(real, root, rootlen) != 0 || real[rootlen] != '/')
 		return -ENOENT;
 	fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -993,7 +1006,11 @@ static enum MHD_Result api_static(struct api *a, struct MHD_Connection *c,
 		rep->allow = "GET, HEAD";
 		return api_send(c, rep);
 	}
-	fd = api_static_open(a, url, &path, &st);
+	if (strncmp(url, API_JAVASCRIPT_URL, strlen(API_JAVASCRIPT_URL)) == 0)
+		fd = api_static_open(a->js_root, url + strlen(API_JAVASCRIPT_URL) - 1,
+				     &path, &st);
+	else
+		fd = api_static_open(a->web_root, url, &path, &st);
 	if (fd < 0) {
 		api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "no file %s", url);
 		return api_send(c, rep);
@@ -1285,6 +1302,7 @@ static void api_free(struct api *a)
 	pthread_mutex_destroy(&a->campaign_lock);
 	free(a->database);
 	free(a->web_root);
+	free(a->js_root);
 	free(a->token);
 	free(a->label);
 	free(a->patches);
@@ -1327,6 +1345,11 @@ int api_start(const struct api_opts *o, struct api **ret)
 		log_warning_errno(errno,
 				  "web root '%s' unavailable: only the API is served",
 				  web_root);
+	/* Without it the dashboard still works, with tables instead of charts. */
+	a->js_root = realpath(JAVASCRIPTDIR, NULL);
+	if (!a->js_root)
+		log_debug("'%s' unavailable: %s is not served", JAVASCRIPTDIR,
+			  API_JAVASCRIPT_URL);
 	r = api_read_token(&o->conf->daemon, &a->token);
 	if (r < 0)
 		goto fail;

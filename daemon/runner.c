@@ -26,6 +26,7 @@
 #include "collector.h"
 #include "db.h"
 #include "kio.h"
+#include "kparse.h"
 #include "kmsg.h"
 #include "log.h"
 #include "macro.h"
@@ -120,6 +121,12 @@ static int runner_collect_devices(struct runner *r)
 			if (step_names_device(st->verb) && (k = runner_add_device(r, st->arg)) < 0)
 				return k;
 		}
+	/* A scenario that names no device (reboot, module loads only) is about them all. */
+	if (r->n_devs == 0)
+		for (size_t i = 0; i < r->conf->n_devices; i++)
+			if (r->conf->devices[i].consumer &&
+			    (k = runner_add_device(r, r->conf->devices[i].name)) < 0)
+				return k;
 	for (size_t i = 0; i < r->n_devs; i++)
 		if (r->devs[i]->consumer && r->devs[i]->iommus)
 			for (char **p = r->devs[i]->iommus; *p; p++)
@@ -319,10 +326,64 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
 	}
 }
 
+/*
+ * A reboot ends the boot, not the cycle: the cycle's outcome is what the next boot shows.
+ * So the cycle so far (its actions, with the reboot last) is stored durably where the next
+ * boot finds it: in the run's in-flight record (params = the cycle as a bundle line) on a
+ * rig with a database, and in the "inflight" line of the stream for a QEMU host to hand
+ * back. The next boot completes it (runner_complete_reboot_cycle).
+ */
 static int runner_do_reboot(struct runner *r, struct cycle_record *c, const struct conf_step *st)
 {
-	runner_mark_inflight(r, c, st, -1);
-	log_notice("run %s cycle %lld: rebooting", r->run.uuid, (long long)c->seq);
+	struct action_record *a, *n = realloc(c->actions, (c->n_actions + 1) * sizeof(*n));
+	_cleanup_free_ char *partial = NULL;
+	json_t *pj = NULL;
+	int k;
+
+	if (!n)
+		return log_oom();
+	c->actions = n;
+	a = &c->actions[c->n_actions];
+	*a = (struct action_record){ .idx = (int)c->n_actions, .group = -1, .verb = STEP_REBOOT,
+				     .arg = strdup(""), .start_ns = now_ns() };
+	if (!a->arg)
+		return log_oom();
+	c->n_actions++;
+	c->end_ns = a->start_ns;
+	k = bundle_cycle_to_json(r->run.uuid, c, &pj);
+	if (k < 0)
+		return log_error_errno(k, "Failed to encode cycle %lld before the reboot",
+				       (long long)c->seq);
+	partial = json_dumps(pj, JSON_COMPACT);
+	if (!partial) {
+		json_decref(pj);
+		return log_oom();
+	}
+	if (r->opts->db) {
+		struct action_record ia = *a;
+
+		ia.params = partial;
+		k = db_inflight_set(r->opts->db, r->run_id, c->seq, &ia);
+		if (k < 0) {
+			json_decref(pj);
+			return log_error_errno(k, "Failed to store cycle %lld before the reboot: %s",
+					       (long long)c->seq, db_errmsg(r->opts->db));
+		}
+	}
+	if (r->opts->stream) {
+		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:O}", "type", "inflight",
+				      "run", r->run.uuid, "cycle", (json_int_t)c->seq, "action",
+				      a->idx, "verb", "reboot", "arg", "", "partial", pj);
+		k = runner_stream(r, j);
+		if (k < 0) {
+			json_decref(pj);
+			return k;
+		}
+	}
+	json_decref(pj);
+	log_notice("run %s cycle %lld: rebooting (boot %d ends here)", r->run.uuid,
+		   (long long)c->seq, r->ctx.boot);
+	(void)st;
 	sync();
 	if (reboot(RB_AUTOBOOT) < 0)
 		return log_error_errno(errno, "Failed to reboot");
@@ -689,6 +750,86 @@ static void runner_finish(struct runner *r, const char *status)
 	r->exec = NULL;
 }
 
+/* Deferrals the kernel reported in boot records: "probe of X ... returned -517". */
+static void runner_count_boot_deferrals(struct cycle_record *c)
+{
+	for (size_t i = 0; i < c->n_events; i++) {
+		_cleanup_free_ char *dev = NULL, *drv = NULL;
+		int64_t usecs;
+		int ret;
+		struct observation *o;
+
+		if (c->events[i].class != EVENT_PROBE_TIME ||
+		    kparse_probe_time(c->events[i].message, &dev, &drv, &ret, &usecs) < 0)
+			continue;
+		if ((ret == -517 || ret == 517) && (o = cycle_find_observation(c, dev)))
+			o->deferrals++;
+	}
+}
+
+/* The first cycle after a reboot: the stored partial cycle plus what this boot produced
+ * (every classified kernel record of the boot, the sysfs state now), classified and
+ * stored as that cycle. */
+static int runner_complete_reboot_cycle(struct runner *r, const char *partial, int64_t seq)
+{
+	_cleanup_(cycle_record_done) struct cycle_record c = { 0 };
+	_cleanup_free_ char *err = NULL;
+	struct kernel_event *evs = NULL;
+	size_t n_evs = 0;
+	json_t *j;
+	int k;
+
+	j = json_loads(partial, 0, NULL);
+	if (!j)
+		return log_error_errno(EBADMSG, "The stored cycle %lld before the reboot is not JSON",
+				       (long long)seq);
+	k = bundle_cycle_from_json(j, &c, &err);
+	json_decref(j);
+	if (k < 0)
+		return log_error_errno(k, "The stored cycle %lld before the reboot: %s",
+				       (long long)seq, err ? err : "unreadable");
+	if (c.seq != seq)
+		return log_error_errno(EINVAL, "The stored cycle is %lld, expected %lld",
+				       (long long)c.seq, (long long)seq);
+	c.boot = r->ctx.boot;
+	/* Probes of the boot may still run (asynchronous probing, deferred probe work). */
+	for (int64_t deadline = now_ns() + r->camp->deadline_us * NSEC_PER_USEC;
+	     !runner_consumers_bound(r) && now_ns() < deadline;)
+		sleep_until_ns(now_ns() + POLL_INTERVAL_NS);
+	k = kmsg_read_boot(&evs, &n_evs);
+	if (k < 0)
+		log_warning_errno(k, "Cannot read this boot's kernel records");
+	for (size_t i = 0; i < n_evs; i++) {
+		evs[i].boot = r->ctx.boot;
+		if (cycle_add_event(&c, &evs[i]) < 0) {
+			kmsg_events_free(evs, n_evs);
+			return log_oom();
+		}
+	}
+	kmsg_events_free(evs, n_evs);
+	k = collector_sysfs.cycle_end(runner_slot_state(r, &collector_sysfs), &r->ctx, &c);
+	if (k < 0)
+		return k;
+	for (size_t i = 0; i < c.n_events; i++)
+		if (c.events[i].seq < 0 && c.events[i].source < _SOURCE_MAX)
+			c.events[i].seq = r->next_seq[c.events[i].source]++;
+	runner_count_boot_deferrals(&c);
+	runner_count_deferrals(r, &c);
+	c.end_ns = now_ns();
+	k = outcome_classify(&c, r->odevs, r->n_devs);
+	if (k < 0)
+		return log_oom();
+	k = runner_store_cycle(r, &c);
+	if (k < 0)
+		return k;
+	log_info("run %s cycle %lld: completed after the reboot (boot %d): %s%s%s", r->run.uuid,
+		 (long long)seq, r->ctx.boot, outcome_to_string(c.outcome),
+		 c.note && *c.note ? " - " : "", c.note ? c.note : "");
+	r->progress.done++;
+	r->progress.counts[c.outcome]++;
+	return 0;
+}
+
 int runner_run(const struct conf *conf, const char *campaign, const struct runner_opts *o,
 	       char ret_uuid[37], char **ret_error)
 {
@@ -732,7 +873,17 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		log_info("run %s: resuming at cycle %lld, boot %d", r.run.uuid,
 			 (long long)o->start_seq, o->boot);
 	r.progress.done = o->start_seq;
-	for (int64_t seq = o->start_seq; seq < total; seq++) {
+	if (o->after_reboot) {
+		k = runner_complete_reboot_cycle(&r, o->after_reboot, o->start_seq);
+		if (k < 0) {
+			runner_finish(&r, "aborted");
+			run_record_done(&r.run);
+			*ret_error = strprintf("could not complete cycle %lld after the reboot",
+					       (long long)o->start_seq);
+			return k;
+		}
+	}
+	for (int64_t seq = o->start_seq + (o->after_reboot ? 1 : 0); seq < total; seq++) {
 		struct cycle_record c = { 0 };
 
 		if (o->stop && *o->stop) {

@@ -36,6 +36,8 @@ struct runner_opts {
 	const char *resume_uuid;    /* continue this run (after a crash/reboot) instead of a new one */
 	int64_t start_seq;          /* first cycle number when resuming */
 	int boot;                   /* boot number when resuming */
+	const char *after_reboot;   /* resuming after a reboot step: the stored partial cycle
+				     * start_seq (a bundle cycle line), completed first */
 	const volatile sig_atomic_t *stop; /* set asynchronously to stop after this cycle */
 	void (*progress)(const struct runner_progress *p, void *userdata);
 	void *userdata;

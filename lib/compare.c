@@ -543,6 +543,208 @@ json_t *compare_result_to_json(const struct compare_result *r)
 	return root;
 }
 
+/* --- reading the JSON form back --- */
+
+static double num_from_json(json_t *v)
+{
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* [lo, hi] or null (both NaN). false when malformed. */
+static bool interval_from_json(json_t *v, struct stats_interval *ret)
+{
+	if (json_is_null(v) || !v) {
+		*ret = (struct stats_interval){ NAN, NAN };
+		return true;
+	}
+	if (!json_is_array(v) || json_array_size(v) != 2)
+		return false;
+	ret->lo = num_from_json(json_array_get(v, 0));
+	ret->hi = num_from_json(json_array_get(v, 1));
+	return true;
+}
+
+static bool count_from_json(json_t *o, const char *key, uint64_t *ret)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return false;
+	*ret = (uint64_t)json_integer_value(v);
+	return true;
+}
+
+static bool verdict_from_json(json_t *o, enum stats_verdict *ret)
+{
+	const char *s = json_string_value(json_object_get(o, "verdict"));
+
+	for (int v = 0; s && v < _STATS_VERDICT_MAX; v++)
+		if (streq(s, stats_verdict_to_string(v))) {
+			*ret = v;
+			return true;
+		}
+	return false;
+}
+
+static int side_from_json(json_t *j, struct compare_side *side)
+{
+	const char *sel = json_string_value(json_object_get(j, "selector"));
+	const char *kernel = json_string_value(json_object_get(j, "kernel"));
+	json_t *runs = json_object_get(j, "runs");
+
+	if (!sel || !json_is_integer(runs) || json_integer_value(runs) < 0)
+		return -EBADMSG;
+	side->selector = strdup(sel);
+	side->description = kernel ? strdup(kernel) : NULL;
+	if (!side->selector || (kernel && !side->description))
+		return -ENOMEM;
+	side->n_runs = (size_t)json_integer_value(runs);
+	return 0;
+}
+
+static int rate_from_json(json_t *o, struct compare_rate *cr)
+{
+	const char *name = json_string_value(json_object_get(o, "outcome"));
+
+	if (!name)
+		return -EBADMSG;
+	cr->outcome = streq(name, "any_failure") ? -1 : outcome_from_string(name);
+	if (cr->outcome < -1 || !count_from_json(o, "base_k", &cr->k_base) ||
+	    !count_from_json(o, "base_n", &cr->n_base) ||
+	    !count_from_json(o, "head_k", &cr->k_head) ||
+	    !count_from_json(o, "head_n", &cr->n_head) ||
+	    !interval_from_json(json_object_get(o, "base_ci"), &cr->ci_base) ||
+	    !interval_from_json(json_object_get(o, "head_ci"), &cr->ci_head) ||
+	    !verdict_from_json(o, &cr->verdict))
+		return -EBADMSG;
+	cr->p = num_from_json(json_object_get(o, "p"));
+	return 0;
+}
+
+static int latency_from_json(json_t *o, struct compare_latency *l)
+{
+	static const char *const qn[] = { "p50", "p90", "p99" };
+	const char *metric = json_string_value(json_object_get(o, "metric"));
+	uint64_t nb, nh;
+
+	if (!metric)
+		return -EBADMSG;
+	/* metric points to static strings, as compare_run leaves it */
+	if (streq(metric, "time_to_bound"))
+		l->metric = "time_to_bound";
+	else if (streq(metric, "bind_latency"))
+		l->metric = "bind_latency";
+	else
+		return -EBADMSG;
+	if (!count_from_json(o, "base_n", &nb) || !count_from_json(o, "head_n", &nh) ||
+	    !verdict_from_json(o, &l->verdict))
+		return -EBADMSG;
+	l->n_base = (size_t)nb;
+	l->n_head = (size_t)nh;
+	l->p = num_from_json(json_object_get(o, "p"));
+	l->shift_ns = num_from_json(json_object_get(o, "hl_shift_ns"));
+	for (int q = 0; q < _COMPARE_Q_MAX; q++) {
+		json_t *pair = json_object_get(o, qn[q]);
+		json_t *b = json_object_get(pair, "base"), *h = json_object_get(pair, "head");
+
+		if (!json_is_object(pair))
+			return -EBADMSG;
+		l->q_base[q] = num_from_json(json_object_get(b, "value"));
+		l->q_head[q] = num_from_json(json_object_get(h, "value"));
+		if (!interval_from_json(json_object_get(b, "ci"), &l->ci_base[q]) ||
+		    !interval_from_json(json_object_get(h, "ci"), &l->ci_head[q]))
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+static int group_from_json(json_t *jg, struct compare_group *g)
+{
+	const char *scenario = json_string_value(json_object_get(jg, "scenario"));
+	const char *consumer = json_string_value(json_object_get(jg, "consumer"));
+	json_t *rates = json_object_get(jg, "outcomes"), *lat = json_object_get(jg, "latency");
+	json_t *bk = json_object_get(jg, "sweep"), *v;
+	size_t i;
+	int k;
+
+	if (!scenario || !consumer || !json_is_array(rates) || !json_is_array(lat) ||
+	    json_array_size(lat) != 2 || (bk && !json_is_array(bk)) ||
+	    json_array_size(rates) > ARRAY_SIZE(g->rates))
+		return -EBADMSG;
+	g->scenario = strdup(scenario);
+	g->device = strdup(consumer);
+	if (!g->scenario || !g->device)
+		return -ENOMEM;
+	json_array_foreach(rates, i, v) {
+		k = rate_from_json(v, &g->rates[g->n_rates]);
+		if (k < 0)
+			return k;
+		g->n_rates++;
+	}
+	json_array_foreach(lat, i, v) {
+		k = latency_from_json(v, &g->latency[i]);
+		if (k < 0)
+			return k;
+	}
+	if (json_array_size(bk) > 0) {
+		g->buckets = calloc(json_array_size(bk), sizeof(*g->buckets));
+		if (!g->buckets)
+			return -ENOMEM;
+	}
+	json_array_foreach(bk, i, v) {
+		struct compare_bucket *b = &g->buckets[i];
+		json_t *sw = json_object_get(v, "sweep_us");
+
+		if (!json_is_integer(sw) || !count_from_json(v, "base_n", &b->n_base) ||
+		    !count_from_json(v, "base_fail", &b->fail_base) ||
+		    !count_from_json(v, "head_n", &b->n_head) ||
+		    !count_from_json(v, "head_fail", &b->fail_head))
+			return -EBADMSG;
+		b->sweep = json_integer_value(sw);
+		g->n_buckets++;
+	}
+	return 0;
+}
+
+int compare_result_from_json(json_t *j, struct compare_result **ret)
+{
+	struct compare_result *r;
+	json_t *groups = json_object_get(j, "groups"), *v;
+	size_t i;
+	int k;
+
+	if (!json_is_object(j) || !json_is_array(groups) ||
+	    !json_is_number(json_object_get(j, "alpha_outcome")) ||
+	    !json_is_number(json_object_get(j, "alpha_latency")))
+		return -EBADMSG;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->alpha_outcome = json_number_value(json_object_get(j, "alpha_outcome"));
+	r->alpha_latency = json_number_value(json_object_get(j, "alpha_latency"));
+	k = side_from_json(json_object_get(j, "base"), &r->base);
+	if (k >= 0)
+		k = side_from_json(json_object_get(j, "head"), &r->head);
+	if (k >= 0 && json_array_size(groups) > 0) {
+		r->groups = calloc(json_array_size(groups), sizeof(*r->groups));
+		if (!r->groups)
+			k = -ENOMEM;
+	}
+	json_array_foreach(groups, i, v) {
+		if (k < 0)
+			break;
+		/* counted first, so compare_result_free frees a half-read group too */
+		r->n_groups++;
+		k = group_from_json(v, &r->groups[i]);
+	}
+	if (k < 0) {
+		compare_result_free(r);
+		return k;
+	}
+	*ret = r;
+	return 0;
+}
+
 /* --- rendering --- */
 
 static void fmt_rate(char *buf, size_t size, uint64_t k, uint64_t n, struct stats_interval ci)
@@ -635,28 +837,175 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 			}
 			fmt_p(p, sizeof(p), l->p);
 			fmt_ms(sh, sizeof(sh), l->shift_ns);
-			fprintf(f, "%s%s ms (n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; "
+			fprintf(f, "%s%s%s ms (n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; "
 				   "shift %s ms, p %s: %s\n",
-				markdown ? "\n- " : "  ", l->metric, l->n_base, l->n_head,
+				markdown && m == 0 ? "\n" : "", markdown ? "- " : "  ", l->metric, l->n_base, l->n_head,
 				l->n_base ? q[0][0] : "-", l->n_head ? q[0][1] : "-",
 				l->n_base ? q[1][0] : "-", l->n_head ? q[1][1] : "-",
 				l->n_base ? q[2][0] : "-", l->n_head ? q[2][1] : "-",
 				isnan(l->shift_ns) ? "-" : sh, p, stats_verdict_to_string(l->verdict));
 		}
-		if (g->n_buckets > 0) {
-			fprintf(f, "%sfailures per offset (base | head):\n", markdown ? "\n" : "  ");
-			for (size_t j = 0; j < g->n_buckets; j++) {
-				const struct compare_bucket *b = &g->buckets[j];
-				fprintf(f, "%s%8.3f ms  %4llu/%-4llu | %4llu/%-4llu\n",
-					markdown ? "    " : "    ", (double)b->sweep / 1000.0,
-					(unsigned long long)b->fail_base, (unsigned long long)b->n_base,
-					(unsigned long long)b->fail_head, (unsigned long long)b->n_head);
-			}
+		if (g->n_buckets > 0 && markdown)
+			fprintf(f, "\nfailures per offset:\n\n| offset ms | base | head |\n"
+				   "|---:|---:|---:|\n");
+		else if (g->n_buckets > 0)
+			fprintf(f, "  failures per offset (base | head):\n");
+		for (size_t j = 0; j < g->n_buckets; j++) {
+			const struct compare_bucket *b = &g->buckets[j];
+
+			fprintf(f, markdown ? "| %.3f | %llu/%llu | %llu/%llu |\n"
+					    : "    %8.3f ms  %4llu/%-4llu | %4llu/%llu\n",
+				(double)b->sweep / 1000.0, (unsigned long long)b->fail_base,
+				(unsigned long long)b->n_base, (unsigned long long)b->fail_head,
+				(unsigned long long)b->n_head);
 		}
 		fputc('\n', f);
 	}
-	fprintf(f, "%sverdict: %s\n", markdown ? "**" : "",
+	fprintf(f, markdown ? "**verdict: %s**\n" : "verdict: %s\n",
 		compare_result_regressed(r) ? "REGRESSION" : "no regression");
+}
+
+/* --- JUnit XML --- */
+
+/* Attribute and text content: the five XML specials escaped; control characters other
+ * than tab and newline are not allowed in XML 1.0 at all, so they become '?'. */
+static void xml_escaped(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		switch (ch) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case '\n': fputs("&#10;", f); break;
+		case '\t': fputs("&#9;", f); break;
+		default: fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, f);
+		}
+	}
+}
+
+static void rate_message(char *buf, size_t size, const struct compare_rate *cr, double alpha)
+{
+	char b[64], h[64], p[32];
+
+	fmt_rate(b, sizeof(b), cr->k_base, cr->n_base, cr->ci_base);
+	fmt_rate(h, sizeof(h), cr->k_head, cr->n_head, cr->ci_head);
+	fmt_p(p, sizeof(p), cr->p);
+	snprintf(buf, size, "%s: base %s, head %s; Fisher exact p %s at alpha %g: %s",
+		 rate_name(cr->outcome), b, h, p, alpha, stats_verdict_to_string(cr->verdict));
+}
+
+static void latency_message(char *buf, size_t size, const struct compare_latency *l,
+			    double alpha)
+{
+	char q[3][2][24], p[32], sh[24];
+
+	for (int k = 0; k < 3; k++) {
+		fmt_ms(q[k][0], sizeof(q[k][0]), l->q_base[k]);
+		fmt_ms(q[k][1], sizeof(q[k][1]), l->q_head[k]);
+	}
+	fmt_p(p, sizeof(p), l->p);
+	fmt_ms(sh, sizeof(sh), l->shift_ns);
+	snprintf(buf, size, "%s ms (n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; "
+			    "Hodges-Lehmann shift %s ms, Mann-Whitney p %s at alpha %g: %s",
+		 l->metric, l->n_base, l->n_head, l->n_base ? q[0][0] : "-",
+		 l->n_head ? q[0][1] : "-", l->n_base ? q[1][0] : "-", l->n_head ? q[1][1] : "-",
+		 l->n_base ? q[2][0] : "-", l->n_head ? q[2][1] : "-",
+		 isnan(l->shift_ns) ? "-" : sh, p, alpha, stats_verdict_to_string(l->verdict));
+}
+
+static void junit_case(FILE *f, const struct compare_group *g, const char *name,
+		       bool failed, bool skipped, const char *msg)
+{
+	fputs("    <testcase classname=\"", f);
+	xml_escaped(f, g->scenario);
+	fputc('.', f);
+	xml_escaped(f, g->device);
+	fputs("\" name=\"", f);
+	xml_escaped(f, name);
+	fputs("\" time=\"0\"", f);
+	if (!failed && !skipped) {
+		fputs(">\n      <system-out>", f);
+		xml_escaped(f, msg);
+		fputs("</system-out>\n    </testcase>\n", f);
+		return;
+	}
+	fputs(">\n      ", f);
+	fputs(failed ? "<failure type=\"regression\" message=\"" : "<skipped message=\"", f);
+	xml_escaped(f, msg);
+	fputs("\">", f);
+	xml_escaped(f, msg);
+	fputs(failed ? "</failure>\n    </testcase>\n" : "</skipped>\n    </testcase>\n", f);
+}
+
+void compare_print_junit(FILE *f, const struct compare_result *r)
+{
+	size_t tests = 0, failures = 0;
+
+	for (size_t i = 0; i < r->n_groups; i++) {
+		const struct compare_group *g = &r->groups[i];
+
+		tests += g->n_rates + 2;
+		for (size_t j = 0; j < g->n_rates; j++)
+			failures += g->rates[j].verdict == STATS_REGRESSION;
+		for (int m = 0; m < 2; m++)
+			failures += g->latency[m].verdict == STATS_REGRESSION;
+	}
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+	fprintf(f, "<testsuites name=\"probestorm compare\" tests=\"%zu\" failures=\"%zu\" "
+		   "errors=\"0\">\n", tests, failures);
+	for (size_t i = 0; i < r->n_groups; i++) {
+		const struct compare_group *g = &r->groups[i];
+		struct compare_rate sorted[_OUTCOME_MAX + 1];
+		size_t fails = 0, skips = 0;
+		char msg[512], name[64];
+
+		memcpy(sorted, g->rates, g->n_rates * sizeof(*sorted));
+		qsort(sorted, g->n_rates, sizeof(*sorted), cmp_rate);
+		for (size_t j = 0; j < g->n_rates; j++)
+			fails += g->rates[j].verdict == STATS_REGRESSION;
+		for (int m = 0; m < 2; m++) {
+			fails += g->latency[m].verdict == STATS_REGRESSION;
+			skips += g->latency[m].n_base == 0 || g->latency[m].n_head == 0;
+		}
+		fputs("  <testsuite name=\"", f);
+		xml_escaped(f, g->scenario);
+		fputs(" / ", f);
+		xml_escaped(f, g->device);
+		fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n",
+			g->n_rates + 2, fails, skips);
+		fputs("    <properties>\n", f);
+		for (int s = 0; s < 2; s++) {
+			const struct compare_side *side = s ? &r->head : &r->base;
+
+			fprintf(f, "      <property name=\"%s\" value=\"", s ? "head" : "base");
+			xml_escaped(f, side->selector);
+			fputs(" (", f);
+			xml_escaped(f, side->description ? side->description : "?");
+			fprintf(f, ", %zu run%s)\"/>\n", side->n_runs, side->n_runs == 1 ? "" : "s");
+		}
+		fprintf(f, "      <property name=\"alpha_outcome\" value=\"%g\"/>\n"
+			   "      <property name=\"alpha_latency\" value=\"%g\"/>\n"
+			   "    </properties>\n", r->alpha_outcome, r->alpha_latency);
+		for (size_t j = 0; j < g->n_rates; j++) {
+			rate_message(msg, sizeof(msg), &sorted[j], r->alpha_outcome);
+			snprintf(name, sizeof(name), "outcome %s", rate_name(sorted[j].outcome));
+			junit_case(f, g, name, sorted[j].verdict == STATS_REGRESSION, false, msg);
+		}
+		for (int m = 0; m < 2; m++) {
+			const struct compare_latency *l = &g->latency[m];
+			bool empty = l->n_base == 0 || l->n_head == 0;
+
+			latency_message(msg, sizeof(msg), l, r->alpha_latency);
+			snprintf(name, sizeof(name), "latency %s", l->metric);
+			junit_case(f, g, name, l->verdict == STATS_REGRESSION, empty, msg);
+		}
+		fputs("  </testsuite>\n", f);
+	}
+	fputs("</testsuites>\n", f);
 }
 
 void compare_print_run_summary(FILE *f, json_t *summary)

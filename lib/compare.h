@@ -7,6 +7,10 @@
  * latency percentiles with bootstrap CIs, Mann-Whitney p and Hodges-Lehmann shift for
  * time-to-bound and bind latency, and per-sweep-offset failure counts (the race window).
  * Every metric gets a verdict at its alpha; the result regressed if any metric did.
+ *
+ * The JSON form (compare_result_to_json, the API's /compare body) carries everything the
+ * renderers print, and compare_result_from_json reads it back, so the CLI renders a remote
+ * daemon's answer with the same code as a local comparison (text, markdown, JUnit).
  */
 #pragma once
 
@@ -87,8 +91,16 @@ void compare_result_free(struct compare_result *r);
 bool compare_result_regressed(const struct compare_result *r);
 /* The result as JSON (the API's /compare body); NULL on allocation failure. */
 json_t *compare_result_to_json(const struct compare_result *r);
+/* Reads the JSON form back (run ids are not part of it: run_ids stays NULL, n_runs is
+ * the count). -EBADMSG for a missing or mistyped member, an unknown outcome, metric or
+ * verdict; -ENOMEM. The caller owns *ret (compare_result_free); j stays the caller's. */
+int compare_result_from_json(json_t *j, struct compare_result **ret);
 /* Text (fixed-width) or markdown (for a mailing-list reply or CI summary). */
 void compare_print(FILE *f, const struct compare_result *r, bool markdown);
+/* JUnit XML for CI: one testsuite per scenario and consumer, one testcase per outcome
+ * class and latency metric, a <failure> (with the numbers) for each regression. Write
+ * errors are left in f's error indicator for the caller to check. */
+void compare_print_junit(FILE *f, const struct compare_result *r);
 
 /* Text renderings of db_query_run_summary() / db_query_runs() / db_query_kernels(). */
 void compare_print_run_summary(FILE *f, json_t *summary);

@@ -235,8 +235,19 @@ int db_query_run_count(struct db *db, const struct db_run_filter *f, int64_t *re
 	return 0;
 }
 
-int db_query_run_cycles(struct db *db, const char *uuid, int64_t limit, int64_t offset,
-			json_t **ret, int64_t *ret_total)
+/* Binds the optional sweep filter of db_query_run_cycles(): NULL matches every cycle. */
+static int dbq_bind_sweep(sqlite3_stmt *s, int i, const int64_t *sweep_us)
+{
+	int rc;
+
+	if (sweep_us)
+		return dbq_bind_int(s, i, *sweep_us);
+	rc = sqlite3_bind_null(s, i);
+	return rc == SQLITE_OK ? 0 : dbq_errno(rc);
+}
+
+int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us,
+			int64_t limit, int64_t offset, json_t **ret, int64_t *ret_total)
 {
 	_cleanup_stmt_ sqlite3_stmt *cs = NULL, *os = NULL, *ns = NULL;
 	_cleanup_json_ json_t *arr = json_array();
@@ -252,8 +263,12 @@ int db_query_run_cycles(struct db *db, const char *uuid, int64_t limit, int64_t 
 	if (r < 0)
 		return r;
 
-	r = dbq_prepare(db, "SELECT COUNT(*) FROM cycles WHERE run_id = ?1", &ns);
-	if (r < 0 || (r = dbq_bind_int(ns, 1, run_id)) < 0 || (r = dbq_step(ns)) < 0)
+	r = dbq_prepare(db,
+			"SELECT COUNT(*) FROM cycles WHERE run_id = ?1 AND "
+			"(?2 IS NULL OR sweep_value = ?2)",
+			&ns);
+	if (r < 0 || (r = dbq_bind_int(ns, 1, run_id)) < 0 ||
+	    (r = dbq_bind_sweep(ns, 2, sweep_us)) < 0 || (r = dbq_step(ns)) < 0)
 		return r;
 	total = sqlite3_column_int64(ns, 0);
 
@@ -261,10 +276,12 @@ int db_query_run_cycles(struct db *db, const char *uuid, int64_t limit, int64_t 
 		db,
 		"SELECT c.id, c.seq, c.boot, c.sweep_value, c.outcome, c.deferrals, "
 		"c.note, c.start_ns, c.end_ns, c.end_ns - c.start_ns AS duration_ns "
-		"FROM cycles c WHERE c.run_id = ?1 ORDER BY c.seq LIMIT ?2 OFFSET ?3",
+		"FROM cycles c WHERE c.run_id = ?1 AND (?4 IS NULL OR c.sweep_value = ?4) "
+		"ORDER BY c.seq LIMIT ?2 OFFSET ?3",
 		&cs);
 	if (r < 0 || (r = dbq_bind_int(cs, 1, run_id)) < 0 ||
-	    (r = dbq_bind_int(cs, 2, limit)) < 0 || (r = dbq_bind_int(cs, 3, offset)) < 0)
+	    (r = dbq_bind_int(cs, 2, limit)) < 0 || (r = dbq_bind_int(cs, 3, offset)) < 0 ||
+	    (r = dbq_bind_sweep(cs, 4, sweep_us)) < 0)
 		return r;
 	r = dbq_rows(cs, 0, arr);
 	if (r < 0)
@@ -284,10 +301,12 @@ int db_query_run_cycles(struct db *db, const char *uuid, int64_t limit, int64_t 
 		"o.domain_type, o.time_to_bound_ns, o.deferrals, o.deferred_reason "
 		"FROM observations o JOIN cycles c ON c.id = o.cycle_id "
 		"WHERE o.consumer = 1 AND c.id IN (SELECT id FROM cycles WHERE "
-		"run_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3) ORDER BY c.seq, o.device",
+		"run_id = ?1 AND (?4 IS NULL OR sweep_value = ?4) ORDER BY seq LIMIT ?2 "
+		"OFFSET ?3) ORDER BY c.seq, o.device",
 		&os);
 	if (r < 0 || (r = dbq_bind_int(os, 1, run_id)) < 0 ||
-	    (r = dbq_bind_int(os, 2, limit)) < 0 || (r = dbq_bind_int(os, 3, offset)) < 0)
+	    (r = dbq_bind_int(os, 2, limit)) < 0 || (r = dbq_bind_int(os, 3, offset)) < 0 ||
+	    (r = dbq_bind_sweep(os, 4, sweep_us)) < 0)
 		return r;
 	while ((r = dbq_step(os)) > 0) {
 		int64_t seq = sqlite3_column_int64(os, 0);

@@ -30,10 +30,11 @@ int db_query_run_count(struct db *db, const struct db_run_filter *f, int64_t *re
 /* One page of the run's cycles by seq (limit > 0, offset >= 0) as a JSON array of {id,
  * seq, boot, sweep_value, outcome, deferrals, note, start_ns, end_ns, duration_ns,
  * consumers: [{device, outcome, driver, iommu_group, domain_type, time_to_bound_ns,
- * deferrals, deferred_reason}]}, and the run's total number of cycles into *ret_total.
+ * deferrals, deferred_reason}]}, and the number of cycles selected into *ret_total.
+ * sweep_us NULL: every cycle; otherwise only those whose sweep value is *sweep_us.
  * -ENOENT for an unknown UUID. The caller owns *ret. */
-int db_query_run_cycles(struct db *db, const char *uuid, int64_t limit, int64_t offset,
-			json_t **ret, int64_t *ret_total);
+int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us,
+			int64_t limit, int64_t offset, json_t **ret, int64_t *ret_total);
 
 /* The run (row id and UUID) and seq of the cycle with row id cycle_id, for
  * db_cycle_load(). -ENOENT when there is no such cycle. */

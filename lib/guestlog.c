@@ -51,13 +51,25 @@ int guestlog_scan(FILE *f, struct guestlog_tail *ret)
 				t.last_cycle = seq;
 			if (boot > t.boot)
 				t.boot = boot;
-			if (t.has_inflight && t.inflight_cycle <= seq)
+			if (t.has_inflight && t.inflight_cycle <= seq) {
 				t.has_inflight = false;
+				free(t.partial);
+				t.partial = NULL;
+			}
 		} else if (streq(type, "inflight")) {
 			const char *verb = json_string_value(json_object_get(j, "verb"));
 			const char *arg = json_string_value(json_object_get(j, "arg"));
 
 			t.has_inflight = true;
+			free(t.partial);
+			t.partial = NULL;
+			if (json_object_get(j, "partial")) {
+				t.partial = json_dumps(json_object_get(j, "partial"), JSON_COMPACT);
+				if (!t.partial) {
+					json_decref(j);
+					return -ENOMEM;
+				}
+			}
 			t.inflight_cycle = json_integer_value(json_object_get(j, "cycle"));
 			t.inflight_action = (int)json_integer_value(json_object_get(j, "action"));
 			snprintf(t.inflight_verb, sizeof(t.inflight_verb), "%s", verb ? verb : "");
@@ -65,16 +77,31 @@ int guestlog_scan(FILE *f, struct guestlog_tail *ret)
 		}
 		json_decref(j);
 	}
-	if (ferror(f))
+	if (ferror(f)) {
+		free(t.partial);
 		return -EIO;
+	}
 	*ret = t;
 	return 0;
+}
+
+void guestlog_tail_done(struct guestlog_tail *t)
+{
+	free(t->partial);
+	t->partial = NULL;
+}
+
+bool guestlog_rebooted(const struct guestlog_tail *t)
+{
+	return t->has_inflight && streq(t->inflight_verb, "reboot") && t->partial;
 }
 
 int64_t guestlog_resume_seq(const struct guestlog_tail *t)
 {
 	int64_t s = t->last_cycle + 1;
 
+	if (guestlog_rebooted(t))
+		return t->inflight_cycle;
 	if (t->has_inflight && t->inflight_cycle + 1 > s)
 		s = t->inflight_cycle + 1;
 	return s;
@@ -153,6 +180,8 @@ int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum out
 
 	if (!t->uuid[0])
 		return -ENOENT;
+	if (guestlog_rebooted(t))
+		return 0;
 	r = db_run_find(db, t->uuid, &run_id);
 	if (r < 0)
 		return r;

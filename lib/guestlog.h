@@ -26,13 +26,20 @@ struct guestlog_tail {
 	int inflight_action;
 	char inflight_verb[16];
 	char inflight_arg[256];
+	char *partial;          /* a reboot in flight: the cycle so far (bundle line), owned */
 };
+
+/* Frees what guestlog_scan() allocated in t. */
+void guestlog_tail_done(struct guestlog_tail *t);
+/* Whether the guest went down by a reboot step of the scenario (not a death). */
+bool guestlog_rebooted(const struct guestlog_tail *t);
 
 /* Scans a stream (lines that do not parse, e.g. a torn last line, are skipped). 0 or
  * negative errno (-EBADMSG when it names more than one run). */
 int guestlog_scan(FILE *f, struct guestlog_tail *ret);
 
-/* Records the death of the guest for a scanned stream whose run is in db: a cycle with
+/* Records the death of the guest for a scanned stream whose run is in db (nothing when it
+ * went down by a reboot step: guestlog_rebooted()): a cycle with
  * outcome how (OUTCOME_CRASH or OUTCOME_HANG) for the in-flight cycle, holding the
  * in-flight action (not returned) and a console event (class panic/oops when the console
  * shows one) with the last lines of console_path; without an in-flight cycle, only the
@@ -40,5 +47,6 @@ int guestlog_scan(FILE *f, struct guestlog_tail *ret);
 int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum outcome how,
 			  const char *console_path, int boot);
 
-/* The first cycle a fresh boot should run: after the in-flight cycle or the last one. */
+/* The first cycle a fresh boot should run: after the in-flight cycle or the last one; for
+ * a reboot, the in-flight cycle itself (the new boot completes it from t->partial). */
 int64_t guestlog_resume_seq(const struct guestlog_tail *t);

@@ -22,7 +22,9 @@ sysw() {
 	echo "$err" | sed 's/.*write error: //'
 }
 
-cat /dev/kmsg > /tmp/kmsg.all &
+# A reader that falls behind gets EPIPE and cat exits: reopen (from the oldest record
+# again; extract drops the repeats by sequence number).
+(while :; do cat /dev/kmsg; done) > /tmp/kmsg.all &
 reader=$!
 
 # Write a marker record and wait until the background reader has it.
@@ -38,6 +40,8 @@ begin() { mark "begin $1"; }
 # extract NAME: print the records between NAME's markers
 extract() {
 	awk -v b="ps-capture: begin $1" -v e="ps-capture: end $1" '
+		/^[^ ]/ { split($0, h, ","); dup = (h[2] + 0 <= last); if (!dup) last = h[2] + 0 }
+		dup { next }
 		/^[^ ]/ { hdr = $0; sub(/^[^;]*;/, "", hdr)
 			if (hdr == b) { on = 1; skip = 1; next }
 			if (hdr == e) { on = 0 }
@@ -91,8 +95,9 @@ for s in $scen; do
 		# bind right as the walk reaches the consumer; retried until seen.
 		echo 2000 > $M/ps_sysmmu/parameters/walk_delay_us
 		i=0
-		while [ $i -lt 100 ]; do
+		while [ $i -lt 80 ]; do
 			i=$((i + 1))
+			off=$((40000 + (i % 10) * 4000))
 			sysw $D/ps-decon/unbind decon >/dev/null
 			sysw $D/ps-decon/unbind decon-ctl >/dev/null
 			sysw $D/ps-sysmmu/unbind sysmmu-b >/dev/null
@@ -100,14 +105,14 @@ for s in $scen; do
 			sysw $D/ps-sysmmu/bind sysmmu-a >/dev/null
 			begin walk$i
 			(sysw $D/ps-sysmmu/bind sysmmu-b > /tmp/bb) &
-			usleep 55000
+			usleep $off
 			(sysw $D/ps-decon/bind decon > /tmp/b1) &
 			(sysw $D/ps-decon/bind decon-ctl > /tmp/b2) &
-			wait $!; sleep 1
+			wait $!; usleep 200000
 			mark "end walk$i"
 			if extract walk$i | grep -q "probe_iommu_group"; then
 				end walk$i late-iommu-warn-from-walk
-				note "late-iommu-warn-from-walk: attempt $i, bind sysmmu-b=$(cat /tmp/bb) decon=$(cat /tmp/b1) decon-ctl=$(cat /tmp/b2)"
+				note "late-iommu-warn-from-walk: attempt $i, offset $off us, bind sysmmu-b=$(cat /tmp/bb) decon=$(cat /tmp/b1) decon-ctl=$(cat /tmp/b2)"
 				break
 			fi
 		done
