@@ -410,6 +410,21 @@ int main(int argc, char **argv)
 #endif
 	watchdog_ping();
 	ret = 0;
+	/* Runs left "running" by the previous boot: a reboot step, or the target died. */
+	if (!stop_requested && api_campaign_claim(api_server, "recovery")) {
+		struct runner_opts ro = {
+			.label = arg_label, .patches = arg_patches, .db = db, .stream = stream,
+			.stop = &stop_requested, .progress = on_progress,
+		};
+		int k;
+
+		notify_status("taking up runs of the previous boot");
+		k = runner_recover(conf, &ro);
+		if (k > 0)
+			log_info("took up %d run(s) of the previous boot", k);
+		api_campaign_release(api_server, "", k < 0 ? k : 0);
+		notify_status("idle");
+	}
 	if (arg_n_campaigns > 0) {
 		for (size_t i = 0; i < arg_n_campaigns && !stop_requested; i++)
 			if (run_campaign(conf, db, stream, arg_campaigns[i]) < 0)

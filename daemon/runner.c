@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "action.h"
 #include "bundle.h"
@@ -27,6 +28,7 @@
 #include "db.h"
 #include "kio.h"
 #include "kparse.h"
+#include "pstore.h"
 #include "kmsg.h"
 #include "log.h"
 #include "macro.h"
@@ -929,4 +931,119 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		return k;
 	}
 	return k == -ECANCELED ? k : 0;
+}
+
+/* A target that died in the middle of an action: the crash cycle for that action, with the
+ * records pstore kept of the crash (none without a pstore backend). */
+static int runner_record_crash(struct db *db, int64_t run_id, int64_t seq, int boot,
+			       struct action_record *a)
+{
+	_cleanup_(cycle_record_done) struct cycle_record c = { .seq = seq, .boot = boot };
+	struct kernel_event *evs = NULL;
+	size_t n_evs = 0;
+	int k;
+
+	a->hung = true;
+	a->end_ns = 0;
+	c.outcome = OUTCOME_CRASH;
+	c.note = strprintf("target died during '%s %s'", step_verb_to_string(a->verb),
+			   a->arg ? a->arg : "");
+	if (!c.note)
+		return -ENOMEM;
+	c.actions = calloc(1, sizeof(*c.actions));
+	if (!c.actions)
+		return -ENOMEM;
+	c.actions[0] = *a;
+	memset(a, 0, sizeof(*a));
+	c.n_actions = 1;
+	k = pstore_read(&evs, &n_evs);
+	if (k < 0)
+		log_warning_errno(k, "Cannot read pstore");
+	for (size_t i = 0; i < n_evs; i++) {
+		evs[i].boot = boot;
+		if (cycle_add_event(&c, &evs[i]) < 0) {
+			kmsg_events_free(evs, n_evs);
+			return -ENOMEM;
+		}
+	}
+	kmsg_events_free(evs, n_evs);
+	k = db_cycle_insert(db, run_id, &c, NULL);
+	return k == -EEXIST ? 0 : k;
+}
+
+int runner_recover(const struct conf *conf, const struct runner_opts *base)
+{
+	struct sqlite3 *h = db_sqlite(base->db);
+	sqlite3_stmt *st = NULL;
+	struct { char uuid[37]; char *campaign; int64_t id; int boot; } runs[16];
+	size_t n = 0;
+	int rc, taken = 0;
+
+	rc = sqlite3_prepare_v2(h, "SELECT r.uuid, r.campaign, r.id, (SELECT IFNULL(MAX(boot), 0) "
+				   "FROM cycles WHERE run_id = r.id) FROM runs r WHERE r.status = "
+				   "'running' ORDER BY r.id", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return log_error_errno(EIO, "Failed to look for runs to recover: %s",
+				       sqlite3_errmsg(h));
+	while (n < ARRAY_SIZE(runs) && sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(runs[n].uuid, sizeof(runs[n].uuid), "%s", sqlite3_column_text(st, 0));
+		runs[n].campaign = strdup((const char *)sqlite3_column_text(st, 1));
+		runs[n].id = sqlite3_column_int64(st, 2);
+		runs[n].boot = sqlite3_column_int(st, 3);
+		n++;
+	}
+	sqlite3_finalize(st);
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_(action_record_done) struct action_record a = { 0 };
+		_cleanup_free_ char *err = NULL;
+		struct runner_opts o = *base;
+		int64_t seq = 0;
+		char uuid[37];
+		int k;
+
+		if (!runs[i].campaign || !conf_campaign_find(conf, runs[i].campaign)) {
+			log_warning("run %s: campaign '%s' is not configured any more; marking it "
+				    "interrupted", runs[i].uuid, runs[i].campaign ? runs[i].campaign : "?");
+			db_run_finish(base->db, runs[i].id, "interrupted", NULL, NULL);
+			continue;
+		}
+		/* Preflight first: it points kernel I/O at the campaign's target (pstore is read
+		 * there) and refuses a target that cannot run before anything is recorded. */
+		k = runner_preflight(conf, runs[i].campaign, &err);
+		if (k < 0) {
+			log_error("run %s: cannot take it up: %s", runs[i].uuid, err);
+			continue;
+		}
+		k = db_inflight_get(base->db, runs[i].id, &seq, &a);
+		o.resume_uuid = runs[i].uuid;
+		o.boot = runs[i].boot + 1;
+		if (k == -ENOENT) {
+			/* Stopped between cycles (power cut, daemon killed): just go on. */
+			k = db_run_next_seq(base->db, runs[i].id, &o.start_seq);
+		} else if (k >= 0 && a.verb == STEP_REBOOT && a.params) {
+			o.start_seq = seq;
+			o.after_reboot = a.params;
+		} else if (k >= 0) {
+			log_warning("run %s: the target died during cycle %lld ('%s %s'); recording "
+				    "a crash", runs[i].uuid, (long long)seq,
+				    step_verb_to_string(a.verb), a.arg ? a.arg : "");
+			k = runner_record_crash(base->db, runs[i].id, seq, o.boot, &a);
+			if (k >= 0)
+				k = db_inflight_clear(base->db, runs[i].id);
+			o.start_seq = seq + 1;
+		}
+		if (k < 0) {
+			log_error_errno(k, "run %s: cannot recover: %s", runs[i].uuid,
+					db_errmsg(base->db));
+			continue;
+		}
+		k = runner_run(conf, runs[i].campaign, &o, uuid, &err);
+		if (k < 0)
+			log_error("run %s: %s", runs[i].uuid, err ? err : strerror(-k));
+		taken++;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(runs[i].campaign);
+	return taken;
 }

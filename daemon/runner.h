@@ -48,6 +48,15 @@ struct runner_opts {
  * profile. Returns 0, or a negative errno with a one-line malloc'd reason in ret_error. */
 int runner_preflight(const struct conf *conf, const char *campaign, char **ret_error);
 
+/* After a boot: every run the database still has as "running" is taken up again. A run
+ * whose in-flight action was a reboot step completes that cycle with this boot's records
+ * and continues; a run whose in-flight action was anything else died with the target in
+ * that action: a crash cycle naming it is recorded (with pstore's records when there are
+ * any) and the run continues after it; a run whose campaign is no longer configured is
+ * marked interrupted. base supplies db, stream, stop and progress. Returns the number of
+ * runs taken up, or negative errno. */
+int runner_recover(const struct conf *conf, const struct runner_opts *base);
+
 /* Runs the campaign. The run's UUID is written to ret_uuid as soon as it is recorded.
  * Returns 0 when the run finished (or was stopped: status "interrupted"), -ECANCELED when
  * it was aborted (too many consecutive hangs), other negative errno on failure with the

@@ -11,6 +11,7 @@
 
 #include "db.h"
 #include "guestlog.h"
+#include "kparse.h"
 #include "macro.h"
 #include "util.h"
 
@@ -107,50 +108,36 @@ int64_t guestlog_resume_seq(const struct guestlog_tail *t)
 	return s;
 }
 
-/* The last lines of the console, and the first line that says how the kernel died. */
+/* The last lines of the console, and the line that says how the kernel died. */
 static int console_tail(const char *path, char **ret_tail, char **ret_headline,
 			enum event_class *ret_class)
 {
-	_cleanup_free_ char *buf = NULL;
 	char *lines[CONSOLE_TAIL_LINES] = { 0 };
-	char *line = NULL, *head = NULL;
-	enum event_class cls = EVENT_INFO;
-	size_t cap = 0, n = 0, len = 0;
+	char *line = NULL, *buf;
+	size_t cap = 0, n = 0, len = 0, pos = 0, first;
 	FILE *f = fopen(path, "re");
+	int r;
 
 	if (!f)
 		return negative_errno();
 	while (getline(&line, &cap, f) >= 0) {
 		/* The console carries \r from the serial line. */
-		line[strcspn(line, "\r")] = '\0';
-		if (!head || cls != EVENT_PANIC) {
-			enum event_class c = EVENT_INFO;
-
-			if (strstr(line, "Kernel panic - not syncing"))
-				c = EVENT_PANIC;
-			else if (strstr(line, "Internal error:") || strstr(line, "Unable to handle kernel") ||
-				 strstr(line, "BUG:"))
-				c = EVENT_OOPS;
-			if (c != EVENT_INFO && (cls == EVENT_INFO || c == EVENT_PANIC)) {
-				free(head);
-				head = strdup(line);
-				cls = c;
-			}
-		}
+		line[strcspn(line, "\r\n")] = '\0';
 		free(lines[n % CONSOLE_TAIL_LINES]);
 		lines[n % CONSOLE_TAIL_LINES] = strdup(line);
 		n++;
 	}
 	free(line);
 	fclose(f);
-	for (size_t i = n > CONSOLE_TAIL_LINES ? n - CONSOLE_TAIL_LINES : 0; i < n; i++)
-		len += strlen(lines[i % CONSOLE_TAIL_LINES] ? lines[i % CONSOLE_TAIL_LINES] : "") + 1;
+	first = n > CONSOLE_TAIL_LINES ? n - CONSOLE_TAIL_LINES : 0;
+	for (size_t i = first; i < n; i++)
+		len += (lines[i % CONSOLE_TAIL_LINES] ? strlen(lines[i % CONSOLE_TAIL_LINES]) : 0) + 1;
 	buf = malloc(len + 1);
 	if (buf) {
-		size_t pos = 0;
-		for (size_t i = n > CONSOLE_TAIL_LINES ? n - CONSOLE_TAIL_LINES : 0; i < n; i++) {
+		for (size_t i = first; i < n; i++) {
 			const char *l = lines[i % CONSOLE_TAIL_LINES] ? lines[i % CONSOLE_TAIL_LINES] : "";
 			size_t ll = strlen(l);
+
 			memcpy(buf + pos, l, ll);
 			pos += ll;
 			buf[pos++] = '\n';
@@ -159,13 +146,15 @@ static int console_tail(const char *path, char **ret_tail, char **ret_headline,
 	}
 	for (size_t i = 0; i < CONSOLE_TAIL_LINES; i++)
 		free(lines[i]);
-	if (!buf) {
-		free(head);
+	if (!buf)
 		return -ENOMEM;
+	/* The panic is normally within the tail; a dying kernel prints little after it. */
+	r = kparse_crash_headline(buf, ret_headline, ret_class);
+	if (r < 0) {
+		free(buf);
+		return r;
 	}
-	*ret_tail = TAKE_PTR(buf);
-	*ret_headline = head;
-	*ret_class = cls;
+	*ret_tail = buf;
 	return 0;
 }
 

@@ -1294,3 +1294,42 @@ int kparse_cmdline_param(const char *cmdline, const char *key, char **ret_value)
 	*ret_value = v;
 	return 0;
 }
+
+int kparse_crash_headline(const char *text, char **ret_line, enum event_class *ret_class)
+{
+	enum event_class cls = EVENT_INFO;
+	const char *best = NULL;
+	size_t best_len = 0;
+
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		enum event_class c = EVENT_INFO;
+
+		if (memmem(p, len, "Kernel panic - not syncing", 26))
+			c = EVENT_PANIC;
+		else if (memmem(p, len, "Internal error:", 15) ||
+			 memmem(p, len, "Unable to handle kernel", 23) || memmem(p, len, "BUG:", 4))
+			c = EVENT_OOPS;
+		/* The panic line names the cause; else the first oops line. */
+		if (c == EVENT_PANIC || (c == EVENT_OOPS && cls == EVENT_INFO)) {
+			best = p;
+			best_len = len;
+			cls = c;
+			if (c == EVENT_PANIC)
+				break;
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	if (best) {
+		char *s = strndup(best, best_len);
+
+		if (!s)
+			return -ENOMEM;
+		s[strcspn(s, "\r")] = '\0';
+		*ret_line = s;
+	} else
+		*ret_line = NULL;
+	*ret_class = cls;
+	return 0;
+}

@@ -140,3 +140,9 @@ int kparse_build_id(const void *notes, size_t len, char **ret_hex);
  * kernel's next_arg() understands them). malloc'd; "" for a bare "key". -ENOENT when
  * absent, -ENOMEM. */
 int kparse_cmdline_param(const char *cmdline, const char *key, char **ret_value);
+
+/* How a kernel log (a console capture, a pstore dump) says the kernel died: the first line
+ * of a "Kernel panic - not syncing" (EVENT_PANIC), else of an Oops ("Internal error:",
+ * "Unable to handle kernel", "BUG:"; EVENT_OOPS), with *ret_line malloc'd (\r removed);
+ * EVENT_INFO and NULL when it shows neither. 0 or -ENOMEM. */
+int kparse_crash_headline(const char *text, char **ret_line, enum event_class *ret_class);
