@@ -68,6 +68,17 @@ ps_req GET "/api/v1/runs/$STOCK/cycles?limit=5&offset=5"
 expect 200 "run cycles page" '.limit == 5' '.offset == 5' '(.cycles | length) == 5' \
 	'.cycles[0].seq == 5' '.cycles[0].sweep_value == 20000' \
 	'.cycles[0].outcome == "late_iommu_probe"'
+# The dashboard's heatmap cells: the cycles of one sweep value, paginated the same way.
+ps_req GET "/api/v1/runs/$STOCK/cycles?sweep=20000"
+expect 200 "run cycles of one sweep value" '.sweep == 20000' '.total == 5' \
+	'[.cycles[].seq] == [5, 6, 7, 8, 9]' 'all(.cycles[]; .sweep_value == 20000)' \
+	'all(.cycles[]; (.consumers | length) == 2)'
+ps_req GET "/api/v1/runs/$STOCK/cycles?sweep=20000&limit=2&offset=4"
+expect 200 "sweep filter with a page" '.total == 5' '[.cycles[].seq] == [9]'
+ps_req GET "/api/v1/runs/$STOCK/cycles?sweep=12345"
+expect 200 "sweep value without cycles" '.total == 0' '.cycles == []'
+ps_req GET "/api/v1/runs/$STOCK/cycles?sweep=20ms"
+expect_error 400 "malformed sweep value" '.detail | startswith("sweep:")'
 ps_req GET "/api/v1/runs/$LKML/cycles?limit=2"
 expect 200 "run cycles (lkml-v1)" \
 	'.cycles[0].consumers[1] | .device == "decon-ctl" and .outcome == "late_iommu_probe"'
@@ -134,6 +145,18 @@ ps_req GET /../../etc/passwd --path-as-is
 expect_error 404 "'..' is refused"
 ps_req GET /%2e%2e/%2e%2e/etc/passwd --path-as-is
 expect_error 404 "escaped '..' is refused"
+# Debian's packaged browser libraries (the dashboard's Chart.js) below /javascript/.
+if [ -f /usr/share/javascript/chart.js/chart.min.js ]; then
+	ps_req GET /javascript/chart.js/chart.min.js
+	check "GET /javascript/ serves /usr/share/javascript" \
+		cmp -s "$ps_tmp/body" /usr/share/javascript/chart.js/chart.min.js
+	check "a .js file is text/javascript" \
+		test "$(ps_header Content-Type)" = "text/javascript; charset=utf-8"
+fi
+ps_req GET /javascript/../../../etc/passwd --path-as-is
+expect_error 404 "'..' below /javascript/ is refused"
+ps_req GET /javascript/no-such-library/x.js
+expect_error 404 "missing library file"
 ps_req HEAD /api/v1/health -I
 check "HEAD /api/v1/health" test "$status" = 200
 

@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The dashboard (web/) in headless Chromium against a real probestormd on a random loopback
+# port, over a database imported from the bundle recorded from the QEMU kit (stock vs
+# lkml-v1): every view renders, the comparison shows the compare engine's regression,
+# heatmap cells open the matching cycles, bad deep links show readable errors
+# (tests/web/dashboard.mjs). Uses Debian's chromium (never a downloaded browser) and
+# playwright-core from npm, installed into the build folder (build/web-tests), where the
+# screenshots go too. Skips (77) only when chromium is not installed.
+: "${PS_TEST_TIMEOUT:=300}"
+export PS_TEST_TIMEOUT
+. "$(dirname "$0")/../integration/lib.sh"
+
+PS_CHROMIUM=${PS_CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$PS_CHROMIUM" ]; then
+	echo "SKIP: $PS_CHROMIUM is not installed (contrib/setup-deps installs Debian's chromium)"
+	exit 77
+fi
+for tool in node npm; do
+	command -v "$tool" > /dev/null 2>&1 ||
+		{ echo "Bail out! $tool is not installed"; exit 99; }
+done
+
+# playwright-core, pinned; its browser download is never used (executablePath).
+PW_VERSION=1.65.1
+PS_PW_PREFIX=${PS_PW_PREFIX:-$top_builddir/build/web-tests}
+pw_pkg=$PS_PW_PREFIX/node_modules/playwright-core/package.json
+if [ ! -f "$pw_pkg" ] || ! grep -q "\"version\": \"$PW_VERSION\"" "$pw_pkg"; then
+	mkdir -p "$PS_PW_PREFIX"
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 180 npm install --prefix "$PS_PW_PREFIX" \
+		--no-audit --no-fund --loglevel=error "playwright-core@$PW_VERSION" ||
+		{ echo "Bail out! cannot install playwright-core@$PW_VERSION from npm"; exit 99; }
+fi
+
+PS_BUNDLE=$top_srcdir/tests/data/bundles/qemu-e2e-stock-lkml-v1.ndjson
+ps_config web
+ps_database "$ps_tmp/db"
+ps_start "$ps_tmp/web.conf" "$ps_tmp/db"
+
+PS_SHOTS=$top_builddir/build/web-tests/screenshots
+mkdir -p "$PS_SHOTS"
+PS_CHARTJS=0
+[ -f /usr/share/javascript/chart.js/chart.min.js ] && PS_CHARTJS=1
+[ "$PS_CHARTJS" = 1 ] ||
+	echo "# libjs-chart.js is not installed: checking the page without charts"
+
+PS_URL=$ps_url PS_SHOTS=$PS_SHOTS PS_PW_PREFIX=$PS_PW_PREFIX PS_CHROMIUM=$PS_CHROMIUM \
+	PS_CHARTJS=$PS_CHARTJS timeout -k 5 240 node "$top_srcdir/tests/web/dashboard.mjs"
+rc=$?
+echo "# screenshots: $PS_SHOTS"
+if [ $rc -ne 0 ]; then
+	echo "# daemon log:"
+	sed 's/^/#   /' "$ps_tmp/daemon.log"
+	exit 1
+fi
+exit 0
