@@ -25,6 +25,12 @@
 
 struct db;
 
+/* Above this many values per side, latency CIs are the percentile bootstrap's large-sample
+ * limit (order-statistic ranks) computed directly instead of by 2000 resamples. */
+#define COMPARE_BOOTSTRAP_MAX_N 20000u
+/* Results kept by compare_run (least recently used goes first). */
+#define COMPARE_CACHE_ENTRIES 16u
+
 struct compare_opts {
 	const char *base;
 	const char *head;
@@ -83,9 +89,13 @@ struct compare_result {
 	size_t n_groups;
 };
 
-/* Runs the comparison. -ENOENT when a selector matches no run (-EINVAL when malformed).
- * The caller owns *ret (compare_result_free). */
+/* Runs the comparison in one read snapshot. -ENOENT when a selector matches no run
+ * (-EINVAL when malformed). The caller owns *ret (compare_result_free). Thread-safe for
+ * distinct db handles. Results on a database file are cached process-wide while the rows
+ * they were computed from are unchanged (see compare.c); compare_cache_flush() frees
+ * the cache (at exit, for leak checkers). */
 int compare_run(struct db *db, const struct compare_opts *o, struct compare_result **ret);
+void compare_cache_flush(void);
 void compare_result_free(struct compare_result *r);
 /* True when any metric of any group is a regression. */
 bool compare_result_regressed(const struct compare_result *r);

@@ -30,9 +30,9 @@ reader=$!
 # Write a marker record and wait until the background reader has it.
 mark() {
 	echo "ps-capture: $1" > /dev/kmsg
-	i=0
-	while ! grep -q "ps-capture: $1\$" /tmp/kmsg.all && [ $i -lt 200 ]; do
-		usleep 10000; i=$((i + 1))
+	mi=0
+	while ! grep -q "ps-capture: $1\$" /tmp/kmsg.all && [ $mi -lt 200 ]; do
+		usleep 10000; mi=$((mi + 1))
 	done
 }
 

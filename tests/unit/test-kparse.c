@@ -1029,14 +1029,14 @@ static void test_captured_late_warn(_unused_ void **state)
 	assert_int_equal(kparse_report_open(r), 0);
 	e = find_class(&ev, EVENT_LATE_IOMMU_PROBE);
 	assert_non_null(e);
-	assert_int_equal(e->seq, 698);
-	assert_int_equal(e->ts_ns, 1246001000LL);
+	assert_int_equal(e->seq, 699);
+	assert_int_equal(e->ts_ns, 1652501000LL);
 	assert_int_equal(e->prio, 4);
 	assert_string_equal(e->device, "decon");
 	assert_string_equal(e->message, "ps-decon decon: late IOMMU probe at driver bind, "
 					"something fishy here!");
 	assert_true(strncmp(e->detail, "WARNING: drivers/iommu/iommu.c:654 at "
-			    "__iommu_probe_device+0x19c/0x48c, CPU#0: sh/85\n", 71) == 0);
+			    "__iommu_probe_device+0x19c/0x48c, CPU#1: sh/88\n", 71) == 0);
 	assert_non_null(strstr(e->detail, "\n really_probe+0x5c/0x288\n"));
 	assert_true(strstr(e->detail, "---[ end trace 0000000000000000 ]---") ==
 		    e->detail + strlen(e->detail) - strlen("---[ end trace 0000000000000000 ]---"));
