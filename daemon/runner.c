@@ -306,24 +306,40 @@ static int runner_append_action(struct cycle_record *c, const struct conf_step *
 }
 
 /* Stores the in-flight action before the kernel gets to act on it. */
+/* Stores the in-flight action before the kernel gets to act on it. For a concurrent group
+ * the first member is the action and the whole group ("bind sysmmu-b @0us, probe decon
+ * @40000us, ...") goes along (params in the database, "group" in the stream): a crash in a
+ * group may come from any member, and the console's trace tells which. */
 static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
-				 const struct conf_step *st, int group)
+				 const struct conf_step *const *steps, const int64_t *offsets,
+				 size_t n, int group)
 {
 	struct action_record a = {
-		.idx = (int)c->n_actions, .group = group, .verb = st->verb,
-		.arg = (char *)st->arg, .start_ns = now_ns(),
+		.idx = (int)c->n_actions, .group = group, .verb = steps[0]->verb,
+		.arg = (char *)steps[0]->arg, .start_ns = now_ns(),
 	};
+	char desc[512] = "";
+	size_t len = 0;
 
+	for (size_t i = 0; n > 1 && i < n && len < sizeof(desc); i++) {
+		int w = snprintf(desc + len, sizeof(desc) - len, "%s%s %s @%lldus", i ? ", " : "",
+				 step_verb_to_string(steps[i]->verb), steps[i]->arg ? steps[i]->arg : "",
+				 (long long)offsets[i]);
+		if (w > 0)
+			len += (size_t)w;
+	}
+	if (len > 0)
+		a.params = desc;
 	if (r->opts->db) {
 		int k = db_inflight_set(r->opts->db, r->run_id, c->seq, &a);
 		if (k < 0)
 			log_warning_errno(k, "Failed to record the in-flight action");
 	}
 	if (r->opts->stream) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s}", "type", "inflight", "run",
-				      r->run.uuid, "cycle", (json_int_t)c->seq, "action", a.idx,
-				      "verb", step_verb_to_string(st->verb), "arg",
-				      st->arg ? st->arg : "");
+		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}", "type", "inflight",
+				      "run", r->run.uuid, "cycle", (json_int_t)c->seq, "action",
+				      a.idx, "verb", step_verb_to_string(a.verb), "arg",
+				      a.arg ? a.arg : "", "group", len > 0 ? desc : NULL);
 		runner_stream(r, j);
 	}
 }
@@ -440,7 +456,7 @@ static int runner_exec_group(struct runner *r, struct cycle_record *c,
 	if (n == 0)
 		return 0;
 
-	runner_mark_inflight(r, c, steps[0], g->concurrent ? group_no : -1);
+	runner_mark_inflight(r, c, steps, offsets, n, g->concurrent ? group_no : -1);
 	t0 = now_ns() + (g->concurrent ? GROUP_LEAD_NS : 0);
 	for (size_t i = 0; i < n; i++)
 		jobs[i].start_at_ns = (g->concurrent || steps[i]->verb == STEP_SLEEP) ?
@@ -946,8 +962,10 @@ static int runner_record_crash(struct db *db, int64_t run_id, int64_t seq, int b
 	a->hung = true;
 	a->end_ns = 0;
 	c.outcome = OUTCOME_CRASH;
-	c.note = strprintf("target died during '%s %s'", step_verb_to_string(a->verb),
-			   a->arg ? a->arg : "");
+	c.note = a->params && a->verb != STEP_REBOOT
+			 ? strprintf("target died during the concurrent group '%s'", a->params)
+			 : strprintf("target died during '%s %s'", step_verb_to_string(a->verb),
+				     a->arg ? a->arg : "");
 	if (!c.note)
 		return -ENOMEM;
 	c.actions = calloc(1, sizeof(*c.actions));

@@ -75,6 +75,8 @@ int guestlog_scan(FILE *f, struct guestlog_tail *ret)
 			t.inflight_action = (int)json_integer_value(json_object_get(j, "action"));
 			snprintf(t.inflight_verb, sizeof(t.inflight_verb), "%s", verb ? verb : "");
 			snprintf(t.inflight_arg, sizeof(t.inflight_arg), "%s", arg ? arg : "");
+			snprintf(t.inflight_group, sizeof(t.inflight_group), "%s",
+				 json_string_value(json_object_get(j, "group")) ?: "");
 		}
 		json_decref(j);
 	}
@@ -203,9 +205,15 @@ int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum out
 			.hung = true,
 		};
 
-		c.note = strprintf("guest %s during '%s %s' (boot %d)%s%s",
-				   how == OUTCOME_HANG ? "hung" : "died", t->inflight_verb,
-				   t->inflight_arg, boot, headline ? ": " : "", headline ? headline : "");
+		if (t->inflight_group[0])
+			c.note = strprintf("guest %s during the concurrent group '%s' (boot %d)%s%s",
+					   how == OUTCOME_HANG ? "hung" : "died", t->inflight_group,
+					   boot, headline ? ": " : "", headline ? headline : "");
+		else
+			c.note = strprintf("guest %s during '%s %s' (boot %d)%s%s",
+					   how == OUTCOME_HANG ? "hung" : "died", t->inflight_verb,
+					   t->inflight_arg, boot, headline ? ": " : "",
+					   headline ? headline : "");
 		if (!c.note)
 			return -ENOMEM;
 		c.actions = &a;

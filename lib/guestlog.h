@@ -26,6 +26,7 @@ struct guestlog_tail {
 	int inflight_action;
 	char inflight_verb[16];
 	char inflight_arg[256];
+	char inflight_group[512]; /* a concurrent group: all its members, else "" */
 	char *partial;          /* a reboot in flight: the cycle so far (bundle line), owned */
 };
 
