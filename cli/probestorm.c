@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -683,8 +684,8 @@ static int verb_compare(int argc, char **argv)
 			return EXIT_ERROR;
 		}
 #else
-		log_error("--server: this probestorm was built without libcurl; compare a local "
-			  "database instead (--database FILE)");
+		log_error("--server: this probestorm was built without libcurl; compare "
+			  "a local database instead (--database FILE)");
 		return EXIT_ERROR;
 #endif
 	} else {
@@ -730,6 +731,40 @@ out:
 	return r;
 }
 
+/* qemu ...: the QEMU kit's host runner (contrib/qemu/run-campaign) with this binary as the
+ * host's probestorm. The kit is looked for in $PROBESTORM_QEMU_KIT, beside a build tree
+ * (../contrib/qemu from this executable) and in PKGDATADIR/qemu. */
+static int verb_qemu(int argc, char **argv)
+{
+	char self[PATH_MAX], cand[3][PATH_MAX + 64];
+	const char *env = getenv("PROBESTORM_QEMU_KIT");
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+	size_t k = 0;
+
+	if (n < 0)
+		return log_error_errno(errno, "Cannot find this executable"), EXIT_ERROR;
+	self[n] = '\0';
+	if (env)
+		snprintf(cand[k++], sizeof(cand[0]), "%s/run-campaign", env);
+	slash = strrchr(self, '/');
+	snprintf(cand[k++], sizeof(cand[0]), "%.*s/../contrib/qemu/run-campaign",
+		 (int)(slash ? slash - self : 1), slash ? self : ".");
+	snprintf(cand[k++], sizeof(cand[0]), "%s/qemu/run-campaign", PKGDATADIR);
+	for (size_t i = 0; i < k; i++) {
+		if (access(cand[i], X_OK) != 0)
+			continue;
+		setenv("PROBESTORM", self, 1);
+		if (arg_database)
+			setenv("PROBESTORM_DB", arg_database, 1);
+		argv[0] = cand[i];
+		execv(cand[i], argv);
+		return log_error_errno(errno, "Cannot run '%s'", cand[i]), EXIT_ERROR;
+	}
+	log_error("the QEMU kit (contrib/qemu/run-campaign) was not found; set PROBESTORM_QEMU_KIT");
+	return EXIT_ERROR;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -737,6 +772,8 @@ static const struct {
 } verbs[] = {
 	{ "run", verb_run, "run [--campaign NAME] [--label L] [--cycles N] [--stream FILE]" },
 	{ "import", verb_import, "import BUNDLE..." },
+	{ "qemu", verb_qemu, "qemu --variant stock|lkml-v1 --config F --campaign C [...] "
+			     "(contrib/qemu/run-campaign)" },
 	{ "export", verb_export, "export RUN-UUID" },
 	{ "list", verb_list, "list [runs|kernels] [--json]" },
 	{ "compare", verb_compare,
@@ -749,9 +786,10 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: probestorm [--config FILE] [--database FILE] [--json] VERB ...\n\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  probestorm %s\n", verbs[i].help);
-	fprintf(f, "\nSEL is a kernel label, a run UUID, label:NAME, run:UUID or kernel:ID.\n"
-		   "compare --server URL asks a probestormd (GET URL/api/v1/compare) instead of\n"
-		   "the local database; --junit - writes the JUnit XML to stdout.\n"
+	fprintf(f, "\nSEL is a kernel label, a run UUID, label:NAME, run:UUID or "
+		   "kernel:ID.\ncompare --server URL asks a probestormd (GET "
+		   "URL/api/v1/compare) instead of\nthe local database; --junit - writes "
+		   "the JUnit XML to stdout.\n"
 		   "Exit codes: 0 ok, 1 regression found by compare, 2 error.\n");
 }
 
@@ -791,7 +829,7 @@ int main(int argc, char **argv)
 		optind = 1;
 		/* Verbs without options of their own still accept the query options. */
 		if (verbs[i].fn != verb_run && verbs[i].fn != verb_compare &&
-		    verbs[i].fn != verb_import) {
+		    verbs[i].fn != verb_import && verbs[i].fn != verb_qemu) {
 			while ((c = getopt_long(argc, argv, "+jd:", opts, NULL)) >= 0) {
 				if (c == 'j')
 					arg_json = true;
