@@ -39,7 +39,8 @@
 
 static int64_t arg_cycles = 1000000, arg_events = 10, arg_runs = 5, arg_batch = 1000;
 static int64_t arg_cache_mb; /* 0: db_open's default; else PRAGMA cache_size (A/B only) */
-static const char *arg_pragma;  /* one more PRAGMA for A/B runs, e.g. "temp_store = MEMORY" */
+static const char
+	*arg_pragma; /* one more PRAGMA (A/B runs), e.g. "temp_store = MEMORY" */
 static const char *arg_database;
 static int arg_ndjson;
 
@@ -79,27 +80,33 @@ struct gen {
 static void gen_init(struct gen *g)
 {
 	static const char *const verbs_args[4][2] = {
-		{ "unbind", "decon" }, { "unbind", "sysmmu-b" },
-		{ "bind", "sysmmu-b" }, { "bind", "decon" },
+		{ "unbind", "decon" },
+		{ "unbind", "sysmmu-b" },
+		{ "bind", "sysmmu-b" },
+		{ "bind", "decon" },
 	};
 
 	memset(g, 0, sizeof(*g));
 	stats_rng_seed(&g->rng, 0x62656e6368ULL);
 	for (int i = 0; i < 4; i++)
 		g->actions[i] = (struct action_record){
-			.idx = i, .group = i >= 2 ? 2 : -1,
+			.idx = i,
+			.group = i >= 2 ? 2 : -1,
 			.verb = (enum step_verb)step_verb_from_string(verbs_args[i][0]),
 			.arg = (char *)verbs_args[i][1],
 		};
-	g->obs[0] = (struct observation){ .device = (char *)"decon", .consumer = true,
+	g->obs[0] = (struct observation){ .device = (char *)"decon",
+					  .consumer = true,
 					  .driver = (char *)"ps-decon",
 					  .domain_type = (char *)"identity" };
 	g->obs[1] = (struct observation){ .device = (char *)"sysmmu-b",
-					  .driver = (char *)"ps-sysmmu", .iommu_group = -1,
+					  .driver = (char *)"ps-sysmmu",
+					  .iommu_group = -1,
 					  .time_to_bound_ns = -1 };
 	for (int i = 0; i < MAX_EVENTS; i++)
 		g->events[i] = (struct kernel_event){ .source = SOURCE_KMSG,
-						      .class = EVENT_INFO, .prio = 6,
+						      .class = EVENT_INFO,
+						      .prio = 6,
 						      .device = (char *)"platform:decon",
 						      .message = g->msg[i] };
 	g->c.actions = g->actions;
@@ -147,7 +154,8 @@ static void gen_cycle(struct gen *g, int kernel, int64_t seq)
 		e->seq = seq * arg_events + i;
 		e->ts_ns = t0 + i * 1000;
 		snprintf(g->msg[i], sizeof(g->msg[i]),
-			 "ps-decon decon: probe of decon returned %d after %" PRId64 " usecs",
+			 "ps-decon decon: probe of decon returned %d after %" PRId64
+			 " usecs",
 			 i == 0 && o != OUTCOME_OK ? -517 : 0, ttb / 1000);
 	}
 }
@@ -167,7 +175,8 @@ static int emit_ndjson(void)
 			int rc;
 
 			run_make(&r, k, k * (int)arg_runs + run);
-			if (bundle_run_to_json(&r, &j) < 0 || bundle_write_line(stdout, j) < 0)
+			if (bundle_run_to_json(&r, &j) < 0 ||
+			    bundle_write_line(stdout, j) < 0)
 				return -EIO;
 			json_decref(j);
 			for (int64_t s = 0; s < per_run; s++) {
@@ -176,11 +185,13 @@ static int emit_ndjson(void)
 				if (rc < 0)
 					return rc;
 				/* one write per line; bundle_write_line flushes each */
-				if (json_dumpf(j, stdout, JSON_COMPACT) < 0 || putchar('\n') == EOF)
+				if (json_dumpf(j, stdout, JSON_COMPACT) < 0 ||
+				    putchar('\n') == EOF)
 					return -EIO;
 				json_decref(j);
 			}
-			if (bundle_end_to_json(r.uuid, "finished", r.started_at, NULL, &j) < 0 ||
+			if (bundle_end_to_json(r.uuid, "finished", r.started_at, NULL,
+					       &j) < 0 ||
 			    bundle_write_line(stdout, j) < 0)
 				return -EIO;
 			json_decref(j);
@@ -207,7 +218,8 @@ static int record(void)
 	if (arg_cache_mb > 0) {
 		char sql[64];
 
-		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%" PRId64, arg_cache_mb * 1024);
+		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%" PRId64,
+			 arg_cache_mb * 1024);
 		if (sqlite3_exec(db_sqlite(db), sql, NULL, NULL, NULL) != SQLITE_OK)
 			r = -EIO;
 	}
@@ -246,9 +258,10 @@ static int record(void)
 	if (r < 0)
 		fprintf(stderr, "api-gen: %s (%s)\n", strerror(-r), db_errmsg(db));
 	else
-		printf("ingest: %" PRId64 " cycles, %" PRId64 " events in %.1f s: %.0f cycles/s, "
-		       "%.0f events/s\n", n, n * arg_events, (double)t / 1e9,
-		       (double)n / ((double)t / 1e9),
+		printf("ingest: %" PRId64 " cycles, %" PRId64
+		       " events in %.1f s: %.0f cycles/s, "
+		       "%.0f events/s\n",
+		       n, n * arg_events, (double)t / 1e9, (double)n / ((double)t / 1e9),
 		       (double)(n * arg_events) / ((double)t / 1e9));
 	db_close(db);
 	free(g);
@@ -271,9 +284,12 @@ int main(int argc, char **argv)
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "d:n:e:r:b:Nc:p:", opts, NULL)) >= 0) {
-		int64_t *dst = c == 'n' ? &arg_cycles : c == 'e' ? &arg_events
-				: c == 'r' ? &arg_runs : c == 'b' ? &arg_batch
-				: c == 'c' ? &arg_cache_mb : NULL;
+		int64_t *dst = c == 'n'	  ? &arg_cycles
+			       : c == 'e' ? &arg_events
+			       : c == 'r' ? &arg_runs
+			       : c == 'b' ? &arg_batch
+			       : c == 'c' ? &arg_cache_mb
+					  : NULL;
 
 		if (c == 'd')
 			arg_database = optarg;
@@ -282,7 +298,8 @@ int main(int argc, char **argv)
 		else if (c == 'N')
 			arg_ndjson = 1;
 		else if (!dst || parse_int64(optarg, c == 'e' || c == 'c' ? 0 : 1,
-					     c == 'e' ? MAX_EVENTS : INT64_C(100000000), dst) < 0) {
+					     c == 'e' ? MAX_EVENTS : INT64_C(100000000),
+					     dst) < 0) {
 			fprintf(stderr, "api-gen: bad option (see bench/api-gen.c)\n");
 			return 2;
 		}

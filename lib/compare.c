@@ -10,6 +10,7 @@
  * strict for that reason, and the report states the alpha it used.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,13 +31,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 static int sql_error(int rc)
 {
 	switch (rc) {
-	case SQLITE_NOMEM:
-		return -ENOMEM;
+	case SQLITE_NOMEM: return -ENOMEM;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	default:
-		return -EIO;
+	case SQLITE_LOCKED: return -EBUSY;
+	default: return -EIO;
 	}
 }
 
@@ -60,16 +58,19 @@ static int resolve_side(sqlite3 *h, const char *sel, struct compare_side *side)
 
 	if (strncmp(sel, "run:", 4) == 0 || looks_like_uuid(sel)) {
 		val = strncmp(sel, "run:", 4) == 0 ? sel + 4 : sel;
-		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON k.id = r.kernel_id "
+		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON "
+		      "k.id = r.kernel_id "
 		      "WHERE r.uuid = ?1";
 	} else if (strncmp(sel, "kernel:", 7) == 0) {
 		val = sel + 7;
-		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON k.id = r.kernel_id "
+		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON "
+		      "k.id = r.kernel_id "
 		      "WHERE k.id = CAST(?1 AS INTEGER) ORDER BY r.id";
 	} else {
 		if (strncmp(sel, "label:", 6) == 0)
 			val = sel + 6;
-		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON k.id = r.kernel_id "
+		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON "
+		      "k.id = r.kernel_id "
 		      "WHERE k.label = ?1 ORDER BY r.id";
 	}
 	if (!*val)
@@ -90,8 +91,8 @@ static int resolve_side(sqlite3 *h, const char *sel, struct compare_side *side)
 		if (!side->description) {
 			const char *label = (const char *)sqlite3_column_text(st, 1);
 			const char *rel = (const char *)sqlite3_column_text(st, 2);
-			side->description = strprintf("%s%s%s", label ? label : "", label ? ", " : "",
-						      rel ? rel : "?");
+			side->description = strprintf("%s%s%s", label ? label : "",
+						      label ? ", " : "", rel ? rel : "?");
 		}
 	}
 	if (rc != SQLITE_DONE)
@@ -156,7 +157,8 @@ static void loader_done(struct loader *l)
 	free(l->samples);
 }
 
-static bool group_is(const struct compare_group *g, const char *scenario, const char *device)
+static bool group_is(const struct compare_group *g, const char *scenario,
+		     const char *device)
 {
 	return streq(g->scenario, scenario) && streq(g->device, device);
 }
@@ -164,8 +166,8 @@ static bool group_is(const struct compare_group *g, const char *scenario, const 
 /* The group of (scenario, device), created when create is set; its index into *ret.
  * -ENOENT (not created), -ENOMEM. Rows come in runs of one group, so the last group
  * found is tried first. */
-static int group_get(struct loader *l, const char *scenario, const char *device, bool create,
-		     size_t *ret)
+static int group_get(struct loader *l, const char *scenario, const char *device,
+		     bool create, size_t *ret)
 {
 	struct compare_result *r = l->r;
 	struct compare_group *g;
@@ -254,10 +256,12 @@ static int load_observations(sqlite3 *h, struct loader *l, const struct compare_
 
 	if (!ids)
 		return -ENOMEM;
-	sql = strprintf("SELECT r.scenario, o.device, o.outcome, c.sweep_value, "
-			"o.time_to_bound_ns FROM observations o "
-			"JOIN cycles c ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id "
-			"WHERE o.consumer = 1 AND c.run_id IN %s", ids);
+	sql = strprintf(
+		"SELECT r.scenario, o.device, o.outcome, c.sweep_value, "
+		"o.time_to_bound_ns FROM observations o "
+		"JOIN cycles c ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id "
+		"WHERE o.consumer = 1 AND c.run_id IN %s",
+		ids);
 	if (!sql)
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
@@ -287,7 +291,8 @@ static int load_observations(sqlite3 *h, struct loader *l, const struct compare_
 			*(side ? &all->k_head : &all->k_base) += 1;
 		}
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-			struct compare_bucket *b = bucket_get(g, sqlite3_column_int64(st, 3));
+			struct compare_bucket *b =
+				bucket_get(g, sqlite3_column_int64(st, 3));
 
 			if (!b)
 				return -ENOMEM;
@@ -313,10 +318,12 @@ static int load_bind_latency(sqlite3 *h, struct loader *l, const struct compare_
 
 	if (!ids)
 		return -ENOMEM;
-	sql = strprintf("SELECT r.scenario, a.arg, a.end_ns - a.start_ns FROM actions a "
-			"JOIN cycles c ON c.id = a.cycle_id JOIN runs r ON r.id = c.run_id "
-			"WHERE c.run_id IN %s AND a.verb IN ('bind', 'probe') AND "
-			"a.end_ns IS NOT NULL AND a.arg IS NOT NULL", ids);
+	sql = strprintf(
+		"SELECT r.scenario, a.arg, a.end_ns - a.start_ns FROM actions a "
+		"JOIN cycles c ON c.id = a.cycle_id JOIN runs r ON r.id = c.run_id "
+		"WHERE c.run_id IN %s AND a.verb IN ('bind', 'probe') AND "
+		"a.end_ns IS NOT NULL AND a.arg IS NOT NULL",
+		ids);
 	if (!sql)
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
@@ -355,12 +362,12 @@ static int cmp_double(const void *a, const void *b)
  * good at these n even for p99). Same answer within a rank, O(1) instead of O(b * n):
  * 2000 resamples of 10^5 values cost about a second per side and metric.
  */
-static int quantile_cis(const double *sorted, size_t n, const double *probs, uint64_t seed,
-			struct stats_interval *ret)
+static int quantile_cis(const double *sorted, size_t n, const double *probs,
+			uint64_t seed, struct stats_interval *ret)
 {
 	if (n <= COMPARE_BOOTSTRAP_MAX_N)
-		return stats_bootstrap_quantiles(sorted, n, probs, _COMPARE_Q_MAX, 0, seed, 0.95,
-						 ret);
+		return stats_bootstrap_quantiles(sorted, n, probs, _COMPARE_Q_MAX, 0,
+						 seed, 0.95, ret);
 	for (int q = 0; q < _COMPARE_Q_MAX; q++) {
 		double k = (double)(n - 1) * probs[q] + 1.0; /* 1-based rank */
 		double sd = sqrt((double)n * probs[q] * (1.0 - probs[q]));
@@ -374,8 +381,8 @@ static int quantile_cis(const double *sorted, size_t n, const double *probs, uin
 	return 0;
 }
 
-static int sample_stats(struct sample *s, const double *probs, uint64_t seed, double *ret_q,
-			struct stats_interval *ret_ci)
+static int sample_stats(struct sample *s, const double *probs, uint64_t seed,
+			double *ret_q, struct stats_interval *ret_ci)
 {
 	/* sorted once here; the quantiles read it directly */
 	qsort(s->v, s->n, sizeof(*s->v), cmp_double);
@@ -416,7 +423,8 @@ static int compute_latency(const struct compare_result *r, struct compare_group 
 		if (stats_hodges_lehmann(b->v, b->n, hd->v, hd->n, &l->shift_ns) < 0)
 			l->shift_ns = NAN;
 		if (!isnan(l->p) && !isnan(l->shift_ns)) {
-			enum stats_verdict v = stats_verdict(l->p, r->alpha_latency, l->shift_ns);
+			enum stats_verdict v =
+				stats_verdict(l->p, r->alpha_latency, l->shift_ns);
 			l->verdict = v < 0 ? STATS_NO_CHANGE : v;
 		}
 	}
@@ -445,9 +453,11 @@ static void compute_rate(struct compare_rate *cr, double alpha)
 	cr->verdict = STATS_NO_CHANGE;
 	if (cr->n_base == 0 || cr->n_head == 0)
 		return;
-	if (stats_fisher_exact(cr->k_base, cr->n_base, cr->k_head, cr->n_head, &cr->p) < 0)
+	if (stats_fisher_exact(cr->k_base, cr->n_base, cr->k_head, cr->n_head, &cr->p) <
+	    0)
 		return;
-	d = (double)cr->k_head / (double)cr->n_head - (double)cr->k_base / (double)cr->n_base;
+	d = (double)cr->k_head / (double)cr->n_head -
+	    (double)cr->k_base / (double)cr->n_base;
 	cr->verdict = stats_verdict(cr->p, alpha, d);
 	if ((int)cr->verdict < 0)
 		cr->verdict = STATS_NO_CHANGE;
@@ -457,7 +467,8 @@ static int cmp_rate(const void *a, const void *b)
 {
 	const struct compare_rate *x = a, *y = b;
 	/* "any failure" last, the rest most severe first */
-	int kx = x->outcome < 0 ? -1000 : x->outcome, ky = y->outcome < 0 ? -1000 : y->outcome;
+	int kx = x->outcome < 0 ? -1000 : x->outcome,
+	    ky = y->outcome < 0 ? -1000 : y->outcome;
 
 	return ky - kx;
 }
@@ -483,7 +494,8 @@ static int sort_groups(struct loader *l)
 		while (pos > 0) {
 			int c = strcmp(g[pos - 1].scenario, r->groups[i].scenario);
 
-			if (c < 0 || (c == 0 && strcmp(g[pos - 1].device, r->groups[i].device) < 0))
+			if (c < 0 || (c == 0 &&
+				      strcmp(g[pos - 1].device, r->groups[i].device) < 0))
 				break;
 			g[pos] = g[pos - 1];
 			gs[pos] = gs[pos - 1];
@@ -576,9 +588,11 @@ static uint64_t cache_clock;
 static int fingerprint(sqlite3 *h, int64_t ret[3])
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(h, "SELECT (SELECT MAX(id) FROM kernels), "
-				    "(SELECT MAX(id) FROM runs), (SELECT MAX(id) FROM cycles)",
-				    -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+		h,
+		"SELECT (SELECT MAX(id) FROM kernels), "
+		"(SELECT MAX(id) FROM runs), (SELECT MAX(id) FROM cycles)",
+		-1, &st, NULL);
 
 	if (rc != SQLITE_OK)
 		return sql_error(rc);
@@ -618,13 +632,15 @@ static struct compare_result *result_dup(const struct compare_result *r)
 	if (r->base.n_runs > 0 && r->base.run_ids) {
 		d->base.run_ids = malloc(r->base.n_runs * sizeof(int64_t));
 		if (d->base.run_ids)
-			memcpy(d->base.run_ids, r->base.run_ids, r->base.n_runs * sizeof(int64_t));
+			memcpy(d->base.run_ids, r->base.run_ids,
+			       r->base.n_runs * sizeof(int64_t));
 		oom |= !d->base.run_ids;
 	}
 	if (r->head.n_runs > 0 && r->head.run_ids) {
 		d->head.run_ids = malloc(r->head.n_runs * sizeof(int64_t));
 		if (d->head.run_ids)
-			memcpy(d->head.run_ids, r->head.run_ids, r->head.n_runs * sizeof(int64_t));
+			memcpy(d->head.run_ids, r->head.run_ids,
+			       r->head.n_runs * sizeof(int64_t));
 		oom |= !d->head.run_ids;
 	}
 	if (!oom && r->n_groups > 0) {
@@ -664,7 +680,8 @@ static struct compare_result *cache_get(const char *key, const int64_t fp[3])
 	for (size_t i = 0; i < COMPARE_CACHE_ENTRIES; i++) {
 		struct cache_entry *e = &cache[i];
 
-		if (!e->key || !streq(e->key, key) || memcmp(e->fp, fp, sizeof(e->fp)) != 0)
+		if (!e->key || !streq(e->key, key) ||
+		    memcmp(e->fp, fp, sizeof(e->fp)) != 0)
 			continue;
 		e->used = ++cache_clock;
 		r = result_dup(e->r);
@@ -675,7 +692,8 @@ static struct compare_result *cache_get(const char *key, const int64_t fp[3])
 }
 
 /* Stores a copy of r (best effort: nothing happens without memory). */
-static void cache_put(const char *key, const int64_t fp[3], const struct compare_result *r)
+static void cache_put(const char *key, const int64_t fp[3],
+		      const struct compare_result *r)
 {
 	struct compare_result *copy = result_dup(r);
 	char *k = strdup(key);
@@ -690,7 +708,8 @@ static void cache_put(const char *key, const int64_t fp[3], const struct compare
 	for (size_t i = 0; i < COMPARE_CACHE_ENTRIES; i++) {
 		struct cache_entry *e = &cache[i];
 
-		/* the same question with older data, a free slot, or the least recently used */
+		/* the same question with older data, a free slot, or the least recently
+		 * used */
 		if (e->key && streq(e->key, key)) {
 			victim = e;
 			break;
@@ -732,9 +751,9 @@ int compare_run(struct db *db, const struct compare_opts *o, struct compare_resu
 	if (k < 0)
 		return k;
 	if (file && *file) {
-		key = strprintf("%s%c%s%c%s%c%.17g%c%.17g%c%llu", file, 0x1f, o->base, 0x1f,
-				o->head, 0x1f, o->alpha_outcome, 0x1f, o->alpha_latency, 0x1f,
-				(unsigned long long)o->seed);
+		key = strprintf("%s%c%s%c%s%c%.17g%c%.17g%c%llu", file, 0x1f, o->base,
+				0x1f, o->head, 0x1f, o->alpha_outcome, 0x1f,
+				o->alpha_latency, 0x1f, (unsigned long long)o->seed);
 		if (!key)
 			k = -ENOMEM;
 	}
@@ -811,70 +830,82 @@ json_t *compare_result_to_json(const struct compare_result *r)
 		json_decref(groups);
 		return NULL;
 	}
-	json_object_set_new(root, "base", json_pack("{s:s, s:s?, s:I}", "selector",
-						     r->base.selector, "kernel",
-						     r->base.description, "runs",
-						     (json_int_t)r->base.n_runs));
-	json_object_set_new(root, "head", json_pack("{s:s, s:s?, s:I}", "selector",
-						     r->head.selector, "kernel",
-						     r->head.description, "runs",
-						     (json_int_t)r->head.n_runs));
+	json_object_set_new(root, "base",
+			    json_pack("{s:s, s:s?, s:I}", "selector", r->base.selector,
+				      "kernel", r->base.description, "runs",
+				      (json_int_t)r->base.n_runs));
+	json_object_set_new(root, "head",
+			    json_pack("{s:s, s:s?, s:I}", "selector", r->head.selector,
+				      "kernel", r->head.description, "runs",
+				      (json_int_t)r->head.n_runs));
 	json_object_set_new(root, "alpha_outcome", json_real(r->alpha_outcome));
 	json_object_set_new(root, "alpha_latency", json_real(r->alpha_latency));
 	json_object_set_new(root, "verdict",
-			    json_string(compare_result_regressed(r) ? "regression" : "no_regression"));
+			    json_string(compare_result_regressed(r) ? "regression"
+								    : "no_regression"));
 	for (size_t i = 0; i < r->n_groups; i++) {
 		const struct compare_group *g = &r->groups[i];
-		json_t *jg = json_pack("{s:s, s:s}", "scenario", g->scenario, "consumer", g->device);
+		json_t *jg = json_pack("{s:s, s:s}", "scenario", g->scenario, "consumer",
+				       g->device);
 		json_t *rates = json_array(), *lat = json_array(), *bk = json_array();
 
 		for (size_t j = 0; j < g->n_rates; j++) {
 			const struct compare_rate *cr = &g->rates[j];
-			json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "outcome",
-					      rate_name(cr->outcome), "base_k", (json_int_t)cr->k_base,
-					      "base_n", (json_int_t)cr->n_base, "head_k",
-					      (json_int_t)cr->k_head, "head_n", (json_int_t)cr->n_head,
-					      "verdict", stats_verdict_to_string(cr->verdict));
-			json_object_set_new(o, "base_ci", json_pack("[o, o]", json_num(cr->ci_base.lo),
-								   json_num(cr->ci_base.hi)));
-			json_object_set_new(o, "head_ci", json_pack("[o, o]", json_num(cr->ci_head.lo),
-								   json_num(cr->ci_head.hi)));
+			json_t *o = json_pack(
+				"{s:s, s:I, s:I, s:I, s:I, s:s}", "outcome",
+				rate_name(cr->outcome), "base_k", (json_int_t)cr->k_base,
+				"base_n", (json_int_t)cr->n_base, "head_k",
+				(json_int_t)cr->k_head, "head_n", (json_int_t)cr->n_head,
+				"verdict", stats_verdict_to_string(cr->verdict));
+			json_object_set_new(o, "base_ci",
+					    json_pack("[o, o]", json_num(cr->ci_base.lo),
+						      json_num(cr->ci_base.hi)));
+			json_object_set_new(o, "head_ci",
+					    json_pack("[o, o]", json_num(cr->ci_head.lo),
+						      json_num(cr->ci_head.hi)));
 			json_object_set_new(o, "p", json_num(cr->p));
 			json_array_append_new(rates, o);
 		}
 		for (int m = 0; m < 2; m++) {
 			const struct compare_latency *l = &g->latency[m];
 			static const char *const qn[] = { "p50", "p90", "p99" };
-			json_t *o = json_pack("{s:s, s:I, s:I, s:s}", "metric", l->metric, "base_n",
-					      (json_int_t)l->n_base, "head_n", (json_int_t)l->n_head,
-					      "verdict", stats_verdict_to_string(l->verdict));
+			json_t *o = json_pack("{s:s, s:I, s:I, s:s}", "metric", l->metric,
+					      "base_n", (json_int_t)l->n_base, "head_n",
+					      (json_int_t)l->n_head, "verdict",
+					      stats_verdict_to_string(l->verdict));
 
 			json_object_set_new(o, "p", json_num(l->p));
 			json_object_set_new(o, "hl_shift_ns", json_num(l->shift_ns));
 			for (int q = 0; q < _COMPARE_Q_MAX; q++) {
-				json_t *bq = l->n_base ? json_pack("{s:o, s:[o, o]}", "value",
-								   json_num(l->q_base[q]), "ci",
-								   json_num(l->ci_base[q].lo),
-								   json_num(l->ci_base[q].hi))
-						       : json_null();
-				json_t *hq = l->n_head ? json_pack("{s:o, s:[o, o]}", "value",
-								   json_num(l->q_head[q]), "ci",
-								   json_num(l->ci_head[q].lo),
-								   json_num(l->ci_head[q].hi))
-						       : json_null();
-				json_t *pair = json_pack("{s:o, s:o}", "base", bq, "head", hq);
+				json_t *bq =
+					l->n_base
+						? json_pack("{s:o, s:[o, o]}", "value",
+							    json_num(l->q_base[q]), "ci",
+							    json_num(l->ci_base[q].lo),
+							    json_num(l->ci_base[q].hi))
+						: json_null();
+				json_t *hq =
+					l->n_head
+						? json_pack("{s:o, s:[o, o]}", "value",
+							    json_num(l->q_head[q]), "ci",
+							    json_num(l->ci_head[q].lo),
+							    json_num(l->ci_head[q].hi))
+						: json_null();
+				json_t *pair =
+					json_pack("{s:o, s:o}", "base", bq, "head", hq);
 				json_object_set_new(o, qn[q], pair);
 			}
 			json_array_append_new(lat, o);
 		}
 		for (size_t j = 0; j < g->n_buckets; j++) {
 			const struct compare_bucket *b = &g->buckets[j];
-			json_array_append_new(bk, json_pack("{s:I, s:I, s:I, s:I, s:I}", "sweep_us",
-							    (json_int_t)b->sweep, "base_n",
-							    (json_int_t)b->n_base, "base_fail",
-							    (json_int_t)b->fail_base, "head_n",
-							    (json_int_t)b->n_head, "head_fail",
-							    (json_int_t)b->fail_head));
+			json_array_append_new(
+				bk, json_pack("{s:I, s:I, s:I, s:I, s:I}", "sweep_us",
+					      (json_int_t)b->sweep, "base_n",
+					      (json_int_t)b->n_base, "base_fail",
+					      (json_int_t)b->fail_base, "head_n",
+					      (json_int_t)b->n_head, "head_fail",
+					      (json_int_t)b->fail_head));
 		}
 		json_object_set_new(jg, "outcomes", rates);
 		json_object_set_new(jg, "latency", lat);
@@ -987,7 +1018,8 @@ static int latency_from_json(json_t *o, struct compare_latency *l)
 	l->shift_ns = num_from_json(json_object_get(o, "hl_shift_ns"));
 	for (int q = 0; q < _COMPARE_Q_MAX; q++) {
 		json_t *pair = json_object_get(o, qn[q]);
-		json_t *b = json_object_get(pair, "base"), *h = json_object_get(pair, "head");
+		json_t *b = json_object_get(pair, "base"),
+		       *h = json_object_get(pair, "head");
 
 		if (!json_is_object(pair))
 			return -EBADMSG;
@@ -1004,7 +1036,8 @@ static int group_from_json(json_t *jg, struct compare_group *g)
 {
 	const char *scenario = json_string_value(json_object_get(jg, "scenario"));
 	const char *consumer = json_string_value(json_object_get(jg, "consumer"));
-	json_t *rates = json_object_get(jg, "outcomes"), *lat = json_object_get(jg, "latency");
+	json_t *rates = json_object_get(jg, "outcomes"),
+	       *lat = json_object_get(jg, "latency");
 	json_t *bk = json_object_get(jg, "sweep"), *v;
 	size_t i;
 	int k;
@@ -1017,13 +1050,15 @@ static int group_from_json(json_t *jg, struct compare_group *g)
 	g->device = strdup(consumer);
 	if (!g->scenario || !g->device)
 		return -ENOMEM;
-	json_array_foreach(rates, i, v) {
+	json_array_foreach(rates, i, v)
+	{
 		k = rate_from_json(v, &g->rates[g->n_rates]);
 		if (k < 0)
 			return k;
 		g->n_rates++;
 	}
-	json_array_foreach(lat, i, v) {
+	json_array_foreach(lat, i, v)
+	{
 		k = latency_from_json(v, &g->latency[i]);
 		if (k < 0)
 			return k;
@@ -1033,7 +1068,8 @@ static int group_from_json(json_t *jg, struct compare_group *g)
 		if (!g->buckets)
 			return -ENOMEM;
 	}
-	json_array_foreach(bk, i, v) {
+	json_array_foreach(bk, i, v)
+	{
 		struct compare_bucket *b = &g->buckets[i];
 		json_t *sw = json_object_get(v, "sweep_us");
 
@@ -1072,7 +1108,8 @@ int compare_result_from_json(json_t *j, struct compare_result **ret)
 		if (!r->groups)
 			k = -ENOMEM;
 	}
-	json_array_foreach(groups, i, v) {
+	json_array_foreach(groups, i, v)
+	{
 		if (k < 0)
 			break;
 		/* counted first, so compare_result_free frees a half-read group too */
@@ -1089,23 +1126,28 @@ int compare_result_from_json(json_t *j, struct compare_result **ret)
 
 /* --- rendering --- */
 
-static void fmt_rate(char *buf, size_t size, uint64_t k, uint64_t n, struct stats_interval ci)
+static void fmt_rate(char *buf, size_t size, uint64_t k, uint64_t n,
+		     struct stats_interval ci)
 {
 	if (n == 0)
 		snprintf(buf, size, "-");
 	else if (k == 0)
 		/* Never "0%": the honest statement is an upper bound. */
-		snprintf(buf, size, "0/%llu (<%.2g%%)", (unsigned long long)n, 100 * ci.hi);
-	else
-		snprintf(buf, size, "%llu/%llu %.1f%% [%.1f, %.1f]", (unsigned long long)k,
-			 (unsigned long long)n, 100.0 * (double)k / (double)n, 100 * ci.lo,
+		snprintf(buf, size, "0/%llu (<%.2g%%)", (unsigned long long)n,
 			 100 * ci.hi);
+	else
+		snprintf(buf, size, "%llu/%llu %.1f%% [%.1f, %.1f]",
+			 (unsigned long long)k, (unsigned long long)n,
+			 100.0 * (double)k / (double)n, 100 * ci.lo, 100 * ci.hi);
 }
 
 static void fmt_p(char *buf, size_t size, double p)
 {
 	if (isnan(p))
 		snprintf(buf, size, "-");
+	else if (p < DBL_MIN)
+		/* below what a double holds: Fisher's sum underflowed, not "exactly 0" */
+		snprintf(buf, size, "<%.0e", DBL_MIN);
 	else if (p < 1e-3)
 		/* two significant digits where %.4f would keep one or none */
 		snprintf(buf, size, "%.1e", p);
@@ -1128,8 +1170,10 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 	fprintf(f, "%shead: %s (%s, %zu run%s)\n", markdown ? "- " : "", r->head.selector,
 		r->head.description ? r->head.description : "?", r->head.n_runs,
 		r->head.n_runs == 1 ? "" : "s");
-	fprintf(f, "%soutcome rates: Wilson 95%% CI, Fisher exact two-sided, alpha %g; latency: "
-		   "bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n\n",
+	fprintf(f,
+		"%soutcome rates: Wilson 95%% CI, Fisher exact two-sided, alpha %g; "
+		"latency: "
+		"bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n\n",
 		markdown ? "- " : "", r->alpha_outcome, r->alpha_latency);
 
 	for (size_t i = 0; i < r->n_groups; i++) {
@@ -1139,11 +1183,17 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 		memcpy(sorted, g->rates, g->n_rates * sizeof(*sorted));
 		qsort(sorted, g->n_rates, sizeof(*sorted), cmp_rate);
 		if (markdown)
-			fprintf(f, "#### %s / consumer `%s`\n\n| outcome | base | head | p | verdict |\n"
-				   "|---|---|---|---|---|\n", g->scenario, g->device);
+			fprintf(f,
+				"#### %s / consumer `%s`\n\n| outcome | base | head | p "
+				"| verdict |\n"
+				"|---|---|---|---|---|\n",
+				g->scenario, g->device);
 		else
-			fprintf(f, "scenario %s, consumer %s\n  %-18s%s%-30s%s%-30s%s%-9s%sverdict\n",
-				g->scenario, g->device, "outcome", sep, "base", sep, "head", sep, "p", sep);
+			fprintf(f,
+				"scenario %s, consumer %s\n  "
+				"%-18s%s%-30s%s%-30s%s%-9s%sverdict\n",
+				g->scenario, g->device, "outcome", sep, "base", sep,
+				"head", sep, "p", sep);
 		for (size_t j = 0; j < g->n_rates; j++) {
 			const struct compare_rate *cr = &sorted[j];
 			char b[64], h[64], p[32];
@@ -1152,12 +1202,13 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 			fmt_rate(h, sizeof(h), cr->k_head, cr->n_head, cr->ci_head);
 			fmt_p(p, sizeof(p), cr->p);
 			if (markdown)
-				fprintf(f, "| %s | %s | %s | %s | %s |\n", rate_name(cr->outcome), b, h,
-					p, stats_verdict_to_string(cr->verdict));
-			else
-				fprintf(f, "  %-18s%s%-30s%s%-30s%s%-9s%s%s\n", rate_name(cr->outcome),
-					sep, b, sep, h, sep, p, sep,
+				fprintf(f, "| %s | %s | %s | %s | %s |\n",
+					rate_name(cr->outcome), b, h, p,
 					stats_verdict_to_string(cr->verdict));
+			else
+				fprintf(f, "  %-18s%s%-30s%s%-30s%s%-9s%s%s\n",
+					rate_name(cr->outcome), sep, b, sep, h, sep, p,
+					sep, stats_verdict_to_string(cr->verdict));
 		}
 		for (int m = 0; m < 2; m++) {
 			const struct compare_latency *l = &g->latency[m];
@@ -1171,26 +1222,34 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 			}
 			fmt_p(p, sizeof(p), l->p);
 			fmt_ms(sh, sizeof(sh), l->shift_ns);
-			fprintf(f, "%s%s%s ms (n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; "
-				   "shift %s ms, p %s: %s\n",
-				markdown && m == 0 ? "\n" : "", markdown ? "- " : "  ", l->metric, l->n_base, l->n_head,
+			fprintf(f,
+				"%s%s%s ms (n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, "
+				"p99 %s -> %s; "
+				"shift %s ms, p %s: %s\n",
+				markdown && m == 0 ? "\n" : "", markdown ? "- " : "  ",
+				l->metric, l->n_base, l->n_head,
 				l->n_base ? q[0][0] : "-", l->n_head ? q[0][1] : "-",
 				l->n_base ? q[1][0] : "-", l->n_head ? q[1][1] : "-",
 				l->n_base ? q[2][0] : "-", l->n_head ? q[2][1] : "-",
-				isnan(l->shift_ns) ? "-" : sh, p, stats_verdict_to_string(l->verdict));
+				isnan(l->shift_ns) ? "-" : sh, p,
+				stats_verdict_to_string(l->verdict));
 		}
 		if (g->n_buckets > 0 && markdown)
-			fprintf(f, "\nfailures per offset:\n\n| offset ms | base | head |\n"
-				   "|---:|---:|---:|\n");
+			fprintf(f,
+				"\nfailures per offset:\n\n| offset ms | base | head |\n"
+				"|---:|---:|---:|\n");
 		else if (g->n_buckets > 0)
 			fprintf(f, "  failures per offset (base | head):\n");
 		for (size_t j = 0; j < g->n_buckets; j++) {
 			const struct compare_bucket *b = &g->buckets[j];
 
-			fprintf(f, markdown ? "| %.3f | %llu/%llu | %llu/%llu |\n"
-					    : "    %8.3f ms  %4llu/%-4llu | %4llu/%llu\n",
-				(double)b->sweep / 1000.0, (unsigned long long)b->fail_base,
-				(unsigned long long)b->n_base, (unsigned long long)b->fail_head,
+			fprintf(f,
+				markdown ? "| %.3f | %llu/%llu | %llu/%llu |\n"
+					 : "    %8.3f ms  %4llu/%-4llu | %4llu/%llu\n",
+				(double)b->sweep / 1000.0,
+				(unsigned long long)b->fail_base,
+				(unsigned long long)b->n_base,
+				(unsigned long long)b->fail_head,
 				(unsigned long long)b->n_head);
 		}
 		fputc('\n', f);
@@ -1221,7 +1280,8 @@ static void xml_escaped(FILE *f, const char *s)
 	}
 }
 
-static void rate_message(char *buf, size_t size, const struct compare_rate *cr, double alpha)
+static void rate_message(char *buf, size_t size, const struct compare_rate *cr,
+			 double alpha)
 {
 	char b[64], h[64], p[32];
 
@@ -1229,7 +1289,8 @@ static void rate_message(char *buf, size_t size, const struct compare_rate *cr, 
 	fmt_rate(h, sizeof(h), cr->k_head, cr->n_head, cr->ci_head);
 	fmt_p(p, sizeof(p), cr->p);
 	snprintf(buf, size, "%s: base %s, head %s; Fisher exact p %s at alpha %g: %s",
-		 rate_name(cr->outcome), b, h, p, alpha, stats_verdict_to_string(cr->verdict));
+		 rate_name(cr->outcome), b, h, p, alpha,
+		 stats_verdict_to_string(cr->verdict));
 }
 
 static void latency_message(char *buf, size_t size, const struct compare_latency *l,
@@ -1243,12 +1304,14 @@ static void latency_message(char *buf, size_t size, const struct compare_latency
 	}
 	fmt_p(p, sizeof(p), l->p);
 	fmt_ms(sh, sizeof(sh), l->shift_ns);
-	snprintf(buf, size, "%s ms (n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; "
-			    "Hodges-Lehmann shift %s ms, Mann-Whitney p %s at alpha %g: %s",
+	snprintf(buf, size,
+		 "%s ms (n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; "
+		 "Hodges-Lehmann shift %s ms, Mann-Whitney p %s at alpha %g: %s",
 		 l->metric, l->n_base, l->n_head, l->n_base ? q[0][0] : "-",
-		 l->n_head ? q[0][1] : "-", l->n_base ? q[1][0] : "-", l->n_head ? q[1][1] : "-",
-		 l->n_base ? q[2][0] : "-", l->n_head ? q[2][1] : "-",
-		 isnan(l->shift_ns) ? "-" : sh, p, alpha, stats_verdict_to_string(l->verdict));
+		 l->n_head ? q[0][1] : "-", l->n_base ? q[1][0] : "-",
+		 l->n_head ? q[1][1] : "-", l->n_base ? q[2][0] : "-",
+		 l->n_head ? q[2][1] : "-", isnan(l->shift_ns) ? "-" : sh, p, alpha,
+		 stats_verdict_to_string(l->verdict));
 }
 
 static void junit_case(FILE *f, const struct compare_group *g, const char *name,
@@ -1268,11 +1331,13 @@ static void junit_case(FILE *f, const struct compare_group *g, const char *name,
 		return;
 	}
 	fputs(">\n      ", f);
-	fputs(failed ? "<failure type=\"regression\" message=\"" : "<skipped message=\"", f);
+	fputs(failed ? "<failure type=\"regression\" message=\"" : "<skipped message=\"",
+	      f);
 	xml_escaped(f, msg);
 	fputs("\">", f);
 	xml_escaped(f, msg);
-	fputs(failed ? "</failure>\n    </testcase>\n" : "</skipped>\n    </testcase>\n", f);
+	fputs(failed ? "</failure>\n    </testcase>\n" : "</skipped>\n    </testcase>\n",
+	      f);
 }
 
 void compare_print_junit(FILE *f, const struct compare_result *r)
@@ -1289,8 +1354,10 @@ void compare_print_junit(FILE *f, const struct compare_result *r)
 			failures += g->latency[m].verdict == STATS_REGRESSION;
 	}
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
-	fprintf(f, "<testsuites name=\"probestorm compare\" tests=\"%zu\" failures=\"%zu\" "
-		   "errors=\"0\">\n", tests, failures);
+	fprintf(f,
+		"<testsuites name=\"probestorm compare\" tests=\"%zu\" failures=\"%zu\" "
+		"errors=\"0\">\n",
+		tests, failures);
 	for (size_t i = 0; i < r->n_groups; i++) {
 		const struct compare_group *g = &r->groups[i];
 		struct compare_rate sorted[_OUTCOME_MAX + 1];
@@ -1309,25 +1376,33 @@ void compare_print_junit(FILE *f, const struct compare_result *r)
 		xml_escaped(f, g->scenario);
 		fputs(" / ", f);
 		xml_escaped(f, g->device);
-		fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n",
+		fprintf(f,
+			"\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+			"skipped=\"%zu\">\n",
 			g->n_rates + 2, fails, skips);
 		fputs("    <properties>\n", f);
 		for (int s = 0; s < 2; s++) {
 			const struct compare_side *side = s ? &r->head : &r->base;
 
-			fprintf(f, "      <property name=\"%s\" value=\"", s ? "head" : "base");
+			fprintf(f, "      <property name=\"%s\" value=\"",
+				s ? "head" : "base");
 			xml_escaped(f, side->selector);
 			fputs(" (", f);
 			xml_escaped(f, side->description ? side->description : "?");
-			fprintf(f, ", %zu run%s)\"/>\n", side->n_runs, side->n_runs == 1 ? "" : "s");
+			fprintf(f, ", %zu run%s)\"/>\n", side->n_runs,
+				side->n_runs == 1 ? "" : "s");
 		}
-		fprintf(f, "      <property name=\"alpha_outcome\" value=\"%g\"/>\n"
-			   "      <property name=\"alpha_latency\" value=\"%g\"/>\n"
-			   "    </properties>\n", r->alpha_outcome, r->alpha_latency);
+		fprintf(f,
+			"      <property name=\"alpha_outcome\" value=\"%g\"/>\n"
+			"      <property name=\"alpha_latency\" value=\"%g\"/>\n"
+			"    </properties>\n",
+			r->alpha_outcome, r->alpha_latency);
 		for (size_t j = 0; j < g->n_rates; j++) {
 			rate_message(msg, sizeof(msg), &sorted[j], r->alpha_outcome);
-			snprintf(name, sizeof(name), "outcome %s", rate_name(sorted[j].outcome));
-			junit_case(f, g, name, sorted[j].verdict == STATS_REGRESSION, false, msg);
+			snprintf(name, sizeof(name), "outcome %s",
+				 rate_name(sorted[j].outcome));
+			junit_case(f, g, name, sorted[j].verdict == STATS_REGRESSION,
+				   false, msg);
 		}
 		for (int m = 0; m < 2; m++) {
 			const struct compare_latency *l = &g->latency[m];
@@ -1335,7 +1410,8 @@ void compare_print_junit(FILE *f, const struct compare_result *r)
 
 			latency_message(msg, sizeof(msg), l, r->alpha_latency);
 			snprintf(name, sizeof(name), "latency %s", l->metric);
-			junit_case(f, g, name, l->verdict == STATS_REGRESSION, empty, msg);
+			junit_case(f, g, name, l->verdict == STATS_REGRESSION, empty,
+				   msg);
 		}
 		fputs("  </testsuite>\n", f);
 	}
@@ -1356,15 +1432,15 @@ void compare_print_run_summary(FILE *f, json_t *summary)
 		json_string_value(json_object_get(run, "campaign")),
 		json_string_value(json_object_get(run, "status")),
 		(long long)json_integer_value(json_object_get(summary, "cycles")));
-	json_object_foreach(outcomes, key, v)
-		if (json_integer_value(v) > 0)
-			fprintf(f, "  %-18s %lld\n", key, (long long)json_integer_value(v));
-	json_array_foreach(consumers, i, v) {
+	json_object_foreach(outcomes, key, v) if (json_integer_value(v) > 0)
+		fprintf(f, "  %-18s %lld\n", key, (long long)json_integer_value(v));
+	json_array_foreach(consumers, i, v)
+	{
 		json_t *oc = json_object_get(v, "outcomes"), *n;
-		fprintf(f, "  consumer %s:", json_string_value(json_object_get(v, "device")));
-		json_object_foreach(oc, key, n)
-			if (json_integer_value(n) > 0)
-				fprintf(f, " %s=%lld", key, (long long)json_integer_value(n));
+		fprintf(f, "  consumer %s:",
+			json_string_value(json_object_get(v, "device")));
+		json_object_foreach(oc, key, n) if (json_integer_value(n) > 0)
+			fprintf(f, " %s=%lld", key, (long long)json_integer_value(n));
 		fputc('\n', f);
 	}
 }
@@ -1375,19 +1451,21 @@ void compare_print_list(FILE *f, const char *what, json_t *list)
 	json_t *v;
 
 	if (streq(what, "kernels")) {
-		fprintf(f, "%-4s %-10s %-28s %-28s %s\n", "id", "label", "release", "patches", "runs");
-		json_array_foreach(list, i, v)
-			fprintf(f, "%-4lld %-10s %-28s %-28s %lld\n",
-				(long long)json_integer_value(json_object_get(v, "id")),
-				json_string_value(json_object_get(v, "label")) ?: "-",
-				json_string_value(json_object_get(v, "release")) ?: "-",
-				json_string_value(json_object_get(v, "patches")) ?: "-",
-				(long long)json_integer_value(json_object_get(v, "runs")));
+		fprintf(f, "%-4s %-10s %-28s %-28s %s\n", "id", "label", "release",
+			"patches", "runs");
+		json_array_foreach(list, i, v) fprintf(
+			f, "%-4lld %-10s %-28s %-28s %lld\n",
+			(long long)json_integer_value(json_object_get(v, "id")),
+			json_string_value(json_object_get(v, "label")) ?: "-",
+			json_string_value(json_object_get(v, "release")) ?: "-",
+			json_string_value(json_object_get(v, "patches")) ?: "-",
+			(long long)json_integer_value(json_object_get(v, "runs")));
 		return;
 	}
-	fprintf(f, "%-36s %-20s %-10s %-12s %8s  %s\n", "run", "campaign", "kernel", "status",
-		"cycles", "started");
-	json_array_foreach(list, i, v) {
+	fprintf(f, "%-36s %-20s %-10s %-12s %8s  %s\n", "run", "campaign", "kernel",
+		"status", "cycles", "started");
+	json_array_foreach(list, i, v)
+	{
 		json_t *k = json_object_get(v, "kernel");
 		fprintf(f, "%-36s %-20s %-10s %-12s %8lld  %s\n",
 			json_string_value(json_object_get(v, "uuid")),

@@ -9,8 +9,9 @@
  * Every metric gets a verdict at its alpha; the result regressed if any metric did.
  *
  * The JSON form (compare_result_to_json, the API's /compare body) carries everything the
- * renderers print, and compare_result_from_json reads it back, so the CLI renders a remote
- * daemon's answer with the same code as a local comparison (text, markdown, JUnit).
+ * renderers print, and compare_result_from_json reads it back, so the CLI renders a
+ * remote daemon's answer with the same code as a local comparison (text, markdown,
+ * JUnit).
  */
 #pragma once
 
@@ -25,8 +26,9 @@
 
 struct db;
 
-/* Above this many values per side, latency CIs are the percentile bootstrap's large-sample
- * limit (order-statistic ranks) computed directly instead of by 2000 resamples. */
+/* Above this many values per side, latency CIs are the percentile bootstrap's
+ * large-sample limit (order-statistic ranks) computed directly instead of by 2000
+ * resamples. */
 #define COMPARE_BOOTSTRAP_MAX_N 20000u
 /* Results kept by compare_run (least recently used goes first). */
 #define COMPARE_CACHE_ENTRIES 16u
@@ -34,41 +36,43 @@ struct db;
 struct compare_opts {
 	const char *base;
 	const char *head;
-	double alpha_outcome;  /* default 0.001 */
-	double alpha_latency;  /* default 0.01 */
-	uint64_t seed;         /* bootstrap seed (0 = fixed default, results reproducible) */
+	double alpha_outcome; /* default 0.001 */
+	double alpha_latency; /* default 0.01 */
+	uint64_t seed; /* bootstrap seed (0 = fixed default, results reproducible) */
 };
 
 /* One outcome class (or "any failure": outcome == -1) of one consumer. */
 struct compare_rate {
 	int outcome;
 	uint64_t k_base, n_base, k_head, n_head;
-	struct stats_interval ci_base, ci_head;  /* Wilson 95%; for k = 0, [0, exact upper] */
-	double p;                                /* Fisher two-sided */
+	struct stats_interval ci_base,
+		ci_head; /* Wilson 95%; for k = 0, [0, exact upper] */
+	double p;	 /* Fisher two-sided */
 	enum stats_verdict verdict;
 };
 
 enum { COMPARE_P50, COMPARE_P90, COMPARE_P99, _COMPARE_Q_MAX };
 
 struct compare_latency {
-	const char *metric;    /* "time_to_bound" or "bind_latency" (static strings) */
+	const char *metric; /* "time_to_bound" or "bind_latency" (static strings) */
 	size_t n_base, n_head;
-	double q_base[_COMPARE_Q_MAX], q_head[_COMPARE_Q_MAX];         /* ns */
+	double q_base[_COMPARE_Q_MAX], q_head[_COMPARE_Q_MAX]; /* ns */
 	struct stats_interval ci_base[_COMPARE_Q_MAX], ci_head[_COMPARE_Q_MAX];
-	double p;              /* Mann-Whitney two-sided; NaN when a side is empty */
-	double shift_ns;       /* Hodges-Lehmann, head - base */
+	double p;	 /* Mann-Whitney two-sided; NaN when a side is empty */
+	double shift_ns; /* Hodges-Lehmann, head - base */
 	enum stats_verdict verdict;
 };
 
 struct compare_bucket {
-	int64_t sweep;         /* sweep value, µs */
+	int64_t sweep; /* sweep value, µs */
 	uint64_t n_base, fail_base, n_head, fail_head;
 };
 
 struct compare_group {
 	char *scenario;
 	char *device;
-	struct compare_rate rates[_OUTCOME_MAX + 1]; /* outcome classes seen + "any failure" */
+	struct compare_rate
+		rates[_OUTCOME_MAX + 1]; /* outcome classes seen + "any failure" */
 	size_t n_rates;
 	struct compare_latency latency[2];
 	struct compare_bucket *buckets;
@@ -79,7 +83,7 @@ struct compare_side {
 	char *selector;
 	int64_t *run_ids;
 	size_t n_runs;
-	char *description;     /* "label stock, 7.3.4-probestorm, 2 runs" */
+	char *description; /* "label stock, 7.3.4-probestorm, 2 runs" */
 };
 
 struct compare_result {

@@ -88,8 +88,10 @@ while [ ! -s "$t/port" ] && kill -0 "$pid" 2> /dev/null && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-if [ ! -s "$t/port" ] || ! command -v curl > /dev/null; then
-	echo "ok   - --server: skipped (no probestormd HTTP API or no curl)"
+if [ ! -s "$t/port" ] || ! command -v curl > /dev/null ||
+	"$PROBESTORM" compare --server http://127.0.0.1:1 --base a --head b 2>&1 |
+	grep -q 'without libcurl'; then
+	echo "ok   - --server: skipped (no probestormd HTTP API, no curl, or no libcurl)"
 elif nt server 1 --server "http://127.0.0.1:$(cat "$t/port")/" --baseline-label stock \
 	--head lkml-v1; then
 	if cmp -s "$t/latest/summary.md" "$t/server/summary.md" &&

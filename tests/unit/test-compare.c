@@ -8,9 +8,9 @@
  * are checked against SciPy/statsmodels values printed by
  * tests/data/stats/compare-reference.py (its header describes the same cycles as
  * make_cycle() below); then the verdicts, the selectors, the JSON shape and its round
- * trip, the JUnit XML, the result cache on a database file and a golden markdown rendering (tests/data/golden/compare.md;
- * rerun with PS_UPDATE_GOLDEN=1 to rewrite it after an intended change of the output,
- * and review the diff).
+ * trip, the JUnit XML, the result cache on a database file and a golden markdown
+ * rendering (tests/data/golden/compare.md; rerun with PS_UPDATE_GOLDEN=1 to rewrite it
+ * after an intended change of the output, and review the diff).
  */
 
 #include <errno.h>
@@ -114,27 +114,36 @@ static void make_cycle(struct cycle_record *c, bool head, int g, int64_t seq)
 	assert_non_null(c->observations);
 	c->n_actions = 1;
 	c->actions[0] = (struct action_record){
-		.idx = 0, .group = -1, .verb = STEP_BIND, .arg = xstrdup("decon"),
+		.idx = 0,
+		.group = -1,
+		.verb = STEP_BIND,
+		.arg = xstrdup("decon"),
 		.start_ns = t0 + 1000,
 		.end_ns = t0 + 1000 + (head ? 200500 : 200000) + 1000LL * g,
 	};
 	c->n_observations = 2;
 	c->observations[0] = (struct observation){
-		.device = xstrdup("decon"), .consumer = true, .driver = xstrdup("ps-decon"),
+		.device = xstrdup("decon"),
+		.consumer = true,
+		.driver = xstrdup("ps-decon"),
 		.iommu_group = o == OUTCOME_NO_IOMMU ? -1 : 3,
-		.time_to_bound_ns = o == OUTCOME_UNBOUND ? -1
-				    : (head ? 1600000 : 1000000) + 50000LL * g,
+		.time_to_bound_ns = o == OUTCOME_UNBOUND
+					    ? -1
+					    : (head ? 1600000 : 1000000) + 50000LL * g,
 		.outcome = o,
 	};
 	/* a supplier that always failed: suppliers are not compared */
 	c->observations[1] = (struct observation){
-		.device = xstrdup("sysmmu"), .consumer = false, .iommu_group = -1,
-		.time_to_bound_ns = 5, .outcome = OUTCOME_PROBE_FAILED,
+		.device = xstrdup("sysmmu"),
+		.consumer = false,
+		.iommu_group = -1,
+		.time_to_bound_ns = 5,
+		.outcome = OUTCOME_PROBE_FAILED,
 	};
 }
 
-static void record_run(const char *uuid, const char *label, const char *started, bool head,
-		       int g0, int n)
+static void record_run(const char *uuid, const char *label, const char *started,
+		       bool head, int g0, int n)
 {
 	struct run_record r;
 	int64_t run_id;
@@ -172,7 +181,9 @@ static int teardown(void **state)
 static struct compare_result *run_compare(const char *base, const char *head,
 					  double alpha_outcome)
 {
-	struct compare_opts o = { .base = base, .head = head, .alpha_outcome = alpha_outcome };
+	struct compare_opts o = { .base = base,
+				  .head = head,
+				  .alpha_outcome = alpha_outcome };
 	struct compare_result *r = NULL;
 
 	assert_int_equal(compare_run(db, &o, &r), 0);
@@ -297,9 +308,12 @@ static void test_latency(void **state)
 		assert_close(t->q_head[q], ttb_h[q]);
 		assert_close(b->q_base[q], bl_b[q]);
 		assert_close(b->q_head[q], bl_h[q]);
-		/* bootstrap intervals: only their sanity here (test-stats checks the method) */
-		assert_true(t->ci_base[q].lo <= t->q_base[q] && t->q_base[q] <= t->ci_base[q].hi);
-		assert_true(b->ci_head[q].lo <= b->q_head[q] && b->q_head[q] <= b->ci_head[q].hi);
+		/* bootstrap intervals: only their sanity here (test-stats checks the
+		 * method) */
+		assert_true(t->ci_base[q].lo <= t->q_base[q] &&
+			    t->q_base[q] <= t->ci_base[q].hi);
+		assert_true(b->ci_head[q].lo <= b->q_head[q] &&
+			    b->q_head[q] <= b->ci_head[q].hi);
 	}
 	compare_result_free(r);
 }
@@ -379,7 +393,8 @@ static void test_selectors(void **state)
 	assert_int_equal(compare_run(db, &o, &r), -ENOENT);
 	o = (struct compare_opts){ .base = "base", .head = "run:" UUID_HEAD "x" };
 	assert_int_equal(compare_run(db, &o, &r), -ENOENT);
-	o = (struct compare_opts){ .base = "base", .head = "c0ffee00-1234-4abc-8def-0123456789ab" };
+	o = (struct compare_opts){ .base = "base",
+				   .head = "c0ffee00-1234-4abc-8def-0123456789ab" };
 	assert_int_equal(compare_run(db, &o, &r), -ENOENT);
 	o = (struct compare_opts){ .base = "label:", .head = "head" };
 	assert_int_equal(compare_run(db, &o, &r), -EINVAL);
@@ -393,12 +408,14 @@ static void test_json(void **state)
 	char *s1, *s2, *t1, *t2;
 
 	assert_non_null(j);
-	assert_string_equal(json_string_value(json_object_get(j, "verdict")), "regression");
-	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(j, "base"), "selector")),
-		"base");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "base"), "runs")),
-			 2);
+	assert_string_equal(json_string_value(json_object_get(j, "verdict")),
+			    "regression");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "base"),
+							      "selector")),
+			    "base");
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(j, "base"), "runs")),
+		2);
 	assert_true(json_is_real(json_object_get(j, "alpha_outcome")));
 	g = json_array_get(json_object_get(j, "groups"), 0);
 	assert_int_equal(json_array_size(json_object_get(j, "groups")), 1);
@@ -407,20 +424,22 @@ static void test_json(void **state)
 	assert_int_equal(json_array_size(json_object_get(g, "latency")), 2);
 	assert_int_equal(json_array_size(json_object_get(g, "sweep")), 4);
 	o = json_array_get(json_object_get(g, "outcomes"), 0);
-	for (const char *const *k = (const char *const[]){ "outcome", "base_k", "base_n",
-							   "head_k", "head_n", "base_ci",
-							   "head_ci", "p", "verdict", NULL };
+	for (const char *const *k =
+		     (const char *const[]){ "outcome", "base_k", "base_n", "head_k",
+					    "head_n", "base_ci", "head_ci", "p",
+					    "verdict", NULL };
 	     *k; k++)
 		assert_non_null(json_object_get(o, *k));
 	assert_int_equal(json_array_size(json_object_get(o, "base_ci")), 2);
 	l = json_array_get(json_object_get(g, "latency"), 0);
-	assert_string_equal(json_string_value(json_object_get(l, "metric")), "time_to_bound");
-	assert_true(json_is_real(json_object_get(json_object_get(json_object_get(l, "p99"),
-								 "head"),
-						 "value")));
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(json_object_get(g, "sweep"), 1), "sweep_us")),
-			 20000);
+	assert_string_equal(json_string_value(json_object_get(l, "metric")),
+			    "time_to_bound");
+	assert_true(json_is_real(json_object_get(
+		json_object_get(json_object_get(l, "p99"), "head"), "value")));
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_array_get(json_object_get(g, "sweep"), 1), "sweep_us")),
+		20000);
 
 	/* read back: the same JSON and the same renderings */
 	assert_int_equal(compare_result_from_json(j, &back), 0);
@@ -442,9 +461,13 @@ static void test_json(void **state)
 		struct compare_result *none = NULL;
 		json_t *bad = json_deep_copy(j);
 
-		json_object_set_new(json_array_get(json_object_get(json_array_get(
-						json_object_get(bad, "groups"), 0), "outcomes"), 0),
-				    "outcome", json_string("frobnicated"));
+		json_object_set_new(
+			json_array_get(
+				json_object_get(
+					json_array_get(json_object_get(bad, "groups"), 0),
+					"outcomes"),
+				0),
+			"outcome", json_string("frobnicated"));
 		assert_int_equal(compare_result_from_json(bad, &none), -EBADMSG);
 		json_decref(bad);
 		bad = json_pack("{s:[]}", "groups");
@@ -469,13 +492,16 @@ static void test_junit(void **state)
 	free(r->groups[0].device);
 	r->groups[0].device = xstrdup("a<b>&\"c'\x01");
 	x = render(r, 2);
-	assert_non_null(strstr(x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "));
+	assert_non_null(
+		strstr(x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "));
 	assert_non_null(strstr(x, "tests=\"6\" failures=\"2\""));
-	assert_non_null(strstr(x, "name=\"rebind-race / a&lt;b&gt;&amp;&quot;c&apos;?\""));
+	assert_non_null(
+		strstr(x, "name=\"rebind-race / a&lt;b&gt;&amp;&quot;c&apos;?\""));
 	assert_non_null(strstr(x, "name=\"outcome late_iommu_probe\""));
-	assert_non_null(strstr(x, "<failure type=\"regression\" message=\"late_iommu_probe: "
-				  "base 4/40 10.0% [4.0, 23.1], head 20/40 50.0% [35.2, 64.8]; "
-				  "Fisher exact p 1.7e-04 at alpha 0.001: regression\">"));
+	assert_non_null(
+		strstr(x, "<failure type=\"regression\" message=\"late_iommu_probe: "
+			  "base 4/40 10.0% [4.0, 23.1], head 20/40 50.0% [35.2, 64.8]; "
+			  "Fisher exact p 1.7e-04 at alpha 0.001: regression\">"));
 	assert_non_null(strstr(x, "name=\"latency time_to_bound\""));
 	assert_null(strchr(x, '\x01'));
 	free(x);
