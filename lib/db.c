@@ -442,6 +442,11 @@ int db_open(const char *path, int flags, struct db **ret)
 	r = db_exec(db, "PRAGMA synchronous = NORMAL");
 	if (r < 0)
 		return r;
+	/* Each cycle is a savepoint whose statement journal would otherwise go to a temporary
+	 * file: in memory, bulk ingest measured 43k -> 60k events/s (bench/api, 2026-11-24). */
+	r = db_exec(db, "PRAGMA temp_store = MEMORY");
+	if (r < 0)
+		return r;
 
 	r = db_migrate(db, version);
 	if (r < 0)
