@@ -509,6 +509,52 @@ static int sort_groups(struct loader *l)
 	return 0;
 }
 
+/* The race window of one side (see compare.h). Offsets with no cycles on that side are
+ * skipped; fewer than two offsets give no window. */
+static void compute_window(const struct compare_group *g, bool head, struct compare_window *w)
+{
+	const struct compare_bucket *base = NULL;
+
+	*w = (struct compare_window){ 0 };
+	for (size_t i = 0; i < g->n_buckets; i++) {
+		const struct compare_bucket *b = &g->buckets[i];
+		uint64_t n = head ? b->n_head : b->n_base, k = head ? b->fail_head : b->fail_base;
+		uint64_t bn, bk;
+
+		if (n == 0)
+			continue;
+		if (!base) {
+			base = b;
+			continue;
+		}
+		bn = head ? base->n_head : base->n_base;
+		bk = head ? base->fail_head : base->fail_base;
+		/* k/n < bk/bn, or equal with more cycles, without division */
+		if (k * bn < bk * n || (k * bn == bk * n && n > bn))
+			base = b;
+	}
+	if (!base)
+		return;
+	w->baseline_us = base->sweep;
+	for (size_t i = 0; i < g->n_buckets; i++) {
+		const struct compare_bucket *b = &g->buckets[i];
+		uint64_t n = head ? b->n_head : b->n_base, k = head ? b->fail_head : b->fail_base;
+		uint64_t bn = head ? base->n_head : base->n_base;
+		uint64_t bk = head ? base->fail_head : base->fail_base;
+		double p;
+
+		if (b == base || n == 0 || k * bn <= bk * n)
+			continue;
+		if (stats_fisher_exact(k, n, bk, bn, &p) < 0 || p > COMPARE_WINDOW_ALPHA)
+			continue;
+		if (!w->found)
+			w->first_us = b->sweep;
+		w->last_us = b->sweep;
+		w->found = true;
+		w->n_above++;
+	}
+}
+
 static int compare_compute(sqlite3 *h, const struct compare_opts *o,
 			   struct compare_result **ret)
 {
@@ -549,6 +595,8 @@ static int compare_compute(sqlite3 *h, const struct compare_opts *o,
 			compute_rate(&g->rates[j], r->alpha_outcome);
 		/* the order the reports print: most severe first, "any failure" last */
 		qsort(g->rates, g->n_rates, sizeof(*g->rates), cmp_rate);
+		compute_window(g, false, &g->window_base);
+		compute_window(g, true, &g->window_head);
 		for (int m = 0; m < 2 && k >= 0; m++)
 			k = compute_latency(r, g, &l.samples[i], m, seed);
 	}
@@ -821,6 +869,27 @@ static json_t *json_num(double v)
 	return isnan(v) || isinf(v) ? json_null() : json_real(v);
 }
 
+static json_t *window_to_json(const struct compare_window *w)
+{
+	if (!w->found)
+		return json_pack("{s:b, s:I}", "found", 0, "baseline_us", (json_int_t)w->baseline_us);
+	return json_pack("{s:b, s:I, s:I, s:I, s:I}", "found", 1, "first_us",
+			 (json_int_t)w->first_us, "last_us", (json_int_t)w->last_us, "offsets",
+			 (json_int_t)w->n_above, "baseline_us", (json_int_t)w->baseline_us);
+}
+
+static void window_from_json(json_t *j, struct compare_window *w)
+{
+	*w = (struct compare_window){ 0 };
+	if (!json_is_object(j))
+		return;
+	w->found = json_is_true(json_object_get(j, "found"));
+	w->first_us = json_integer_value(json_object_get(j, "first_us"));
+	w->last_us = json_integer_value(json_object_get(j, "last_us"));
+	w->n_above = (size_t)json_integer_value(json_object_get(j, "offsets"));
+	w->baseline_us = json_integer_value(json_object_get(j, "baseline_us"));
+}
+
 json_t *compare_result_to_json(const struct compare_result *r)
 {
 	json_t *root = json_object(), *groups = json_array();
@@ -910,6 +979,11 @@ json_t *compare_result_to_json(const struct compare_result *r)
 		json_object_set_new(jg, "outcomes", rates);
 		json_object_set_new(jg, "latency", lat);
 		json_object_set_new(jg, "sweep", bk);
+		if (g->n_buckets > 0)
+			json_object_set_new(jg, "window",
+					    json_pack("{s:f, s:o, s:o}", "alpha", COMPARE_WINDOW_ALPHA,
+						      "base", window_to_json(&g->window_base),
+						      "head", window_to_json(&g->window_head)));
 		json_array_append_new(groups, jg);
 	}
 	json_object_set_new(root, "groups", groups);
@@ -1081,6 +1155,8 @@ static int group_from_json(json_t *jg, struct compare_group *g)
 		b->sweep = json_integer_value(sw);
 		g->n_buckets++;
 	}
+	window_from_json(json_object_get(json_object_get(jg, "window"), "base"), &g->window_base);
+	window_from_json(json_object_get(json_object_get(jg, "window"), "head"), &g->window_head);
 	return 0;
 }
 
@@ -1158,6 +1234,15 @@ static void fmt_p(char *buf, size_t size, double p)
 static void fmt_ms(char *buf, size_t size, double ns)
 {
 	snprintf(buf, size, "%.3g", ns / 1e6);
+}
+
+static void window_describe(const struct compare_window *w, char *buf, size_t size)
+{
+	if (!w->found)
+		snprintf(buf, size, "none");
+	else
+		snprintf(buf, size, "%.3f..%.3f ms (%zu offset%s)", (double)w->first_us / 1000.0,
+			 (double)w->last_us / 1000.0, w->n_above, w->n_above == 1 ? "" : "s");
 }
 
 void compare_print(FILE *f, const struct compare_result *r, bool markdown)
@@ -1251,6 +1336,16 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 				(unsigned long long)b->n_base,
 				(unsigned long long)b->fail_head,
 				(unsigned long long)b->n_head);
+		}
+		if (g->n_buckets > 0) {
+			char wb[96], wh[96];
+
+			window_describe(&g->window_base, wb, sizeof(wb));
+			window_describe(&g->window_head, wh, sizeof(wh));
+			fprintf(f,
+				"%srace window (offsets whose failure rate is above the least-failing "
+				"offset's, Fisher p <= %g each, uncorrected): base %s; head %s\n",
+				markdown ? "\n" : "  ", COMPARE_WINDOW_ALPHA, wb, wh);
 		}
 		fputc('\n', f);
 	}

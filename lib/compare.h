@@ -68,6 +68,17 @@ struct compare_bucket {
 	uint64_t n_base, fail_base, n_head, fail_head;
 };
 
+/* The race window seen on one side: the offsets whose failure rate is significantly above
+ * that of the least-failing offset (Fisher's exact test, two-sided, p <= COMPARE_WINDOW_ALPHA
+ * per offset, not corrected for the number of offsets: a descriptive estimate). */
+#define COMPARE_WINDOW_ALPHA 0.05
+struct compare_window {
+	bool found;
+	int64_t first_us, last_us; /* first and last offset above the baseline */
+	size_t n_above;            /* how many offsets are */
+	int64_t baseline_us;       /* the least-failing offset (ties: the most cycles) */
+};
+
 struct compare_group {
 	char *scenario;
 	char *device;
@@ -77,6 +88,7 @@ struct compare_group {
 	struct compare_latency latency[2];
 	struct compare_bucket *buckets;
 	size_t n_buckets;
+	struct compare_window window_base, window_head;
 };
 
 struct compare_side {
