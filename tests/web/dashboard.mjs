@@ -134,6 +134,13 @@ try {
 	const sweeps = cmp.groups.find((g) => g.consumer === 'decon-ctl').sweep;
 	ok(cells.length === 2 * sweeps.length, 'the heatmap has a base and a head cell per offset',
 		`${cells.length} cells, ${sweeps.length} offsets`);
+	// The engine's window estimate, as the API gives it: on the recorded bundle stock's decon
+	// fails inside the window only, lkml-v1 everywhere (no window).
+	const win = cmp.groups.find((g) => g.consumer === 'decon').window;
+	const est = await text('p.window-estimate[data-consumer="decon"]');
+	ok(win && win.base.found && !win.head.found && est.includes('base: ') &&
+		!est.includes('base: none') && est.includes('head: none'),
+	'the window estimate shows base\'s window and none for head', est);
 	if (haveChartjs)
 		ok((await page.$$('section[data-consumer] figure.chart[data-drawn] canvas')).length ===
 			cmp.groups.length, 'a race-window chart per consumer is drawn');

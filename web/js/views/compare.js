@@ -215,7 +215,21 @@ export async function render({ view, params, signal, hash }) {
 		g.sweep && g.sweep.length ? h('div', { class: 'window' },
 			h('h3', {}, 'Race window',
 				bRun ? h('span', { class: 'muted small' }, note(baseRuns, bRun)) : null),
+			windowEstimate(g),
 			h('div', { class: 'side' }, heatmap(g, bRun, hRun, sweepVar, i), windowChart(g)))
 			: null));
 	});
+}
+
+// The engine's window estimate: offsets whose failure rate is significantly above the
+// least-failing offset's, per kernel.
+function windowEstimate(g) {
+	if (!g.window) return null;
+	const side = (w) => w.found
+		? `${sweepText(w.first_us)} to ${sweepText(w.last_us)} (${w.offsets} offset${w.offsets === 1 ? '' : 's'})`
+		: 'none';
+	return h('p', { class: 'window-estimate', 'data-consumer': g.consumer },
+		`Window estimate — base: ${side(g.window.base)}; head: ${side(g.window.head)}. `,
+		h('span', { class: 'muted small' },
+			`Offsets whose failure rate is above the least-failing offset's (Fisher p ≤ ${g.window.alpha} each, uncorrected).`));
 }
