@@ -503,9 +503,14 @@ static void runner_time_to_bound(struct runner *r, struct cycle_record *c)
 				ref = ar->start_ns;
 		}
 		/* The driver link appears before probe() runs, the bind uevent after it returns:
-		 * a consumer seen bound may still have its uevent in flight. */
-		if (!ue || uevent_wait_bound(ue, d->device, ref, now_ns() + 200 * NSEC_PER_MSEC,
-					     &bound_ns) < 0)
+		 * a consumer seen bound may still have its uevent in flight. Waiting for it only
+		 * makes sense when this cycle bound or probed the consumer; otherwise (a module
+		 * load bound it, or it stayed bound) take what has arrived. */
+		if (!ue)
+			continue;
+		if (ref > 0 ? uevent_wait_bound(ue, d->device, ref, now_ns() + 200 * NSEC_PER_MSEC,
+						&bound_ns) < 0
+			    : uevent_bound_at(ue, d->device, c->start_ns, &bound_ns) < 0)
 			continue;
 		for (size_t a = 0; a < c->n_actions; a++) {
 			const struct action_record *ar = &c->actions[a];
