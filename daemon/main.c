@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * probestormd: the daemon. Modules are set up in dependency order and torn down in reverse:
- *   log -> config -> database -> HTTP API -> (systemd notify) -> scheduler loop -> campaigns
+ *   log -> config -> database -> HTTP API -> push -> (systemd notify) -> scheduler loop
+ *   -> campaigns
  * It runs the campaigns named with --campaign or listed in [daemon] autostart, then those
  * with a schedule ("boot" runs once after start, "daily HH:MM" every day), until SIGTERM.
  * With --once it exits after the named/autostart campaigns (QEMU guests run it this way,
@@ -10,6 +11,7 @@
  * passes (socket activation), all along; --once runs without it unless --listen is given.
  * Under systemd (contrib/systemd/probestormd.service, Type=notify) it reports READY=1,
  * STATUS= and STOPPING=1, and pings the watchdog (WatchdogSec=) while it makes progress.
+ * With a [push] section, a thread of push.h sends every run to a central probestormd.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +31,7 @@
 #include "db.h"
 #include "log.h"
 #include "macro.h"
+#include "push.h"
 #include "runner.h"
 #include "util.h"
 
@@ -50,6 +53,7 @@ static int64_t arg_max_connections_per_ip;
 static bool arg_no_api;
 
 static struct api *api_server;
+static struct push *pusher;
 
 static volatile sig_atomic_t stop_requested;
 
@@ -266,6 +270,7 @@ static int run_campaign(const struct conf *conf, struct db *db, FILE *stream, co
 	else
 		log_info("campaign %s: run %s done", name, uuid);
 	api_campaign_release(api_server, uuid, r);
+	push_kick(pusher);
 	notify_status("idle");
 	return r;
 }
@@ -399,6 +404,12 @@ int main(int argc, char **argv)
 	}
 	if (start_api(conf, db_path) < 0)
 		goto out;
+	if (conf->push.url) {
+		struct push_opts po = { .conf = &conf->push, .database = db_path };
+
+		if (push_start(&po, &pusher) < 0)
+			goto out;
+	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -465,6 +476,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 #endif
 out:
+	push_stop(pusher);
 	api_stop(api_server);
 	if (stream)
 		fclose(stream);

@@ -687,8 +687,11 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 
 	if (r->opts->db && r->opts->resume_uuid)
 		k = db_run_find(r->opts->db, r->run.uuid, &r->run_id);
-	else if (r->opts->db)
+	else if (r->opts->db) {
 		k = db_run_insert(r->opts->db, &r->run, &r->run_id);
+		if (k >= 0)
+			k = db_run_mark_local(r->opts->db, r->run_id);
+	}
 	if (r->opts->db) {
 		if (k < 0)
 			return log_error_errno(k, "Failed to record the run: %s",
@@ -1002,9 +1005,11 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base)
 	size_t n = 0;
 	int rc, taken = 0;
 
+	/* Only runs this database's runner started: imported (pushed) runs belong to a rig. */
 	rc = sqlite3_prepare_v2(h, "SELECT r.uuid, r.campaign, r.id, (SELECT IFNULL(MAX(boot), 0) "
-				   "FROM cycles WHERE run_id = r.id) FROM runs r WHERE r.status = "
-				   "'running' ORDER BY r.id", -1, &st, NULL);
+				   "FROM cycles WHERE run_id = r.id) FROM runs r JOIN local_runs l "
+				   "ON l.run_id = r.id WHERE r.status = 'running' ORDER BY r.id",
+				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return log_error_errno(EIO, "Failed to look for runs to recover: %s",
 				       sqlite3_errmsg(h));

@@ -54,11 +54,14 @@ enum conf_kind {
 	CONF_LOAD,
 	CONF_SCENARIO,
 	CONF_CAMPAIGN,
+	CONF_PUSH,
 	_CONF_KIND_MAX,
 };
 
 #define K(kind) (1u << (kind))
 #define K_DEVICE (K(CONF_CONSUMER) | K(CONF_SUPPLIER))
+/* Sections that exist once, without a name, and live directly in struct conf. */
+#define K_SINGLE (K(CONF_DAEMON) | K(CONF_PUSH))
 
 /* Where each kind of section lives in struct conf (every item struct starts with name). */
 struct conf_kind_info {
@@ -82,6 +85,7 @@ static const struct conf_kind_info conf_kinds[_CONF_KIND_MAX] = {
 			    CONF_ARRAY(scenarios, struct conf_scenario) },
 	[CONF_CAMPAIGN] = { .name = "campaign",
 			    CONF_ARRAY(campaigns, struct conf_campaign) },
+	[CONF_PUSH] = { .name = "push" },
 };
 
 struct conf_parser;
@@ -133,6 +137,8 @@ static int conf_parse_sweep(struct conf_parser *p, const struct conf_key *k,
 			    const char *value, void *field);
 static int conf_parse_step(struct conf_parser *p, const struct conf_key *k,
 			   const char *value, void *field);
+static int conf_parse_url(struct conf_parser *p, const struct conf_key *k,
+			  const char *value, void *field);
 
 static const char *const conf_target_kinds[] = { "local", "qemu", NULL };
 
@@ -147,6 +153,7 @@ static const char *const conf_target_kinds[] = { "local", "qemu", NULL };
 #define DEVICE(field) F(struct conf_device, field)
 #define LOAD(field) F(struct conf_load, field)
 #define CAMPAIGN(field) F(struct conf_campaign, field)
+#define PUSH(field) F(struct conf_push, field)
 
 /* Every key: sections, name, parser, field (0 = the whole item), bounds, default. The
  * defaults are parsed like values when a section is created; `key =` restores them. */
@@ -205,6 +212,19 @@ static const struct conf_key conf_keys[] = {
 	KEY(K(CONF_CAMPAIGN), "schedule", conf_parse_schedule, CAMPAIGN(schedule)),
 	KEY(K(CONF_CAMPAIGN), "max-consecutive-hangs", conf_parse_int,
 	    CAMPAIGN(max_consecutive_hangs), .min = 0, .max = 1000000, .def = "3"),
+
+	KEY(K(CONF_PUSH), "url", conf_parse_url, PUSH(url)),
+	KEY(K(CONF_PUSH), "token", conf_parse_string, PUSH(token)),
+	KEY(K(CONF_PUSH), "token-file", conf_parse_path, PUSH(token_file)),
+	KEY(K(CONF_PUSH), "ca-file", conf_parse_path, PUSH(ca_file)),
+	KEY(K(CONF_PUSH), "timeout", conf_parse_duration, PUSH(timeout_us),
+	    .min = 100 * 1000, .max = CONF_HOUR_US, .def = "30s"),
+	KEY(K(CONF_PUSH), "interval", conf_parse_duration, PUSH(interval_us), .min = 0,
+	    .max = 24 * CONF_HOUR_US, .def = "60s"),
+	KEY(K(CONF_PUSH), "spool-dir", conf_parse_path, PUSH(spool_dir),
+	    .def = LOCALSTATEDIR "/lib/probestorm/spool"),
+	KEY(K(CONF_PUSH), "max-backoff", conf_parse_duration, PUSH(max_backoff_us),
+	    .min = 100 * 1000, .max = 24 * CONF_HOUR_US, .def = "5min"),
 };
 
 #define N_KEYS ARRAY_SIZE(conf_keys)
@@ -358,6 +378,11 @@ void conf_free(struct conf *c)
 	strv_free(c->daemon.autostart);
 	free(c->daemon.stream);
 	free(c->daemon.label);
+	free(c->push.url);
+	free(c->push.token);
+	free(c->push.token_file);
+	free(c->push.ca_file);
+	free(c->push.spool_dir);
 	for (size_t i = 0; i < c->n_targets; i++) {
 		struct conf_target *t = &c->targets[i];
 
@@ -588,6 +613,19 @@ static int conf_parse_path(struct conf_parser *p, const struct conf_key *k,
 {
 	if (*value && value[0] != '/')
 		return conf_key_error(p, k, "'%s' is not an absolute path", value);
+	return conf_set_string(p, field, value);
+}
+
+/* http:// or https:// and a host; the API path is appended by the pusher. */
+static int conf_parse_url(struct conf_parser *p, const struct conf_key *k,
+			  const char *value, void *field)
+{
+	const char *host = strncmp(value, "http://", 7) == 0    ? value + 7
+			   : strncmp(value, "https://", 8) == 0 ? value + 8
+								: NULL;
+
+	if (*value && (!host || !*host || *host == '/' || strpbrk(value, " \t\"<>")))
+		return conf_key_error(p, k, "'%s' is not an http:// or https:// URL", value);
 	return conf_set_string(p, field, value);
 }
 
@@ -1109,6 +1147,8 @@ static void *conf_item(struct conf *c, enum conf_kind kind, size_t idx)
 
 	if (kind == CONF_DAEMON)
 		return &c->daemon;
+	if (kind == CONF_PUSH)
+		return &c->push;
 	return *(char **)((char *)c + info->array) + idx * info->size;
 }
 
@@ -1141,7 +1181,7 @@ static int conf_section_create(struct conf_parser *p, enum conf_kind kind, const
 	void *item;
 	int r;
 
-	if (kind != CONF_DAEMON) {
+	if (!(K(kind) & K_SINGLE)) {
 		size_t *n = (size_t *)((char *)p->c + info->count);
 
 		r = conf_grow((char *)p->c + info->array, n, info->size);
@@ -1159,7 +1199,12 @@ static int conf_section_create(struct conf_parser *p, enum conf_kind kind, const
 	m->opened_in = p->n_files - 1;
 	m->opened_line = p->lineno;
 	item = conf_item(p->c, kind, idx);
-	if (kind != CONF_DAEMON) {
+	if (kind == CONF_PUSH) {
+		/* [daemon]'s defaults are set up front; [push]'s only when it exists */
+		r = conf_apply_defaults(p, kind, item);
+		if (r < 0)
+			return r;
+	} else if (kind != CONF_DAEMON) {
 		/* every item struct starts with its name */
 		char **np = item;
 
@@ -1202,13 +1247,13 @@ static int conf_section_open(struct conf_parser *p, const char *header)
 	if (kind < 0)
 		return conf_error(
 			p, -EINVAL, file, p->lineno,
-			"[%s]: unknown section (expected daemon, target, consumer, "
+			"[%s]: unknown section (expected daemon, push, target, consumer, "
 			"supplier, load, scenario or campaign)",
 			header);
-	if (kind == CONF_DAEMON && name)
-		return conf_error(p, -EINVAL, file, p->lineno,
-				  "[%s]: [daemon] takes no name", header);
-	if (kind != CONF_DAEMON && !name)
+	if ((K(kind) & K_SINGLE) && name)
+		return conf_error(p, -EINVAL, file, p->lineno, "[%s]: [%s] takes no name",
+				  header, kind_s);
+	if (!(K(kind) & K_SINGLE) && !name)
 		return conf_error(p, -EINVAL, file, p->lineno,
 				  "[%s]: needs a name: [%s NAME]", header, kind_s);
 	if (extra)
@@ -1559,6 +1604,26 @@ static int conf_check_daemon(struct conf_parser *p, struct conf_meta *m)
 	return 0;
 }
 
+static int conf_check_push(struct conf_parser *p, struct conf_meta *m)
+{
+	const struct conf_push *u = &p->c->push;
+
+#ifndef HAVE_LIBCURL
+	return conf_key_error_at(p, m, NULL, m->where,
+				 "pushing needs libcurl, and this probestormd was built "
+				 "without it");
+#endif
+	if (!u->url)
+		return conf_key_error_at(p, m, "url", m->where, "required key is missing");
+	if (u->token && u->token_file)
+		return conf_key_error_at(p, m, "token-file", conf_key_origin(m, "token-file"),
+					 "'token' and 'token-file' exclude each other");
+	if (!u->token && !u->token_file)
+		return conf_key_error_at(p, m, "token", m->where,
+					 "required key is missing (or token-file)");
+	return 0;
+}
+
 static int conf_finalize(struct conf_parser *p)
 {
 	for (size_t i = 0; i < p->n_metas && !p->err; i++) {
@@ -1585,6 +1650,9 @@ static int conf_finalize(struct conf_parser *p)
 			break;
 		case CONF_CAMPAIGN:
 			conf_check_campaign(p, m);
+			break;
+		case CONF_PUSH:
+			conf_check_push(p, m);
 			break;
 		default:
 			break;

@@ -27,6 +27,20 @@ struct conf_daemon {
 	char *label;           /* kernel label for identity (overridden by --label) */
 };
 
+/* [push]: send every run (finished, and the progress of running ones) to a central
+ * probestormd's POST /api/v1/bundles (daemon/push.h). Active when url is set. */
+struct conf_push {
+	char *url;             /* base URL of the central daemon, "http(s)://HOST[:PORT]" */
+	char *token;           /* its bearer token ... */
+	char *token_file;      /* ... or a file holding it (exactly one of the two) */
+	char *ca_file;         /* CA bundle for https (libcurl's CURLOPT_CAINFO), or NULL */
+	int64_t timeout_us;    /* per request, default 30 s */
+	int64_t interval_us;   /* progress of running runs at most this often (0: only at
+				* the end of a run), default 60 s */
+	char *spool_dir;       /* default LOCALSTATEDIR "/lib/probestorm/spool" */
+	int64_t max_backoff_us; /* cap of the retry delay, default 5 min */
+};
+
 struct conf_target {
 	char *name;
 	char *kind;            /* "local" or "qemu" */
@@ -100,6 +114,7 @@ struct conf_campaign {
 
 struct conf {
 	struct conf_daemon daemon;
+	struct conf_push push;
 	struct conf_target *targets;
 	size_t n_targets;
 	struct conf_device *devices;

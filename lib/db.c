@@ -778,6 +778,21 @@ int db_run_finish(struct db *db, int64_t run_id, const char *status,
 	return 0;
 }
 
+int db_run_mark_local(struct db *db, int64_t run_id)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = db_prepare(db, "INSERT OR IGNORE INTO local_runs (run_id) VALUES (?1)", &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id))
+		return db_sqlerr_last(db);
+	r = db_step_done(db, s);
+	/* a foreign key failure: no such run */
+	return r == -EINVAL ? db_fail(db, -ENOENT, "no run with id %lld", (long long)run_id) : r;
+}
+
 static int db_run_exists(struct db *db, int64_t run_id)
 {
 	_cleanup_reset_ sqlite3_stmt *s = NULL;

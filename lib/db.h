@@ -79,6 +79,9 @@ int db_rollback(struct db *db);
 int db_run_insert(struct db *db, const struct run_record *r, int64_t *ret_run_id);
 /* Row id of the run with this UUID; -ENOENT if there is none. */
 int db_run_find(struct db *db, const char *uuid, int64_t *ret_run_id);
+/* Marks a run as started by this database's own runner (not imported): only such runs are
+ * taken up after a boot. Idempotent. 0 or negative errno. */
+int db_run_mark_local(struct db *db, int64_t run_id);
 /* Fills *ret (zeroed first; caller owns it, run_record_done) from the run with this UUID,
  * kernel identity and target included. -ENOENT if there is none. */
 int db_run_load(struct db *db, const char *uuid, struct run_record *ret);

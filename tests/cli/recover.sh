@@ -6,6 +6,7 @@
 #           naming that action, with the panic pstore kept; the run continues with cycle 2
 #   reboot: the in-flight action was a reboot step with the cycle so far stored: that cycle
 #           is completed (outcome from the state after the boot) and the run goes on
+#   import: a running run that was imported (a rig's) is not taken up
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
@@ -98,5 +99,18 @@ check "cycle 1 completed after the reboot with its reboot action and an observat
 	          AND o.device = 'decon') FROM cycles c WHERE c.seq = 1")" = "ok|1|1" ]; echo $?)
 check "the run went on to cycle 2 and finished" \
 	$([ "$(q "SELECT COUNT(*) FROM cycles") $(q "SELECT status FROM runs")" = "3 finished" ]; echo $?)
+# An imported run (pushed by a rig) that is still running is not this daemon's to resume,
+# even when a campaign of the same name is configured here.
+uuid=$(q "SELECT uuid FROM runs")
+"$ps" --database "$t/db" export "$uuid" | grep -v '"type":"end"' |
+	sed "s/$uuid/11111111-2222-4333-8444-555555555555/g" > "$t/pushed.ndjson"
+"$ps" --database "$t/db" import "$t/pushed.ndjson" > /dev/null
+before=$(q "SELECT COUNT(*) FROM cycles c JOIN runs r ON r.id = c.run_id
+            WHERE r.uuid = '11111111-2222-4333-8444-555555555555'")
+timeout 60 "$psd" --config "$t/conf" --once --no-api >> "$t/log" 2>&1
+check "an imported running run is left alone (status and cycles unchanged)" \
+	$([ "$(q "SELECT r.status || ' ' || (SELECT COUNT(*) FROM cycles c WHERE c.run_id = r.id)
+	          FROM runs r WHERE r.uuid = '11111111-2222-4333-8444-555555555555'")" = \
+	    "running $before" ]; echo $?)
 [ $fail = 0 ] || sed 's/^/    /' "$t/log"
 exit $fail

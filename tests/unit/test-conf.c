@@ -414,8 +414,8 @@ static void test_error_unknown_section(void **state)
 {
 	(void)state;
 	expect_error(TOPOLOGY "[campain c]\n", -EINVAL,
-		     "t.conf:6: [campain c]: unknown section (expected daemon, target, "
-		     "consumer, supplier, load, scenario or campaign)");
+		     "t.conf:6: [campain c]: unknown section (expected daemon, push, "
+		     "target, consumer, supplier, load, scenario or campaign)");
 	expect_error(TOPOLOGY "[target]\n", -EINVAL,
 		     "t.conf:6: [target]: needs a name: "
 		     "[target NAME]");
