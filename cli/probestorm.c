@@ -8,7 +8,11 @@
  *   compare  compare two kernels (or runs): outcome rates per consumer, from the local
  *            database or a remote probestormd (--server, libcurl), as text, markdown,
  *            JSON and JUnit XML
- * Every query verb takes --json. Exit codes: 0 ok, 1 regression (compare), 2 error.
+ *   decide   is a comparison decided yet (every watched outcome rate different or the
+ *            same within a margin, Bonferroni over the planned looks)? For adaptive
+ *            campaigns (contrib/qemu/until-decided)
+ * Every query verb takes --json. Exit codes: 0 ok, 1 regression (compare), 2 error,
+ * 3 undecided (decide).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +35,7 @@
 #include "compare.h"
 #include "conf.h"
 #include "db.h"
+#include "decide.h"
 #include "guestlog.h"
 #include "log.h"
 #include "macro.h"
@@ -731,6 +736,146 @@ out:
 	return r;
 }
 
+/* --- decide --- */
+
+/*
+ * decide: is the comparison already decided (every watched outcome rate DIFFERENT or SAME
+ * at the per-look alpha)? For adaptive campaigns (contrib/qemu/until-decided,
+ * docs/adaptive.md). Exit codes: 0 decided, 3 undecided, 2 error.
+ */
+#define EXIT_UNDECIDED 3
+
+static int verb_decide(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "base", required_argument, NULL, 'b' },
+		{ "head", required_argument, NULL, 'h' },
+		{ "alpha", required_argument, NULL, 'a' },
+		{ "margin", required_argument, NULL, 'm' },
+		{ "look", required_argument, NULL, 'k' },
+		{ "looks", required_argument, NULL, 'K' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "database", required_argument, NULL, 'd' },
+		{}
+	};
+	struct compare_opts co = { .alpha_outcome = DECIDE_DEFAULT_ALPHA, .alpha_latency = 0.01 };
+	struct decide_plan plan = {
+		.alpha = DECIDE_DEFAULT_ALPHA, .margin = DECIDE_DEFAULT_MARGIN, .look = 1, .looks = 1,
+	};
+	_cleanup_free_ const char **watch = NULL;
+	struct compare_result *res = NULL;
+	struct decide_result *d = NULL;
+	struct db *db = NULL;
+	int64_t look = 1, looks = 1;
+	int c, r;
+
+	watch = calloc((size_t)argc, sizeof(*watch));
+	if (!watch)
+		return log_oom(), EXIT_ERROR;
+	while ((c = getopt_long(argc, argv, "b:h:a:m:k:K:w:jd:", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'b': co.base = optarg; break;
+		case 'h': co.head = optarg; break;
+		case 'a':
+		case 'm': {
+			char *end = NULL;
+			double v = strtod(optarg, &end);
+
+			if (end == optarg || *end || !(v > 0 && v < 1)) {
+				log_error("--%s: '%s' is not in (0, 1)", c == 'a' ? "alpha" : "margin",
+					  optarg);
+				return EXIT_ERROR;
+			}
+			*(c == 'a' ? &plan.alpha : &plan.margin) = v;
+			break;
+		}
+		case 'k':
+		case 'K':
+			if (parse_int64(optarg, 1, 1000000, c == 'k' ? &look : &looks) < 0) {
+				log_error("--%s: '%s' is not a number in 1..1000000",
+					  c == 'k' ? "look" : "looks", optarg);
+				return EXIT_ERROR;
+			}
+			break;
+		case 'w': watch[plan.n_watch++] = optarg; break;
+		case 'j': arg_json = true; break;
+		case 'd': arg_database = optarg; break;
+		default: return EXIT_ERROR;
+		}
+	}
+	if (!co.base || !co.head) {
+		log_error("decide: give --base and --head (a kernel label, a run UUID, or "
+			  "label:NAME / run:UUID / kernel:ID)");
+		return EXIT_ERROR;
+	}
+	if (optind < argc) {
+		log_error("decide: unexpected argument '%s'", argv[optind]);
+		return EXIT_ERROR;
+	}
+	if (look > looks) {
+		log_error("decide: --look %lld is beyond --looks %lld", (long long)look,
+			  (long long)looks);
+		return EXIT_ERROR;
+	}
+	plan.look = (unsigned)look;
+	plan.looks = (unsigned)looks;
+	plan.watch = watch;
+	if (open_db(NULL, DB_READONLY, &db) < 0)
+		return EXIT_ERROR;
+	r = compare_run(db, &co, &res);
+	if (r == -ENOENT)
+		log_error("'%s' or '%s' matches no run in '%s'", co.base, co.head,
+			  database_path(NULL));
+	else if (r < 0)
+		log_error_errno(r, "Failed to compare '%s' with '%s': %s", co.base, co.head,
+				db_errmsg(db));
+	if (r < 0) {
+		db_close(db);
+		return EXIT_ERROR;
+	}
+	r = decide_run(res, &plan, &d);
+	if (r == -ENOENT)
+		log_error("decide: a --watch consumer is not in the comparison");
+	else if (r == -EINVAL)
+		log_error("decide: a --watch entry is not [CONSUMER:]OUTCOME (an outcome class "
+			  "other than ok/deferred_ok, or any_failure)");
+	else if (r < 0)
+		log_error_errno(r, "Failed to decide");
+	if (r >= 0) {
+		/* the caveat's numbers; the decision stands without them */
+		int k = decide_clusters_load(db, res, d);
+
+		if (k < 0)
+			log_warning_errno(k, "Cannot count the boots (clusters): %s",
+					  db_errmsg(db));
+	}
+	db_close(db);
+	if (r < 0) {
+		compare_result_free(res);
+		return EXIT_ERROR;
+	}
+	if (arg_json) {
+		json_t *j = decide_result_to_json(d, res);
+
+		if (!j)
+			r = log_oom();
+		else
+			print_json(j);
+		json_decref(j);
+	} else
+		decide_print(stdout, d, res);
+	if (r >= 0 && (fflush(stdout) != 0 || ferror(stdout)))
+		r = log_error_errno(errno, "Failed to write to stdout");
+	if (r >= 0)
+		r = d->decided ? 0 : EXIT_UNDECIDED;
+	else
+		r = EXIT_ERROR;
+	decide_result_free(d);
+	compare_result_free(res);
+	return r;
+}
+
 /* qemu ...: the QEMU kit's host runner (contrib/qemu/run-campaign) with this binary as the
  * host's probestorm. The kit is looked for in $PROBESTORM_QEMU_KIT, beside a build tree
  * (../contrib/qemu from this executable) and in PKGDATADIR/qemu. */
@@ -779,6 +924,10 @@ static const struct {
 	{ "compare", verb_compare,
 	  "compare --base SEL --head SEL [--json|--markdown] [--junit FILE] [--alpha A]\n"
 	  "                     [--alpha-latency A] [--server URL]" },
+	{ "decide", verb_decide,
+	  "decide --base SEL --head SEL [--margin 0.05] [--alpha 0.001] [--look k --looks K]\n"
+	  "                     [--watch [CONSUMER:]OUTCOME]... [--json]  (exit 0 decided, 3 "
+	  "undecided)" },
 };
 
 static void usage(FILE *f)
@@ -790,7 +939,8 @@ static void usage(FILE *f)
 		   "kernel:ID.\ncompare --server URL asks a probestormd (GET "
 		   "URL/api/v1/compare) instead of\nthe local database; --junit - writes "
 		   "the JUnit XML to stdout.\n"
-		   "Exit codes: 0 ok, 1 regression found by compare, 2 error.\n");
+		   "Exit codes: 0 ok, 1 regression found by compare, 2 error, 3 undecided "
+		   "(decide).\n");
 }
 
 int main(int argc, char **argv)
@@ -829,7 +979,8 @@ int main(int argc, char **argv)
 		optind = 1;
 		/* Verbs without options of their own still accept the query options. */
 		if (verbs[i].fn != verb_run && verbs[i].fn != verb_compare &&
-		    verbs[i].fn != verb_import && verbs[i].fn != verb_qemu) {
+		    verbs[i].fn != verb_import && verbs[i].fn != verb_qemu &&
+		    verbs[i].fn != verb_decide) {
 			while ((c = getopt_long(argc, argv, "+jd:", opts, NULL)) >= 0) {
 				if (c == 'j')
 					arg_json = true;
