@@ -58,10 +58,12 @@ int stress_start(const char *args, struct stress **ret)
 		return negative_errno();
 	close(fd);
 	for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-		if (n >= ARRAY_SIZE(argv) - 4)
+		if (n >= ARRAY_SIZE(argv) - 5)
 			return -E2BIG;
 		argv[n++] = t;
 	}
+	/* --yaml holds the per-stressor metrics (bogo-ops, rates, times) only with them on. */
+	argv[n++] = "--metrics-brief";
 	argv[n++] = "--yaml";
 	argv[n++] = s->yaml;
 	argv[n] = NULL;
