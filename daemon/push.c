@@ -562,6 +562,20 @@ static void push_send_spool(struct push *p)
 			sent++;
 			break;
 		case PUSH_PERMANENT:
+			/* A later bundle of the run may carry the same name (a progress bundle
+			 * and the final one both start at a seq the central never accepted):
+			 * keep every refused one, never overwrite evidence. */
+			for (unsigned k = 1; access(dest, F_OK) == 0 && k < 1000; k++) {
+				free(dest);
+				dest = strprintf("%s/%s.%u", p->failed_dir, names[i], k);
+				if (!dest)
+					break;
+			}
+			if (!dest) {
+				log_oom();
+				retry = true;
+				break;
+			}
 			if (rename(path, dest) < 0)
 				log_error_errno(errno,
 						"push: Failed to move '%s' to '%s'", path,

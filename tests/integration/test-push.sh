@@ -8,7 +8,8 @@
 #  2. With the central daemon down, the rig finishes a run and is killed -9 with the bundle
 #     in its spool; after the central daemon and then the rig start again, the spool is
 #     delivered and ends empty.
-#  3. A bundle the central daemon refuses (wrong token: 401) is kept in failed/, logged once.
+#  3. A bundle the central daemon refuses (wrong token: 401) is kept in failed/, logged once
+#     (each one: with timing a progress bundle may be refused too), never retried.
 #  4. A long run (2500 cycles, imported into the rig's database) goes in files of at most
 #     1000 cycles, and all of it arrives.
 PS_TEST_TIMEOUT=${PS_TEST_TIMEOUT:-180}
@@ -196,7 +197,14 @@ else
 fi
 sleep 1.5
 check "and is not retried" test -z "$(ls "$ps_tmp/spool3" | grep -v '^failed$')"
-check "the refusal is logged once" test "$(grep -c 'refused with 401' "$ps_tmp/daemon.log")" = 1
+# Each refused bundle is logged once and parked (a progress bundle and the final one may
+# both be refused, depending on timing), none is retried, none is overwritten in failed/.
+refused=$(grep -c 'refused with 401' "$ps_tmp/daemon.log")
+parked=$(grep -c 'it will not be retried' "$ps_tmp/daemon.log")
+check "each refusal is logged once and parked ($refused refused, $parked parked)" \
+	test "$refused" -ge 1 -a "$refused" = "$parked"
+check "every refused bundle is kept in failed/" \
+	test "$(ls "$ps_tmp/spool3/failed" | wc -l)" = "$parked"
 check "nothing of it reached the central database" test "$(q "$ps_tmp/central2.db" \
 	"SELECT count(*) FROM runs")" = 1
 
