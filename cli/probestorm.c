@@ -3,7 +3,7 @@
  * probestorm: the command-line tool. Verbs:
  *   run      run a campaign in the foreground on this machine
  *   import   import NDJSON bundles (idempotent)
- *   export   export a run as an NDJSON bundle
+ *   export   export a run as an NDJSON bundle, a KernelCI KCIDB report or its summary
  *   list     list runs or kernels
  *   compare  compare two kernels (or runs): outcome rates per consumer, from the local
  *            database or a remote probestormd (--server, libcurl), as text, markdown,
@@ -37,6 +37,7 @@
 #include "db.h"
 #include "decide.h"
 #include "guestlog.h"
+#include "kcidb.h"
 #include "log.h"
 #include "macro.h"
 #include "runner.h"
@@ -413,20 +414,63 @@ static int verb_import(int argc, char **argv)
 	return ret;
 }
 
+/*
+ * export RUN-UUID [--format ndjson|kcidb|summary] [--origin NAME] [--arch NAME]:
+ * ndjson is the bundle (import's input); kcidb a KernelCI KCIDB v5.3 report (lib/kcidb.h,
+ * docs/fleet.md); summary the run summary `run --json` prints (contrib/lava/report reads it).
+ */
 static int verb_export(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "origin", required_argument, NULL, 'o' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "database", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{}
+	};
+	struct kcidb_opts ko = {};
+	const char *format = "ndjson";
 	struct db *db = NULL;
-	int r;
+	json_t *j = NULL;
+	int r, c;
 
+	while ((c = getopt_long(argc, argv, "f:o:a:d:j", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'f': format = optarg; break;
+		case 'o': ko.origin = optarg; break;
+		case 'a': ko.architecture = optarg; break;
+		case 'd': arg_database = optarg; break;
+		case 'j': arg_json = true; break;
+		default: return EXIT_ERROR;
+		}
+	}
+	if (!streq(format, "ndjson") && !streq(format, "kcidb") && !streq(format, "summary")) {
+		log_error("export: unknown --format '%s' (ndjson, kcidb, summary)", format);
+		return EXIT_ERROR;
+	}
+	if ((ko.origin && !kcidb_name_is_valid(ko.origin)) ||
+	    (ko.architecture && !kcidb_name_is_valid(ko.architecture))) {
+		log_error("export: --origin and --arch take [a-z0-9_]+");
+		return EXIT_ERROR;
+	}
 	if (optind >= argc) {
 		log_error("export: which run? give its UUID");
 		return EXIT_ERROR;
 	}
 	if (open_db(NULL, DB_READONLY, &db) < 0)
 		return EXIT_ERROR;
-	r = bundle_export_run(db, argv[optind], stdout);
+	if (streq(format, "ndjson"))
+		r = bundle_export_run(db, argv[optind], stdout);
+	else if (streq(format, "kcidb"))
+		r = kcidb_export_run(db, argv[optind], &ko, &j);
+	else
+		r = db_query_run_summary(db, argv[optind], &j);
 	if (r < 0)
 		log_error_errno(r, "Failed to export run '%s'", argv[optind]);
+	else if (j)
+		print_json(j);
+	json_decref(j);
 	db_close(db);
 	return r < 0 ? EXIT_ERROR : 0;
 }
@@ -919,7 +963,8 @@ static const struct {
 	{ "import", verb_import, "import BUNDLE..." },
 	{ "qemu", verb_qemu, "qemu --variant stock|lkml-v1 --config F --campaign C [...] "
 			     "(contrib/qemu/run-campaign)" },
-	{ "export", verb_export, "export RUN-UUID" },
+	{ "export", verb_export,
+	  "export RUN-UUID [--format ndjson|kcidb|summary] [--origin NAME] [--arch NAME]" },
 	{ "list", verb_list, "list [runs|kernels] [--json]" },
 	{ "compare", verb_compare,
 	  "compare --base SEL --head SEL [--json|--markdown] [--junit FILE] [--alpha A]\n"
@@ -980,7 +1025,7 @@ int main(int argc, char **argv)
 		/* Verbs without options of their own still accept the query options. */
 		if (verbs[i].fn != verb_run && verbs[i].fn != verb_compare &&
 		    verbs[i].fn != verb_import && verbs[i].fn != verb_qemu &&
-		    verbs[i].fn != verb_decide) {
+		    verbs[i].fn != verb_decide && verbs[i].fn != verb_export) {
 			while ((c = getopt_long(argc, argv, "+jd:", opts, NULL)) >= 0) {
 				if (c == 'j')
 					arg_json = true;
