@@ -100,8 +100,7 @@ static int resolve_side(sqlite3 *h, const char *sel, struct compare_side *side)
 	return side->n_runs > 0 ? 0 : -ENOENT;
 }
 
-/* "(1,2,3)" for an IN clause; ids are integers from the database, never user text. */
-static char *id_list(const struct compare_side *s)
+char *compare_side_id_list(const struct compare_side *s)
 {
 	size_t cap = 16 + s->n_runs * 21, len = 0;
 	char *buf = malloc(cap);
@@ -251,7 +250,7 @@ static int load_observations(sqlite3 *h, struct loader *l, const struct compare_
 			     int side)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *ids = id_list(s), *sql = NULL;
+	_cleanup_free_ char *ids = compare_side_id_list(s), *sql = NULL;
 	int rc, k;
 
 	if (!ids)
@@ -313,7 +312,7 @@ static int load_bind_latency(sqlite3 *h, struct loader *l, const struct compare_
 			     int side)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *ids = id_list(s), *sql = NULL;
+	_cleanup_free_ char *ids = compare_side_id_list(s), *sql = NULL;
 	int rc, k;
 
 	if (!ids)

@@ -268,21 +268,6 @@ struct cluster_row {
 	uint64_t count;
 };
 
-static char *id_list(const struct compare_side *s)
-{
-	size_t cap = 16 + s->n_runs * 21, len = 0;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return NULL;
-	buf[len++] = '(';
-	for (size_t i = 0; i < s->n_runs; i++)
-		len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? "," : "",
-					(long long)s->run_ids[i]);
-	snprintf(buf + len, cap - len, ")");
-	return buf;
-}
-
 static int sql_errno(int rc)
 {
 	return rc == SQLITE_NOMEM ? -ENOMEM : rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? -EBUSY
@@ -295,7 +280,7 @@ static int cluster_rows_load(sqlite3 *h, const struct compare_result *cr,
 			     const struct compare_side *s, struct cluster_row **ret, size_t *ret_n)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *ids = id_list(s), *sql = NULL;
+	_cleanup_free_ char *ids = compare_side_id_list(s), *sql = NULL;
 	struct cluster_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
@@ -409,8 +394,8 @@ int decide_clusters_load(struct db *db, const struct compare_result *cr,
 	    (cr->head.n_runs && !cr->head.run_ids))
 		return -EINVAL;
 	h = db_sqlite(db);
-	ids_b = id_list(&cr->base);
-	ids_h = id_list(&cr->head);
+	ids_b = compare_side_id_list(&cr->base);
+	ids_h = compare_side_id_list(&cr->head);
 	if (!ids_b || !ids_h)
 		return -ENOMEM;
 	sql = strprintf("SELECT EXISTS (SELECT 1 FROM actions a JOIN cycles c ON "

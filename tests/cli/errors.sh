@@ -6,6 +6,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
+. "$top_srcdir/tests/cli/lib.sh"
 ps=$top_builddir/probestorm
 psd=$top_builddir/probestormd
 t=$(mktemp -d)
@@ -29,10 +30,7 @@ expect() {
 }
 
 # A sysroot with what preflight needs (debugfs, /dev/kmsg) on top of the fake tree.
-sh "$top_srcdir/tests/data/fake-sysfs.sh" "$t/root"
-mkdir -p "$t/root/sys/kernel/debug" "$t/root/dev"
-: > "$t/root/sys/kernel/debug/devices_deferred"
-: > "$t/root/dev/kmsg"
+fake_target "$t/root"
 
 conf() { # conf FILE SYSROOT DEVICE
 	cat > "$1" <<CONF

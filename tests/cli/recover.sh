@@ -10,6 +10,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
+. "$top_srcdir/tests/cli/lib.sh"
 ps=$top_builddir/probestorm
 psd=$top_builddir/probestormd
 t=$(mktemp -d)
@@ -17,11 +18,8 @@ trap 'rm -rf "$t"' EXIT
 fail=0
 check() { if [ "$2" = 0 ]; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
 
-sh "$top_srcdir/tests/data/fake-sysfs.sh" "$t/root"
-mkdir -p "$t/root/sys/kernel/debug" "$t/root/dev" "$t/root/proc" "$t/root/sys/fs/pstore"
-: > "$t/root/sys/kernel/debug/devices_deferred"
-: > "$t/root/dev/kmsg"
-echo "console=ttyAMA0" > "$t/root/proc/cmdline"
+fake_target "$t/root"
+mkdir -p "$t/root/sys/fs/pstore"
 cat > "$t/conf" <<CONF
 [daemon]
 database = $t/db
