@@ -23,7 +23,10 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
 PROBESTORM=$top_builddir/probestorm
-export PROBESTORM
+# The expectations below were measured on Linux 7.3 (Debian 7.3.4); pin it while the
+# archive has it (contrib/qemu/fetch-source falls back to the newest 7.x otherwise).
+PROBESTORM_KERNEL_PKG=${PROBESTORM_KERNEL_PKG:-linux-source-7.3}
+export PROBESTORM PROBESTORM_KERNEL_PKG
 conf=$top_srcdir/contrib/targets/qemu-sim.conf
 work=${E2E_WORK:-$top_builddir/tests/qemu/e2e-work}
 db=$work/e2e.db
