@@ -29,34 +29,16 @@
 static int identity_build_id(char **ret)
 {
 	char p[PATH_MAX];
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ unsigned char *buf = NULL;
-	size_t len = 0;
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
 	int k;
 
 	k = kio_path(p, sizeof(p), "/sys/kernel/notes");
 	if (k < 0)
 		return k;
-	fd = kio_open(p, O_RDONLY);
-	if (fd < 0)
-		return fd;
-	buf = malloc(IDENTITY_NOTES_MAX);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, IDENTITY_NOTES_MAX - len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len == IDENTITY_NOTES_MAX)
-			return -EFBIG;
-	}
+	k = kio_read_bytes(p, IDENTITY_NOTES_MAX, &buf, &len);
+	if (k < 0)
+		return k;
 	return kparse_build_id(buf, len, ret);
 }
 

@@ -72,11 +72,11 @@ int kio_open(const char *path, int flags)
 	return fd < 0 ? negative_errno() : fd;
 }
 
-int kio_read_file(const char *path, char **ret)
+int kio_read_bytes(const char *path, size_t limit, char **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 4096;
+	size_t len = 0, cap = limit + 1 < 4096 ? limit + 1 : 4096;
 
 	fd = kio_open(path, O_RDONLY);
 	if (fd < 0)
@@ -87,15 +87,16 @@ int kio_read_file(const char *path, char **ret)
 	for (;;) {
 		ssize_t n;
 
+		if (len == limit)
+			return -EFBIG;
 		if (len + 1 >= cap) {
-			char *p;
-			if (cap >= 65536)
-				return -EFBIG;
-			p = realloc(buf, cap * 2);
+			size_t ncap = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
+			char *p = realloc(buf, ncap);
+
 			if (!p)
 				return -ENOMEM;
 			buf = p;
-			cap *= 2;
+			cap = ncap;
 		}
 		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0) {
@@ -108,9 +109,22 @@ int kio_read_file(const char *path, char **ret)
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
+}
+
+int kio_read_file(const char *path, char **ret)
+{
+	char *buf;
+	size_t len;
+	int r = kio_read_bytes(path, 65535, &buf, &len);
+
+	if (r < 0)
+		return r;
 	if (len > 0 && buf[len - 1] == '\n')
 		buf[len - 1] = '\0';
-	*ret = TAKE_PTR(buf);
+	*ret = buf;
 	return 0;
 }
 

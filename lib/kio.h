@@ -20,7 +20,10 @@ int kio_path(char *buf, size_t size, const char *fmt, ...) __attribute__((format
 /* Opens a kernel path (already built with kio_path) like open(2); returns fd or -errno. */
 int kio_open(const char *path, int flags);
 
-/* Reads a small file whole (up to 64 KiB); trailing newline removed; caller frees. */
+/* Reads a file whole, binary-safe: *ret (NUL-terminated, caller frees) and its length;
+ * -EFBIG once the content reaches limit bytes. */
+int kio_read_bytes(const char *path, size_t limit, char **ret, size_t *ret_len);
+/* Reads a small text file whole (under 64 KiB); trailing newline removed; caller frees. */
 int kio_read_file(const char *path, char **ret);
 /* Writes s with a single write(2); returns 0 or the write's -errno (EAGAIN, ENODEV, ...). */
 int kio_write_file(const char *path, const char *s);
