@@ -525,7 +525,6 @@ static void kmsg_stop(void *state)
 static int kmsg_start(void *state, const struct collector_ctx *ctx)
 {
 	struct kmsg_state *s = state;
-	pthread_condattr_t ca;
 	int k;
 
 	*s = (struct kmsg_state){
@@ -569,10 +568,7 @@ static int kmsg_start(void *state, const struct collector_ctx *ctx)
 		goto fail;
 	}
 
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&s->cond);
 	pthread_mutex_init(&s->lock, NULL);
 	s->sync_init = true;
 

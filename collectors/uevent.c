@@ -263,7 +263,6 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 	struct uevent_state *s = state;
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
 	int size = UEVENT_RCVBUF, k;
-	pthread_condattr_t ca;
 
 	memset(s, 0, sizeof(*s));
 	s->sock = s->wake_fd = -1;
@@ -308,10 +307,7 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 		goto fail;
 	}
 
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&s->cond);
 	pthread_mutex_init(&s->lock, NULL);
 	s->sync_init = true;
 

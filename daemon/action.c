@@ -52,12 +52,7 @@ struct action_exec {
 
 static void exec_init_once(void)
 {
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&exec_done_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&exec_done_cond);
 }
 
 static int op_write(struct action_job *j)

@@ -4,12 +4,16 @@
  */
 #pragma once
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* CLOCK_MONOTONIC in ns (the clock kmsg timestamps use). */
 int64_t now_ns(void);
+/* Initialises a condition variable whose timed waits take CLOCK_MONOTONIC deadlines (the
+ * clock of now_ns()), so a wall-clock jump cannot stretch or cut a wait. */
+void cond_init_monotonic(pthread_cond_t *c);
 /* Sleeps until CLOCK_MONOTONIC reaches t (ns); retries on EINTR. */
 void sleep_until_ns(int64_t t);
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ"; returns a malloc'd string or NULL. */
