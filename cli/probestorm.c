@@ -663,6 +663,22 @@ static int write_junit(const char *path, const struct compare_result *res)
 	return 0;
 }
 
+/* compare and decide: both selectors given and nothing else on the line. */
+static bool selectors_given(const char *verb, const struct compare_opts *co, int argc,
+			    char **argv)
+{
+	if (!co->base || !co->head) {
+		log_error("%s: give --base and --head (a kernel label, a run UUID, or "
+			  "label:NAME / run:UUID / kernel:ID)", verb);
+		return false;
+	}
+	if (optind < argc) {
+		log_error("%s: unexpected argument '%s'", verb, argv[optind]);
+		return false;
+	}
+	return true;
+}
+
 static int verb_compare(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -708,15 +724,8 @@ static int verb_compare(int argc, char **argv)
 		default: return EXIT_ERROR;
 		}
 	}
-	if (!co.base || !co.head) {
-		log_error("compare: give --base and --head (a kernel label, a run UUID, or "
-			  "label:NAME / run:UUID / kernel:ID)");
+	if (!selectors_given("compare", &co, argc, argv))
 		return EXIT_ERROR;
-	}
-	if (optind < argc) {
-		log_error("compare: unexpected argument '%s'", argv[optind]);
-		return EXIT_ERROR;
-	}
 	if (arg_json && arg_markdown) {
 		log_error("compare: --json and --markdown exclude each other");
 		return EXIT_ERROR;
@@ -848,15 +857,8 @@ static int verb_decide(int argc, char **argv)
 		default: return EXIT_ERROR;
 		}
 	}
-	if (!co.base || !co.head) {
-		log_error("decide: give --base and --head (a kernel label, a run UUID, or "
-			  "label:NAME / run:UUID / kernel:ID)");
+	if (!selectors_given("decide", &co, argc, argv))
 		return EXIT_ERROR;
-	}
-	if (optind < argc) {
-		log_error("decide: unexpected argument '%s'", argv[optind]);
-		return EXIT_ERROR;
-	}
 	if (look > looks) {
 		log_error("decide: --look %lld is beyond --looks %lld", (long long)look,
 			  (long long)looks);

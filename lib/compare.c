@@ -283,9 +283,9 @@ static int load_observations(sqlite3 *h, struct loader *l, const struct compare_
 		all = rate_get(g, -1);
 		*(side ? &all->n_head : &all->n_base) += 1;
 		if (o > OUTCOME_DEFERRED_OK) {
+			/* rates is an array inside the group: all stays valid */
 			struct compare_rate *cr = rate_get(g, o);
 
-			all = rate_get(g, -1);
 			*(side ? &cr->k_head : &cr->k_base) += 1;
 			*(side ? &all->k_head : &all->k_base) += 1;
 		}
