@@ -19,6 +19,10 @@ struct collector_ctx {
 	const struct conf_campaign *campaign;
 	const char *run_uuid;
 	int boot;                 /* boot number within the run */
+	/* the consumers the scenario touches (all of them when it names none) and their
+	 * suppliers, as the runner derived them; owned by the runner */
+	const struct conf_device **devices;
+	size_t n_devices;
 	int64_t run_start_ns;     /* CLOCK_MONOTONIC at run start */
 };
 

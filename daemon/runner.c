@@ -714,6 +714,8 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 		.run_uuid = r->run.uuid,
 		.boot = r->opts->boot,
 		.run_start_ns = now_ns(),
+		.devices = r->devs,
+		.n_devices = r->n_devs,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(collectors_all); i++) {
 		struct collector_slot *s = &r->slots[r->n_slots++];
