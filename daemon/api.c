@@ -478,7 +478,8 @@ static int api_get_cycle(struct api_get *g, struct api_reply *rep)
 {
 	static const char *const params[] = { NULL };
 	struct cycle_record rec = {};
-	int64_t id, run_id, seq;
+	int64_t id, run_id, seq, lateness = 0;
+	bool has_lateness;
 	char uuid[37];
 	json_t *j = NULL;
 	int r;
@@ -498,12 +499,16 @@ static int api_get_cycle(struct api_get *g, struct api_reply *rep)
 	if (r < 0)
 		return api_db_error(rep, g->db, r, "loading the cycle");
 	r = bundle_cycle_to_json(uuid, &rec, &j);
+	has_lateness = cycle_record_max_lateness(&rec, &lateness);
 	cycle_record_done(&rec);
 	if (r < 0)
 		return api_db_error(rep, g->db, r, "rendering the cycle");
-	/* The bundle line of the cycle, with its row id instead of the line type. */
+	/* The bundle line of the cycle, with its row id instead of the line type, and how
+	 * far its concurrent actions started from their planned starts. */
 	json_object_del(j, "type");
-	if (json_object_set_new(j, "id", json_integer(id)) < 0) {
+	if (json_object_set_new(j, "id", json_integer(id)) < 0 ||
+	    json_object_set_new(j, "max_lateness_ns",
+				has_lateness ? json_integer(lateness) : json_null()) < 0) {
 		json_decref(j);
 		j = NULL;
 	}

@@ -292,6 +292,7 @@ static int runner_append_action(struct cycle_record *c, const struct conf_step *
 		.arg = strdup(st->arg ? st->arg : ""),
 		.params = strdup_null(st->params),
 		.offset_us = offset_us,
+		.planned_ns = j->start_at_ns,
 		.start_ns = j->start_ns,
 		.end_ns = j->end_ns,
 		.err = j->err,

@@ -181,6 +181,7 @@ static int action_to_json(const struct action_record *a, json_t **ret)
 	    set_str(o, "verb", verb) < 0 || set_str(o, "arg", a->arg) < 0 ||
 	    set_str(o, "params", a->params) < 0 ||
 	    set_int(o, "offset_us", a->offset_us) < 0 ||
+	    (a->planned_ns != 0 && set_int(o, "planned_ns", a->planned_ns) < 0) ||
 	    set_int(o, "start_ns", a->start_ns) < 0 ||
 	    set_int(o, "end_ns", a->end_ns) < 0 || set_int(o, "err", a->err) < 0 ||
 	    set_bool(o, "hung", a->hung) < 0)
@@ -561,6 +562,9 @@ static int action_from_json(json_t *j, const char *ctx, int idx, struct action_r
 	    (r = get_str(j, ctx, "params", false, &a->params, err)) < 0 ||
 	    (r = get_int(j, ctx, "offset_us", false, 0, INT64_MIN, INT64_MAX,
 			 &a->offset_us, err)) < 0 ||
+	    /* absent in bundles written before planned starts were recorded */
+	    (r = get_int(j, ctx, "planned_ns", false, 0, 0, INT64_MAX, &a->planned_ns,
+			 err)) < 0 ||
 	    (r = get_int(j, ctx, "start_ns", false, 0, INT64_MIN, INT64_MAX, &a->start_ns,
 			 err)) < 0 ||
 	    (r = get_int(j, ctx, "end_ns", false, 0, INT64_MIN, INT64_MAX, &a->end_ns,

@@ -275,7 +275,10 @@ int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us
 	r = dbq_prepare(
 		db,
 		"SELECT c.id, c.seq, c.boot, c.sweep_value, c.outcome, c.deferrals, "
-		"c.note, c.start_ns, c.end_ns, c.end_ns - c.start_ns AS duration_ns "
+		"c.note, c.start_ns, c.end_ns, c.end_ns - c.start_ns AS duration_ns, "
+		"(SELECT MAX(ABS(a.start_ns - a.planned_ns)) FROM actions a WHERE "
+		"a.cycle_id = c.id AND a.grp >= 0 AND a.planned_ns IS NOT NULL AND "
+		"a.start_ns > 0) AS max_lateness_ns "
 		"FROM cycles c WHERE c.run_id = ?1 AND (?4 IS NULL OR c.sweep_value = ?4) "
 		"ORDER BY c.seq LIMIT ?2 OFFSET ?3",
 		&cs);

@@ -29,6 +29,7 @@ int db_query_run_count(struct db *db, const struct db_run_filter *f, int64_t *re
 
 /* One page of the run's cycles by seq (limit > 0, offset >= 0) as a JSON array of {id,
  * seq, boot, sweep_value, outcome, deferrals, note, start_ns, end_ns, duration_ns,
+ * max_lateness_ns (largest |start - planned| of its concurrent actions, null if none),
  * consumers: [{device, outcome, driver, iommu_group, domain_type, time_to_bound_ns,
  * deferrals, deferred_reason}]}, and the number of cycles selected into *ret_total.
  * sweep_us NULL: every cycle; otherwise only those whose sweep value is *sweep_us.

@@ -8,6 +8,7 @@
  */
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "db.h"
 #include "macro.h"
 #include "model.h"
+#include "stats.h"
 #include "util.h"
 
 /* Statements of the per-cycle path, prepared once per connection and kept: preparing them
@@ -1032,8 +1034,8 @@ static int db_cycle_insert_locked(struct db *db, int64_t run_id,
 		r = db_prepare_cached(
 			db, DB_CACHED_ACTION_INSERT,
 			"INSERT INTO actions (cycle_id, idx, grp, verb, arg, params, "
-			"offset_us, start_ns, end_ns, err, hung, state) VALUES "
-			"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			"offset_us, start_ns, end_ns, err, hung, state, planned_ns) VALUES "
+			"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 			&as);
 		if (r < 0)
 			return r;
@@ -1052,7 +1054,8 @@ static int db_cycle_insert_locked(struct db *db, int64_t run_id,
 		    bind_int(as, 7, a->offset_us) || bind_int(as, 8, a->start_ns) ||
 		    bind_int_or_null(as, 9, a->end_ns, a->end_ns == 0) ||
 		    bind_int(as, 10, a->err) || bind_int(as, 11, a->hung) ||
-		    bind_text(as, 12, action_state(a)))
+		    bind_text(as, 12, action_state(a)) ||
+		    bind_int_or_null(as, 13, a->planned_ns, a->planned_ns == 0))
 			return db_sqlerr_last(db);
 		r = db_step_done(db, as);
 		if (r < 0)
@@ -1211,7 +1214,7 @@ static int db_cycle_load_children(struct db *db, int64_t cycle_id, struct cycle_
 
 	r = db_prepare(db,
 		       "SELECT idx, grp, verb, arg, params, offset_us, start_ns, end_ns, "
-		       "err, hung FROM actions WHERE cycle_id = ?1 ORDER BY idx",
+		       "err, hung, planned_ns FROM actions WHERE cycle_id = ?1 ORDER BY idx",
 		       &as);
 	if (r < 0)
 		return r;
@@ -1241,6 +1244,7 @@ static int db_cycle_load_children(struct db *db, int64_t cycle_id, struct cycle_
 		a->end_ns = col_int_or(as, 7, 0);
 		a->err = (int)col_int(as, 8);
 		a->hung = col_int(as, 9) != 0;
+		a->planned_ns = col_int_or(as, 10, 0);
 		if (oom)
 			return db_fail(db, -ENOMEM, "out of memory");
 	}
@@ -1560,11 +1564,83 @@ static int outcome_counts_add(json_t *counts, const char *name, int64_t n)
 	return json_integer_set(v, json_integer_value(v) + n) < 0 ? -ENOMEM : 0;
 }
 
+/*
+ * How late the concurrent-group actions of a run started: type-7 percentiles of
+ * start_ns - planned_ns over every such action with a planned start, and how many cycles
+ * had one. NULL (JSON null) when none has (runs recorded before planned starts were).
+ */
+static int db_run_lateness(struct db *db, int64_t run_id, json_t **ret)
+{
+	static const double probs[] = { 0.10, 0.50, 0.90, 0.99 };
+	static const char *const keys[] = { "p10_ns", "p50_ns", "p90_ns", "p99_ns" };
+	static const char *const where =
+		"FROM actions a JOIN cycles c ON c.id = a.cycle_id WHERE c.run_id = ?1 AND "
+		"a.grp >= 0 AND a.planned_ns IS NOT NULL AND a.start_ns > 0";
+	_cleanup_finalize_ sqlite3_stmt *cs = NULL, *s = NULL;
+	_cleanup_free_ char *count_sql = NULL, *rows_sql = NULL;
+	_cleanup_json_ json_t *o = NULL;
+	_cleanup_free_ double *x = NULL;
+	size_t n = 0, cap = 0;
+	int64_t cycles;
+	double q;
+	int r;
+
+	count_sql = strprintf("SELECT COUNT(DISTINCT a.cycle_id) %s", where);
+	rows_sql = strprintf("SELECT a.start_ns - a.planned_ns %s ORDER BY 1", where);
+	if (!count_sql || !rows_sql)
+		return db_fail(db, -ENOMEM, "out of memory");
+	r = db_prepare(db, count_sql, &cs);
+	if (r < 0)
+		return r;
+	if (bind_int(cs, 1, run_id))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, cs);
+	if (r < 0)
+		return r;
+	cycles = r > 0 ? col_int(cs, 0) : 0;
+	if (cycles == 0) {
+		*ret = json_null();
+		return 0;
+	}
+	r = db_prepare(db, rows_sql, &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id))
+		return db_sqlerr_last(db);
+	while ((r = db_step_row(db, s)) > 0) {
+		if (grow((void **)&x, &cap, n, sizeof(*x)) < 0)
+			return db_fail(db, -ENOMEM, "out of memory");
+		x[n++] = (double)col_int(s, 0);
+	}
+	if (r < 0)
+		return r;
+	if (n == 0) {
+		*ret = json_null();
+		return 0;
+	}
+	o = json_object();
+	if (!o || json_object_set_new(o, "actions", json_integer((json_int_t)n)) < 0 ||
+	    json_object_set_new(o, "cycles", json_integer(cycles)) < 0)
+		return db_fail(db, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < ARRAY_SIZE(probs); i++) {
+		r = stats_quantile_sorted(x, n, probs[i], &q);
+		if (r < 0)
+			return db_fail(db, r, "cannot compute the lateness quantiles");
+		if (json_object_set_new(o, keys[i], json_integer((json_int_t)llround(q))) < 0)
+			return db_fail(db, -ENOMEM, "out of memory");
+	}
+	if (json_object_set_new(o, "min_ns", json_integer((json_int_t)x[0])) < 0 ||
+	    json_object_set_new(o, "max_ns", json_integer((json_int_t)x[n - 1])) < 0)
+		return db_fail(db, -ENOMEM, "out of memory");
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
 int db_query_run_summary(struct db *db, const char *uuid, json_t **ret)
 {
 	_cleanup_finalize_ sqlite3_stmt *rs = NULL, *cs = NULL, *os = NULL;
 	_cleanup_json_ json_t *out = NULL, *outcomes = NULL, *consumers = NULL;
-	json_t *run = NULL, *cur = NULL;
+	json_t *run = NULL, *cur = NULL, *lateness = NULL;
 	const char *cur_device = NULL;
 	int64_t run_id, total = 0;
 	int r;
@@ -1651,6 +1727,11 @@ int db_query_run_summary(struct db *db, const char *uuid, json_t **ret)
 	if (json_object_set_new(out, "cycles", json_integer(total)) < 0 ||
 	    json_object_set_new(out, "outcomes", TAKE_PTR(outcomes)) < 0 ||
 	    json_object_set_new(out, "consumers", TAKE_PTR(consumers)) < 0)
+		return db_fail(db, -ENOMEM, "out of memory");
+	r = db_run_lateness(db, run_id, &lateness);
+	if (r < 0)
+		return r;
+	if (json_object_set_new(out, "lateness", lateness) < 0)
 		return db_fail(db, -ENOMEM, "out of memory");
 	*ret = TAKE_PTR(out);
 	return 0;

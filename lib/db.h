@@ -149,7 +149,10 @@ struct db_run_filter {
 int db_query_runs(struct db *db, const struct db_run_filter *f, json_t **ret);
 /* One run's summary: {"run":{as in db_query_runs}, "cycles":N, "outcomes":{name:count
  * for every outcome, in severity order}, "consumers":[{"device", "observations",
- * "outcomes":{...}}]}. -ENOENT for an unknown UUID. The caller owns *ret. */
+ * "outcomes":{...}}], "lateness":{"actions", "cycles", "p10_ns", "p50_ns", "p90_ns",
+ * "p99_ns", "min_ns", "max_ns"} of start_ns - planned_ns over the concurrent-group
+ * actions, or null when none has a planned start}. -ENOENT for an unknown UUID. The
+ * caller owns *ret. */
 int db_query_run_summary(struct db *db, const char *uuid, json_t **ret);
 /* Recorded kernels as a JSON array ({id, all identity fields, runs, cycles}), newest row
  * first. The caller owns *ret. */

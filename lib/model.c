@@ -142,6 +142,14 @@ void action_record_done(struct action_record *a)
 	memset(a, 0, sizeof(*a));
 }
 
+bool action_record_lateness(const struct action_record *a, int64_t *ret_ns)
+{
+	if (a->planned_ns <= 0 || a->start_ns <= 0)
+		return false;
+	*ret_ns = a->start_ns - a->planned_ns;
+	return true;
+}
+
 void observation_done(struct observation *o)
 {
 	if (!o)
@@ -189,4 +197,23 @@ void run_record_done(struct run_record *r)
 	free(r->status);
 	kernel_identity_done(&r->kernel);
 	memset(r, 0, sizeof(*r));
+}
+
+bool cycle_record_max_lateness(const struct cycle_record *c, int64_t *ret_ns)
+{
+	int64_t worst = 0, l;
+	bool any = false;
+
+	for (size_t i = 0; i < c->n_actions; i++) {
+		if (c->actions[i].group < 0 || !action_record_lateness(&c->actions[i], &l))
+			continue;
+		if (l < 0)
+			l = -l;
+		if (!any || l > worst)
+			worst = l;
+		any = true;
+	}
+	if (any)
+		*ret_ns = worst;
+	return any;
 }

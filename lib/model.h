@@ -118,12 +118,17 @@ struct action_record {
 	char *arg;             /* topology name, module name or path, duration text */
 	char *params;          /* module parameters or NULL */
 	int64_t offset_us;     /* planned start offset within its group */
+	int64_t planned_ns;    /* planned start, CLOCK_MONOTONIC (group t0 + offset); 0 when
+				* it had none (a sequential step) or was not recorded */
 	int64_t start_ns;      /* CLOCK_MONOTONIC */
 	int64_t end_ns;        /* 0 when it did not return (hang) */
 	int err;               /* 0 or positive errno the operation returned */
 	bool hung;             /* did not return within its timeout */
 };
 void action_record_done(struct action_record *a);
+/* start_ns - planned_ns; false (ret_ns untouched) when the action has no planned start or
+ * never started. */
+bool action_record_lateness(const struct action_record *a, int64_t *ret_ns);
 
 /* What was observed about one device of the topology at the end of a cycle. */
 struct observation {
@@ -157,6 +162,9 @@ struct cycle_record {
 	size_t n_events;
 };
 void cycle_record_done(struct cycle_record *c);
+/* The largest |lateness| among the concurrent-group actions of a cycle; false when none
+ * of them has a planned start. */
+bool cycle_record_max_lateness(const struct cycle_record *c, int64_t *ret_ns);
 
 struct run_record {
 	char uuid[37];

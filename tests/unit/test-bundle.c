@@ -111,6 +111,7 @@ static void make_cycle(struct cycle_record *c, int64_t seq)
 						.arg = xstrdup("exynos_sysmmu"),
 						.params = xstrdup("a=1 b=\"x y\""),
 						.offset_us = -20,
+						.planned_ns = 1000300000 - 7000 - seq,
 						.start_ns = 1000300000,
 						.end_ns = seq == 1 ? 0 : 1000900000,
 						.err = seq == 1 ? 0 : ENODEV,
@@ -177,6 +178,7 @@ static void assert_cycle_equal(const struct cycle_record *a, const struct cycle_
 		assert_str_or_null_equal(x->arg, y->arg);
 		assert_str_or_null_equal(x->params, y->params);
 		assert_int_equal(x->offset_us, y->offset_us);
+		assert_int_equal(x->planned_ns, y->planned_ns);
 		assert_int_equal(x->start_ns, y->start_ns);
 		assert_int_equal(x->end_ns, y->end_ns);
 		assert_int_equal(x->err, y->err);
@@ -424,9 +426,23 @@ static void test_json_round_trip(void **state)
 	assert_int_equal(bundle_cycle_to_json(UUID_A, &c, &j), 0);
 	assert_string_equal(json_string_value(json_object_get(j, "run")), UUID_A);
 	assert_int_equal(json_integer_value(json_object_get(j, "sweep_value")), 1997);
+	/* A planned start is written where there is one, and only there. */
+	assert_null(json_object_get(json_array_get(json_object_get(j, "actions"), 0),
+				    "planned_ns"));
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(j, "actions"), 1), "planned_ns")),
+			 1000300000 - 7000 - 2);
 	assert_int_equal(bundle_cycle_from_json(j, &c2, NULL), 0);
 	assert_cycle_equal(&c, &c2);
 	cycle_record_done(&c2);
+	/* A negative planned start is no CLOCK_MONOTONIC time. */
+	json_object_set_new(json_array_get(json_object_get(j, "actions"), 1), "planned_ns",
+			    json_integer(-1));
+	assert_int_equal(bundle_cycle_from_json(j, &c2, &err), -EBADMSG);
+	assert_string_equal(err, "cycle 2: actions[1]: \"planned_ns\" out of range: -1");
+	free(err);
+	err = NULL;
+	json_object_del(json_array_get(json_object_get(j, "actions"), 1), "planned_ns");
 
 	/* Errors name the element and field. */
 	json_object_set_new(json_array_get(json_object_get(j, "actions"), 1), "verb",
@@ -518,6 +534,61 @@ static void test_export_import_identical(void **state)
 	assert_int_equal(bundle_export_run(f->db2, UUID_B, stdout), -ENOENT);
 	free(one);
 	free(two);
+}
+
+/* Removes every ',"planned_ns":N' from text, in place: a bundle as written before
+ * planned starts were recorded. Returns how many it removed. */
+static int strip_planned(char *text)
+{
+	static const char key[] = ",\"planned_ns\":";
+	char *p;
+	int n = 0;
+
+	while ((p = strstr(text, key))) {
+		char *end = p + strlen(key);
+
+		while (*end == '-' || (*end >= '0' && *end <= '9'))
+			end++;
+		memmove(p, end, strlen(end) + 1);
+		n++;
+	}
+	return n;
+}
+
+/* A bundle from before planned starts were recorded imports, its actions without one,
+ * and exports again byte for byte. */
+static void test_import_old_bundle(void **state)
+{
+	struct fixture *f = *state;
+	struct cycle_record c;
+	struct bundle_stats st = {};
+	char *text, *again, *err = NULL;
+	int64_t run_id, late;
+	FILE *in;
+
+	record_run(f->db1, UUID_A);
+	text = export_to_string(f->db1, UUID_A, NULL);
+	assert_int_equal(strip_planned(text), N_CYCLES);
+	assert_null(strstr(text, "planned_ns"));
+
+	in = fmemopen(text, strlen(text), "r");
+	assert_non_null(in);
+	assert_int_equal(bundle_import(f->db2, in, &st, &err), 0);
+	fclose(in);
+	assert_null(err);
+	assert_int_equal(st.cycles_inserted, N_CYCLES);
+	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM actions WHERE "
+					     "planned_ns IS NOT NULL"),
+			 0);
+	assert_int_equal(db_run_find(f->db2, UUID_A, &run_id), 0);
+	assert_int_equal(db_cycle_load(f->db2, run_id, 0, &c), 0);
+	assert_int_equal(c.actions[1].planned_ns, 0);
+	assert_false(cycle_record_max_lateness(&c, &late));
+	cycle_record_done(&c);
+	again = export_to_string(f->db2, UUID_A, NULL);
+	assert_string_equal(text, again);
+	free(again);
+	free(text);
 }
 
 static void test_import_twice(void **state)
@@ -881,6 +952,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_export_import_identical, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_old_bundle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_line3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_stream, setup, teardown),

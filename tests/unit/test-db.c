@@ -115,6 +115,7 @@ static void make_cycle(struct cycle_record *c, int64_t seq)
 						.arg = xstrdup("/lib/modules/sysmmu.ko"),
 						.params = xstrdup("delay_ms=5"),
 						.offset_us = 0,
+						.planned_ns = 1000290000,
 						.start_ns = 1000300000,
 						.end_ns = 1000900000,
 						.err = EEXIST };
@@ -123,6 +124,8 @@ static void make_cycle(struct cycle_record *c, int64_t seq)
 						.verb = STEP_BIND,
 						.arg = xstrdup("decon"),
 						.offset_us = 150,
+						/* 10 µs late, 1 µs more each cycle */
+						.planned_ns = 1000440000 - seq * 1000,
 						.start_ns = 1000450000,
 						.end_ns = 0,
 						.hung = true };
@@ -256,6 +259,7 @@ static void assert_cycle_equal(const struct cycle_record *a, const struct cycle_
 		assert_str_or_null_equal(x->arg, y->arg);
 		assert_str_or_null_equal(x->params, y->params);
 		assert_int_equal(x->offset_us, y->offset_us);
+		assert_int_equal(x->planned_ns, y->planned_ns);
 		assert_int_equal(x->start_ns, y->start_ns);
 		assert_int_equal(x->end_ns, y->end_ns);
 		assert_int_equal(x->err, y->err);
@@ -583,7 +587,7 @@ static void test_cycle_round_trip(void **state)
 {
 	struct fixture *f = *state;
 	struct cycle_record in, out, plain_in, plain_out;
-	int64_t run, cid, cid2;
+	int64_t run, cid, cid2, late = 0;
 
 	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &run), 0);
 	make_cycle(&in, 0);
@@ -591,6 +595,11 @@ static void test_cycle_round_trip(void **state)
 	assert_true(cid > 0);
 	assert_int_equal(db_cycle_load(f->db, run, 0, &out), 0);
 	assert_cycle_equal(&in, &out);
+	/* planned starts survive the round trip, and with them the lateness */
+	assert_int_equal(out.actions[1].planned_ns, 1000290000);
+	assert_int_equal(out.actions[0].planned_ns, 0);
+	assert_true(cycle_record_max_lateness(&out, &late));
+	assert_int_equal(late, 10000);
 	cycle_record_done(&out);
 
 	/* A cycle without sweep, without children, without note. */
@@ -609,6 +618,9 @@ static void test_cycle_round_trip(void **state)
 	cycle_record_done(&plain_out);
 
 	/* What the schema stores for the model's "none" values. */
+	assert_int_equal(count_sql(f->path,
+				   "SELECT COUNT(*) FROM actions WHERE planned_ns IS NULL"),
+			 1);
 	assert_int_equal(count_sql(f->path,
 				   "SELECT COUNT(*) FROM actions WHERE end_ns IS NULL "
 				   "AND state = 'hung'"),
@@ -971,6 +983,19 @@ static void test_queries(void **state)
 	assert_int_equal(json_integer_value(json_object_get(
 				 json_object_get(o, "outcomes"), "late_iommu_probe")),
 			 1);
+	/* lateness of the 8 concurrent actions: 10 µs (x5), 11, 12, 13 µs */
+	o = json_object_get(j, "lateness");
+	assert_true(json_is_object(o));
+	assert_int_equal(json_integer_value(json_object_get(o, "actions")), 8);
+	assert_int_equal(json_integer_value(json_object_get(o, "cycles")), 4);
+	assert_int_equal(json_integer_value(json_object_get(o, "min_ns")), 10000);
+	assert_int_equal(json_integer_value(json_object_get(o, "p50_ns")), 10000);
+	assert_int_equal(json_integer_value(json_object_get(o, "p90_ns")), 12300);
+	assert_int_equal(json_integer_value(json_object_get(o, "max_ns")), 13000);
+	json_decref(j);
+	/* a run without planned starts (none recorded, or from an older bundle) */
+	assert_int_equal(db_query_run_summary(f->db, UUID_B, &j), 0);
+	assert_true(json_is_null(json_object_get(j, "lateness")));
 	json_decref(j);
 	j = NULL;
 	assert_int_equal(db_query_run_summary(f->db, UUID_C, &j), -ENOENT);
