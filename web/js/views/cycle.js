@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // One cycle (/api/v1/cycles/{id}): the actions as a timeline in µs from the cycle's start
-// (a chart and a table), the kernel log with the classified records highlighted, the
-// other events (uevents, tracefs) and the observations of consumers and suppliers.
+// (a chart and a table, with each concurrent action's planned start and how late it
+// started), the kernel log with the classified records highlighted, the other events
+// (uevents, tracefs) and the observations of consumers and suppliers.
 
 import { LinkError, apiGet } from '../api.js';
 import { chartFigure } from '../charts.js';
@@ -20,6 +21,12 @@ function errText(e) {
 	return ERRNO[e] ? `${ERRNO[e]} (${e})` : `errno ${e}`;
 }
 
+// How late an action started against its planned start (its group's t0 plus its offset),
+// in µs; null when it had no planned start (sequential steps, older recordings).
+function lateness(a) {
+	return a.planned_ns ? (a.start_ns - a.planned_ns) / 1000 : null;
+}
+
 function actionsTable(c) {
 	const rel = (t) => (t - c.start_ns) / 1000;
 	const rows = c.actions.map((a) => h('tr', { class: a.err || a.hung ? 'bad' : '' },
@@ -29,13 +36,17 @@ function actionsTable(c) {
 			` ${a.params}`) : null),
 		h('td', { class: 'num' }, a.group < 0 ? '' : us(a.offset_us)),
 		h('td', { class: 'num' }, us(rel(a.start_ns))),
+		h('td', { class: 'num' }, a.planned_ns ? us(rel(a.planned_ns)) : ''),
+		h('td', { class: 'num' }, lateness(a) === null ? '' : us(lateness(a))),
 		h('td', { class: 'num' }, a.end_ns ? us(rel(a.end_ns)) : 'did not return'),
 		h('td', { class: 'num' }, a.end_ns ? us((a.end_ns - a.start_ns) / 1000) : '—'),
 		h('td', {}, a.hung ? h('strong', {}, 'hung') : errText(a.err))));
 	return table('Actions, times in µs from the cycle start', [
 		{ text: '#', attrs: { class: 'num' } }, 'Group', 'Action',
 		{ text: 'Planned offset', attrs: { class: 'num' } },
-		{ text: 'Start', attrs: { class: 'num' } }, { text: 'End', attrs: { class: 'num' } },
+		{ text: 'Start', attrs: { class: 'num' } },
+		{ text: 'Planned start', attrs: { class: 'num' } },
+		{ text: 'Late by', attrs: { class: 'num' } }, { text: 'End', attrs: { class: 'num' } },
 		{ text: 'Took', attrs: { class: 'num' } }, 'Result'], rows,
 	{ class: 'data', id: 'actions' });
 }
@@ -55,6 +66,13 @@ function timelineChart(c) {
 					: a.group < 0 ? '#7f8c8d' : '#1f5fa8'),
 				borderSkipped: false,
 				minBarLength: 2,
+			}, {
+				label: 'planned start → start (µs from cycle start)',
+				data: c.actions.map((a) => (a.planned_ns ? [rel(a.planned_ns),
+					Math.max(rel(a.start_ns), rel(a.planned_ns) + 1)] : null)),
+				backgroundColor: '#e67e22',
+				borderSkipped: false,
+				minBarLength: 2,
 			}],
 		},
 		options: {
@@ -62,7 +80,7 @@ function timelineChart(c) {
 			scales: { x: { title: { display: true, text: 'µs from cycle start' } } },
 			plugins: { legend: { display: false },
 				title: { display: true, text: 'Timeline (grey: sequential, blue: concurrent, ' +
-					'red: error)' } },
+					'red: error; orange: from the planned start to the start)' } },
 		},
 	}, { height: Math.max(180, 28 * c.actions.length + 70) });
 }
@@ -156,6 +174,10 @@ export async function render({ view, arg, signal }) {
 			h('dt', {}, 'Boot'), h('dd', {}, c.boot),
 			h('dt', {}, 'Duration'), h('dd', {}, ns(c.end_ns - c.start_ns)),
 			h('dt', {}, 'Deferrals'), h('dd', {}, c.deferrals),
+			c.max_lateness_ns !== null && c.max_lateness_ns !== undefined
+				? [h('dt', {}, 'Max lateness'), h('dd', { id: 'max-lateness' },
+					`${us(c.max_lateness_ns / 1000)} (the concurrent action that started ` +
+					'furthest from its planned start)')] : null,
 			c.note ? [h('dt', {}, 'Note'), h('dd', {}, c.note)] : null),
 		h('section', { 'aria-labelledby': 'act-h' }, h('h2', { id: 'act-h' }, 'Actions'),
 			c.actions.length ? [timelineChart(c), actionsTable(c)]

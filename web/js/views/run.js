@@ -5,7 +5,7 @@
 
 import { LinkError, apiGet } from '../api.js';
 import { FAILURE_FREE, OUTCOMES, dateText, h, hashFor, heatColour, kernelText, link, ns,
-	outcomeBadge, pct, sweepText, table } from '../dom.js';
+	outcomeBadge, pct, sweepText, table, us } from '../dom.js';
 
 const PAGE = 50;
 
@@ -58,6 +58,8 @@ function cycleRows(cycles) {
 			o.time_to_bound_ns !== null ? ` bound in ${ns(o.time_to_bound_ns)}` : ''))),
 		h('td', { class: 'num' }, c.deferrals),
 		h('td', { class: 'num' }, ns(c.duration_ns)),
+		h('td', { class: 'num' }, c.max_lateness_ns === null || c.max_lateness_ns === undefined
+			? '—' : us(c.max_lateness_ns / 1000)),
 		h('td', { class: 'small' }, c.note || '')));
 }
 
@@ -90,7 +92,12 @@ export async function render({ view, arg, params, signal }) {
 			'cycles'),
 		h('dt', {}, 'Failed cycles'), h('dd', {}, `${failures} of ${sum.cycles}` +
 			(sum.cycles ? ` (${pct(failures / sum.cycles)})` : '')),
-		r.load_profile ? [h('dt', {}, 'Load'), h('dd', {}, r.load_profile)] : null);
+		r.load_profile ? [h('dt', {}, 'Load'), h('dd', {}, r.load_profile)] : null,
+		sum.lateness ? [h('dt', {}, 'Start lateness'), h('dd', { id: 'run-lateness' },
+			`concurrent actions started after their planned time by p50 ` +
+			`${us(sum.lateness.p50_ns / 1000)}, p90 ${us(sum.lateness.p90_ns / 1000)}, ` +
+			`p99 ${us(sum.lateness.p99_ns / 1000)}, max ${us(sum.lateness.max_ns / 1000)} ` +
+			`(${sum.lateness.actions} actions in ${sum.lateness.cycles} cycles)`)] : null);
 
 	const base = `run/${uuid}`;
 	const pager = h('nav', { class: 'pager', 'aria-label': 'Cycle pages' },
@@ -108,7 +115,8 @@ export async function render({ view, arg, params, signal }) {
 		cycles.cycles.length
 			? [table(null, ['Cycle', { text: 'Sweep', attrs: { class: 'num' } }, 'Outcome',
 				'Consumers', { text: 'Deferrals', attrs: { class: 'num' } },
-				{ text: 'Duration', attrs: { class: 'num' } }, 'Note'],
+				{ text: 'Duration', attrs: { class: 'num' } },
+				{ text: 'Max lateness', attrs: { class: 'num' } }, 'Note'],
 			cycleRows(cycles.cycles), { class: 'data', id: 'cycle-list' }), pager]
 			: h('p', { class: 'empty' }, sweepValue === null ? 'This run has no cycles yet.'
 				: `No cycle of this run has ${r.sweep_var || 'sweep'} = ` +
