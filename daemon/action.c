@@ -1,21 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Action executor (see action.h). Each worker thread owns one job slot; the runner hands a
- * job over under the worker's lock, the worker sleeps until the job's start time, performs
- * the operation and reports back through the executor's condition variable. Only the
- * operation itself sits between the two clock reads: paths are built and files opened
- * before start_ns is taken.
+ * job over under the worker's lock, the worker opens what the operation needs, waits for
+ * the job's start time, performs the operation and reports back through the executor's
+ * condition variable. Only the operation itself sits between the two clock reads: paths
+ * are built and files opened before the wait, so start_ns is as close to the planned start
+ * as the wait allows.
+ *
+ * The wait is an absolute clock_nanosleep() to shortly before the planned start, then a
+ * spin on clock_gettime(): a timer wakeup is late by the scheduler's latency, and on a
+ * kernel without high-resolution timers (the QEMU kit's: HZ=250) by up to a whole tick,
+ * while the spin ends within a clock read of the planned time. The spin is as long as the
+ * clock's resolution plus a margin, so it costs a few µs of CPU per action with
+ * high-resolution timers and up to a tick without.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "action.h"
@@ -33,6 +44,16 @@ extern char **environ;
 static pthread_mutex_t exec_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t exec_done_cond;
 static pthread_once_t exec_once = PTHREAD_ONCE_INIT;
+static int64_t exec_clock_res_ns;   /* clock_getres(CLOCK_MONOTONIC) */
+static int64_t exec_spin_ns;        /* how long before a planned start the sleep ends */
+
+/* What a timer wakeup is late by beyond the clock's resolution: scheduler latency,
+ * generous for an emulated CPU (QEMU TCG), where it is hundreds of µs. */
+#define SPIN_MARGIN_NS (300 * NSEC_PER_USEC)
+/* A spin this long under SCHED_FIFO would starve the kernel work of the CPU it runs on
+ * (kworkers, the very probes under test): no real-time priority on a clock this coarse. */
+#define FIFO_MAX_RES_NS (10 * NSEC_PER_USEC)
+#define FIFO_PRIORITY 10
 
 struct worker {
 	pthread_t thread;
@@ -48,11 +69,35 @@ struct worker {
 struct action_exec {
 	struct worker *idle;
 	unsigned stuck;
+	bool fifo;                  /* workers run SCHED_FIFO */
 };
 
 static void exec_init_once(void)
 {
+	struct timespec res;
+
 	cond_init_monotonic(&exec_done_cond);
+	if (clock_getres(CLOCK_MONOTONIC, &res) == 0)
+		exec_clock_res_ns = (int64_t)res.tv_sec * NSEC_PER_SEC + res.tv_nsec;
+	exec_spin_ns = (exec_clock_res_ns > NSEC_PER_USEC ? exec_clock_res_ns : 0) +
+		       SPIN_MARGIN_NS;
+}
+
+/* Sleeps to exec_spin_ns before t, then spins on the clock until t. */
+static void wait_until_ns(int64_t t)
+{
+	if (t - exec_spin_ns > now_ns())
+		sleep_until_ns(t - exec_spin_ns);
+	while (now_ns() < t)
+		;
+}
+
+/* Waits for the job's start time (0: now) and records it as the start. */
+static void job_start(struct action_job *j)
+{
+	if (j->start_at_ns > 0)
+		wait_until_ns(j->start_at_ns);
+	j->start_ns = now_ns();
 }
 
 static int op_write(struct action_job *j)
@@ -63,10 +108,13 @@ static int op_write(struct action_job *j)
 
 	fd = open(j->path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
-		j->start_ns = j->end_ns = now_ns();
-		return errno;
+		int e = errno;
+
+		job_start(j);
+		j->end_ns = j->start_ns;
+		return e;
 	}
-	j->start_ns = now_ns();
+	job_start(j);
 	n = write(fd, j->payload, len);
 	j->end_ns = now_ns();
 	if (n < 0)
@@ -81,10 +129,13 @@ static int op_insmod(struct action_job *j)
 
 	fd = open(j->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		j->start_ns = j->end_ns = now_ns();
-		return errno;
+		int e = errno;
+
+		job_start(j);
+		j->end_ns = j->start_ns;
+		return e;
 	}
-	j->start_ns = now_ns();
+	job_start(j);
 	r = syscall(SYS_finit_module, fd, j->payload, 0);
 	j->end_ns = now_ns();
 	return r < 0 ? errno : 0;
@@ -94,7 +145,7 @@ static int op_rmmod(struct action_job *j)
 {
 	long r;
 
-	j->start_ns = now_ns();
+	job_start(j);
 	r = syscall(SYS_delete_module, j->payload, O_NONBLOCK);
 	j->end_ns = now_ns();
 	return r < 0 ? errno : 0;
@@ -114,7 +165,7 @@ static int op_modprobe(struct action_job *j)
 	     t = strtok_r(NULL, " ", &save))
 		argv[n++] = t;
 	argv[n] = NULL;
-	j->start_ns = now_ns();
+	job_start(j);
 	r = posix_spawnp(&pid, "modprobe", NULL, NULL, argv, environ);
 	if (r != 0) {
 		j->end_ns = now_ns();
@@ -130,8 +181,6 @@ static int op_modprobe(struct action_job *j)
 
 static void job_perform(struct action_job *j)
 {
-	if (j->start_at_ns > 0)
-		sleep_until_ns(j->start_at_ns);
 	switch (j->op) {
 	case ACTION_WRITE:
 		j->err = op_write(j);
@@ -146,7 +195,8 @@ static void job_perform(struct action_job *j)
 		j->err = op_modprobe(j);
 		break;
 	case ACTION_SLEEP:
-		j->start_ns = j->end_ns = now_ns();
+		job_start(j);
+		j->end_ns = j->start_ns;
 		j->err = 0;
 		break;
 	}
@@ -167,6 +217,8 @@ static void *worker_main(void *arg)
 	/* Signals belong to the main loop, never to a thread that may sit in the kernel. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* The default 50 µs of timer slack would be added to every wakeup. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 
 	pthread_mutex_lock(&exec_lock);
 	for (;;) {
@@ -209,7 +261,7 @@ int action_exec_new(struct action_exec **ret)
 	return 0;
 }
 
-static int worker_new(struct worker **ret)
+static int worker_new(const struct action_exec *x, struct worker **ret)
 {
 	struct worker *w;
 	pthread_attr_t attr;
@@ -227,8 +279,65 @@ static int worker_new(struct worker **ret)
 		worker_free(w);
 		return -r;
 	}
+	if (x->fifo) {
+		struct sched_param sp = { .sched_priority = FIFO_PRIORITY };
+
+		/* Permitted for the first workers, so for these; a failure costs precision only. */
+		(void)pthread_setschedparam(w->thread, SCHED_FIFO, &sp);
+	}
 	*ret = w;
 	return 0;
+}
+
+int action_exec_prepare(struct action_exec *x, size_t n, bool realtime)
+{
+	struct worker *ws[64];
+	size_t have = 0;
+	int r = 0;
+
+	if (n > ARRAY_SIZE(ws))
+		return -E2BIG;
+	for (struct worker *w = x->idle; w; w = w->next)
+		have++;
+	for (; have < n; have++) {
+		struct worker *w;
+
+		r = worker_new(x, &w);
+		if (r < 0)
+			return r;
+		w->next = x->idle;
+		x->idle = w;
+	}
+	x->fifo = false;
+	if (!realtime || exec_clock_res_ns > FIFO_MAX_RES_NS)
+		return 0;
+	for (struct worker *w = x->idle; w; w = w->next) {
+		struct sched_param sp = { .sched_priority = FIFO_PRIORITY };
+
+		r = pthread_setschedparam(w->thread, SCHED_FIFO, &sp);
+		if (r != 0)
+			break;
+		x->fifo = true;
+	}
+	if (r != 0) {
+		struct sched_param sp = { .sched_priority = 0 };
+
+		/* All or none: workers of one group must not race each other unevenly. */
+		for (struct worker *w = x->idle; w; w = w->next)
+			(void)pthread_setschedparam(w->thread, SCHED_OTHER, &sp);
+		x->fifo = false;
+	}
+	return 0;
+}
+
+void action_exec_timing(const struct action_exec *x, struct action_exec_timing *ret)
+{
+	*ret = (struct action_exec_timing){
+		.fifo = x->fifo,
+		.fifo_priority = x->fifo ? FIFO_PRIORITY : 0,
+		.clock_res_ns = exec_clock_res_ns,
+		.spin_ns = exec_spin_ns,
+	};
 }
 
 void action_exec_free(struct action_exec *x)
@@ -264,7 +373,7 @@ int action_exec_run(struct action_exec *x, struct action_job *jobs, size_t n, in
 			ws[got] = x->idle;
 			x->idle = ws[got]->next;
 		} else {
-			r = worker_new(&ws[got]);
+			r = worker_new(x, &ws[got]);
 			if (r < 0)
 				break;
 		}
