@@ -41,9 +41,11 @@
 #include "util.h"
 
 #define POLL_INTERVAL_NS (2 * NSEC_PER_MSEC)
-/* From handing a concurrent group to the workers to its t0: covers waking them and their
- * opening of files (a few hundred µs under QEMU TCG), so offset 0 is not already late. */
-#define GROUP_LEAD_NS (2 * NSEC_PER_MSEC)
+/* From handing a concurrent group to the workers to its t0: covers waking them, their
+ * opening of files and the burst of kernel and collector work the previous step left
+ * (under QEMU TCG, with 2 ms an offset-0 action was more than 1 ms late in 30% of the
+ * cycles, with 10 ms in 4%); it adds this much to every cycle. */
+#define GROUP_LEAD_NS (10 * NSEC_PER_MSEC)
 
 struct collector_slot {
 	const struct collector_ops *ops;
