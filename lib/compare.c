@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Compare engine (see compare.h). Selectors resolve to run ids; the aggregation runs in
- * SQL (counts grouped by scenario, consumer and outcome), so memory stays proportional to
- * the number of groups, except for latencies, which are needed whole for rank tests.
+ * Compare engine (see compare.h). Selectors resolve to run ids. Counts come from
+ * agg_outcomes and latency histograms from agg_latency, which triggers keep up to date as
+ * cycles are stored (schema/004-aggregates.sql): a comparison reads a few thousand rows
+ * whatever the number of cycles. Where the raw latencies are few (at most
+ * COMPARE_BOOTSTRAP_MAX_N per group, metric and side) they are read instead and the
+ * statistics are exact; every statistic works on (value, count) histograms either way.
  *
  * Outcome classes are compared one by one (is this class more frequent in head?) and as
  * "any failure" (every outcome more severe than deferred_ok). With several classes per
@@ -115,10 +118,16 @@ char *compare_side_id_list(const struct compare_side *s)
 	return buf;
 }
 
-/* Samples of one group: time to bound and bind latency, base [0] and head [1]. */
+/*
+ * A latency sample of one group and side as a histogram: distinct values ascending, with
+ * their counts. Raw samples are exact (every count 1 until equal values merge); binned
+ * ones come from agg_latency, each bin standing at its midpoint.
+ */
 struct sample {
 	double *v;
-	size_t n, cap;
+	uint64_t *c;
+	size_t len, cap;
+	uint64_t total;
 };
 
 struct group_samples {
@@ -133,18 +142,33 @@ struct loader {
 	size_t last;
 };
 
-static int sample_push(struct sample *s, double v)
+static int sample_push(struct sample *s, double v, uint64_t count)
 {
-	if (s->n == s->cap) {
+	if (s->len == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
-		double *n = realloc(s->v, cap * sizeof(*n));
-		if (!n)
+		double *nv = realloc(s->v, cap * sizeof(*nv));
+		uint64_t *nc;
+
+		if (!nv)
 			return -ENOMEM;
-		s->v = n;
+		s->v = nv;
+		nc = realloc(s->c, cap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		s->c = nc;
 		s->cap = cap;
 	}
-	s->v[s->n++] = v;
+	s->v[s->len] = v;
+	s->c[s->len++] = count;
+	s->total += count;
 	return 0;
+}
+
+static void sample_clear(struct sample *s)
+{
+	free(s->v);
+	free(s->c);
+	*s = (struct sample){ 0 };
 }
 
 static void loader_done(struct loader *l)
@@ -152,7 +176,7 @@ static void loader_done(struct loader *l)
 	for (size_t i = 0; i < l->n_samples; i++)
 		for (int m = 0; m < 2; m++)
 			for (int side = 0; side < 2; side++)
-				free(l->samples[i].metric[m][side].v);
+				sample_clear(&l->samples[i].metric[m][side]);
 	free(l->samples);
 }
 
@@ -240,27 +264,29 @@ static struct compare_bucket *bucket_get(struct compare_group *g, int64_t sweep)
 	return &g->buckets[pos];
 }
 
+/* sql, then the runs of a side as an SQL list, then tail; NULL on allocation failure. */
+static char *side_sql(const struct compare_side *s, const char *sql, const char *tail)
+{
+	_cleanup_free_ char *ids = compare_side_id_list(s);
+
+	return ids ? strprintf("%s%s%s", sql, ids, tail) : NULL;
+}
+
 /*
- * One pass over the consumer observations of one side: outcome counts per class, failures
- * per sweep value and the time-to-bound sample of every (scenario, consumer) group. A
- * single scan without GROUP BY: SQLite's temporary b-trees for three grouped queries cost
- * more than counting here (a million cycles: 0.4 s instead of 1.2 s per side).
+ * Outcome counts per class and per sweep value of every (scenario, consumer) group of one
+ * side, from agg_outcomes (schema/004-aggregates.sql): a few rows per run, whatever the
+ * number of cycles.
  */
-static int load_observations(sqlite3 *h, struct loader *l, const struct compare_side *s,
-			     int side)
+static int load_counts(sqlite3 *h, struct loader *l, const struct compare_side *s, int side)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *ids = compare_side_id_list(s), *sql = NULL;
+	_cleanup_free_ char *sql = side_sql(
+		s,
+		"SELECT r.scenario, a.device, a.outcome, a.swept, a.sweep_value, a.n "
+		"FROM agg_outcomes a JOIN runs r ON r.id = a.run_id WHERE a.run_id IN ",
+		"");
 	int rc, k;
 
-	if (!ids)
-		return -ENOMEM;
-	sql = strprintf(
-		"SELECT r.scenario, o.device, o.outcome, c.sweep_value, "
-		"o.time_to_bound_ns FROM observations o "
-		"JOIN cycles c ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id "
-		"WHERE o.consumer = 1 AND c.run_id IN %s",
-		ids);
 	if (!sql)
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
@@ -268,6 +294,7 @@ static int load_observations(sqlite3 *h, struct loader *l, const struct compare_
 		return sql_error(rc);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int o = outcome_from_string((const char *)sqlite3_column_text(st, 2));
+		uint64_t n = (uint64_t)sqlite3_column_int64(st, 5);
 		struct compare_group *g;
 		struct compare_rate *all;
 		size_t gi;
@@ -276,73 +303,149 @@ static int load_observations(sqlite3 *h, struct loader *l, const struct compare_
 			      (const char *)sqlite3_column_text(st, 1), true, &gi);
 		if (k < 0)
 			return k;
-		if (o < 0)
+		if (o < 0 || sqlite3_column_int64(st, 5) < 0)
 			return -EBADMSG;
 		g = &l->r->groups[gi];
 		/* "any failure" first, so every group has it */
 		all = rate_get(g, -1);
-		*(side ? &all->n_head : &all->n_base) += 1;
+		*(side ? &all->n_head : &all->n_base) += n;
 		if (o > OUTCOME_DEFERRED_OK) {
 			/* rates is an array inside the group: all stays valid */
 			struct compare_rate *cr = rate_get(g, o);
 
-			*(side ? &cr->k_head : &cr->k_base) += 1;
-			*(side ? &all->k_head : &all->k_base) += 1;
+			*(side ? &cr->k_head : &cr->k_base) += n;
+			*(side ? &all->k_head : &all->k_base) += n;
 		}
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+		if (sqlite3_column_int(st, 3)) {
 			struct compare_bucket *b =
-				bucket_get(g, sqlite3_column_int64(st, 3));
+				bucket_get(g, sqlite3_column_int64(st, 4));
 
 			if (!b)
 				return -ENOMEM;
-			*(side ? &b->n_head : &b->n_base) += 1;
+			*(side ? &b->n_head : &b->n_base) += n;
 			if (o > OUTCOME_DEFERRED_OK)
-				*(side ? &b->fail_head : &b->fail_base) += 1;
+				*(side ? &b->fail_head : &b->fail_base) += n;
 		}
-		if (sqlite3_column_type(st, 4) != SQLITE_NULL &&
-		    sample_push(&l->samples[gi].metric[0][side],
-				(double)sqlite3_column_int64(st, 4)) < 0)
-			return -ENOMEM;
 	}
 	return rc == SQLITE_DONE ? 0 : sql_error(rc);
 }
 
-/* Bind latency: the bind/probe actions of the groups' consumers, one pass per side. */
-static int load_bind_latency(sqlite3 *h, struct loader *l, const struct compare_side *s,
-			     int side)
+/* The width of the agg_latency bin whose lower edge is bin: 1 below 1000 ns, else a unit
+ * of the third significant digit (as in schema/004-aggregates.sql). */
+static int64_t bin_width(int64_t bin)
+{
+	int64_t w = 1;
+
+	for (int64_t v = bin; v >= 1000; v /= 10)
+		w *= 10;
+	return w;
+}
+
+/* Both latency histograms of the groups of one side, from agg_latency; supplier devices
+ * have no group and are skipped. */
+static int load_binned(sqlite3 *h, struct loader *l, const struct compare_side *s, int side)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *ids = compare_side_id_list(s), *sql = NULL;
+	_cleanup_free_ char *sql = side_sql(
+		s,
+		"SELECT r.scenario, a.device, a.metric, a.bin, a.n "
+		"FROM agg_latency a JOIN runs r ON r.id = a.run_id WHERE a.run_id IN ",
+		"");
 	int rc, k;
 
-	if (!ids)
-		return -ENOMEM;
-	sql = strprintf(
-		"SELECT r.scenario, a.arg, a.end_ns - a.start_ns FROM actions a "
-		"JOIN cycles c ON c.id = a.cycle_id JOIN runs r ON r.id = c.run_id "
-		"WHERE c.run_id IN %s AND a.verb IN ('bind', 'probe') AND "
-		"a.end_ns IS NOT NULL AND a.arg IS NOT NULL",
-		ids);
 	if (!sql)
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sql_error(rc);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *metric = (const char *)sqlite3_column_text(st, 2);
+		int64_t bin = sqlite3_column_int64(st, 3), n = sqlite3_column_int64(st, 4);
+		int m = streq(metric, "bind_latency");
 		size_t gi;
 
-		/* actions on suppliers have no group of their own: skipped */
 		k = group_get(l, (const char *)sqlite3_column_text(st, 0),
 			      (const char *)sqlite3_column_text(st, 1), false, &gi);
 		if (k == -ENOENT)
 			continue;
 		if (k < 0)
 			return k;
-		if (sample_push(&l->samples[gi].metric[1][side],
-				(double)sqlite3_column_int64(st, 2)) < 0)
-			return -ENOMEM;
+		if (n < 0)
+			return -EBADMSG;
+		if (n == 0)
+			continue;
+		/* the midpoint of the integers bin .. bin + width - 1 */
+		k = sample_push(&l->samples[gi].metric[m][side],
+				(double)bin + (double)(bin_width(bin) - 1) / 2.0, (uint64_t)n);
+		if (k < 0)
+			return k;
 	}
 	return rc == SQLITE_DONE ? 0 : sql_error(rc);
+}
+
+/*
+ * The raw samples of one side, replacing the histograms: time to bound of the consumer
+ * observations and the bind/probe latency of the groups' devices. One pass each over the
+ * side's rows (no GROUP BY: a temporary b-tree costs more than the loop).
+ */
+static int load_raw(sqlite3 *h, struct loader *l, const struct compare_side *s, int side)
+{
+	static const char *const sql[2][2] = {
+		{ "SELECT r.scenario, o.device, o.time_to_bound_ns FROM observations o "
+		  "JOIN cycles c ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id "
+		  "WHERE o.consumer = 1 AND o.time_to_bound_ns IS NOT NULL AND c.run_id IN ",
+		  "" },
+		{ "SELECT r.scenario, a.arg, a.end_ns - a.start_ns FROM actions a "
+		  "JOIN cycles c ON c.id = a.cycle_id JOIN runs r ON r.id = c.run_id "
+		  "WHERE c.run_id IN ",
+		  " AND a.verb IN ('bind', 'probe') AND a.end_ns IS NOT NULL AND "
+		  "a.arg IS NOT NULL" },
+	};
+
+	for (size_t i = 0; i < l->n_samples; i++)
+		for (int m = 0; m < 2; m++)
+			sample_clear(&l->samples[i].metric[m][side]);
+	for (int m = 0; m < 2; m++) {
+		_cleanup_stmt_ sqlite3_stmt *st = NULL;
+		_cleanup_free_ char *q = side_sql(s, sql[m][0], sql[m][1]);
+		int rc, k;
+
+		if (!q)
+			return -ENOMEM;
+		rc = sqlite3_prepare_v2(h, q, -1, &st, NULL);
+		if (rc != SQLITE_OK)
+			return sql_error(rc);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			size_t gi;
+
+			/* actions on suppliers have no group of their own: skipped */
+			k = group_get(l, (const char *)sqlite3_column_text(st, 0),
+				      (const char *)sqlite3_column_text(st, 1), false, &gi);
+			if (k == -ENOENT)
+				continue;
+			if (k < 0)
+				return k;
+			k = sample_push(&l->samples[gi].metric[m][side],
+					(double)sqlite3_column_int64(st, 2), 1);
+			if (k < 0)
+				return k;
+		}
+		if (rc != SQLITE_DONE)
+			return sql_error(rc);
+	}
+	return 0;
+}
+
+/* Whether the raw samples are few enough to read: every group's metric at most max
+ * values per side (the histograms tell without reading them). */
+static bool raw_is_cheap(const struct loader *l, size_t max)
+{
+	for (size_t i = 0; i < l->n_samples; i++)
+		for (int m = 0; m < 2; m++)
+			for (int side = 0; side < 2; side++)
+				if (l->samples[i].metric[m][side].total > max)
+					return false;
+	return true;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -352,46 +455,97 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/*
- * 95% intervals of the type-7 quantiles of n sorted values. Up to COMPARE_BOOTSTRAP_MAX_N
- * values: the percentile bootstrap of stats.c (2000 resamples). Above it, the bootstrap's
- * own limit, computed instead of sampled: the k-th order statistic of a resample is at
- * most x_(j) exactly when Binomial(n, j/n) >= k, so the interval runs from rank
- * k - z sd to k + z sd with sd = sqrt(n p (1 - p)) (normal approximation of the binomial,
- * good at these n even for p99). Same answer within a rank, O(1) instead of O(b * n):
- * 2000 resamples of 10^5 values cost about a second per side and metric.
- */
-static int quantile_cis(const double *sorted, size_t n, const double *probs,
-			uint64_t seed, struct stats_interval *ret)
+struct value_count {
+	double v;
+	uint64_t c;
+};
+
+static int cmp_value_count(const void *a, const void *b)
 {
-	if (n <= COMPARE_BOOTSTRAP_MAX_N)
-		return stats_bootstrap_quantiles(sorted, n, probs, _COMPARE_Q_MAX, 0,
-						 seed, 0.95, ret);
+	return cmp_double(&((const struct value_count *)a)->v,
+			  &((const struct value_count *)b)->v);
+}
+
+/* Sorts a sample by value and merges equal values: the form stats_hist_* take. */
+static int sample_normalize(struct sample *s)
+{
+	_cleanup_free_ struct value_count *vc = NULL;
+	size_t len = 0;
+
+	if (s->len == 0)
+		return 0;
+	vc = malloc(s->len * sizeof(*vc));
+	if (!vc)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->len; i++)
+		vc[i] = (struct value_count){ s->v[i], s->c[i] };
+	qsort(vc, s->len, sizeof(*vc), cmp_value_count);
+	for (size_t i = 0; i < s->len; i++) {
+		if (len > 0 && s->v[len - 1] == vc[i].v) {
+			s->c[len - 1] += vc[i].c;
+			continue;
+		}
+		s->v[len] = vc[i].v;
+		s->c[len++] = vc[i].c;
+	}
+	s->len = len;
+	return 0;
+}
+
+/*
+ * 95% intervals of the type-7 quantiles of a sample. Up to COMPARE_BOOTSTRAP_MAX_N values:
+ * the percentile bootstrap of stats.c (2000 resamples) over the expanded sample. Above it,
+ * the bootstrap's own limit, computed instead of sampled: the k-th order statistic of a
+ * resample is at most x_(j) exactly when Binomial(n, j/n) >= k, so the interval runs from
+ * rank k - z sd to k + z sd with sd = sqrt(n p (1 - p)) (normal approximation of the
+ * binomial, good at these n even for p99). Same answer within a rank, O(1) instead of
+ * O(b * n): 2000 resamples of 10^5 values cost about a second per side and metric.
+ */
+static int quantile_cis(const struct sample *s, const double *probs, uint64_t seed,
+			struct stats_interval *ret)
+{
+	uint64_t n = s->total;
+
+	if (n <= COMPARE_BOOTSTRAP_MAX_N) {
+		_cleanup_free_ double *x = malloc(n * sizeof(*x));
+		size_t j = 0;
+
+		if (!x)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->len; i++)
+			for (uint64_t c = 0; c < s->c[i]; c++)
+				x[j++] = s->v[i];
+		return stats_bootstrap_quantiles(x, n, probs, _COMPARE_Q_MAX, 0, seed, 0.95,
+						 ret);
+	}
 	for (int q = 0; q < _COMPARE_Q_MAX; q++) {
 		double k = (double)(n - 1) * probs[q] + 1.0; /* 1-based rank */
 		double sd = sqrt((double)n * probs[q] * (1.0 - probs[q]));
 		double lo = floor(k - STATS_Z95 * sd), hi = ceil(k + STATS_Z95 * sd);
+		int r;
 
 		lo = lo < 1 ? 1 : lo;
 		hi = hi > (double)n ? (double)n : hi;
-		ret[q].lo = sorted[(size_t)lo - 1];
-		ret[q].hi = sorted[(size_t)hi - 1];
+		r = stats_hist_at_rank(s->v, s->c, s->len, (uint64_t)lo - 1, &ret[q].lo);
+		if (r >= 0)
+			r = stats_hist_at_rank(s->v, s->c, s->len, (uint64_t)hi - 1,
+					       &ret[q].hi);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
-static int sample_stats(struct sample *s, const double *probs, uint64_t seed,
+static int sample_stats(const struct sample *s, const double *probs, uint64_t seed,
 			double *ret_q, struct stats_interval *ret_ci)
 {
-	/* sorted once here; the quantiles read it directly */
-	qsort(s->v, s->n, sizeof(*s->v), cmp_double);
 	for (int q = 0; q < _COMPARE_Q_MAX; q++) {
-		int k = stats_quantile_sorted(s->v, s->n, probs[q], &ret_q[q]);
+		int k = stats_hist_quantile(s->v, s->c, s->len, probs[q], &ret_q[q]);
 
 		if (k < 0)
 			return k;
 	}
-	return quantile_cis(s->v, s->n, probs, seed, ret_ci);
+	return quantile_cis(s, probs, seed, ret_ci);
 }
 
 static int compute_latency(const struct compare_result *r, struct compare_group *g,
@@ -400,26 +554,32 @@ static int compute_latency(const struct compare_result *r, struct compare_group 
 	static const double probs[_COMPARE_Q_MAX] = { 0.5, 0.9, 0.99 };
 	struct compare_latency *l = &g->latency[metric];
 	struct sample *b = &gs->metric[metric][0], *hd = &gs->metric[metric][1];
-	int k = 0;
+	int k;
 
 	l->metric = metric == 0 ? "time_to_bound" : "bind_latency";
+	l->binned = r->binned;
 	l->p = NAN;
 	l->shift_ns = NAN;
 	l->verdict = STATS_NO_CHANGE;
-	l->n_base = b->n;
-	l->n_head = hd->n;
-	if (b->n > 0)
+	l->n_base = b->total;
+	l->n_head = hd->total;
+	k = sample_normalize(b);
+	if (k >= 0)
+		k = sample_normalize(hd);
+	if (k >= 0 && b->total > 0)
 		k = sample_stats(b, probs, seed, l->q_base, l->ci_base);
-	if (k >= 0 && hd->n > 0)
+	if (k >= 0 && hd->total > 0)
 		k = sample_stats(hd, probs, seed, l->q_head, l->ci_head);
 	if (k < 0)
 		return k;
-	if (b->n > 0 && hd->n > 0) {
+	if (b->total > 0 && hd->total > 0) {
 		struct stats_mwu m;
 
-		if (stats_mann_whitney(b->v, b->n, hd->v, hd->n, &m) == 0)
+		if (stats_hist_mann_whitney(b->v, b->c, b->len, hd->v, hd->c, hd->len, &m) ==
+		    0)
 			l->p = m.p;
-		if (stats_hodges_lehmann(b->v, b->n, hd->v, hd->n, &l->shift_ns) < 0)
+		if (stats_hist_hodges_lehmann(b->v, b->c, b->len, hd->v, hd->c, hd->len,
+					      &l->shift_ns) < 0)
 			l->shift_ns = NAN;
 		if (!isnan(l->p) && !isnan(l->shift_ns)) {
 			enum stats_verdict v =
@@ -572,13 +732,19 @@ static int compare_compute(sqlite3 *h, const struct compare_opts *o,
 	if (k >= 0)
 		k = resolve_side(h, o->head, &r->head);
 	if (k >= 0)
-		k = load_observations(h, &l, &r->base, 0);
+		k = load_counts(h, &l, &r->base, 0);
 	if (k >= 0)
-		k = load_observations(h, &l, &r->head, 1);
+		k = load_counts(h, &l, &r->head, 1);
 	if (k >= 0)
-		k = load_bind_latency(h, &l, &r->base, 0);
+		k = load_binned(h, &l, &r->base, 0);
 	if (k >= 0)
-		k = load_bind_latency(h, &l, &r->head, 1);
+		k = load_binned(h, &l, &r->head, 1);
+	/* exact values where reading them is cheap, the histograms otherwise */
+	r->binned = !raw_is_cheap(&l, o->raw_max ? o->raw_max : COMPARE_BOOTSTRAP_MAX_N);
+	if (k >= 0 && !r->binned)
+		k = load_raw(h, &l, &r->base, 0);
+	if (k >= 0 && !r->binned)
+		k = load_raw(h, &l, &r->head, 1);
 	if (k >= 0)
 		k = sort_groups(&l);
 	for (size_t i = 0; k >= 0 && i < r->n_groups; i++) {
@@ -798,9 +964,10 @@ int compare_run(struct db *db, const struct compare_opts *o, struct compare_resu
 	if (k < 0)
 		return k;
 	if (file && *file) {
-		key = strprintf("%s%c%s%c%s%c%.17g%c%.17g%c%llu", file, 0x1f, o->base,
+		key = strprintf("%s%c%s%c%s%c%.17g%c%.17g%c%llu%c%zu", file, 0x1f, o->base,
 				0x1f, o->head, 0x1f, o->alpha_outcome, 0x1f,
-				o->alpha_latency, 0x1f, (unsigned long long)o->seed);
+				o->alpha_latency, 0x1f, (unsigned long long)o->seed, 0x1f,
+				o->raw_max);
 		if (!key)
 			k = -ENOMEM;
 	}
@@ -944,6 +1111,7 @@ json_t *compare_result_to_json(const struct compare_result *r)
 
 			json_object_set_new(o, "p", json_num(l->p));
 			json_object_set_new(o, "hl_shift_ns", json_num(l->shift_ns));
+			json_object_set_new(o, "binned", json_boolean(l->binned));
 			for (int q = 0; q < _COMPARE_Q_MAX; q++) {
 				json_t *bq =
 					l->n_base
@@ -1089,6 +1257,8 @@ static int latency_from_json(json_t *o, struct compare_latency *l)
 	l->n_head = (size_t)nh;
 	l->p = num_from_json(json_object_get(o, "p"));
 	l->shift_ns = num_from_json(json_object_get(o, "hl_shift_ns"));
+	/* absent from the answers of servers before schema 004: raw values */
+	l->binned = json_is_true(json_object_get(o, "binned"));
 	for (int q = 0; q < _COMPARE_Q_MAX; q++) {
 		json_t *pair = json_object_get(o, qn[q]);
 		json_t *b = json_object_get(pair, "base"),
@@ -1244,6 +1414,15 @@ static void window_describe(const struct compare_window *w, char *buf, size_t si
 			 (double)w->last_us / 1000.0, w->n_above, w->n_above == 1 ? "" : "s");
 }
 
+static bool result_binned(const struct compare_result *r)
+{
+	for (size_t i = 0; i < r->n_groups; i++)
+		for (int m = 0; m < 2; m++)
+			if (r->groups[i].latency[m].binned)
+				return true;
+	return false;
+}
+
 void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 {
 	const char *sep = markdown ? " | " : "  ";
@@ -1257,8 +1436,14 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 	fprintf(f,
 		"%soutcome rates: Wilson 95%% CI, Fisher exact two-sided, alpha %g; "
 		"latency: "
-		"bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n\n",
+		"bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n",
 		markdown ? "- " : "", r->alpha_outcome, r->alpha_latency);
+	if (result_binned(r))
+		fprintf(f,
+			"%slatency from histograms (more than %u values on a side): values "
+			"of 1 us and more to 3 significant digits, bins at most 1%% wide\n",
+			markdown ? "- " : "", COMPARE_BOOTSTRAP_MAX_N);
+	fputc('\n', f);
 
 	for (size_t i = 0; i < r->n_groups; i++) {
 		struct compare_group *g = &r->groups[i];

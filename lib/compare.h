@@ -28,7 +28,8 @@ struct db;
 
 /* Above this many values per side, latency CIs are the percentile bootstrap's
  * large-sample limit (order-statistic ranks) computed directly instead of by 2000
- * resamples. */
+ * resamples; and when any group's metric has more than this on a side, the latencies of
+ * the comparison come from the agg_latency histograms instead of the raw rows. */
 #define COMPARE_BOOTSTRAP_MAX_N 20000u
 /* Results kept by compare_run (least recently used goes first). */
 #define COMPARE_CACHE_ENTRIES 16u
@@ -39,6 +40,9 @@ struct compare_opts {
 	double alpha_outcome; /* default 0.001 */
 	double alpha_latency; /* default 0.01 */
 	uint64_t seed; /* bootstrap seed (0 = fixed default, results reproducible) */
+	/* Raw latencies are read while no group's metric has more than this many on a side
+	 * (0: COMPARE_BOOTSTRAP_MAX_N); above, the histograms are used. */
+	size_t raw_max;
 };
 
 /* One outcome class (or "any failure": outcome == -1) of one consumer. */
@@ -61,6 +65,10 @@ struct compare_latency {
 	double p;	 /* Mann-Whitney two-sided; NaN when a side is empty */
 	double shift_ns; /* Hodges-Lehmann, head - base */
 	enum stats_verdict verdict;
+	/* The statistics are those of the agg_latency histograms (schema 004: values of
+	 * 1 µs and more to three significant digits, bins at most 1% wide, each at its
+	 * midpoint), not of the raw values: a side had more than COMPARE_BOOTSTRAP_MAX_N. */
+	bool binned;
 };
 
 struct compare_bucket {
@@ -105,6 +113,7 @@ char *compare_side_id_list(const struct compare_side *s);
 struct compare_result {
 	struct compare_side base, head;
 	double alpha_outcome, alpha_latency;
+	bool binned; /* latencies from histograms (see compare_latency) */
 	struct compare_group *groups;
 	size_t n_groups;
 };

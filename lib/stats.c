@@ -681,13 +681,36 @@ static int cmp_tagged(const void *a, const void *b)
 	return cmp_double(&((const struct tagged *)a)->v, &((const struct tagged *)b)->v);
 }
 
+/* U, z and p from twice the rank sum of x and the tie term sum(t^3 - t) over tie groups. */
+static void mwu_finish(double n1, double n2, double twice_rx, double tie,
+		       struct stats_mwu *ret)
+{
+	double n = n1 + n2, u1, u, mu, sd, z, p;
+
+	u1 = twice_rx / 2.0 - n1 * (n1 + 1.0) / 2.0;
+	mu = n1 * n2 / 2.0;
+	u = fmax(u1, n1 * n2 - u1);
+	sd = sqrt(n1 * n2 / 12.0 * ((n + 1.0) - tie / (n * (n - 1.0))));
+	if (!(sd > 0.0)) {
+		/* every value tied (sd is 0, or NaN by rounding): no evidence either way */
+		z = 0.0;
+		p = 1.0;
+	} else {
+		z = (u - mu - 0.5) / sd;
+		p = fmin(1.0, 2.0 * stats_norm_sf(z));
+	}
+	ret->u = u1;
+	ret->z = z;
+	ret->p = p;
+}
+
 int stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny,
 		       struct stats_mwu *ret)
 {
 	_cleanup_free_ struct tagged *all = NULL;
 	size_t n = nx + ny;
 	uint64_t twice_rx = 0; /* 2 x rank sum of x: ranks are half-integers, keep it exact */
-	double tie = 0.0, n1 = (double)nx, n2 = (double)ny, u1, u, mu, sd, z, p;
+	double tie = 0.0, n1 = (double)nx, n2 = (double)ny;
 
 	if (nx == 0 || ny == 0 || has_nan(x, nx) || has_nan(y, ny))
 		return -EINVAL;
@@ -717,22 +740,7 @@ int stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny,
 		i = j;
 	}
 
-	u1 = (double)twice_rx / 2.0 - n1 * (n1 + 1.0) / 2.0;
-	mu = n1 * n2 / 2.0;
-	u = fmax(u1, n1 * n2 - u1);
-	sd = sqrt(n1 * n2 / 12.0 *
-		  (((double)n + 1.0) - tie / ((double)n * ((double)n - 1.0))));
-	if (!(sd > 0.0)) {
-		/* every value tied (sd is 0, or NaN by rounding): no evidence either way */
-		z = 0.0;
-		p = 1.0;
-	} else {
-		z = (u - mu - 0.5) / sd;
-		p = fmin(1.0, 2.0 * stats_norm_sf(z));
-	}
-	ret->u = u1;
-	ret->z = z;
-	ret->p = p;
+	mwu_finish(n1, n2, (double)twice_rx, tie, ret);
 	return 0;
 }
 
@@ -884,6 +892,246 @@ int stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
 		return r;
 	if (total % 2 == 0) {
 		r = hl_select(sx, nx, sy, ny, k + 1, &rng, &b);
+		if (r < 0)
+			return r;
+		a = a + (b - a) / 2.0;
+	}
+	*ret_shift = a;
+	return 0;
+}
+
+/* ---- histogram samples ---- */
+
+static int hist_check(const double *v, const uint64_t *c, size_t len, uint64_t *ret_total)
+{
+	uint64_t t = 0;
+
+	if (len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (c[i] == 0 || isnan(v[i]) || (i > 0 && !(v[i - 1] < v[i])))
+			return -EINVAL;
+		if (c[i] > STATS_COUNT_MAX - t)
+			return -ERANGE;
+		t += c[i];
+	}
+	*ret_total = t;
+	return 0;
+}
+
+/* Value of 0-based rank r (r < total, checked by the caller). */
+static double hist_at(const double *v, const uint64_t *c, size_t len, uint64_t r)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (r < c[i])
+			return v[i];
+		r -= c[i];
+	}
+	return v[len - 1];
+}
+
+int stats_hist_at_rank(const double *v, const uint64_t *c, size_t len, uint64_t r,
+		       double *ret)
+{
+	uint64_t total;
+	int k = hist_check(v, c, len, &total);
+
+	if (k < 0)
+		return k;
+	if (r >= total)
+		return -EINVAL;
+	*ret = hist_at(v, c, len, r);
+	return 0;
+}
+
+int stats_hist_quantile(const double *v, const uint64_t *c, size_t len, double prob,
+			double *ret_q)
+{
+	uint64_t total, j;
+	double h, g, a;
+	int k;
+
+	k = hist_check(v, c, len, &total);
+	if (k < 0)
+		return k;
+	if (!(prob >= 0.0 && prob <= 1.0))
+		return -EINVAL;
+	/* as quantile7() on the expanded sample */
+	h = (double)(total - 1) * prob;
+	j = (uint64_t)floor(h);
+	g = h - (double)j;
+	a = hist_at(v, c, len, j);
+	*ret_q = (j + 1 >= total || g == 0.0) ? a : lerp(a, hist_at(v, c, len, j + 1), g);
+	return 0;
+}
+
+int stats_hist_mann_whitney(const double *xv, const uint64_t *xc, size_t nx,
+			    const double *yv, const uint64_t *yc, size_t ny,
+			    struct stats_mwu *ret)
+{
+	unsigned __int128 twice_rx = 0; /* as in stats_mann_whitney, without its size limit */
+	uint64_t tx, ty, pos = 0;
+	double tie = 0.0;
+	size_t i = 0, j = 0;
+	int k;
+
+	k = hist_check(xv, xc, nx, &tx);
+	if (k >= 0)
+		k = hist_check(yv, yc, ny, &ty);
+	if (k < 0)
+		return k;
+	if (tx > STATS_COUNT_MAX - ty)
+		return -ERANGE;
+	/* one merge of the two ascending value lists; a value in both is one tie group */
+	while (i < nx || j < ny) {
+		double v = (j >= ny || (i < nx && xv[i] <= yv[j])) ? xv[i] : yv[j];
+		uint64_t a = 0, b = 0;
+		double t;
+
+		if (i < nx && xv[i] == v)
+			a = xc[i++];
+		if (j < ny && yv[j] == v)
+			b = yc[j++];
+		/* ranks pos+1 .. pos+a+b share their mean (2 pos + a + b + 1) / 2 */
+		twice_rx += (unsigned __int128)a * (2 * pos + a + b + 1);
+		t = (double)(a + b);
+		tie += t * t * t - t;
+		pos += a + b;
+	}
+	mwu_finish((double)tx, (double)ty, (double)twice_rx, tie, ret);
+	return 0;
+}
+
+/* One candidate cell of the difference matrix, gathered for the final selection. */
+struct hist_cell {
+	double d;
+	uint64_t w;
+};
+
+static int cmp_cell(const void *a, const void *b)
+{
+	return cmp_double(&((const struct hist_cell *)a)->d, &((const struct hist_cell *)b)->d);
+}
+
+/*
+ * hl_select() with multiplicities: the k-th smallest (0-based) of the differences
+ * yv[j] - xv[i], cell (i, j) standing for xc[i] * yc[j] pairs. The staircase counts pairs
+ * through the prefix sums cy of yc; the pruning is the same as there, on cells.
+ */
+static int hist_hl_select(const double *xv, const uint64_t *xc, size_t nx,
+			  const double *yv, const uint64_t *cy, size_t ny, uint64_t k,
+			  struct stats_rng *rng, double *ret)
+{
+	_cleanup_free_ size_t *lo = NULL, *hi = NULL, *lt = NULL, *le = NULL;
+	_cleanup_free_ struct hist_cell *buf = NULL;
+	size_t gather = nx + ny > 4096 ? nx + ny : 4096;
+
+	lo = calloc(nx, sizeof(*lo));
+	hi = malloc(nx * sizeof(*hi));
+	lt = malloc(nx * sizeof(*lt));
+	le = malloc(nx * sizeof(*le));
+	if (!lo || !hi || !lt || !le)
+		return -ENOMEM;
+	for (size_t i = 0; i < nx; i++)
+		hi[i] = ny;
+
+	for (;;) {
+		uint64_t cand = 0, below = 0, n_lt = 0, n_le = 0, pick;
+		size_t row, pl, pe;
+		double pivot;
+
+		for (size_t i = 0; i < nx; i++) {
+			cand += hi[i] - lo[i];
+			below += xc[i] * cy[lo[i]];
+		}
+		if (cand <= gather) {
+			size_t c = 0;
+			uint64_t rank = below;
+
+			buf = malloc((cand ? cand : 1) * sizeof(*buf));
+			if (!buf)
+				return -ENOMEM;
+			for (size_t i = 0; i < nx; i++)
+				for (size_t j = lo[i]; j < hi[i]; j++)
+					buf[c++] = (struct hist_cell){
+						yv[j] - xv[i], xc[i] * (cy[j + 1] - cy[j])
+					};
+			qsort(buf, c, sizeof(*buf), cmp_cell);
+			for (size_t i = 0; i < c; i++) {
+				if (k < rank + buf[i].w) {
+					*ret = buf[i].d;
+					return 0;
+				}
+				rank += buf[i].w;
+			}
+			return -EINVAL; /* k beyond the total: not reached for valid k */
+		}
+
+		pick = stats_rng_below(rng, cand);
+		for (row = 0; pick >= hi[row] - lo[row]; row++)
+			pick -= hi[row] - lo[row];
+		pivot = yv[lo[row] + pick] - xv[row];
+
+		pl = ny;
+		pe = ny;
+		for (size_t i = nx; i-- > 0;) {
+			while (pl > 0 && !(yv[pl - 1] - xv[i] < pivot))
+				pl--;
+			while (pe > 0 && !(yv[pe - 1] - xv[i] <= pivot))
+				pe--;
+			lt[i] = pl;
+			le[i] = pe;
+			n_lt += xc[i] * cy[pl];
+			n_le += xc[i] * cy[pe];
+		}
+
+		if (k < n_lt) {
+			for (size_t i = 0; i < nx; i++)
+				if (lt[i] < hi[i])
+					hi[i] = lt[i];
+		} else if (k >= n_le) {
+			for (size_t i = 0; i < nx; i++)
+				if (le[i] > lo[i])
+					lo[i] = le[i];
+		} else {
+			*ret = pivot;
+			return 0;
+		}
+	}
+}
+
+int stats_hist_hodges_lehmann(const double *xv, const uint64_t *xc, size_t nx,
+			      const double *yv, const uint64_t *yc, size_t ny,
+			      double *ret_shift)
+{
+	_cleanup_free_ uint64_t *cy = NULL;
+	struct stats_rng rng;
+	uint64_t tx, ty, total, k;
+	double a, b;
+	int r;
+
+	r = hist_check(xv, xc, nx, &tx);
+	if (r >= 0)
+		r = hist_check(yv, yc, ny, &ty);
+	if (r < 0)
+		return r;
+	if (ty > STATS_COUNT_MAX / tx)
+		return -ERANGE;
+	cy = malloc((ny + 1) * sizeof(*cy));
+	if (!cy)
+		return -ENOMEM;
+	cy[0] = 0;
+	for (size_t j = 0; j < ny; j++)
+		cy[j + 1] = cy[j] + yc[j];
+
+	stats_rng_seed(&rng, UINT64_C(0x484c));
+	total = tx * ty;
+	k = (total - 1) / 2;
+	r = hist_hl_select(xv, xc, nx, yv, cy, ny, k, &rng, &a);
+	if (r < 0)
+		return r;
+	if (total % 2 == 0) {
+		r = hist_hl_select(xv, xc, nx, yv, cy, ny, k + 1, &rng, &b);
 		if (r < 0)
 			return r;
 		a = a + (b - a) / 2.0;

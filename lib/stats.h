@@ -114,6 +114,30 @@ int stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny,
 int stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
 			 double *ret_shift);
 
+/*
+ * Histogram samples: len distinct values v[0..len), strictly ascending, value v[i] seen
+ * c[i] > 0 times. Each function equals its plain counterpart above on the expanded sample
+ * (each v[i] repeated c[i] times), in O(len) or O(len log len) instead of O(n): the
+ * compare engine keeps latencies of large runs as histograms (lib/compare.c). -EINVAL if
+ * len is 0, a count is 0, the values are not strictly ascending or one is NaN; -ERANGE if
+ * a total exceeds STATS_COUNT_MAX (for Hodges-Lehmann: the product of the totals).
+ */
+/* Type-7 quantile, as stats_quantile_sorted on the expanded sample. */
+int stats_hist_quantile(const double *v, const uint64_t *c, size_t len, double prob,
+			double *ret_q);
+/* The value of 0-based rank r of the expanded sample; -EINVAL if r >= the total. */
+int stats_hist_at_rank(const double *v, const uint64_t *c, size_t len, uint64_t r,
+		       double *ret);
+/* As stats_mann_whitney. */
+int stats_hist_mann_whitney(const double *xv, const uint64_t *xc, size_t nx,
+			    const double *yv, const uint64_t *yc, size_t ny,
+			    struct stats_mwu *ret);
+/* As stats_hodges_lehmann: the median of the pairwise differences, each pair (i, j)
+ * counted xc[i] * yc[j] times. */
+int stats_hist_hodges_lehmann(const double *xv, const uint64_t *xc, size_t nx,
+			      const double *yv, const uint64_t *yc, size_t ny,
+			      double *ret_shift);
+
 enum stats_verdict {
 	STATS_NO_CHANGE,
 	STATS_REGRESSION,

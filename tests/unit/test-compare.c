@@ -318,6 +318,65 @@ static void test_latency(void **state)
 	compare_result_free(r);
 }
 
+/* The histogram path (schema 004's agg_latency), forced with raw_max = 1: the same
+ * counts, and latencies within a bin (at most 1% wide) of the exact ones. */
+static void test_binned(void **state)
+{
+	struct compare_opts o = { .base = "base", .head = "head", .raw_max = 1 };
+	struct compare_result *x = run_compare("base", "head", 0), *r = NULL;
+	_cleanup_free_ char *text = NULL;
+	json_t *j;
+
+	assert_int_equal(compare_run(db, &o, &r), 0);
+	assert_false(x->groups[0].latency[0].binned);
+	for (int m = 0; m < 2; m++) {
+		const struct compare_latency *e = &x->groups[0].latency[m];
+		const struct compare_latency *b = &r->groups[0].latency[m];
+
+		assert_true(b->binned);
+		assert_int_equal(b->n_base, e->n_base);
+		assert_int_equal(b->n_head, e->n_head);
+		for (int q = 0; q < _COMPARE_Q_MAX; q++) {
+			assert_true(fabs(b->q_base[q] - e->q_base[q]) <= 0.01 * e->q_base[q]);
+			assert_true(fabs(b->q_head[q] - e->q_head[q]) <= 0.01 * e->q_head[q]);
+		}
+	}
+	/* time to bound: multiples of 10 µs, each in a bin of its own, all moved to the
+	 * bins' midpoints alike: ranks, p and the shift are those of the raw values */
+	assert_close(r->groups[0].latency[0].p, x->groups[0].latency[0].p);
+	assert_close(r->groups[0].latency[0].shift_ns, 600000.0);
+	assert_close(r->groups[0].latency[0].q_base[0], 1975000.0 + 4999.5);
+	/* bind latency: head's +500 ns falls inside the 1 µs bins of ~200 µs values, so
+	 * the binned shift is 0, one bin width from the exact 500 ns: the resolution */
+	assert_true(r->groups[0].latency[1].shift_ns == 0.0);
+	assert_true(fabs(r->groups[0].latency[1].shift_ns - x->groups[0].latency[1].shift_ns) <=
+		    1000.0);
+	assert_int_equal(r->groups[0].latency[1].verdict, STATS_NO_CHANGE);
+	/* the counts do not depend on the path */
+	for (size_t i = 0; i < x->groups[0].n_rates; i++) {
+		assert_int_equal(r->groups[0].rates[i].k_base, x->groups[0].rates[i].k_base);
+		assert_int_equal(r->groups[0].rates[i].k_head, x->groups[0].rates[i].k_head);
+		assert_int_equal(r->groups[0].rates[i].n_head, x->groups[0].rates[i].n_head);
+	}
+
+	text = render(r, 0);
+	assert_non_null(strstr(text, "latency from histograms"));
+	j = compare_result_to_json(r);
+	assert_non_null(j);
+	assert_true(json_is_true(json_object_get(
+		json_array_get(json_object_get(json_array_get(json_object_get(j, "groups"), 0),
+					       "latency"),
+			       1),
+		"binned")));
+	compare_result_free(r);
+	r = NULL;
+	assert_int_equal(compare_result_from_json(j, &r), 0);
+	assert_true(r->groups[0].latency[1].binned);
+	json_decref(j);
+	compare_result_free(r);
+	compare_result_free(x);
+}
+
 static void test_sweep(void **state)
 {
 	static const struct compare_bucket want[] = {
@@ -592,6 +651,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts_and_rates),
 		cmocka_unit_test(test_latency),
+		cmocka_unit_test(test_binned),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_verdicts_alpha),
 		cmocka_unit_test(test_selectors),

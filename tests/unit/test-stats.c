@@ -542,6 +542,103 @@ static void test_hodges_lehmann_brute(void **state)
 	}
 }
 
+/* x as a histogram: sorted distinct values with counts; returns the number of values. */
+static size_t to_hist(const double *x, size_t n, double *v, uint64_t *c)
+{
+	_cleanup_free_ double *s = malloc(n * sizeof(*s));
+	size_t len = 0;
+
+	assert_non_null(s);
+	memcpy(s, x, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_d);
+	for (size_t i = 0; i < n; i++) {
+		if (len > 0 && v[len - 1] == s[i]) {
+			c[len - 1]++;
+			continue;
+		}
+		v[len] = s[i];
+		c[len++] = 1;
+	}
+	return len;
+}
+
+/* The histogram functions equal the plain ones on the expanded sample, bit for bit, with
+ * heavy ties and without; the plain ones are checked against SciPy/R above. */
+static void test_hist_equals_plain(void **state)
+{
+	static const struct {
+		size_t nx, ny;
+		int ties;
+	} c[] = {
+		{ 1, 1, 0 }, { 1, 9, 1 }, { 7, 1, 1 }, { 61, 71, 1 }, { 300, 401, 0 },
+		{ 2001, 2499, 1 }, { 5000, 4000, 1 }, { 1500, 1700, 0 },
+	};
+	static const double probs[] = { 0, 0.01, 0.5, 0.9, 0.99, 1 };
+	struct stats_rng rng;
+	(void)state;
+
+	stats_rng_seed(&rng, 77);
+	for (size_t t = 0; t < ARRAY_SIZE(c); t++) {
+		size_t nx = c[t].nx, ny = c[t].ny, hx, hy;
+		_cleanup_free_ double *x = malloc(nx * sizeof(*x)), *y = malloc(ny * sizeof(*y));
+		_cleanup_free_ double *xv = malloc(nx * sizeof(*xv)), *yv = malloc(ny * sizeof(*yv));
+		_cleanup_free_ uint64_t *xc = malloc(nx * sizeof(*xc)), *yc = malloc(ny * sizeof(*yc));
+		struct stats_mwu a, b;
+		double p, q, s1, s2;
+
+		assert_true(x && y && xv && yv && xc && yc);
+		for (size_t i = 0; i < nx; i++)
+			x[i] = c[t].ties ? stats_rng_below(&rng, 23) * 10.0 : uniform(&rng, 100);
+		for (size_t i = 0; i < ny; i++)
+			y[i] = c[t].ties ? stats_rng_below(&rng, 29) * 10.0 : uniform(&rng, 130);
+		hx = to_hist(x, nx, xv, xc);
+		hy = to_hist(y, ny, yv, yc);
+
+		assert_int_equal(stats_mann_whitney(x, nx, y, ny, &a), 0);
+		assert_int_equal(stats_hist_mann_whitney(xv, xc, hx, yv, yc, hy, &b), 0);
+		assert_true(a.u == b.u && a.z == b.z && a.p == b.p);
+
+		assert_int_equal(stats_hodges_lehmann(x, nx, y, ny, &s1), 0);
+		assert_int_equal(stats_hist_hodges_lehmann(xv, xc, hx, yv, yc, hy, &s2), 0);
+		assert_true(s1 == s2);
+
+		for (size_t i = 0; i < ARRAY_SIZE(probs); i++) {
+			assert_int_equal(stats_quantiles(y, ny, &probs[i], 1, &p), 0);
+			assert_int_equal(stats_hist_quantile(yv, yc, hy, probs[i], &q), 0);
+			assert_true(p == q);
+		}
+	}
+}
+
+static void test_hist_small(void **state)
+{
+	/* x = {1, 1, 2}, y = {2, 3, 3}: the nine differences y - x are 0 once, 1 four times,
+	 * 2 four times; the median (5th of 9) is 1, by hand */
+	static const double xv[] = { 1, 2 }, yv[] = { 2, 3 };
+	static const uint64_t xc[] = { 2, 1 }, yc[] = { 1, 2 };
+	static const uint64_t zero[] = { 2, 0 };
+	static const double unsorted[] = { 2, 1 };
+	double s = -1, v = -1;
+	struct stats_mwu m;
+	(void)state;
+
+	assert_int_equal(stats_hist_hodges_lehmann(xv, xc, 2, yv, yc, 2, &s), 0);
+	assert_true(s == 1.0);
+	assert_int_equal(stats_hist_at_rank(xv, xc, 2, 2, &v), 0);
+	assert_true(v == 2.0);
+	assert_int_equal(stats_hist_at_rank(xv, xc, 2, 3, &v), -EINVAL);
+	/* U of x: pairs x > y count 1, ties 1/2: only (2, 2) ties -> U = 0.5 */
+	assert_int_equal(stats_hist_mann_whitney(xv, xc, 2, yv, yc, 2, &m), 0);
+	assert_true(m.u == 0.5);
+
+	s = -1;
+	assert_int_equal(stats_hist_hodges_lehmann(xv, zero, 2, yv, yc, 2, &s), -EINVAL);
+	assert_int_equal(stats_hist_hodges_lehmann(unsorted, xc, 2, yv, yc, 2, &s), -EINVAL);
+	assert_int_equal(stats_hist_quantile(xv, xc, 0, 0.5, &s), -EINVAL);
+	assert_int_equal(stats_hist_quantile(xv, xc, 2, 1.5, &s), -EINVAL);
+	assert_true(s == -1);
+}
+
 static void test_verdict(void **state)
 {
 	(void)state;
@@ -611,6 +708,8 @@ int main(void)
 		cmocka_unit_test(test_mann_whitney),
 		cmocka_unit_test(test_hodges_lehmann),
 		cmocka_unit_test(test_hodges_lehmann_brute),
+		cmocka_unit_test(test_hist_equals_plain),
+		cmocka_unit_test(test_hist_small),
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_equivalence),
 	};
