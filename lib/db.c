@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@ enum db_cached {
 	DB_CACHED_ACTION_INSERT,
 	DB_CACHED_OBSERVATION_INSERT,
 	DB_CACHED_EVENT_INSERT,
+	DB_CACHED_SAVEPOINT1,
+	DB_CACHED_RELEASE1,
 	_DB_CACHED_MAX,
 };
 
@@ -284,6 +287,13 @@ static int db_tx_begin(struct db *db, const char *outer)
 
 	if (db->depth == 0) {
 		r = db_exec(db, outer);
+	} else if (db->depth == 1) {
+		/* a cycle in a batch: the bulk-ingest path, worth a kept statement */
+		_cleanup_reset_ sqlite3_stmt *s = NULL;
+
+		r = db_prepare_cached(db, DB_CACHED_SAVEPOINT1, "SAVEPOINT sp1", &s);
+		if (r >= 0)
+			r = db_step_done(db, s);
 	} else {
 		snprintf(sql, sizeof(sql), "SAVEPOINT sp%u", db->depth);
 		r = db_exec(db, sql);
@@ -348,8 +358,16 @@ int db_commit(struct db *db)
 		db->depth = 0;
 		return r;
 	}
-	snprintf(sql, sizeof(sql), "RELEASE sp%u", db->depth - 1);
-	r = db_exec(db, sql);
+	if (db->depth == 2) {
+		_cleanup_reset_ sqlite3_stmt *s = NULL;
+
+		r = db_prepare_cached(db, DB_CACHED_RELEASE1, "RELEASE sp1", &s);
+		if (r >= 0)
+			r = db_step_done(db, s);
+	} else {
+		snprintf(sql, sizeof(sql), "RELEASE sp%u", db->depth - 1);
+		r = db_exec(db, sql);
+	}
 	if (r < 0) {
 		char saved[sizeof(db->errmsg)];
 		memcpy(saved, db->errmsg, sizeof(saved));
@@ -429,8 +447,21 @@ static int db_max_version(void)
 	return db_n_migrations > 0 ? db_migrations[db_n_migrations - 1].version : 0;
 }
 
+/*
+ * Process-wide, before SQLite initialises: no memory statistics. Keeping them takes a
+ * global mutex on every allocation; off, bulk ingest needed 15% less CPU (bench/api-gen,
+ * 5*10^4 cycles, 5.8 -> 4.9 s). Too late once SQLite is initialised (SQLITE_MISUSE,
+ * ignored: the statistics stay, nothing else changes).
+ */
+static void db_global_config(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int db_open(const char *path, int flags, struct db **ret)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	_cleanup_(db_closep) struct db *db = NULL;
 	int64_t version = 0;
 	int oflags, rc, r;
@@ -441,6 +472,7 @@ int db_open(const char *path, int flags, struct db **ret)
 	if (!db)
 		return -ENOMEM;
 	db->flags = flags;
+	pthread_once(&once, db_global_config);
 
 	oflags = flags & DB_READONLY ? SQLITE_OPEN_READONLY
 				     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
