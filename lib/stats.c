@@ -22,6 +22,8 @@
  * 4.1), written to give SciPy's numbers, and the shift is the Hodges-Lehmann estimate
  * (Hodges & Lehmann 1963; Hollander & Wolfe 4.2), the median of all pairwise differences,
  * selected exactly without forming the pairs (Monahan 1984, ACM TOMS algorithm 616).
+ * Both work on histograms (distinct values with counts), which the compare engine keeps
+ * for large runs; a plain sample is turned into one first, ties merged.
  */
 #include <errno.h>
 #include <float.h>
@@ -671,14 +673,33 @@ int stats_bootstrap_quantiles(const double *x, size_t n, const double *probs, si
 
 /* ---- rank tests ---- */
 
-struct tagged {
-	double v;
-	bool from_x;
-};
-
-static int cmp_tagged(const void *a, const void *b)
+/* x as a histogram: its distinct values ascending, each with its count (malloc'd). */
+static int to_hist(const double *x, size_t n, double **ret_v, uint64_t **ret_c,
+		   size_t *ret_len)
 {
-	return cmp_double(&((const struct tagged *)a)->v, &((const struct tagged *)b)->v);
+	_cleanup_free_ double *v = NULL;
+	_cleanup_free_ uint64_t *c = NULL;
+	size_t len = 0;
+	int r;
+
+	r = sorted_copy(x, n, &v);
+	if (r < 0)
+		return r;
+	c = malloc(n * sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (len > 0 && v[len - 1] == v[i]) {
+			c[len - 1]++;
+			continue;
+		}
+		v[len] = v[i];
+		c[len++] = 1;
+	}
+	*ret_v = TAKE_PTR(v);
+	*ret_c = TAKE_PTR(c);
+	*ret_len = len;
+	return 0;
 }
 
 /* U, z and p from twice the rank sum of x and the tie term sum(t^3 - t) over tie groups. */
@@ -707,197 +728,41 @@ static void mwu_finish(double n1, double n2, double twice_rx, double tie,
 int stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny,
 		       struct stats_mwu *ret)
 {
-	_cleanup_free_ struct tagged *all = NULL;
-	size_t n = nx + ny;
-	uint64_t twice_rx = 0; /* 2 x rank sum of x: ranks are half-integers, keep it exact */
-	double tie = 0.0, n1 = (double)nx, n2 = (double)ny;
+	_cleanup_free_ double *xv = NULL, *yv = NULL;
+	_cleanup_free_ uint64_t *xc = NULL, *yc = NULL;
+	size_t hx, hy;
+	int r;
 
-	if (nx == 0 || ny == 0 || has_nan(x, nx) || has_nan(y, ny))
+	if (nx == 0 || ny == 0)
 		return -EINVAL;
-	if (n > UINT32_MAX)
+	if (nx + ny > UINT32_MAX)
 		return -ERANGE;
-	all = malloc(n * sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	for (size_t i = 0; i < nx; i++)
-		all[i] = (struct tagged){ x[i], true };
-	for (size_t i = 0; i < ny; i++)
-		all[nx + i] = (struct tagged){ y[i], false };
-	qsort(all, n, sizeof(*all), cmp_tagged);
-
-	for (size_t i = 0; i < n;) {
-		size_t j = i, in_x = 0;
-		double t;
-
-		while (j < n && all[j].v == all[i].v) {
-			in_x += all[j].from_x;
-			j++;
-		}
-		/* ranks i+1 .. j share their mean (i + 1 + j) / 2 */
-		twice_rx += (uint64_t)in_x * (uint64_t)(i + 1 + j);
-		t = (double)(j - i);
-		tie += t * t * t - t;
-		i = j;
-	}
-
-	mwu_finish(n1, n2, (double)twice_rx, tie, ret);
-	return 0;
-}
-
-/* k-th smallest (0-based) of v[0..n), reordering v; random pivots keep it O(n) expected. */
-static double select_kth(double *v, size_t n, size_t k, struct stats_rng *rng)
-{
-	size_t lo = 0, hi = n - 1;
-
-	while (lo < hi) {
-		double pivot = v[lo + stats_rng_below(rng, hi - lo + 1)];
-		size_t i = lo, lt = lo, gt = hi;
-
-		/* three-way: [lo, lt) < pivot, [lt, gt] == pivot, (gt, hi] > pivot */
-		while (i <= gt) {
-			if (v[i] < pivot) {
-				double t = v[i];
-
-				v[i++] = v[lt];
-				v[lt++] = t;
-			} else if (v[i] > pivot) {
-				double t = v[i];
-
-				v[i] = v[gt];
-				v[gt] = t;
-				if (gt == 0)
-					break;
-				gt--;
-			} else {
-				i++;
-			}
-		}
-		if (k < lt)
-			hi = lt - 1;
-		else if (k > gt)
-			lo = gt + 1;
-		else
-			return pivot;
-	}
-	return v[lo];
-}
-
-/*
- * k-th smallest (0-based) of the nx*ny differences y[j] - x[i], x and y ascending.
- * Row i of the difference matrix ascends in j and column j descends in i, so the pairs
- * below any value form a staircase counted in O(nx + ny). Each round picks a random
- * remaining candidate as pivot, counts, and keeps per row only the candidates on the
- * side of the pivot where the k-th lies (Monahan 1984): O(log(nx ny)) rounds expected.
- * When at most max(nx + ny, 4096) candidates remain they are gathered and selected.
- */
-static int hl_select(const double *x, size_t nx, const double *y, size_t ny, uint64_t k,
-		     struct stats_rng *rng, double *ret)
-{
-	_cleanup_free_ size_t *lo = NULL, *hi = NULL, *lt = NULL, *le = NULL;
-	_cleanup_free_ double *buf = NULL;
-	size_t gather = nx + ny > 4096 ? nx + ny : 4096;
-
-	lo = calloc(nx, sizeof(*lo));
-	hi = malloc(nx * sizeof(*hi));
-	lt = malloc(nx * sizeof(*lt));
-	le = malloc(nx * sizeof(*le));
-	if (!lo || !hi || !lt || !le)
-		return -ENOMEM;
-	for (size_t i = 0; i < nx; i++)
-		hi[i] = ny;
-
-	for (;;) {
-		uint64_t cand = 0, below = 0, n_lt = 0, n_le = 0, pick;
-		size_t row, pl, pe;
-		double pivot;
-
-		for (size_t i = 0; i < nx; i++) {
-			cand += hi[i] - lo[i];
-			below += lo[i];
-		}
-		if (cand <= gather) {
-			size_t c = 0;
-
-			buf = malloc((cand ? cand : 1) * sizeof(*buf));
-			if (!buf)
-				return -ENOMEM;
-			for (size_t i = 0; i < nx; i++)
-				for (size_t j = lo[i]; j < hi[i]; j++)
-					buf[c++] = y[j] - x[i];
-			*ret = select_kth(buf, c, k - below, rng);
-			return 0;
-		}
-
-		pick = stats_rng_below(rng, cand);
-		for (row = 0; pick >= hi[row] - lo[row]; row++)
-			pick -= hi[row] - lo[row];
-		pivot = y[lo[row] + pick] - x[row];
-
-		/* Staircase walk from the last row: as x[i] falls the prefix below the pivot
-		 * shrinks, so both pointers only move left. */
-		pl = ny;
-		pe = ny;
-		for (size_t i = nx; i-- > 0;) {
-			while (pl > 0 && !(y[pl - 1] - x[i] < pivot))
-				pl--;
-			while (pe > 0 && !(y[pe - 1] - x[i] <= pivot))
-				pe--;
-			lt[i] = pl;
-			le[i] = pe;
-			n_lt += pl;
-			n_le += pe;
-		}
-
-		if (k < n_lt) {
-			for (size_t i = 0; i < nx; i++)
-				if (lt[i] < hi[i])
-					hi[i] = lt[i];
-		} else if (k >= n_le) {
-			for (size_t i = 0; i < nx; i++)
-				if (le[i] > lo[i])
-					lo[i] = le[i];
-		} else {
-			*ret = pivot;
-			return 0;
-		}
-	}
+	r = to_hist(x, nx, &xv, &xc, &hx);
+	if (r >= 0)
+		r = to_hist(y, ny, &yv, &yc, &hy);
+	if (r < 0)
+		return r;
+	return stats_hist_mann_whitney(xv, xc, hx, yv, yc, hy, ret);
 }
 
 int stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
 			 double *ret_shift)
 {
-	_cleanup_free_ double *sx = NULL, *sy = NULL;
-	struct stats_rng rng;
-	uint64_t total, k;
-	double a, b;
+	_cleanup_free_ double *xv = NULL, *yv = NULL;
+	_cleanup_free_ uint64_t *xc = NULL, *yc = NULL;
+	size_t hx, hy;
 	int r;
 
 	if (nx == 0 || ny == 0)
 		return -EINVAL;
 	if (nx > UINT32_MAX || ny > UINT32_MAX)
 		return -ERANGE;
-	r = sorted_copy(x, nx, &sx);
+	r = to_hist(x, nx, &xv, &xc, &hx);
+	if (r >= 0)
+		r = to_hist(y, ny, &yv, &yc, &hy);
 	if (r < 0)
 		return r;
-	r = sorted_copy(y, ny, &sy);
-	if (r < 0)
-		return r;
-
-	/* The pivots are random but the selected value is not: the seed only fixes timing. */
-	stats_rng_seed(&rng, UINT64_C(0x484c));
-	total = (uint64_t)nx * ny;
-	k = (total - 1) / 2;
-	r = hl_select(sx, nx, sy, ny, k, &rng, &a);
-	if (r < 0)
-		return r;
-	if (total % 2 == 0) {
-		r = hl_select(sx, nx, sy, ny, k + 1, &rng, &b);
-		if (r < 0)
-			return r;
-		a = a + (b - a) / 2.0;
-	}
-	*ret_shift = a;
-	return 0;
+	return stats_hist_hodges_lehmann(xv, xc, hx, yv, yc, hy, ret_shift);
 }
 
 /* ---- histogram samples ---- */
@@ -1014,9 +879,13 @@ static int cmp_cell(const void *a, const void *b)
 }
 
 /*
- * hl_select() with multiplicities: the k-th smallest (0-based) of the differences
- * yv[j] - xv[i], cell (i, j) standing for xc[i] * yc[j] pairs. The staircase counts pairs
- * through the prefix sums cy of yc; the pruning is the same as there, on cells.
+ * The k-th smallest (0-based) of the differences yv[j] - xv[i], cell (i, j) standing for
+ * xc[i] * yc[j] pairs; xv and yv ascending, cy the prefix sums of yc. Row i of the
+ * difference matrix ascends in j and column j descends in i, so the pairs below any value
+ * form a staircase counted in O(nx + ny) through cy. Each round picks a random remaining
+ * cell as pivot, counts, and keeps per row only the cells on the side of the pivot where
+ * the k-th lies (Monahan 1984): O(log(nx ny)) rounds expected. When at most
+ * max(nx + ny, 4096) cells remain they are gathered, sorted and walked by weight.
  */
 static int hist_hl_select(const double *xv, const uint64_t *xc, size_t nx,
 			  const double *yv, const uint64_t *cy, size_t ny, uint64_t k,
