@@ -403,10 +403,10 @@ int db_query_run_sweep(struct db *db, const char *uuid, json_t **ret)
 		return r;
 	r = dbq_prepare(
 		db,
-		"SELECT o.device, c.sweep_value, o.outcome, COUNT(*) FROM observations o "
-		"JOIN cycles c ON c.id = o.cycle_id WHERE c.run_id = ?1 AND "
-		"o.consumer = 1 AND c.sweep_value IS NOT NULL "
-		"GROUP BY 1, 2, 3 ORDER BY 1, 2",
+		/* counts kept at ingest (schema 004): no scan of the run's cycles */
+		"SELECT device, sweep_value, outcome, n FROM agg_outcomes "
+		"WHERE run_id = ?1 AND swept = 1 AND n > 0 "
+		"ORDER BY device, sweep_value, outcome",
 		&s);
 	if (r < 0 || (r = dbq_bind_int(s, 1, run_id)) < 0)
 		return r;
@@ -468,11 +468,12 @@ int db_query_trend(struct db *db, const struct db_trend_filter *f, json_t **ret)
 		"k.id AS \"kernel.id\", k.label AS \"kernel.label\", "
 		"k.release AS \"kernel.release\", "
 		"SUM(CASE WHEN ?5 IS NULL THEN o.outcome NOT IN ('ok', 'deferred_ok') "
-		"ELSE o.outcome = ?5 END) AS k, COUNT(*) AS n "
-		"FROM observations o JOIN cycles c ON c.id = o.cycle_id "
-		"JOIN runs r ON r.id = c.run_id JOIN targets t ON t.id = r.target_id "
+		"ELSE o.outcome = ?5 END * o.n) AS k, SUM(o.n) AS n "
+		/* counts kept at ingest (schema 004) */
+		"FROM agg_outcomes o "
+		"JOIN runs r ON r.id = o.run_id JOIN targets t ON t.id = r.target_id "
 		"JOIN kernels k ON k.id = r.kernel_id "
-		"WHERE o.consumer = 1 AND (?1 IS NULL OR t.name = ?1) "
+		"WHERE (?1 IS NULL OR t.name = ?1) "
 		"AND (?2 IS NULL OR o.device = ?2) AND (?3 IS NULL OR k.label = ?3) "
 		"AND (?4 IS NULL OR r.campaign = ?4) "
 		"GROUP BY r.id ORDER BY r.started_at DESC, r.id DESC LIMIT ?6",

@@ -33,6 +33,24 @@ ps_req GET "/api/v1/runs/$uuid/cycles?sweep=80000"
 expect 200 "the stock run's cycles at 80 ms" '(.cycles | length) == 4' \
 	'all(.cycles[]; .sweep_value == 80000)'
 
+# /sweep and /trend read the counts kept at ingest (schema 004): they must equal what the
+# raw observations of the recording say.
+raw() {
+	sqlite3 -batch -noheader "$ps_tmp/db" "SELECT COUNT(*) FROM observations o JOIN cycles c
+		ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id WHERE o.consumer = 1 AND $1"
+}
+fail=$(raw "r.uuid = '$uuid' AND c.sweep_value IS NOT NULL AND
+	    o.outcome NOT IN ('ok', 'deferred_ok')")
+all=$(raw "r.uuid = '$uuid' AND c.sweep_value IS NOT NULL")
+ps_req GET "/api/v1/sweep?run=$uuid"
+expect 200 "sweep counts equal the raw observations ($fail of $all failed)" \
+	"([.consumers[].buckets[].failures // 0] | add) == $fail" \
+	"([.consumers[].buckets[].n] | add) == $all"
+late=$(raw "o.device = 'decon-ctl' AND o.outcome = 'late_iommu_probe'")
+ps_req GET '/api/v1/trend?target=guest&consumer=decon-ctl&metric=late_iommu_probe'
+expect 200 "trend counts equal the raw observations ($late late probes)" \
+	"([.points[].k] | add) == $late" "([.points[].n] | add) == 56"
+
 id=$(sqlite3 -batch -noheader "$ps_tmp/db" "SELECT c.id FROM cycles c JOIN observations o ON
      o.cycle_id = c.id JOIN runs r ON r.id = c.run_id WHERE r.uuid = '$uuid' AND
      o.device = 'decon' AND o.outcome = 'late_iommu_probe' ORDER BY c.seq LIMIT 1")
