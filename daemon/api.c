@@ -661,6 +661,7 @@ struct api_request {
 	char *body;
 	size_t len, cap, limit;
 	bool too_large;
+	bool get_pending; /* a GET or HEAD, answered once its request is complete */
 	uint64_t discarded;
 };
 
@@ -1172,6 +1173,21 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const cha
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
+		/* libmicrohttpd closes a connection whose answer was queued before the
+		 * request was complete, even one without a body: GETs are answered on the
+		 * next call, which keeps the connection alive for the next request. */
+		if (streq(method, MHD_HTTP_METHOD_GET) || streq(method, MHD_HTTP_METHOD_HEAD)) {
+			req->get_pending = true;
+			return MHD_YES;
+		}
+		return api_begin(a, c, url, method, req);
+	}
+	if (req->get_pending) {
+		if (*upload_data_size > 0) {
+			*upload_data_size = 0; /* a GET's body means nothing: dropped */
+			return MHD_YES;
+		}
+		req->get_pending = false;
 		return api_begin(a, c, url, method, req);
 	}
 	if (*upload_data_size > 0) {
