@@ -24,6 +24,12 @@ expect 200 "a chunked body under the limit is imported" '.runs_present == 1'
 ps_req POST /api/v1/campaigns -H "$auth" --data-binary @"$ps_tmp/big"
 expect_error 413 "campaign request over its 4 KiB limit"
 
+# Keep-alive: three GETs on one connection (curl reuses it when the server keeps it open;
+# num_connects is 1 for the first and 0 after).
+conns=$(curl -s -o /dev/null -o /dev/null -o /dev/null -w '%{num_connects} ' \
+	"$ps_url/api/v1/health" "$ps_url/api/v1/kernels" "$ps_url/api/v1/health")
+check "three GETs on one kept-alive connection (connects: $conns)" test "$conns" = "1 0 0 "
+
 # Four idle connections use up the per-IP limit: the fifth gets no answer.
 fds=
 for i in 1 2 3 4; do
