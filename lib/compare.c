@@ -341,27 +341,26 @@ static int64_t bin_width(int64_t bin)
 	return w;
 }
 
-/* Both latency histograms of the groups of one side, from agg_latency; supplier devices
- * have no group and are skipped. */
-static int load_binned(sqlite3 *h, struct loader *l, const struct compare_side *s, int side)
+/*
+ * Latency samples of one side's groups from a query of (scenario, device, metric index,
+ * value, count) rows; devices without a group (suppliers) are skipped. binned: values are
+ * agg_latency bins, each taken at the midpoint of the integers it holds.
+ */
+static int load_samples(sqlite3 *h, struct loader *l, const struct compare_side *s,
+			int side, const char *sql, const char *tail, bool binned)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *sql = side_sql(
-		s,
-		"SELECT r.scenario, a.device, a.metric, a.bin, a.n "
-		"FROM agg_latency a JOIN runs r ON r.id = a.run_id WHERE a.run_id IN ",
-		"");
+	_cleanup_free_ char *q = side_sql(s, sql, tail);
 	int rc, k;
 
-	if (!sql)
+	if (!q)
 		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+	rc = sqlite3_prepare_v2(h, q, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sql_error(rc);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *metric = (const char *)sqlite3_column_text(st, 2);
-		int64_t bin = sqlite3_column_int64(st, 3), n = sqlite3_column_int64(st, 4);
-		int m = streq(metric, "bind_latency");
+		int m = sqlite3_column_int(st, 2) ? 1 : 0;
+		int64_t v = sqlite3_column_int64(st, 3), n = sqlite3_column_int64(st, 4);
 		size_t gi;
 
 		k = group_get(l, (const char *)sqlite3_column_text(st, 0),
@@ -374,13 +373,24 @@ static int load_binned(sqlite3 *h, struct loader *l, const struct compare_side *
 			return -EBADMSG;
 		if (n == 0)
 			continue;
-		/* the midpoint of the integers bin .. bin + width - 1 */
 		k = sample_push(&l->samples[gi].metric[m][side],
-				(double)bin + (double)(bin_width(bin) - 1) / 2.0, (uint64_t)n);
+				binned ? (double)v + (double)(bin_width(v) - 1) / 2.0
+				       : (double)v,
+				(uint64_t)n);
 		if (k < 0)
 			return k;
 	}
 	return rc == SQLITE_DONE ? 0 : sql_error(rc);
+}
+
+/* Both latency histograms of the groups of one side, from agg_latency. */
+static int load_binned(sqlite3 *h, struct loader *l, const struct compare_side *s, int side)
+{
+	return load_samples(
+		h, l, s, side,
+		"SELECT r.scenario, a.device, a.metric = 'bind_latency', a.bin, a.n "
+		"FROM agg_latency a JOIN runs r ON r.id = a.run_id WHERE a.run_id IN ",
+		"", true);
 }
 
 /*
@@ -390,50 +400,26 @@ static int load_binned(sqlite3 *h, struct loader *l, const struct compare_side *
  */
 static int load_raw(sqlite3 *h, struct loader *l, const struct compare_side *s, int side)
 {
-	static const char *const sql[2][2] = {
-		{ "SELECT r.scenario, o.device, o.time_to_bound_ns FROM observations o "
-		  "JOIN cycles c ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id "
-		  "WHERE o.consumer = 1 AND o.time_to_bound_ns IS NOT NULL AND c.run_id IN ",
-		  "" },
-		{ "SELECT r.scenario, a.arg, a.end_ns - a.start_ns FROM actions a "
-		  "JOIN cycles c ON c.id = a.cycle_id JOIN runs r ON r.id = c.run_id "
-		  "WHERE c.run_id IN ",
-		  " AND a.verb IN ('bind', 'probe') AND a.end_ns IS NOT NULL AND "
-		  "a.arg IS NOT NULL" },
-	};
+	int k;
 
 	for (size_t i = 0; i < l->n_samples; i++)
 		for (int m = 0; m < 2; m++)
 			sample_clear(&l->samples[i].metric[m][side]);
-	for (int m = 0; m < 2; m++) {
-		_cleanup_stmt_ sqlite3_stmt *st = NULL;
-		_cleanup_free_ char *q = side_sql(s, sql[m][0], sql[m][1]);
-		int rc, k;
-
-		if (!q)
-			return -ENOMEM;
-		rc = sqlite3_prepare_v2(h, q, -1, &st, NULL);
-		if (rc != SQLITE_OK)
-			return sql_error(rc);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			size_t gi;
-
-			/* actions on suppliers have no group of their own: skipped */
-			k = group_get(l, (const char *)sqlite3_column_text(st, 0),
-				      (const char *)sqlite3_column_text(st, 1), false, &gi);
-			if (k == -ENOENT)
-				continue;
-			if (k < 0)
-				return k;
-			k = sample_push(&l->samples[gi].metric[m][side],
-					(double)sqlite3_column_int64(st, 2), 1);
-			if (k < 0)
-				return k;
-		}
-		if (rc != SQLITE_DONE)
-			return sql_error(rc);
-	}
-	return 0;
+	k = load_samples(h, l, s, side,
+			 "SELECT r.scenario, o.device, 0, o.time_to_bound_ns, 1 "
+			 "FROM observations o JOIN cycles c ON c.id = o.cycle_id "
+			 "JOIN runs r ON r.id = c.run_id WHERE o.consumer = 1 AND "
+			 "o.time_to_bound_ns IS NOT NULL AND c.run_id IN ",
+			 "", false);
+	if (k < 0)
+		return k;
+	return load_samples(h, l, s, side,
+			    "SELECT r.scenario, a.arg, 1, a.end_ns - a.start_ns, 1 "
+			    "FROM actions a JOIN cycles c ON c.id = a.cycle_id "
+			    "JOIN runs r ON r.id = c.run_id WHERE c.run_id IN ",
+			    " AND a.verb IN ('bind', 'probe') AND a.end_ns IS NOT NULL AND "
+			    "a.arg IS NOT NULL",
+			    false);
 }
 
 /* Whether the raw samples are few enough to read: every group's metric at most max
