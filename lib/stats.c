@@ -725,44 +725,43 @@ static void mwu_finish(double n1, double n2, double twice_rx, double tie,
 	ret->p = p;
 }
 
-int stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny,
-		       struct stats_mwu *ret)
+/* A rank statistic of plain samples: both made histograms, then the histogram version
+ * (ret: struct stats_mwu for Mann-Whitney, double for Hodges-Lehmann). */
+static int rank_stat(bool hodges_lehmann, const double *x, size_t nx, const double *y,
+		     size_t ny, void *ret)
 {
 	_cleanup_free_ double *xv = NULL, *yv = NULL;
 	_cleanup_free_ uint64_t *xc = NULL, *yc = NULL;
 	size_t hx, hy;
 	int r;
 
-	if (nx == 0 || ny == 0)
-		return -EINVAL;
-	if (nx + ny > UINT32_MAX)
-		return -ERANGE;
 	r = to_hist(x, nx, &xv, &xc, &hx);
 	if (r >= 0)
 		r = to_hist(y, ny, &yv, &yc, &hy);
 	if (r < 0)
 		return r;
-	return stats_hist_mann_whitney(xv, xc, hx, yv, yc, hy, ret);
+	return hodges_lehmann ? stats_hist_hodges_lehmann(xv, xc, hx, yv, yc, hy, ret)
+			      : stats_hist_mann_whitney(xv, xc, hx, yv, yc, hy, ret);
+}
+
+int stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny,
+		       struct stats_mwu *ret)
+{
+	if (nx == 0 || ny == 0)
+		return -EINVAL;
+	if (nx + ny > UINT32_MAX)
+		return -ERANGE;
+	return rank_stat(false, x, nx, y, ny, ret);
 }
 
 int stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
 			 double *ret_shift)
 {
-	_cleanup_free_ double *xv = NULL, *yv = NULL;
-	_cleanup_free_ uint64_t *xc = NULL, *yc = NULL;
-	size_t hx, hy;
-	int r;
-
 	if (nx == 0 || ny == 0)
 		return -EINVAL;
 	if (nx > UINT32_MAX || ny > UINT32_MAX)
 		return -ERANGE;
-	r = to_hist(x, nx, &xv, &xc, &hx);
-	if (r >= 0)
-		r = to_hist(y, ny, &yv, &yc, &hy);
-	if (r < 0)
-		return r;
-	return stats_hist_hodges_lehmann(xv, xc, hx, yv, yc, hy, ret_shift);
+	return rank_stat(true, x, nx, y, ny, ret_shift);
 }
 
 /* ---- histogram samples ---- */
