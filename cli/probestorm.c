@@ -75,6 +75,20 @@ static int open_db(const struct conf *c, int flags, struct db **ret)
 	const char *path = database_path(c);
 	int r = db_open(path, flags, ret);
 
+	/* A reader on a database of an older probestorm: migrate it if it can be written
+	 * (what any writer would do on opening it), instead of refusing to read it. */
+	if (r == -EROFS && (flags & DB_READONLY)) {
+		r = db_open(path, flags & ~DB_READONLY, ret);
+		if (r >= 0)
+			log_notice("Migrated database '%s' to schema version %d", path,
+				   db_schema_version(*ret));
+		else if (r == -EROFS || r == -EACCES || r == -EPERM)
+			return log_error_errno(r,
+					       "Failed to open database '%s': it needs "
+					       "migrating to this probestorm's schema, and "
+					       "cannot be written",
+					       path);
+	}
 	if (r < 0)
 		return log_error_errno(r, "Failed to open database '%s'", path);
 	return 0;

@@ -77,4 +77,28 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 else
 	echo "ok   - not root: skipped (needs root and setpriv to drop privileges)"
 fi
+# A database of an older probestorm (schema 5 here): a reader migrates it when it can
+# write it and says so; when it cannot, one line says why, and the file is left as it was.
+cat "$top_srcdir"/schema/00[1-5]-*.sql | sqlite3 "$t/old.db" && sqlite3 "$t/old.db" "PRAGMA user_version = 5"
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	chmod 755 "$t"; chmod 644 "$t/old.db"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$ps" --database "$t/old.db" \
+		list runs > /dev/null 2> "$t/err"
+	rc=$? v=$(sqlite3 "$t/old.db" "PRAGMA user_version")
+	if [ $rc -eq 2 ] && [ "$(wc -l < "$t/err")" -eq 1 ] && [ "$v" = 5 ] &&
+	   grep -q "needs migrating.*cannot be written" "$t/err"; then
+		echo "ok   - old database, not writable: $(cat "$t/err")"
+	else
+		echo "FAIL - old database, not writable: exit $rc, schema $v"; sed 's/^/    /' "$t/err"; fail=1
+	fi
+else
+	echo "ok   - old database, not writable: skipped (needs root and setpriv)"
+fi
+"$ps" --database "$t/old.db" list runs > /dev/null 2> "$t/err"
+rc=$? v=$(sqlite3 "$t/old.db" "PRAGMA user_version")
+if [ $rc -eq 0 ] && [ "$v" -gt 5 ] && grep -q "Migrated database" "$t/err"; then
+	echo "ok   - old database migrated by a reader: $(cat "$t/err")"
+else
+	echo "FAIL - old database migrated by a reader: exit $rc, schema $v"; sed 's/^/    /' "$t/err"; fail=1
+fi
 exit $fail
