@@ -83,11 +83,12 @@ static int open_db(const struct conf *c, int flags, struct db **ret)
 			log_notice("Migrated database '%s' to schema version %d", path,
 				   db_schema_version(*ret));
 		else if (r == -EROFS || r == -EACCES || r == -EPERM)
-			return log_error_errno(r,
-					       "Failed to open database '%s': it needs "
-					       "migrating to this probestorm's schema, and "
-					       "cannot be written",
-					       path);
+			return log_error_errno(
+				r,
+				"Failed to open database '%s': it needs "
+				"migrating to this probestorm's schema, and "
+				"cannot be written",
+				path);
 	}
 	if (r < 0)
 		return log_error_errno(r, "Failed to open database '%s'", path);
@@ -130,20 +131,24 @@ static void progress_cb(const struct runner_progress *p, void *userdata)
 {
 	bool tty = *(bool *)userdata;
 	int64_t elapsed = now_ns() - p->started_ns;
-	int64_t eta_s = p->done > 0 ? (elapsed / p->done) * (p->total - p->done) / NSEC_PER_SEC : 0;
+	int64_t eta_s =
+		p->done > 0 ? (elapsed / p->done) * (p->total - p->done) / NSEC_PER_SEC
+			    : 0;
 	char counts[256] = "";
 	size_t len = 0;
 
 	for (int o = 0; o < _OUTCOME_MAX; o++)
 		if (p->counts[o] > 0 && len < sizeof(counts))
-			len += (size_t)snprintf(counts + len, sizeof(counts) - len, " %s=%lld",
-						outcome_to_string(o), (long long)p->counts[o]);
+			len += (size_t)snprintf(counts + len, sizeof(counts) - len,
+						" %s=%lld", outcome_to_string(o),
+						(long long)p->counts[o]);
 	if (tty) {
-		int width = 30, fill = p->total > 0 ? (int)(p->done * width / p->total) : 0;
+		int width = 30,
+		    fill = p->total > 0 ? (int)(p->done * width / p->total) : 0;
 		fprintf(stderr, "\r[%.*s%*s] %lld/%lld ETA %lld:%02lld%s\033[K", fill,
-			"##############################", width - fill, "", (long long)p->done,
-			(long long)p->total, (long long)(eta_s / 60), (long long)(eta_s % 60),
-			counts);
+			"##############################", width - fill, "",
+			(long long)p->done, (long long)p->total, (long long)(eta_s / 60),
+			(long long)(eta_s % 60), counts);
 		if (p->done == p->total)
 			fputc('\n', stderr);
 	} else if (p->last) {
@@ -187,7 +192,8 @@ static int verb_run(int argc, char **argv)
 		case 'p': patches = optarg; break;
 		case 'n':
 			if (parse_int64(optarg, 1, 10000000, &cycles) < 0) {
-				log_error("--cycles: '%s' is not a number in 1..10000000", optarg);
+				log_error("--cycles: '%s' is not a number in 1..10000000",
+					  optarg);
 				return EXIT_ERROR;
 			}
 			break;
@@ -195,10 +201,12 @@ static int verb_run(int argc, char **argv)
 		case 'N': no_db = true; break;
 		case 'R': {
 			/* UUID:SEQ[:BOOT] as printed by "import --print-resume" */
-			char *p1 = strchr(optarg, ':'), *p2 = p1 ? strchr(p1 + 1, ':') : NULL;
+			char *p1 = strchr(optarg, ':'),
+			     *p2 = p1 ? strchr(p1 + 1, ':') : NULL;
 
 			if (!p1 || p1 - optarg != 36) {
-				log_error("--resume: '%s' is not UUID:SEQ[:BOOT]", optarg);
+				log_error("--resume: '%s' is not UUID:SEQ[:BOOT]",
+					  optarg);
 				return EXIT_ERROR;
 			}
 			memcpy(resume, optarg, 36);
@@ -206,7 +214,8 @@ static int verb_run(int argc, char **argv)
 				*p2 = '\0';
 			if (parse_int64(p1 + 1, 0, INT64_MAX, &start_seq) < 0 ||
 			    (p2 && parse_int64(p2 + 1, 0, 1000000, &boot) < 0)) {
-				log_error("--resume: '%s' is not UUID:SEQ[:BOOT]", optarg);
+				log_error("--resume: '%s' is not UUID:SEQ[:BOOT]",
+					  optarg);
 				return EXIT_ERROR;
 			}
 			break;
@@ -221,7 +230,8 @@ static int verb_run(int argc, char **argv)
 		size_t len = 0;
 
 		if (!pf || getdelim(&partial, &len, '\0', pf) < 0) {
-			log_error_errno(errno, "--after-reboot: cannot read '%s'", after_reboot);
+			log_error_errno(errno, "--after-reboot: cannot read '%s'",
+					after_reboot);
 			if (pf)
 				fclose(pf);
 			return EXIT_ERROR;
@@ -236,8 +246,8 @@ static int verb_run(int argc, char **argv)
 		return EXIT_ERROR;
 	if (!campaign) {
 		if (conf->n_campaigns != 1) {
-			log_error("%zu campaigns in '%s': name one with --campaign", conf->n_campaigns,
-				  arg_config);
+			log_error("%zu campaigns in '%s': name one with --campaign",
+				  conf->n_campaigns, arg_config);
 			conf_free(conf);
 			return EXIT_ERROR;
 		}
@@ -267,10 +277,18 @@ static int verb_run(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	{
 		struct runner_opts o = {
-			.label = label, .patches = patches, .db = db, .stream = sf,
-			.cycles = cycles, .stop = &stop_requested, .progress = progress_cb,
-			.userdata = &tty, .resume_uuid = resume[0] ? resume : NULL,
-			.start_seq = start_seq, .boot = (int)boot, .after_reboot = partial,
+			.label = label,
+			.patches = patches,
+			.db = db,
+			.stream = sf,
+			.cycles = cycles,
+			.stop = &stop_requested,
+			.progress = progress_cb,
+			.userdata = &tty,
+			.resume_uuid = resume[0] ? resume : NULL,
+			.start_seq = start_seq,
+			.boot = (int)boot,
+			.after_reboot = partial,
 		};
 		free(err);
 		err = NULL;
@@ -358,7 +376,8 @@ static int verb_import(int argc, char **argv)
 			return EXIT_ERROR;
 		}
 		if (!t.uuid[0]) {
-			log_error("%s: no run in the stream (the guest died before starting it?)",
+			log_error("%s: no run in the stream (the guest died before "
+				  "starting it?)",
 				  argv[optind]);
 			guestlog_tail_done(&t);
 			return EXIT_ERROR;
@@ -394,18 +413,20 @@ static int verb_import(int argc, char **argv)
 			if (r >= 0 && !t.ended)
 				r = guestlog_record_death(db, &t, died, console, t.boot);
 			if (r >= 0 && guestlog_rebooted(&t)) {
-				printf("%s: guest rebooted in cycle %lld (a scenario step)\n", argv[i],
-				       (long long)t.inflight_cycle);
+				printf("%s: guest rebooted in cycle %lld (a scenario "
+				       "step)\n",
+				       argv[i], (long long)t.inflight_cycle);
 				guestlog_tail_done(&t);
 				t.ended = true;
 			}
 			if (r < 0)
-				log_error_errno(r, "%s: failed to record the guest's %s", argv[i],
-						outcome_to_string(died));
+				log_error_errno(r, "%s: failed to record the guest's %s",
+						argv[i], outcome_to_string(died));
 			else if (!t.ended)
-				printf("%s: guest %s in cycle %lld (%s %s) recorded\n", argv[i],
-				       outcome_to_string(died),
-				       (long long)(t.has_inflight ? t.inflight_cycle : t.last_cycle + 1),
+				printf("%s: guest %s in cycle %lld (%s %s) recorded\n",
+				       argv[i], outcome_to_string(died),
+				       (long long)(t.has_inflight ? t.inflight_cycle
+								  : t.last_cycle + 1),
 				       t.has_inflight ? t.inflight_verb : "-",
 				       t.has_inflight ? t.inflight_arg : "-");
 			guestlog_tail_done(&t);
@@ -418,7 +439,8 @@ static int verb_import(int argc, char **argv)
 			ret = EXIT_ERROR;
 			continue;
 		}
-		printf("%s: imported %zu runs, %zu cycles, %zu events; already present: %zu runs, "
+		printf("%s: imported %zu runs, %zu cycles, %zu events; already present: "
+		       "%zu runs, "
 		       "%zu cycles, %zu events%s\n",
 		       argv[i], st.runs_inserted, st.cycles_inserted, st.events_inserted,
 		       st.runs_present, st.cycles_present, st.events_present,
@@ -459,8 +481,10 @@ static int verb_export(int argc, char **argv)
 		default: return EXIT_ERROR;
 		}
 	}
-	if (!streq(format, "ndjson") && !streq(format, "kcidb") && !streq(format, "summary")) {
-		log_error("export: unknown --format '%s' (ndjson, kcidb, summary)", format);
+	if (!streq(format, "ndjson") && !streq(format, "kcidb") &&
+	    !streq(format, "summary")) {
+		log_error("export: unknown --format '%s' (ndjson, kcidb, summary)",
+			  format);
 		return EXIT_ERROR;
 	}
 	if ((ko.origin && !kcidb_name_is_valid(ko.origin)) ||
@@ -582,8 +606,9 @@ static int compare_fetch(const char *server, const struct compare_opts *o, json_
 	eh = curl_easy_escape(c, o->head, 0);
 	if (eb && eh)
 		url = strprintf("%.*s/api/v1/compare?base=%s&head=%s&alpha_outcome=%.17g"
-				"&alpha_latency=%.17g", (int)slen, server, eb, eh,
-				o->alpha_outcome, o->alpha_latency);
+				"&alpha_latency=%.17g",
+				(int)slen, server, eb, eh, o->alpha_outcome,
+				o->alpha_latency);
 	curl_free(eb);
 	curl_free(eh);
 	if (!url) {
@@ -644,7 +669,9 @@ static int write_junit(const char *path, const struct compare_result *res)
 	if (streq(path, "-")) {
 		compare_print_junit(stdout, res);
 		return fflush(stdout) == 0 && !ferror(stdout)
-			? 0 : log_error_errno(errno, "Failed to write JUnit XML to stdout");
+			       ? 0
+			       : log_error_errno(errno,
+						 "Failed to write JUnit XML to stdout");
 	}
 	tmp = strprintf("%s.tmpXXXXXX", path);
 	if (!tmp)
@@ -683,7 +710,8 @@ static bool selectors_given(const char *verb, const struct compare_opts *co, int
 {
 	if (!co->base || !co->head) {
 		log_error("%s: give --base and --head (a kernel label, a run UUID, or "
-			  "label:NAME / run:UUID / kernel:ID)", verb);
+			  "label:NAME / run:UUID / kernel:ID)",
+			  verb);
 		return false;
 	}
 	if (optind < argc) {
@@ -751,7 +779,8 @@ static int verb_compare(int argc, char **argv)
 			return EXIT_ERROR;
 		r = compare_result_from_json(j, &res);
 		if (r < 0) {
-			log_error_errno(r, "%s: the reply is not a compare result", server);
+			log_error_errno(r, "%s: the reply is not a compare result",
+					server);
 			json_decref(j);
 			return EXIT_ERROR;
 		}
@@ -770,8 +799,8 @@ static int verb_compare(int argc, char **argv)
 			log_error("'%s' or '%s' matches no run in '%s'", co.base, co.head,
 				  database_path(NULL));
 		else if (r < 0)
-			log_error_errno(r, "Failed to compare '%s' with '%s': %s", co.base,
-					co.head, db_errmsg(db));
+			log_error_errno(r, "Failed to compare '%s' with '%s': %s",
+					co.base, co.head, db_errmsg(db));
 		db_close(db);
 		if (r < 0)
 			return EXIT_ERROR;
@@ -826,9 +855,13 @@ static int verb_decide(int argc, char **argv)
 		{ "database", required_argument, NULL, 'd' },
 		{}
 	};
-	struct compare_opts co = { .alpha_outcome = DECIDE_DEFAULT_ALPHA, .alpha_latency = 0.01 };
+	struct compare_opts co = { .alpha_outcome = DECIDE_DEFAULT_ALPHA,
+				   .alpha_latency = 0.01 };
 	struct decide_plan plan = {
-		.alpha = DECIDE_DEFAULT_ALPHA, .margin = DECIDE_DEFAULT_MARGIN, .look = 1, .looks = 1,
+		.alpha = DECIDE_DEFAULT_ALPHA,
+		.margin = DECIDE_DEFAULT_MARGIN,
+		.look = 1,
+		.looks = 1,
 	};
 	_cleanup_free_ const char **watch = NULL;
 	struct compare_result *res = NULL;
@@ -850,8 +883,8 @@ static int verb_decide(int argc, char **argv)
 			double v = strtod(optarg, &end);
 
 			if (end == optarg || *end || !(v > 0 && v < 1)) {
-				log_error("--%s: '%s' is not in (0, 1)", c == 'a' ? "alpha" : "margin",
-					  optarg);
+				log_error("--%s: '%s' is not in (0, 1)",
+					  c == 'a' ? "alpha" : "margin", optarg);
 				return EXIT_ERROR;
 			}
 			*(c == 'a' ? &plan.alpha : &plan.margin) = v;
@@ -859,7 +892,8 @@ static int verb_decide(int argc, char **argv)
 		}
 		case 'k':
 		case 'K':
-			if (parse_int64(optarg, 1, 1000000, c == 'k' ? &look : &looks) < 0) {
+			if (parse_int64(optarg, 1, 1000000, c == 'k' ? &look : &looks) <
+			    0) {
 				log_error("--%s: '%s' is not a number in 1..1000000",
 					  c == 'k' ? "look" : "looks", optarg);
 				return EXIT_ERROR;
@@ -888,8 +922,8 @@ static int verb_decide(int argc, char **argv)
 		log_error("'%s' or '%s' matches no run in '%s'", co.base, co.head,
 			  database_path(NULL));
 	else if (r < 0)
-		log_error_errno(r, "Failed to compare '%s' with '%s': %s", co.base, co.head,
-				db_errmsg(db));
+		log_error_errno(r, "Failed to compare '%s' with '%s': %s", co.base,
+				co.head, db_errmsg(db));
 	if (r < 0) {
 		db_close(db);
 		return EXIT_ERROR;
@@ -898,7 +932,8 @@ static int verb_decide(int argc, char **argv)
 	if (r == -ENOENT)
 		log_error("decide: a --watch consumer is not in the comparison");
 	else if (r == -EINVAL)
-		log_error("decide: a --watch entry is not [CONSUMER:]OUTCOME (an outcome class "
+		log_error("decide: a --watch entry is not [CONSUMER:]OUTCOME (an outcome "
+			  "class "
 			  "other than ok/deferred_ok, or any_failure)");
 	else if (r < 0)
 		log_error_errno(r, "Failed to decide");
@@ -966,7 +1001,8 @@ static int verb_qemu(int argc, char **argv)
 		execv(cand[i], argv);
 		return log_error_errno(errno, "Cannot run '%s'", cand[i]), EXIT_ERROR;
 	}
-	log_error("the QEMU kit (contrib/qemu/run-campaign) was not found; set PROBESTORM_QEMU_KIT");
+	log_error("the QEMU kit (contrib/qemu/run-campaign) was not found; set "
+		  "PROBESTORM_QEMU_KIT");
 	return EXIT_ERROR;
 }
 
@@ -975,33 +1011,40 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } verbs[] = {
-	{ "run", verb_run, "run [--campaign NAME] [--label L] [--cycles N] [--stream FILE]" },
+	{ "run", verb_run,
+	  "run [--campaign NAME] [--label L] [--cycles N] [--stream FILE]" },
 	{ "import", verb_import, "import BUNDLE..." },
-	{ "qemu", verb_qemu, "qemu --variant stock|lkml-v1 --config F --campaign C [...] "
-			     "(contrib/qemu/run-campaign)" },
+	{ "qemu", verb_qemu,
+	  "qemu --variant stock|lkml-v1 --config F --campaign C [...] "
+	  "(contrib/qemu/run-campaign)" },
 	{ "export", verb_export,
-	  "export RUN-UUID [--format ndjson|kcidb|summary] [--origin NAME] [--arch NAME]" },
+	  "export RUN-UUID [--format ndjson|kcidb|summary] [--origin NAME] [--arch "
+	  "NAME]" },
 	{ "list", verb_list, "list [runs|kernels] [--json]" },
 	{ "compare", verb_compare,
 	  "compare --base SEL --head SEL [--json|--markdown] [--junit FILE] [--alpha A]\n"
 	  "                     [--alpha-latency A] [--server URL]" },
 	{ "decide", verb_decide,
-	  "decide --base SEL --head SEL [--margin 0.05] [--alpha 0.001] [--look k --looks K]\n"
-	  "                     [--watch [CONSUMER:]OUTCOME]... [--json]  (exit 0 decided, 3 "
+	  "decide --base SEL --head SEL [--margin 0.05] [--alpha 0.001] [--look k "
+	  "--looks K]\n"
+	  "                     [--watch [CONSUMER:]OUTCOME]... [--json]  (exit 0 "
+	  "decided, 3 "
 	  "undecided)" },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: probestorm [--config FILE] [--database FILE] [--json] VERB ...\n\n");
+	fprintf(f, "Usage: probestorm [--config FILE] [--database FILE] [--json] VERB "
+		   "...\n\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  probestorm %s\n", verbs[i].help);
-	fprintf(f, "\nSEL is a kernel label, a run UUID, label:NAME, run:UUID or "
-		   "kernel:ID.\ncompare --server URL asks a probestormd (GET "
-		   "URL/api/v1/compare) instead of\nthe local database; --junit - writes "
-		   "the JUnit XML to stdout.\n"
-		   "Exit codes: 0 ok, 1 regression found by compare, 2 error, 3 undecided "
-		   "(decide).\n");
+	fprintf(f,
+		"\nSEL is a kernel label, a run UUID, label:NAME, run:UUID or "
+		"kernel:ID.\ncompare --server URL asks a probestormd (GET "
+		"URL/api/v1/compare) instead of\nthe local database; --junit - writes "
+		"the JUnit XML to stdout.\n"
+		"Exit codes: 0 ok, 1 regression found by compare, 2 error, 3 undecided "
+		"(decide).\n");
 }
 
 int main(int argc, char **argv)

@@ -18,12 +18,12 @@ struct collector_ctx {
 	const struct conf *conf;
 	const struct conf_campaign *campaign;
 	const char *run_uuid;
-	int boot;                 /* boot number within the run */
+	int boot; /* boot number within the run */
 	/* the consumers the scenario touches (all of them when it names none) and their
 	 * suppliers, as the runner derived them; owned by the runner */
 	const struct conf_device **devices;
 	size_t n_devices;
-	int64_t run_start_ns;     /* CLOCK_MONOTONIC at run start */
+	int64_t run_start_ns; /* CLOCK_MONOTONIC at run start */
 };
 
 struct collector_ops {
@@ -33,7 +33,8 @@ struct collector_ops {
 	/* Called right after the runner wrote the cycle's begin marker to /dev/kmsg. */
 	int (*cycle_begin)(void *state, const struct collector_ctx *ctx, int64_t cycle);
 	/* Called after the steps and the wait; appends to c. */
-	int (*cycle_end)(void *state, const struct collector_ctx *ctx, struct cycle_record *c);
+	int (*cycle_end)(void *state, const struct collector_ctx *ctx,
+			 struct cycle_record *c);
 	void (*stop)(void *state);
 };
 

@@ -43,7 +43,8 @@ int cycle_add_event(struct cycle_record *c, const struct kernel_event *e)
 		return -EINVAL;
 	copy = *e;
 	copy.device = copy.message = copy.detail = NULL;
-	if (dup_field(e->device, &copy.device) < 0 || dup_field(e->message, &copy.message) < 0 ||
+	if (dup_field(e->device, &copy.device) < 0 ||
+	    dup_field(e->message, &copy.message) < 0 ||
 	    dup_field(e->detail, &copy.detail) < 0)
 		goto enomem;
 	if (grow((void **)&c->events, c->n_events, sizeof(*c->events)) < 0)
@@ -63,11 +64,13 @@ int cycle_add_observation(struct cycle_record *c, const struct observation *o)
 		return -EINVAL;
 	copy = *o;
 	copy.device = copy.driver = copy.domain_type = copy.deferred_reason = NULL;
-	if (dup_field(o->device, &copy.device) < 0 || dup_field(o->driver, &copy.driver) < 0 ||
+	if (dup_field(o->device, &copy.device) < 0 ||
+	    dup_field(o->driver, &copy.driver) < 0 ||
 	    dup_field(o->domain_type, &copy.domain_type) < 0 ||
 	    dup_field(o->deferred_reason, &copy.deferred_reason) < 0)
 		goto enomem;
-	if (grow((void **)&c->observations, c->n_observations, sizeof(*c->observations)) < 0)
+	if (grow((void **)&c->observations, c->n_observations, sizeof(*c->observations)) <
+	    0)
 		goto enomem;
 	c->observations[c->n_observations++] = copy;
 	return 0;

@@ -30,9 +30,9 @@
 
 struct deferred_dev {
 	const struct conf_device *conf;
-	bool listed;               /* on the list at the last poll */
-	int sightings;             /* times it newly appeared on the list in this cycle */
-	char *reason;              /* reason at the last poll that listed it */
+	bool listed;   /* on the list at the last poll */
+	int sightings; /* times it newly appeared on the list in this cycle */
+	char *reason;  /* reason at the last poll that listed it */
 };
 
 struct deferred_state {
@@ -72,7 +72,8 @@ static int deferred_poll_locked(struct deferred_state *s)
 			d->sightings++;
 		d->listed = hit;
 		if (hit) {
-			char *r = strdup(hit->reason ? hit->reason : DEFERRED_UNKNOWN_REASON);
+			char *r = strdup(hit->reason ? hit->reason
+						     : DEFERRED_UNKNOWN_REASON);
 
 			if (r) {
 				free(d->reason);
@@ -125,8 +126,8 @@ static int deferred_start(void *state, const struct collector_ctx *ctx)
 	k = kio_read_file(s->path, &text);
 	if (k < 0) {
 		/* no debugfs (or not mounted, or no permission): the runner goes without */
-		log_info("deferred: cannot read '%s' (%s); deferrals not collected", s->path,
-			 strerror(-k));
+		log_info("deferred: cannot read '%s' (%s); deferrals not collected",
+			 s->path, strerror(-k));
 		return -EOPNOTSUPP;
 	}
 	if (ctx->conf && ctx->conf->n_devices > 0) {

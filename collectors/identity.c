@@ -46,7 +46,7 @@ static int identity_param(const char *cmdline, const char *key, char **ret)
 {
 	int k = kparse_cmdline_param(cmdline, key, ret);
 
-	return k == -ENOENT ? 0 : k;     /* absent: the kernel default, left NULL */
+	return k == -ENOENT ? 0 : k; /* absent: the kernel default, left NULL */
 }
 
 int identity_collect(struct kernel_identity *ret)

@@ -47,10 +47,10 @@
 
 /* A devkmsg read returns one record: PRINTK_MESSAGE_MAX (2048) escaped up to 4x plus the
  * dictionary; 16 KiB never gives EINVAL. */
-#define KMSG_READ_MAX 16384
-#define KMSG_FILE_MAX (4 * 1024 * 1024)
+#define KMSG_READ_MAX	 16384
+#define KMSG_FILE_MAX	 (4 * 1024 * 1024)
 #define KMSG_END_WAIT_NS (2 * NSEC_PER_SEC)
-#define KMSG_MAX_INFO 500
+#define KMSG_MAX_INFO	 500
 
 /* ------------------------------------------------------------- reading records */
 
@@ -59,8 +59,8 @@ struct kmsg_reader {
 	bool chardev;
 	char *buf;
 	size_t len, cap;
-	unsigned epipe;         /* how often the kernel said records were overwritten */
-	int64_t last_seq;       /* of the last record dispatched */
+	unsigned epipe;	  /* how often the kernel said records were overwritten */
+	int64_t last_seq; /* of the last record dispatched */
 };
 
 typedef int (*kmsg_record_fn)(const struct kmsg_record *rec, void *userdata);
@@ -84,7 +84,8 @@ static int kmsg_reader_open(struct kmsg_reader *r, int whence)
 	}
 	r->chardev = S_ISCHR(st.st_mode);
 	/* SEEK_DATA on /dev/kmsg: the first record after the last "dmesg -c" */
-	if (lseek(fd, 0, whence) < 0 && (whence != SEEK_DATA || lseek(fd, 0, SEEK_SET) < 0)) {
+	if (lseek(fd, 0, whence) < 0 &&
+	    (whence != SEEK_DATA || lseek(fd, 0, SEEK_SET) < 0)) {
 		k = negative_errno();
 		close(fd);
 		return k;
@@ -112,7 +113,8 @@ static void kmsg_reader_close(struct kmsg_reader *r)
 
 /* A fake tree's /dev/kmsg also gets what the runner writes: "<5>text\n". It becomes the
  * record the kernel would make of it (facility LOG_USER), numbered after the last one. */
-static int kmsg_parse_written(const char *p, size_t len, int64_t seq, struct kmsg_record *ret)
+static int kmsg_parse_written(const char *p, size_t len, int64_t seq,
+			      struct kmsg_record *ret)
 {
 	const char *e = memchr(p, '>', len);
 	int level;
@@ -120,7 +122,9 @@ static int kmsg_parse_written(const char *p, size_t len, int64_t seq, struct kms
 	if (!e || e - p < 2 || e - p > 4)
 		return -EBADMSG;
 	level = (int)strtol(p + 1, NULL, 10) & 7;
-	*ret = (struct kmsg_record){ .facility = 1, .level = level, .seq = seq,
+	*ret = (struct kmsg_record){ .facility = 1,
+				     .level = level,
+				     .seq = seq,
 				     .ts_us = now_ns() / NSEC_PER_USEC };
 	ret->message = strndup(e + 1, (size_t)(p + len - e - 1));
 	if (!ret->message)
@@ -129,8 +133,8 @@ static int kmsg_parse_written(const char *p, size_t len, int64_t seq, struct kms
 	return 0;
 }
 
-static int kmsg_dispatch(struct kmsg_reader *r, const char *p, size_t len, kmsg_record_fn fn,
-			 void *userdata)
+static int kmsg_dispatch(struct kmsg_reader *r, const char *p, size_t len,
+			 kmsg_record_fn fn, void *userdata)
 {
 	struct kmsg_record rec;
 	int k;
@@ -140,7 +144,8 @@ static int kmsg_dispatch(struct kmsg_reader *r, const char *p, size_t len, kmsg_
 	else
 		k = kparse_kmsg_record(p, len, &rec);
 	if (k == -EBADMSG) {
-		log_debug("kmsg: skipping a malformed record: %.*s", (int)(len > 80 ? 80 : len), p);
+		log_debug("kmsg: skipping a malformed record: %.*s",
+			  (int)(len > 80 ? 80 : len), p);
 		return 0;
 	}
 	if (k < 0)
@@ -223,7 +228,8 @@ static int kmsg_reader_drain(struct kmsg_reader *r, kmsg_record_fn fn, void *use
 	}
 }
 
-static int event_set_note(struct kernel_event *e, int64_t seq, int64_t ts_ns, const char *msg)
+static int event_set_note(struct kernel_event *e, int64_t seq, int64_t ts_ns,
+			  const char *msg)
 {
 	*e = (struct kernel_event){
 		.source = SOURCE_KMSG,
@@ -240,7 +246,7 @@ static int event_set_note(struct kernel_event *e, int64_t seq, int64_t ts_ns, co
 
 struct kmsg_dev {
 	const struct conf_device *conf;
-	int deferrals;             /* probe-time records with -EPROBE_DEFER in this cycle */
+	int deferrals; /* probe-time records with -EPROBE_DEFER in this cycle */
 };
 
 struct kmsg_state {
@@ -260,10 +266,10 @@ struct kmsg_state {
 	/* protected by lock */
 	struct kparse_report *report;
 	int boot;
-	bool thread_done;          /* the reader thread ended (read error) */
-	int64_t last_seq;          /* last record seen, -1 before the first */
-	int64_t in_cycle;          /* cycle whose begin marker was read, -1 between cycles */
-	int64_t last_end;          /* last cycle whose end marker was read, -1 */
+	bool thread_done; /* the reader thread ended (read error) */
+	int64_t last_seq; /* last record seen, -1 before the first */
+	int64_t in_cycle; /* cycle whose begin marker was read, -1 between cycles */
+	int64_t last_end; /* last cycle whose end marker was read, -1 */
 	struct kernel_event *events;
 	size_t n_events, cap_events;
 	size_t n_info, dropped_info;
@@ -289,8 +295,8 @@ static int kmsg_dev_find(const struct kmsg_state *s, const char *device)
 
 static bool is_name_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-' || c == '.';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
 /* Does msg name a topology device as a whole word? */
@@ -311,7 +317,8 @@ static bool kmsg_mentions_dev(const struct kmsg_state *s, const char *msg)
 
 /* Whether a kernel event is worth keeping (see the top of the file); counts deferrals of
  * topology devices on the way. *ret_capped: it counts against KMSG_MAX_INFO. Lock held. */
-static bool kmsg_wanted(struct kmsg_state *s, const struct kernel_event *e, bool *ret_capped)
+static bool kmsg_wanted(struct kmsg_state *s, const struct kernel_event *e,
+			bool *ret_capped)
 {
 	*ret_capped = false;
 	switch (e->class) {
@@ -320,8 +327,9 @@ static bool kmsg_wanted(struct kmsg_state *s, const struct kernel_event *e, bool
 		int64_t cycle;
 		bool is_end;
 
-		if (kparse_marker(e->message, uuid, &cycle, &is_end) < 0 || !streq(uuid, s->uuid))
-			return false;               /* another run's marker */
+		if (kparse_marker(e->message, uuid, &cycle, &is_end) < 0 ||
+		    !streq(uuid, s->uuid))
+			return false; /* another run's marker */
 		if (!is_end)
 			s->in_cycle = cycle;
 		return true;
@@ -339,9 +347,9 @@ static bool kmsg_wanted(struct kmsg_state *s, const struct kernel_event *e, bool
 	}
 	case EVENT_INFO:
 		*ret_capped = true;
-		return kmsg_dev_find(s, e->device) >= 0 || kmsg_mentions_dev(s, e->message);
-	default:
-		return true;
+		return kmsg_dev_find(s, e->device) >= 0 ||
+		       kmsg_mentions_dev(s, e->message);
+	default: return true;
 	}
 }
 
@@ -500,7 +508,8 @@ static void kmsg_stop(void *state)
 		s->thread_running = false;
 	}
 	if (s->reader.epipe)
-		log_info("kmsg: the kernel overwrote unread records %u time(s) during the run",
+		log_info("kmsg: the kernel overwrote unread records %u time(s) during "
+			 "the run",
 			 s->reader.epipe);
 	kmsg_reader_close(&s->reader);
 	if (s->wake_fd >= 0)
@@ -618,10 +627,11 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 		if (pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT)
 			break;
 	if (s->last_end < c->seq) {
-		log_warning("kmsg: end marker of cycle %lld not read within %lld ms%s; later "
-			    "records go to the next cycle", (long long)c->seq,
-			    (long long)(KMSG_END_WAIT_NS / NSEC_PER_MSEC),
-			    s->in_cycle == c->seq ? "" : " (nor its begin marker)");
+		log_warning(
+			"kmsg: end marker of cycle %lld not read within %lld ms%s; later "
+			"records go to the next cycle",
+			(long long)c->seq, (long long)(KMSG_END_WAIT_NS / NSEC_PER_MSEC),
+			s->in_cycle == c->seq ? "" : " (nor its begin marker)");
 		if (kparse_report_flush(s->report) >= 0)
 			kmsg_take_events(s);
 	}
@@ -629,7 +639,8 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 		struct kernel_event e;
 		char msg[96];
 
-		snprintf(msg, sizeof(msg), "kmsg: %zu device records not kept (limit %d per cycle)",
+		snprintf(msg, sizeof(msg),
+			 "kmsg: %zu device records not kept (limit %d per cycle)",
 			 s->dropped_info, KMSG_MAX_INFO);
 		int64_t ts = s->n_events ? s->events[s->n_events - 1].ts_ns : 0;
 
@@ -716,7 +727,7 @@ void kmsg_events_free(struct kernel_event *e, size_t n)
 }
 
 struct kmsg_boot {
-	bool track_gaps;           /* the real /dev/kmsg (not a file stand-in) */
+	bool track_gaps; /* the real /dev/kmsg (not a file stand-in) */
 	struct kparse_report *report;
 	struct kernel_event *v;
 	size_t n, cap;

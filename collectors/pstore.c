@@ -60,8 +60,12 @@ int pstore_read(struct kernel_event **ret, size_t *ret_n)
 		if (r < 0)
 			break;
 		evs[n] = (struct kernel_event){
-			.source = SOURCE_PSTORE, .class = cls, .seq = (int64_t)i, .prio = -1,
-			.device = NULL, .message = head ? head : strprintf("pstore record %s", names[i]),
+			.source = SOURCE_PSTORE,
+			.class = cls,
+			.seq = (int64_t)i,
+			.prio = -1,
+			.device = NULL,
+			.message = head ? head : strprintf("pstore record %s", names[i]),
 			.detail = TAKE_PTR(text),
 		};
 		if (!evs[n].message) {

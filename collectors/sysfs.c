@@ -18,7 +18,9 @@
 
 static int sysfs_observe(const struct conf_device *d, struct observation *ret)
 {
-	struct observation o = { .iommu_group = -1, .time_to_bound_ns = -1, .consumer = d->consumer };
+	struct observation o = { .iommu_group = -1,
+				 .time_to_bound_ns = -1,
+				 .consumer = d->consumer };
 	int r;
 
 	o.device = strdup(d->name);
@@ -42,14 +44,16 @@ fail:
 	return r;
 }
 
-static int sysfs_cycle_end(void *state, const struct collector_ctx *ctx, struct cycle_record *c)
+static int sysfs_cycle_end(void *state, const struct collector_ctx *ctx,
+			   struct cycle_record *c)
 {
 	for (size_t i = 0; i < ctx->n_devices; i++) {
 		struct observation o;
 		int r = sysfs_observe(ctx->devices[i], &o);
 
 		if (r < 0)
-			return log_error_errno(r, "Failed to read the sysfs state of '%s'",
+			return log_error_errno(r,
+					       "Failed to read the sysfs state of '%s'",
 					       ctx->devices[i]->device);
 		r = cycle_add_observation(c, &o);
 		observation_done(&o);

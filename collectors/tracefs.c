@@ -31,7 +31,7 @@
 #include "util.h"
 
 #define TRACEFS_MAX_EVENTS 1000
-#define TRACEFS_BUF 65536
+#define TRACEFS_BUF	   65536
 
 static const char *const tracefs_events[] = {
 	"add_device_to_group",
@@ -40,15 +40,15 @@ static const char *const tracefs_events[] = {
 };
 
 struct tracefs_state {
-	char base[PATH_MAX];                       /* ".../tracing" */
+	char base[PATH_MAX]; /* ".../tracing" */
 	bool enabled_by_us[ARRAY_SIZE(tracefs_events)];
 	bool tracing_on_by_us;
 	int pipe_fd;
-	char *buf;                                 /* a partial last line waits here */
+	char *buf; /* a partial last line waits here */
 	size_t len;
 	int boot;
-	const struct conf *conf;                   /* topology: whose events are kept whole */
-	bool instance;                             /* base is our own instances/ dir */
+	const struct conf *conf; /* topology: whose events are kept whole */
+	bool instance;		 /* base is our own instances/ dir */
 };
 
 /* An event of a topology device (by kernel device name)? The rest (the masters behind a
@@ -59,12 +59,14 @@ static bool tracefs_is_topology(const struct tracefs_state *s, const char *devic
 	if (!device || !s->conf)
 		return true;
 	for (size_t i = 0; i < s->conf->n_devices; i++)
-		if (s->conf->devices[i].device && streq(s->conf->devices[i].device, device))
+		if (s->conf->devices[i].device &&
+		    streq(s->conf->devices[i].device, device))
 			return true;
 	return false;
 }
 
-static int tracefs_file(const struct tracefs_state *s, const char *rel, char *buf, size_t size)
+static int tracefs_file(const struct tracefs_state *s, const char *rel, char *buf,
+			size_t size)
 {
 	int n = snprintf(buf, size, "%s/%s", s->base, rel);
 
@@ -73,12 +75,14 @@ static int tracefs_file(const struct tracefs_state *s, const char *rel, char *bu
 
 static int tracefs_find(struct tracefs_state *s)
 {
-	static const char *const bases[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	static const char *const bases[] = { "/sys/kernel/tracing",
+					     "/sys/kernel/debug/tracing" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
 		char p[PATH_MAX];
 
-		if (kio_path(p, sizeof(p), "%s/events/iommu", bases[i]) < 0 || !kio_exists(p))
+		if (kio_path(p, sizeof(p), "%s/events/iommu", bases[i]) < 0 ||
+		    !kio_exists(p))
 			continue;
 		return kio_path(s->base, sizeof(s->base), "%s", bases[i]);
 	}
@@ -92,7 +96,8 @@ static int tracefs_find(struct tracefs_state *s)
 static void tracefs_make_instance(struct tracefs_state *s)
 {
 	char p[PATH_MAX];
-	int n = snprintf(p, sizeof(p), "%s/instances/probestorm-%d", s->base, (int)getpid());
+	int n = snprintf(p, sizeof(p), "%s/instances/probestorm-%d", s->base,
+			 (int)getpid());
 
 	if (n < 0 || (size_t)n >= sizeof(p) || mkdir(p, 0755) < 0) {
 		log_debug("tracefs: no private instance, using the global buffer");
@@ -103,7 +108,8 @@ static void tracefs_make_instance(struct tracefs_state *s)
 }
 
 /* Sets a 0/1 switch; *ret_changed tells whether it was off before. */
-static int tracefs_switch_on(const struct tracefs_state *s, const char *rel, bool *ret_changed)
+static int tracefs_switch_on(const struct tracefs_state *s, const char *rel,
+			     bool *ret_changed)
 {
 	char p[PATH_MAX];
 	_cleanup_free_ char *v = NULL;
@@ -134,7 +140,8 @@ static void tracefs_switch_off(const struct tracefs_state *s, const char *rel)
 	if (k >= 0)
 		k = kio_write_file(p, "0");
 	if (k < 0)
-		log_warning_errno(k, "tracefs: cannot switch '%s/%s' back off", s->base, rel);
+		log_warning_errno(k, "tracefs: cannot switch '%s/%s' back off", s->base,
+				  rel);
 }
 
 /* Reads trace_pipe until it is empty. With c, each complete event line becomes an event of
@@ -154,7 +161,8 @@ static int tracefs_drain(struct tracefs_state *s, struct cycle_record *c)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN)
-				k = log_warning_errno(errno, "tracefs: reading trace_pipe failed");
+				k = log_warning_errno(
+					errno, "tracefs: reading trace_pipe failed");
 			break;
 		}
 		if (n == 0)
@@ -209,9 +217,10 @@ static int tracefs_drain(struct tracefs_state *s, struct cycle_record *c)
 		};
 		int r;
 
-		e.message = strprintf("tracefs: %zu iommu events of devices outside the topology "
-				      "over %.3f ms", others,
-				      (double)(others_last - others_first) / NSEC_PER_MSEC);
+		e.message = strprintf(
+			"tracefs: %zu iommu events of devices outside the topology "
+			"over %.3f ms",
+			others, (double)(others_last - others_first) / NSEC_PER_MSEC);
 		if (!e.message)
 			return -ENOMEM;
 		r = cycle_add_event(c, &e);
@@ -230,8 +239,10 @@ static int tracefs_drain(struct tracefs_state *s, struct cycle_record *c)
 		};
 		int r;
 
-		e.message = strprintf("tracefs: %zu iommu events not kept (limit %d per cycle), "
-				      "%zu lost-events notices", dropped, TRACEFS_MAX_EVENTS, lost);
+		e.message = strprintf(
+			"tracefs: %zu iommu events not kept (limit %d per cycle), "
+			"%zu lost-events notices",
+			dropped, TRACEFS_MAX_EVENTS, lost);
 		if (!e.message)
 			return -ENOMEM;
 		r = cycle_add_event(c, &e);
@@ -250,7 +261,8 @@ static void tracefs_stop(void *state)
 		if (s->enabled_by_us[i]) {
 			char rel[128];
 
-			snprintf(rel, sizeof(rel), "events/iommu/%s/enable", tracefs_events[i]);
+			snprintf(rel, sizeof(rel), "events/iommu/%s/enable",
+				 tracefs_events[i]);
 			tracefs_switch_off(s, rel);
 			s->enabled_by_us[i] = false;
 		}
@@ -294,7 +306,8 @@ static int tracefs_start(void *state, const struct collector_ctx *ctx)
 		snprintf(rel, sizeof(rel), "events/iommu/%s/enable", tracefs_events[i]);
 		k = tracefs_switch_on(s, rel, &s->enabled_by_us[i]);
 		if (k < 0) {
-			log_warning_errno(k, "tracefs: cannot enable iommu:%s", tracefs_events[i]);
+			log_warning_errno(k, "tracefs: cannot enable iommu:%s",
+					  tracefs_events[i]);
 			continue;
 		}
 		n_enabled++;
@@ -305,7 +318,8 @@ static int tracefs_start(void *state, const struct collector_ctx *ctx)
 	}
 	k = tracefs_switch_on(s, "tracing_on", &s->tracing_on_by_us);
 	if (k < 0)
-		log_warning_errno(k, "tracefs: cannot switch tracing_on on; events may not come");
+		log_warning_errno(
+			k, "tracefs: cannot switch tracing_on on; events may not come");
 
 	k = tracefs_file(s, "trace_pipe", p, sizeof(p));
 	if (k >= 0)

@@ -32,14 +32,14 @@
 #include "uevent.h"
 #include "util.h"
 
-#define UEVENT_RCVBUF (8 * 1024 * 1024)
-#define UEVENT_MSG_MAX 8192            /* UEVENT_BUFFER_SIZE is 2048 */
-#define UEVENT_HISTORY 4096
+#define UEVENT_RCVBUF	 (8 * 1024 * 1024)
+#define UEVENT_MSG_MAX	 8192 /* UEVENT_BUFFER_SIZE is 2048 */
+#define UEVENT_HISTORY	 4096
 #define UEVENT_SETTLE_NS (50 * NSEC_PER_MSEC)
 
 struct uevent_seen {
 	int64_t ts_ns;
-	size_t dev;                    /* index into devs */
+	size_t dev; /* index into devs */
 	bool bind;
 };
 
@@ -56,7 +56,7 @@ struct uevent_state {
 
 	/* protected by lock */
 	int boot;
-	struct uevent_seen history[UEVENT_HISTORY];   /* ring, oldest first from head */
+	struct uevent_seen history[UEVENT_HISTORY]; /* ring, oldest first from head */
 	size_t head, len;
 	struct kernel_event *events;
 	size_t n_events, cap_events;
@@ -105,7 +105,7 @@ static int uevent_handle(struct uevent_state *s, const char *buf, size_t len, in
 
 	k = kparse_uevent(buf, len, &u);
 	if (k == -ENOMSG || k == -EBADMSG)
-		return 0;                 /* udevd's rebroadcast, or nothing we understand */
+		return 0; /* udevd's rebroadcast, or nothing we understand */
 	if (k < 0)
 		return k;
 	bind = streq(u.action, "bind");
@@ -234,7 +234,8 @@ static void uevent_stop(void *state)
 		uint64_t one = 1;
 
 		if (write(s->wake_fd, &one, sizeof(one)) < 0)
-			log_warning_errno(errno, "uevent: cannot wake the receiver thread");
+			log_warning_errno(errno,
+					  "uevent: cannot wake the receiver thread");
 		pthread_join(s->thread, NULL);
 		s->thread_running = false;
 	}
@@ -268,7 +269,8 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 	s->sock = s->wake_fd = -1;
 	s->boot = ctx->boot;
 	if (kio_root()[0]) {
-		log_info("uevent: kernel tree is redirected to '%s'; uevents not collected",
+		log_info("uevent: kernel tree is redirected to '%s'; uevents not "
+			 "collected",
 			 kio_root());
 		return -EOPNOTSUPP;
 	}
@@ -298,7 +300,8 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 	    setsockopt(s->sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
 		log_warning_errno(errno, "uevent: cannot enlarge the receive buffer");
 	if (bind(s->sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		k = log_error_errno(errno, "uevent: cannot bind to the kernel's uevent group");
+		k = log_error_errno(errno,
+				    "uevent: cannot bind to the kernel's uevent group");
 		goto fail;
 	}
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -361,9 +364,11 @@ static int uevent_cycle_end(void *state, _unused_ const struct collector_ctx *ct
 			.boot = s->boot,
 		};
 
-		e.message = strprintf("uevent: receive buffer overran %u time(s), uevents lost",
-				      s->overruns);
-		log_warning("%s", e.message ? e.message : "uevent: receive buffer overran");
+		e.message = strprintf(
+			"uevent: receive buffer overran %u time(s), uevents lost",
+			s->overruns);
+		log_warning("%s",
+			    e.message ? e.message : "uevent: receive buffer overran");
 		if (e.message)
 			uevent_push_event(s, &e);
 		s->overruns = 0;
@@ -391,8 +396,8 @@ const struct collector_ops collector_uevent = {
 };
 
 /* Lock held. */
-static bool uevent_find_bind(const struct uevent_state *s, const char *device, int64_t after_ns,
-			     int64_t *ret_ns)
+static bool uevent_find_bind(const struct uevent_state *s, const char *device,
+			     int64_t after_ns, int64_t *ret_ns)
 {
 	for (size_t i = 0; i < s->len; i++) {
 		const struct uevent_seen *h = &s->history[(s->head + i) % UEVENT_HISTORY];
@@ -407,8 +412,8 @@ static bool uevent_find_bind(const struct uevent_state *s, const char *device, i
 	return false;
 }
 
-int uevent_wait_bound(void *state, const char *device, int64_t after_ns, int64_t deadline_ns,
-		      int64_t *ret_ns)
+int uevent_wait_bound(void *state, const char *device, int64_t after_ns,
+		      int64_t deadline_ns, int64_t *ret_ns)
 {
 	struct uevent_state *s = state;
 	struct timespec until = {

@@ -17,5 +17,5 @@ int uevent_bound_at(void *state, const char *device, int64_t after_ns, int64_t *
  * driver core sends KOBJ_BIND after the probe returned, after the device's "driver" link
  * already exists, so a runner that saw the link may be a little early. -ETIMEDOUT when none
  * arrived by the deadline. */
-int uevent_wait_bound(void *state, const char *device, int64_t after_ns, int64_t deadline_ns,
-		      int64_t *ret_ns);
+int uevent_wait_bound(void *state, const char *device, int64_t after_ns,
+		      int64_t deadline_ns, int64_t *ret_ns);

@@ -44,8 +44,8 @@ extern char **environ;
 static pthread_mutex_t exec_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t exec_done_cond;
 static pthread_once_t exec_once = PTHREAD_ONCE_INIT;
-static int64_t exec_clock_res_ns;   /* clock_getres(CLOCK_MONOTONIC) */
-static int64_t exec_spin_ns;        /* how long before a planned start the sleep ends */
+static int64_t exec_clock_res_ns; /* clock_getres(CLOCK_MONOTONIC) */
+static int64_t exec_spin_ns;	  /* how long before a planned start the sleep ends */
 
 /* What a timer wakeup is late by beyond the clock's resolution: scheduler latency,
  * generous for an emulated CPU (QEMU TCG), where it is hundreds of µs. */
@@ -53,11 +53,11 @@ static int64_t exec_spin_ns;        /* how long before a planned start the sleep
 /* A spin this long under SCHED_FIFO would starve the kernel work of the CPU it runs on
  * (kworkers, the very probes under test): no real-time priority on a clock this coarse. */
 #define FIFO_MAX_RES_NS (10 * NSEC_PER_USEC)
-#define FIFO_PRIORITY 10
+#define FIFO_PRIORITY	10
 
 struct worker {
 	pthread_t thread;
-	pthread_cond_t cond;        /* job handed over / quit */
+	pthread_cond_t cond; /* job handed over / quit */
 	bool has_job;
 	bool done;
 	bool quit;
@@ -69,7 +69,7 @@ struct worker {
 struct action_exec {
 	struct worker *idle;
 	unsigned stuck;
-	bool fifo;                  /* workers run SCHED_FIFO */
+	bool fifo; /* workers run SCHED_FIFO */
 };
 
 static void exec_init_once(void)
@@ -182,18 +182,10 @@ static int op_modprobe(struct action_job *j)
 static void job_perform(struct action_job *j)
 {
 	switch (j->op) {
-	case ACTION_WRITE:
-		j->err = op_write(j);
-		break;
-	case ACTION_INSMOD:
-		j->err = op_insmod(j);
-		break;
-	case ACTION_RMMOD:
-		j->err = op_rmmod(j);
-		break;
-	case ACTION_MODPROBE:
-		j->err = op_modprobe(j);
-		break;
+	case ACTION_WRITE: j->err = op_write(j); break;
+	case ACTION_INSMOD: j->err = op_insmod(j); break;
+	case ACTION_RMMOD: j->err = op_rmmod(j); break;
+	case ACTION_MODPROBE: j->err = op_modprobe(j); break;
 	case ACTION_SLEEP:
 		job_start(j);
 		j->end_ns = j->start_ns;
@@ -242,7 +234,8 @@ static void *worker_main(void *arg)
 	if (abandoned) {
 		log_notice("an abandoned %s action returned after %.3f s (err %d)",
 			   w->job.op == ACTION_WRITE ? "sysfs write" : "module",
-			   (double)(now_ns() - w->job.start_ns) / NSEC_PER_SEC, w->job.err);
+			   (double)(now_ns() - w->job.start_ns) / NSEC_PER_SEC,
+			   w->job.err);
 		pthread_detach(pthread_self());
 		worker_free(w);
 	}
@@ -358,7 +351,8 @@ void action_exec_free(struct action_exec *x)
 	free(x);
 }
 
-int action_exec_run(struct action_exec *x, struct action_job *jobs, size_t n, int64_t deadline_ns)
+int action_exec_run(struct action_exec *x, struct action_job *jobs, size_t n,
+		    int64_t deadline_ns)
 {
 	struct worker *ws[64];
 	struct timespec ts = { .tv_sec = deadline_ns / NSEC_PER_SEC,

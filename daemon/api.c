@@ -460,8 +460,8 @@ static int api_get_run_cycles(struct api_get *g, struct api_reply *rep)
 	    api_param_int(g->c, "limit", 1, 1000, 100, &limit, rep) < 0 ||
 	    api_param_int(g->c, "offset", 0, INT64_MAX, 0, &offset, rep) < 0)
 		return 0;
-	r = db_query_run_cycles(g->db, g->arg, by_sweep ? &sweep : NULL, limit, offset, &j,
-				&total);
+	r = db_query_run_cycles(g->db, g->arg, by_sweep ? &sweep : NULL, limit, offset,
+				&j, &total);
 	if (r == -ENOENT)
 		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "no run %s",
 				 g->arg);
@@ -508,7 +508,8 @@ static int api_get_cycle(struct api_get *g, struct api_reply *rep)
 	json_object_del(j, "type");
 	if (json_object_set_new(j, "id", json_integer(id)) < 0 ||
 	    json_object_set_new(j, "max_lateness_ns",
-				has_lateness ? json_integer(lateness) : json_null()) < 0) {
+				has_lateness ? json_integer(lateness) : json_null()) <
+		    0) {
 		json_decref(j);
 		j = NULL;
 	}
@@ -581,7 +582,8 @@ static int api_trend_rates(json_t *points)
 	size_t i;
 	json_t *p;
 
-	json_array_foreach (points, i, p) {
+	json_array_foreach(points, i, p)
+	{
 		uint64_t k = (uint64_t)json_integer_value(json_object_get(p, "k"));
 		uint64_t n = (uint64_t)json_integer_value(json_object_get(p, "n"));
 		struct stats_interval ci = { 0, 1 };
@@ -1176,7 +1178,8 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const cha
 		/* libmicrohttpd closes a connection whose answer was queued before the
 		 * request was complete, even one without a body: GETs are answered on the
 		 * next call, which keeps the connection alive for the next request. */
-		if (streq(method, MHD_HTTP_METHOD_GET) || streq(method, MHD_HTTP_METHOD_HEAD)) {
+		if (streq(method, MHD_HTTP_METHOD_GET) ||
+		    streq(method, MHD_HTTP_METHOD_HEAD)) {
 			req->get_pending = true;
 			return MHD_YES;
 		}

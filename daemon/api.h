@@ -24,15 +24,15 @@ struct api_opts {
 	/* >= 0: a listening socket (socket activation) used instead of listen; the server
 	 * takes it over and closes it in api_stop() */
 	int listen_fd;
-	const char *database;          /* path of the database the daemon writes */
-	const char *web_root;          /* static files; NULL: PKGDATADIR "/web" */
-	const struct conf *conf;       /* campaigns and token; must outlive the server */
-	const char *label;             /* kernel label of campaigns started through the API */
-	const char *patches;           /* their patch list for the kernel identity */
-	size_t max_body;               /* bundle size limit; 0: API_MAX_BODY_DEFAULT */
-	unsigned max_connections;      /* 0: API_MAX_CONNECTIONS_DEFAULT */
+	const char *database;	  /* path of the database the daemon writes */
+	const char *web_root;	  /* static files; NULL: PKGDATADIR "/web" */
+	const struct conf *conf;  /* campaigns and token; must outlive the server */
+	const char *label;	  /* kernel label of campaigns started through the API */
+	const char *patches;	  /* their patch list for the kernel identity */
+	size_t max_body;	  /* bundle size limit; 0: API_MAX_BODY_DEFAULT */
+	unsigned max_connections; /* 0: API_MAX_CONNECTIONS_DEFAULT */
 	unsigned max_connections_per_ip; /* 0: API_MAX_CONNECTIONS_PER_IP_DEFAULT */
-	unsigned threads;              /* worker threads; 0: API_THREADS_DEFAULT */
+	unsigned threads;		 /* worker threads; 0: API_THREADS_DEFAULT */
 };
 
 #define API_MAX_BODY_DEFAULT		   ((size_t)64 << 20)

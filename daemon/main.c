@@ -89,7 +89,7 @@ static void notify_status(const char *fmt, ...)
  * overruns its own bound (main thread stuck in the kernel) still trips the watchdog.
  */
 #define WATCHDOG_SLACK_US (10 * USEC_PER_SEC) /* markers, collectors, storing the cycle */
-static uint64_t watchdog_usec; /* from WATCHDOG_USEC=, 0 = no watchdog */
+static uint64_t watchdog_usec;		      /* from WATCHDOG_USEC=, 0 = no watchdog */
 static int64_t watchdog_last_ns;
 
 static void watchdog_ping(void)
@@ -106,11 +106,12 @@ static void watchdog_ping(void)
 }
 
 #ifdef HAVE_LIBSYSTEMD
-static int64_t campaign_cycle_bound_us(const struct conf *conf, const struct conf_campaign *camp)
+static int64_t campaign_cycle_bound_us(const struct conf *conf,
+				       const struct conf_campaign *camp)
 {
 	const struct conf_scenario *scen = conf_scenario_find(conf, camp->scenario);
 	int64_t sweep_max = camp->sweep_to_us > camp->sweep_from_us ? camp->sweep_to_us
-								  : camp->sweep_from_us;
+								    : camp->sweep_from_us;
 	int64_t t = camp->deadline_us + camp->settle_us + WATCHDOG_SLACK_US;
 
 	for (size_t g = 0; scen && g < scen->n_groups; g++) {
@@ -121,7 +122,8 @@ static int64_t campaign_cycle_bound_us(const struct conf *conf, const struct con
 			int64_t off = st->offset_is_sweep ? sweep_max : st->offset_us;
 
 			if (st->verb == STEP_WAIT_BOUND) {
-				t += st->timeout_us > 0 ? st->timeout_us : camp->deadline_us;
+				t += st->timeout_us > 0 ? st->timeout_us
+							: camp->deadline_us;
 				continue;
 			}
 			if (st->verb == STEP_SLEEP)
@@ -148,8 +150,10 @@ static bool watchdog_fit_campaign(const struct conf *conf, const char *name)
 	need = 2 * campaign_cycle_bound_us(conf, camp);
 	if (need <= (int64_t)watchdog_usec)
 		return false;
-	log_info("campaign %s: a cycle may take up to %lld s, watchdog period raised to %lld s",
-		 name, (long long)(need / 2 / USEC_PER_SEC), (long long)(need / USEC_PER_SEC));
+	log_info("campaign %s: a cycle may take up to %lld s, watchdog period raised to "
+		 "%lld s",
+		 name, (long long)(need / 2 / USEC_PER_SEC),
+		 (long long)(need / USEC_PER_SEC));
 	sd_notifyf(0, "WATCHDOG=1\nWATCHDOG_USEC=%lld", (long long)need);
 	watchdog_last_ns = now_ns();
 	return true;
@@ -161,7 +165,8 @@ static bool watchdog_fit_campaign(const struct conf *conf, const char *name)
 static void watchdog_restore(void)
 {
 #ifdef HAVE_LIBSYSTEMD
-	sd_notifyf(0, "WATCHDOG=1\nWATCHDOG_USEC=%llu", (unsigned long long)watchdog_usec);
+	sd_notifyf(0, "WATCHDOG=1\nWATCHDOG_USEC=%llu",
+		   (unsigned long long)watchdog_usec);
 	watchdog_last_ns = now_ns();
 #endif
 }
@@ -195,13 +200,15 @@ static int parse_argv(int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:d:C:s:l:p:n1vhL:P:W:B:M:I:N", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "c:d:C:s:l:p:n1vhL:P:W:B:M:I:N", opts,
+				NULL)) >= 0) {
 		switch (c) {
 		case 'c': arg_config = optarg; break;
 		case 'd': arg_database = optarg; break;
 		case 'C':
 			if (arg_n_campaigns >= ARRAY_SIZE(arg_campaigns))
-				return log_error_errno(E2BIG, "too many --campaign options");
+				return log_error_errno(E2BIG,
+						       "too many --campaign options");
 			arg_campaigns[arg_n_campaigns++] = optarg;
 			break;
 		case 's': arg_stream = optarg; break;
@@ -214,42 +221,60 @@ static int parse_argv(int argc, char **argv)
 		case 'W': arg_web_root = optarg; break;
 		case 'B':
 			if (parse_int64(optarg, 1, INT64_MAX, &arg_max_body) < 0)
-				return log_error_errno(EINVAL, "--max-body: '%s' is not a size in "
-							       "bytes", optarg);
+				return log_error_errno(
+					EINVAL,
+					"--max-body: '%s' is not a size in "
+					"bytes",
+					optarg);
 			break;
 		case 'M':
 			if (parse_int64(optarg, 1, 65536, &arg_max_connections) < 0)
-				return log_error_errno(EINVAL, "--max-connections: '%s' is not in "
-							       "1..65536", optarg);
+				return log_error_errno(
+					EINVAL,
+					"--max-connections: '%s' is not in "
+					"1..65536",
+					optarg);
 			break;
 		case 'I':
-			if (parse_int64(optarg, 1, 65536, &arg_max_connections_per_ip) < 0)
-				return log_error_errno(EINVAL, "--max-connections-per-ip: '%s' is "
-							       "not in 1..65536", optarg);
+			if (parse_int64(optarg, 1, 65536, &arg_max_connections_per_ip) <
+			    0)
+				return log_error_errno(
+					EINVAL,
+					"--max-connections-per-ip: '%s' is "
+					"not in 1..65536",
+					optarg);
 			break;
 		case 'N': arg_no_api = true; break;
 		case 'v': log_set_max_level(LOG_DEBUG); break;
 		case 'h':
-			printf("Usage: probestormd [--config FILE] [--check-config] [--database FILE]\n"
-			       "                   [--campaign NAME]... [--once] [--stream FILE]\n"
+			printf("Usage: probestormd [--config FILE] [--check-config] "
+			       "[--database FILE]\n"
+			       "                   [--campaign NAME]... [--once] "
+			       "[--stream FILE]\n"
 			       "                   [--label LABEL] [--patches LIST]\n"
-			       "                   [--listen HOST:PORT] [--port-file FILE] [--no-api]\n"
+			       "                   [--listen HOST:PORT] [--port-file "
+			       "FILE] [--no-api]\n"
 			       "                   [--web-root DIR] [--max-body BYTES]\n"
-			       "                   [--max-connections N] [--max-connections-per-ip N]\n");
+			       "                   [--max-connections N] "
+			       "[--max-connections-per-ip N]\n");
 			exit(0);
-		default:
-			return -EINVAL;
+		default: return -EINVAL;
 		}
 	}
 	return 0;
 }
 
-static int run_campaign(const struct conf *conf, struct db *db, FILE *stream, const char *name)
+static int run_campaign(const struct conf *conf, struct db *db, FILE *stream,
+			const char *name)
 {
 	_cleanup_free_ char *err = NULL;
 	struct runner_opts o = {
-		.label = arg_label, .patches = arg_patches, .db = db, .stream = stream,
-		.stop = &stop_requested, .progress = on_progress,
+		.label = arg_label,
+		.patches = arg_patches,
+		.db = db,
+		.stream = stream,
+		.stop = &stop_requested,
+		.progress = on_progress,
 	};
 	char uuid[37] = "";
 	bool raised;
@@ -282,7 +307,8 @@ static long seconds_until_daily(const char *schedule)
 	time_t now = time(NULL), t;
 	struct tm tm;
 
-	if (!schedule || sscanf(schedule, "daily %u:%u", &hh, &mm) != 2 || hh > 23 || mm > 59)
+	if (!schedule || sscanf(schedule, "daily %u:%u", &hh, &mm) != 2 || hh > 23 ||
+	    mm > 59)
 		return -1;
 	localtime_r(&now, &tm);
 	tm.tm_hour = (int)hh;
@@ -300,12 +326,18 @@ static long seconds_until_daily(const char *schedule)
 static int start_api(const struct conf *conf, const char *db_path)
 {
 	const char *listen = arg_listen ? arg_listen
-			   : conf->daemon.listen && *conf->daemon.listen ? conf->daemon.listen
-			   : "127.0.0.1:8080";
+			     : conf->daemon.listen && *conf->daemon.listen
+				     ? conf->daemon.listen
+				     : "127.0.0.1:8080";
 	struct api_opts o = {
-		.listen = listen, .listen_fd = -1, .database = db_path,
-		.web_root = arg_web_root, .conf = conf, .label = arg_label,
-		.patches = arg_patches, .max_body = (size_t)arg_max_body,
+		.listen = listen,
+		.listen_fd = -1,
+		.database = db_path,
+		.web_root = arg_web_root,
+		.conf = conf,
+		.label = arg_label,
+		.patches = arg_patches,
+		.max_body = (size_t)arg_max_body,
 		.max_connections = (unsigned)arg_max_connections,
 		.max_connections_per_ip = (unsigned)arg_max_connections_per_ip,
 	};
@@ -320,7 +352,8 @@ static int start_api(const struct conf *conf, const char *db_path)
 	if (r < 0)
 		return log_error_errno(r, "Failed to get the sockets passed by systemd");
 	if (r > 1)
-		return log_error_errno(EINVAL, "systemd passed %d sockets, expected one", r);
+		return log_error_errno(EINVAL, "systemd passed %d sockets, expected one",
+				       r);
 	if (r == 1)
 		o.listen_fd = SD_LISTEN_FDS_START;
 #endif
@@ -356,7 +389,8 @@ int main(int argc, char **argv)
 	const char *slash, *db_path;
 	int r, ret = 1;
 
-	log_setup("probestormd", getenv("JOURNAL_STREAM") ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR,
+	log_setup("probestormd",
+		  getenv("JOURNAL_STREAM") ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR,
 		  LOG_INFO);
 	if (parse_argv(argc, argv) < 0)
 		return 2;
@@ -370,7 +404,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (arg_check) {
-		printf("%s: ok (%zu targets, %zu devices, %zu scenarios, %zu campaigns)\n",
+		printf("%s: ok (%zu targets, %zu devices, %zu scenarios, %zu "
+		       "campaigns)\n",
 		       arg_config, conf->n_targets, conf->n_devices, conf->n_scenarios,
 		       conf->n_campaigns);
 		conf_free(conf);
@@ -378,14 +413,16 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < arg_n_campaigns; i++)
 		if (!conf_campaign_find(conf, arg_campaigns[i])) {
-			log_error("no campaign '%s' in '%s'", arg_campaigns[i], arg_config);
+			log_error("no campaign '%s' in '%s'", arg_campaigns[i],
+				  arg_config);
 			goto out;
 		}
 
 	{
-		const char *path = arg_database ? arg_database
-				 : conf->daemon.database ? conf->daemon.database
-				 : LOCALSTATEDIR "/lib/probestorm/probestorm.db";
+		const char *path = arg_database		   ? arg_database
+				   : conf->daemon.database ? conf->daemon.database
+							   : LOCALSTATEDIR
+					   "/lib/probestorm/probestorm.db";
 		r = db_open(path, 0, &db);
 		if (r < 0) {
 			log_error_errno(r, "Failed to open database '%s'", path);
@@ -424,8 +461,12 @@ int main(int argc, char **argv)
 	/* Runs left "running" by the previous boot: a reboot step, or the target died. */
 	if (!stop_requested && api_campaign_claim(api_server, "recovery")) {
 		struct runner_opts ro = {
-			.label = arg_label, .patches = arg_patches, .db = db, .stream = stream,
-			.stop = &stop_requested, .progress = on_progress,
+			.label = arg_label,
+			.patches = arg_patches,
+			.db = db,
+			.stream = stream,
+			.stop = &stop_requested,
+			.progress = on_progress,
 		};
 		int k;
 
@@ -447,7 +488,8 @@ int main(int argc, char **argv)
 	}
 	if (!arg_once && !stop_requested) {
 		for (size_t i = 0; i < conf->n_campaigns && !stop_requested; i++)
-			if (conf->campaigns[i].schedule && streq(conf->campaigns[i].schedule, "boot"))
+			if (conf->campaigns[i].schedule &&
+			    streq(conf->campaigns[i].schedule, "boot"))
 				run_campaign(conf, db, stream, conf->campaigns[i].name);
 		while (!stop_requested) {
 			const struct conf_campaign *next = NULL;
@@ -461,7 +503,8 @@ int main(int argc, char **argv)
 				}
 			}
 			if (next)
-				notify_status("idle, next campaign %s in %ld s", next->name, wait);
+				notify_status("idle, next campaign %s in %ld s",
+					      next->name, wait);
 			else
 				notify_status("idle");
 			while (wait-- > 0 && !stop_requested) {

@@ -71,13 +71,13 @@ struct runner {
 	struct outcome_device odevs[64];
 	size_t n_devs;
 	int64_t consecutive_hangs;
-	int64_t next_seq[_SOURCE_MAX];  /* for events whose source numbers nothing */
+	int64_t next_seq[_SOURCE_MAX]; /* for events whose source numbers nothing */
 	struct runner_progress progress;
 };
 
 static const struct collector_ops *const collectors_all[] = {
-	&collector_sysfs, &collector_deferred, &collector_uevent, &collector_kmsg,
-	&collector_tracefs,
+	&collector_sysfs, &collector_deferred, &collector_uevent,
+	&collector_kmsg,  &collector_tracefs,
 };
 
 static void *runner_slot_state(struct runner *r, const struct collector_ops *ops)
@@ -114,7 +114,8 @@ static int runner_add_device(struct runner *r, const char *name)
 
 static bool step_names_device(enum step_verb v)
 {
-	return v == STEP_BIND || v == STEP_UNBIND || v == STEP_PROBE || v == STEP_WAIT_BOUND;
+	return v == STEP_BIND || v == STEP_UNBIND || v == STEP_PROBE ||
+	       v == STEP_WAIT_BOUND;
 }
 
 /* Every consumer the scenario touches, plus the suppliers those consumers use. */
@@ -126,7 +127,8 @@ static int runner_collect_devices(struct runner *r)
 		for (size_t s = 0; s < r->scen->groups[g].n_steps; s++) {
 			const struct conf_step *st = &r->scen->groups[g].steps[s];
 
-			if (step_names_device(st->verb) && (k = runner_add_device(r, st->arg)) < 0)
+			if (step_names_device(st->verb) &&
+			    (k = runner_add_device(r, st->arg)) < 0)
 				return k;
 		}
 	/* A scenario that names no device (reboot, module loads only) is about them all. */
@@ -164,14 +166,18 @@ int runner_preflight(const struct conf *conf, const char *campaign, char **ret_e
 	if (t && t->sysroot && *t->sysroot)
 		kio_set_root(t->sysroot);
 	if (!*kio_root() && geteuid() != 0) {
-		*ret_error = strprintf("must run as root: campaign '%s' writes to /sys/bus and "
-				       "/dev/kmsg", campaign);
+		*ret_error = strprintf(
+			"must run as root: campaign '%s' writes to /sys/bus and "
+			"/dev/kmsg",
+			campaign);
 		return -EPERM;
 	}
 	r = kio_path(p, sizeof(p), "/sys/kernel/debug/devices_deferred");
 	if (r < 0 || !kio_exists(p)) {
-		*ret_error = strprintf("debugfs is not mounted (no %s): mount -t debugfs debugfs "
-				       "/sys/kernel/debug", p);
+		*ret_error = strprintf(
+			"debugfs is not mounted (no %s): mount -t debugfs debugfs "
+			"/sys/kernel/debug",
+			p);
 		return -ENOENT;
 	}
 	r = kio_path(p, sizeof(p), "/dev/kmsg");
@@ -186,8 +192,10 @@ int runner_preflight(const struct conf *conf, const char *campaign, char **ret_e
 		const struct conf_load *l = conf_load_find(conf, camp->load);
 
 		if (l && l->stress_args && !stress_available()) {
-			*ret_error = strprintf("load profile '%s' needs stress-ng, which is not "
-					       "installed (apt-get install stress-ng)", l->name);
+			*ret_error = strprintf(
+				"load profile '%s' needs stress-ng, which is not "
+				"installed (apt-get install stress-ng)",
+				l->name);
 			return -ENOENT;
 		}
 	}
@@ -212,7 +220,8 @@ static int runner_stream(struct runner *r, json_t *j)
 
 /* Fill a job for one step; returns 1 if the step is a job, 0 if the runner handles it
  * itself (sleep, wait-bound, reboot), negative errno on failure. */
-static int runner_job_for_step(struct runner *r, const struct conf_step *st, struct action_job *j)
+static int runner_job_for_step(struct runner *r, const struct conf_step *st,
+			       struct action_job *j)
 {
 	const struct conf_device *d = NULL;
 	int k;
@@ -240,9 +249,11 @@ static int runner_job_for_step(struct runner *r, const struct conf_step *st, str
 		return 1;
 	case STEP_INSMOD:
 		j->op = ACTION_INSMOD;
-		if (snprintf(j->path, sizeof(j->path), "%s", st->arg) >= (int)sizeof(j->path))
+		if (snprintf(j->path, sizeof(j->path), "%s", st->arg) >=
+		    (int)sizeof(j->path))
 			return -ENAMETOOLONG;
-		snprintf(j->payload, sizeof(j->payload), "%s", st->params ? st->params : "");
+		snprintf(j->payload, sizeof(j->payload), "%s",
+			 st->params ? st->params : "");
 		return 1;
 	case STEP_RMMOD:
 		j->op = ACTION_RMMOD;
@@ -250,18 +261,16 @@ static int runner_job_for_step(struct runner *r, const struct conf_step *st, str
 		return 1;
 	case STEP_MODPROBE:
 		j->op = ACTION_MODPROBE;
-		snprintf(j->payload, sizeof(j->payload), "%s%s%s", st->arg, st->params ? " " : "",
-			 st->params ? st->params : "");
+		snprintf(j->payload, sizeof(j->payload), "%s%s%s", st->arg,
+			 st->params ? " " : "", st->params ? st->params : "");
 		return 1;
-	case STEP_SLEEP:
-		j->op = ACTION_SLEEP;
-		return 1;
-	default:
-		return 0;
+	case STEP_SLEEP: j->op = ACTION_SLEEP; return 1;
+	default: return 0;
 	}
 }
 
-static int64_t step_offset_us(const struct runner *r, const struct conf_step *st, int64_t sweep)
+static int64_t step_offset_us(const struct runner *r, const struct conf_step *st,
+			      int64_t sweep)
 {
 	return st->offset_is_sweep ? sweep : st->offset_us;
 }
@@ -281,8 +290,8 @@ static bool runner_consumers_bound(struct runner *r)
 	return true;
 }
 
-static int runner_append_action(struct cycle_record *c, const struct conf_step *st, int group,
-				int64_t offset_us, const struct action_job *j)
+static int runner_append_action(struct cycle_record *c, const struct conf_step *st,
+				int group, int64_t offset_us, const struct action_job *j)
 {
 	struct action_record *a;
 	struct action_record *n = realloc(c->actions, (c->n_actions + 1) * sizeof(*n));
@@ -318,19 +327,23 @@ static int runner_append_action(struct cycle_record *c, const struct conf_step *
  * @40000us, ...") goes along (params in the database, "group" in the stream): a crash in a
  * group may come from any member, and the console's trace tells which. */
 static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
-				 const struct conf_step *const *steps, const int64_t *offsets,
-				 size_t n, int group)
+				 const struct conf_step *const *steps,
+				 const int64_t *offsets, size_t n, int group)
 {
 	struct action_record a = {
-		.idx = (int)c->n_actions, .group = group, .verb = steps[0]->verb,
-		.arg = (char *)steps[0]->arg, .start_ns = now_ns(),
+		.idx = (int)c->n_actions,
+		.group = group,
+		.verb = steps[0]->verb,
+		.arg = (char *)steps[0]->arg,
+		.start_ns = now_ns(),
 	};
 	char desc[512] = "";
 	size_t len = 0;
 
 	for (size_t i = 0; n > 1 && i < n && len < sizeof(desc); i++) {
-		int w = snprintf(desc + len, sizeof(desc) - len, "%s%s %s @%lldus", i ? ", " : "",
-				 step_verb_to_string(steps[i]->verb), steps[i]->arg ? steps[i]->arg : "",
+		int w = snprintf(desc + len, sizeof(desc) - len, "%s%s %s @%lldus",
+				 i ? ", " : "", step_verb_to_string(steps[i]->verb),
+				 steps[i]->arg ? steps[i]->arg : "",
 				 (long long)offsets[i]);
 		if (w > 0)
 			len += (size_t)w;
@@ -343,9 +356,10 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
 			log_warning_errno(k, "Failed to record the in-flight action");
 	}
 	if (r->opts->stream) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}", "type", "inflight",
-				      "run", r->run.uuid, "cycle", (json_int_t)c->seq, "action",
-				      a.idx, "verb", step_verb_to_string(a.verb), "arg",
+		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}", "type",
+				      "inflight", "run", r->run.uuid, "cycle",
+				      (json_int_t)c->seq, "action", a.idx, "verb",
+				      step_verb_to_string(a.verb), "arg",
 				      a.arg ? a.arg : "", "group", len > 0 ? desc : NULL);
 		runner_stream(r, j);
 	}
@@ -358,9 +372,11 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
  * rig with a database, and in the "inflight" line of the stream for a QEMU host to hand
  * back. The next boot completes it (runner_complete_reboot_cycle).
  */
-static int runner_do_reboot(struct runner *r, struct cycle_record *c, const struct conf_step *st)
+static int runner_do_reboot(struct runner *r, struct cycle_record *c,
+			    const struct conf_step *st)
 {
-	struct action_record *a, *n = realloc(c->actions, (c->n_actions + 1) * sizeof(*n));
+	struct action_record *a,
+		*n = realloc(c->actions, (c->n_actions + 1) * sizeof(*n));
 	_cleanup_free_ char *partial = NULL;
 	json_t *pj = NULL;
 	int k;
@@ -369,8 +385,11 @@ static int runner_do_reboot(struct runner *r, struct cycle_record *c, const stru
 		return log_oom();
 	c->actions = n;
 	a = &c->actions[c->n_actions];
-	*a = (struct action_record){ .idx = (int)c->n_actions, .group = -1, .verb = STEP_REBOOT,
-				     .arg = strdup(""), .start_ns = now_ns() };
+	*a = (struct action_record){ .idx = (int)c->n_actions,
+				     .group = -1,
+				     .verb = STEP_REBOOT,
+				     .arg = strdup(""),
+				     .start_ns = now_ns() };
 	if (!a->arg)
 		return log_oom();
 	c->n_actions++;
@@ -391,14 +410,16 @@ static int runner_do_reboot(struct runner *r, struct cycle_record *c, const stru
 		k = db_inflight_set(r->opts->db, r->run_id, c->seq, &ia);
 		if (k < 0) {
 			json_decref(pj);
-			return log_error_errno(k, "Failed to store cycle %lld before the reboot: %s",
-					       (long long)c->seq, db_errmsg(r->opts->db));
+			return log_error_errno(
+				k, "Failed to store cycle %lld before the reboot: %s",
+				(long long)c->seq, db_errmsg(r->opts->db));
 		}
 	}
 	if (r->opts->stream) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:O}", "type", "inflight",
-				      "run", r->run.uuid, "cycle", (json_int_t)c->seq, "action",
-				      a->idx, "verb", "reboot", "arg", "", "partial", pj);
+		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:O}", "type",
+				      "inflight", "run", r->run.uuid, "cycle",
+				      (json_int_t)c->seq, "action", a->idx, "verb",
+				      "reboot", "arg", "", "partial", pj);
 		k = runner_stream(r, j);
 		if (k < 0) {
 			json_decref(pj);
@@ -435,16 +456,18 @@ static int runner_exec_group(struct runner *r, struct cycle_record *c,
 			return runner_do_reboot(r, c, st);
 		if (st->verb == STEP_WAIT_BOUND) {
 			const struct conf_device *d = conf_device_find(r->conf, st->arg);
-			int64_t limit = now_ns() + (st->timeout_us > 0 ? st->timeout_us
-								      : r->camp->deadline_us) *
-							   NSEC_PER_USEC;
+			int64_t limit =
+				now_ns() + (st->timeout_us > 0 ? st->timeout_us
+							       : r->camp->deadline_us) *
+						   NSEC_PER_USEC;
 			struct action_job j = { .start_ns = now_ns() };
 
 			while (!runner_device_bound(d) && now_ns() < limit)
 				sleep_until_ns(now_ns() + POLL_INTERVAL_NS);
 			j.end_ns = now_ns();
 			j.err = runner_device_bound(d) ? 0 : ETIMEDOUT;
-			k = runner_append_action(c, st, g->concurrent ? group_no : -1, 0, &j);
+			k = runner_append_action(c, st, g->concurrent ? group_no : -1, 0,
+						 &j);
 			if (k < 0)
 				return k;
 			continue;
@@ -466,10 +489,11 @@ static int runner_exec_group(struct runner *r, struct cycle_record *c,
 	runner_mark_inflight(r, c, steps, offsets, n, g->concurrent ? group_no : -1);
 	t0 = now_ns() + (g->concurrent ? GROUP_LEAD_NS : 0);
 	for (size_t i = 0; i < n; i++)
-		jobs[i].start_at_ns = (g->concurrent || steps[i]->verb == STEP_SLEEP) ?
-					      t0 + offsets[i] * NSEC_PER_USEC :
-					      0;
-	deadline = t0 + max_off * NSEC_PER_USEC + r->camp->action_timeout_us * NSEC_PER_USEC;
+		jobs[i].start_at_ns = (g->concurrent || steps[i]->verb == STEP_SLEEP)
+					      ? t0 + offsets[i] * NSEC_PER_USEC
+					      : 0;
+	deadline =
+		t0 + max_off * NSEC_PER_USEC + r->camp->action_timeout_us * NSEC_PER_USEC;
 	k = action_exec_run(r->exec, jobs, n, deadline);
 	if (k < 0)
 		return log_error_errno(k, "Failed to run actions");
@@ -479,7 +503,8 @@ static int runner_exec_group(struct runner *r, struct cycle_record *c,
 		if (e < 0)
 			return e;
 		if (jobs[i].hung)
-			log_warning("run %s cycle %lld: '%s %s' did not return within %lld ms",
+			log_warning("run %s cycle %lld: '%s %s' did not return within "
+				    "%lld ms",
 				    r->run.uuid, (long long)c->seq,
 				    step_verb_to_string(steps[i]->verb), steps[i]->arg,
 				    (long long)(r->camp->action_timeout_us / 1000));
@@ -506,7 +531,8 @@ static void runner_time_to_bound(struct runner *r, struct cycle_record *c)
 		for (size_t a = 0; a < c->n_actions; a++) {
 			const struct action_record *ar = &c->actions[a];
 
-			if ((ar->verb == STEP_BIND || ar->verb == STEP_PROBE) && streq(ar->arg, d->name))
+			if ((ar->verb == STEP_BIND || ar->verb == STEP_PROBE) &&
+			    streq(ar->arg, d->name))
 				ref = ar->start_ns;
 		}
 		/* The driver link appears before probe() runs, the bind uevent after it returns:
@@ -515,7 +541,8 @@ static void runner_time_to_bound(struct runner *r, struct cycle_record *c)
 		 * load bound it, or it stayed bound) take what has arrived. */
 		if (!ue)
 			continue;
-		if (ref > 0 ? uevent_wait_bound(ue, d->device, ref, now_ns() + 200 * NSEC_PER_MSEC,
+		if (ref > 0 ? uevent_wait_bound(ue, d->device, ref,
+						now_ns() + 200 * NSEC_PER_MSEC,
 						&bound_ns) < 0
 			    : uevent_bound_at(ue, d->device, c->start_ns, &bound_ns) < 0)
 			continue;
@@ -527,10 +554,12 @@ static void runner_time_to_bound(struct runner *r, struct cycle_record *c)
 				continue;
 			for (char **p = d->iommus; *p; p++)
 				supplier = supplier || streq(*p, ar->arg);
-			if (supplier && (ar->verb == STEP_BIND || ar->verb == STEP_PROBE) &&
+			if (supplier &&
+			    (ar->verb == STEP_BIND || ar->verb == STEP_PROBE) &&
 			    ar->end_ns > ref)
 				ref = ar->end_ns;
-			if ((ar->verb == STEP_INSMOD || ar->verb == STEP_MODPROBE) && ar->end_ns > ref)
+			if ((ar->verb == STEP_INSMOD || ar->verb == STEP_MODPROBE) &&
+			    ar->end_ns > ref)
 				ref = ar->end_ns;
 		}
 		if (ref > 0 && bound_ns >= ref)
@@ -547,7 +576,8 @@ static void runner_count_deferrals(struct runner *r, struct cycle_record *c)
 
 		if (o->deferrals == 0)
 			for (size_t a = 0; a < c->n_actions; a++)
-				if (c->actions[a].verb == STEP_BIND && c->actions[a].err == EAGAIN &&
+				if (c->actions[a].verb == STEP_BIND &&
+				    c->actions[a].err == EAGAIN &&
 				    streq(c->actions[a].arg, o->device))
 					o->deferrals++;
 		if (o->consumer)
@@ -575,7 +605,8 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 
 	k = kmsg_write_marker(r->run.uuid, seq, false);
 	if (k < 0)
-		return log_error_errno(k, "Failed to write the cycle marker to /dev/kmsg");
+		return log_error_errno(k,
+				       "Failed to write the cycle marker to /dev/kmsg");
 	for (size_t i = 0; i < r->n_slots; i++)
 		if (r->slots[i].active && r->slots[i].ops->cycle_begin)
 			r->slots[i].ops->cycle_begin(r->slots[i].state, &r->ctx, seq);
@@ -599,7 +630,8 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 
 	k = kmsg_write_marker(r->run.uuid, seq, true);
 	if (k < 0)
-		return log_error_errno(k, "Failed to write the cycle marker to /dev/kmsg");
+		return log_error_errno(k,
+				       "Failed to write the cycle marker to /dev/kmsg");
 	for (size_t i = 0; i < r->n_slots; i++) {
 		if (!r->slots[i].active)
 			continue;
@@ -611,11 +643,12 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 					  r->slots[i].ops->name, (long long)seq);
 		if (log_get_max_level() >= LOG_DEBUG)
 			log_debug("cycle %lld: collector %s took %.3f ms", (long long)seq,
-				  r->slots[i].ops->name, (double)(now_ns() - t0) / NSEC_PER_MSEC);
+				  r->slots[i].ops->name,
+				  (double)(now_ns() - t0) / NSEC_PER_MSEC);
 	}
 	if (log_get_max_level() >= LOG_DEBUG)
-		log_debug("cycle %lld: steps+wait %.3f ms, collection %.3f ms", (long long)seq,
-			  (double)(t_steps - c->start_ns) / NSEC_PER_MSEC,
+		log_debug("cycle %lld: steps+wait %.3f ms, collection %.3f ms",
+			  (long long)seq, (double)(t_steps - c->start_ns) / NSEC_PER_MSEC,
 			  (double)(now_ns() - t_steps) / NSEC_PER_MSEC);
 	/* Every stored event needs (boot, source, seq) unique within the run: kmsg and uevent
 	 * records bring their own sequence numbers, tracefs lines do not. */
@@ -638,8 +671,8 @@ static int runner_store_cycle(struct runner *r, const struct cycle_record *c)
 	if (r->opts->db) {
 		k = db_cycle_insert(r->opts->db, r->run_id, c, NULL);
 		if (k < 0)
-			return log_error_errno(k, "Failed to store cycle %lld: %s", (long long)c->seq,
-					       db_errmsg(r->opts->db));
+			return log_error_errno(k, "Failed to store cycle %lld: %s",
+					       (long long)c->seq, db_errmsg(r->opts->db));
 		db_inflight_clear(r->opts->db, r->run_id);
 	}
 	if (r->opts->stream) {
@@ -647,7 +680,8 @@ static int runner_store_cycle(struct runner *r, const struct cycle_record *c)
 
 		k = bundle_cycle_to_json(r->run.uuid, c, &j);
 		if (k < 0)
-			return log_error_errno(k, "Failed to encode cycle %lld", (long long)c->seq);
+			return log_error_errno(k, "Failed to encode cycle %lld",
+					       (long long)c->seq);
 		k = runner_stream(r, j);
 		if (k < 0)
 			return k;
@@ -680,23 +714,27 @@ static int runner_start_exec(struct runner *r)
 	if (k < 0)
 		return log_error_errno(k, "Failed to start the action workers");
 	action_exec_timing(r->exec, &t);
-	log_info("run %s: actions start by clock_nanosleep to %.0f us before the planned time, "
+	log_info("run %s: actions start by clock_nanosleep to %.0f us before the planned "
+		 "time, "
 		 "then a spin (clock resolution %lld ns); workers %s; memory %s",
-		 r->run.uuid, (double)t.spin_ns / NSEC_PER_USEC, (long long)t.clock_res_ns,
-		 t.fifo ? "SCHED_FIFO" : "SCHED_OTHER", r->mlocked ? "locked" : "not locked");
+		 r->run.uuid, (double)t.spin_ns / NSEC_PER_USEC,
+		 (long long)t.clock_res_ns, t.fifo ? "SCHED_FIFO" : "SCHED_OTHER",
+		 r->mlocked ? "locked" : "not locked");
 	return 0;
 }
 
 static int runner_start(struct runner *r, const char *label, const char *patches)
 {
 	const struct conf_target *t = conf_target_find(r->conf, r->camp->target);
-	const struct conf_load *l = r->camp->load ? conf_load_find(r->conf, r->camp->load) : NULL;
+	const struct conf_load *l =
+		r->camp->load ? conf_load_find(r->conf, r->camp->load) : NULL;
 	struct utsname u;
 	int k;
 
 	if (r->opts->resume_uuid) {
 		if (strlen(r->opts->resume_uuid) != 36)
-			return log_error_errno(EINVAL, "Bad run UUID '%s'", r->opts->resume_uuid);
+			return log_error_errno(EINVAL, "Bad run UUID '%s'",
+					       r->opts->resume_uuid);
 		memcpy(r->run.uuid, r->opts->resume_uuid, 37);
 	} else {
 		k = uuid_generate_v4(r->run.uuid);
@@ -720,8 +758,9 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 	r->run.cycles_planned = r->progress.total;
 	r->run.started_at = utc_now_iso();
 	r->run.status = strdup("running");
-	if (!r->run.campaign || !r->run.scenario || !r->run.target || !r->run.started_at ||
-	    !r->run.status || !r->run.hostname || !r->run.target_kind)
+	if (!r->run.campaign || !r->run.scenario || !r->run.target ||
+	    !r->run.started_at || !r->run.status || !r->run.hostname ||
+	    !r->run.target_kind)
 		return log_oom();
 
 	if (r->opts->db && r->opts->resume_uuid)
@@ -765,17 +804,20 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 			return log_oom();
 		k = s->ops->start ? s->ops->start(s->state, &r->ctx) : 0;
 		if (k == -EOPNOTSUPP) {
-			log_info("collector %s: not available on this kernel, skipped", s->ops->name);
+			log_info("collector %s: not available on this kernel, skipped",
+				 s->ops->name);
 			continue;
 		}
 		if (k < 0)
-			return log_error_errno(k, "Failed to start collector %s", s->ops->name);
+			return log_error_errno(k, "Failed to start collector %s",
+					       s->ops->name);
 		s->active = true;
 	}
 	if (l && l->stress_args) {
 		k = stress_start(l->stress_args, &r->stress);
 		if (k < 0)
-			return log_error_errno(k, "Failed to start stress-ng '%s'", l->stress_args);
+			return log_error_errno(k, "Failed to start stress-ng '%s'",
+					       l->stress_args);
 	}
 	return runner_start_exec(r);
 }
@@ -840,7 +882,8 @@ static void runner_count_boot_deferrals(struct cycle_record *c)
 /* The first cycle after a reboot: the stored partial cycle plus what this boot produced
  * (every classified kernel record of the boot, the sysfs state now), classified and
  * stored as that cycle. */
-static int runner_complete_reboot_cycle(struct runner *r, const char *partial, int64_t seq)
+static int runner_complete_reboot_cycle(struct runner *r, const char *partial,
+					int64_t seq)
 {
 	_cleanup_(cycle_record_done) struct cycle_record c = { 0 };
 	_cleanup_free_ char *err = NULL;
@@ -851,8 +894,9 @@ static int runner_complete_reboot_cycle(struct runner *r, const char *partial, i
 
 	j = json_loads(partial, 0, NULL);
 	if (!j)
-		return log_error_errno(EBADMSG, "The stored cycle %lld before the reboot is not JSON",
-				       (long long)seq);
+		return log_error_errno(
+			EBADMSG, "The stored cycle %lld before the reboot is not JSON",
+			(long long)seq);
 	k = bundle_cycle_from_json(j, &c, &err);
 	json_decref(j);
 	if (k < 0)
@@ -877,7 +921,8 @@ static int runner_complete_reboot_cycle(struct runner *r, const char *partial, i
 		}
 	}
 	kmsg_events_free(evs, n_evs);
-	k = collector_sysfs.cycle_end(runner_slot_state(r, &collector_sysfs), &r->ctx, &c);
+	k = collector_sysfs.cycle_end(runner_slot_state(r, &collector_sysfs), &r->ctx,
+				      &c);
 	if (k < 0)
 		return k;
 	for (size_t i = 0; i < c.n_events; i++)
@@ -892,8 +937,8 @@ static int runner_complete_reboot_cycle(struct runner *r, const char *partial, i
 	k = runner_store_cycle(r, &c);
 	if (k < 0)
 		return k;
-	log_info("run %s cycle %lld: completed after the reboot (boot %d): %s%s%s", r->run.uuid,
-		 (long long)seq, r->ctx.boot, outcome_to_string(c.outcome),
+	log_info("run %s cycle %lld: completed after the reboot (boot %d): %s%s%s",
+		 r->run.uuid, (long long)seq, r->ctx.boot, outcome_to_string(c.outcome),
 		 c.note && *c.note ? " - " : "", c.note ? c.note : "");
 	r->progress.done++;
 	r->progress.counts[c.outcome]++;
@@ -914,7 +959,8 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 	r.camp = conf_campaign_find(conf, campaign);
 	r.scen = conf_scenario_find(conf, r.camp->scenario);
 	if (!r.scen) {
-		*ret_error = strprintf("campaign '%s': no scenario '%s'", campaign, r.camp->scenario);
+		*ret_error = strprintf("campaign '%s': no scenario '%s'", campaign,
+				       r.camp->scenario);
 		return -ENOENT;
 	}
 	k = runner_collect_devices(&r);
@@ -935,8 +981,9 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		return k;
 	}
 	memcpy(ret_uuid, r.run.uuid, 37);
-	log_info("run %s: campaign '%s', %lld cycles, kernel %s%s%s", r.run.uuid, campaign,
-		 (long long)total, r.run.kernel.release, r.run.kernel.label ? " label " : "",
+	log_info("run %s: campaign '%s', %lld cycles, kernel %s%s%s", r.run.uuid,
+		 campaign, (long long)total, r.run.kernel.release,
+		 r.run.kernel.label ? " label " : "",
 		 r.run.kernel.label ? r.run.kernel.label : "");
 
 	if (o->resume_uuid)
@@ -948,8 +995,9 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		if (k < 0) {
 			runner_finish(&r, "aborted");
 			run_record_done(&r.run);
-			*ret_error = strprintf("could not complete cycle %lld after the reboot",
-					       (long long)o->start_seq);
+			*ret_error = strprintf(
+				"could not complete cycle %lld after the reboot",
+				(long long)o->start_seq);
 			return k;
 		}
 	}
@@ -982,9 +1030,11 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		else
 			r.consecutive_hangs = 0;
 		if (r.consecutive_hangs >= r.camp->max_consecutive_hangs) {
-			log_error("run %s: %lld consecutive cycles hung; the target looks wedged, "
+			log_error("run %s: %lld consecutive cycles hung; the target "
+				  "looks wedged, "
 				  "aborting (%u threads stuck in the kernel)",
-				  r.run.uuid, (long long)r.consecutive_hangs, action_exec_stuck(r.exec));
+				  r.run.uuid, (long long)r.consecutive_hangs,
+				  action_exec_stuck(r.exec));
 			status = "aborted";
 			k = -ECANCELED;
 			break;
@@ -1015,9 +1065,10 @@ static int runner_record_crash(struct db *db, int64_t run_id, int64_t seq, int b
 	a->end_ns = 0;
 	c.outcome = OUTCOME_CRASH;
 	c.note = a->params && a->verb != STEP_REBOOT
-			 ? strprintf("target died during the concurrent group '%s'", a->params)
-			 : strprintf("target died during '%s %s'", step_verb_to_string(a->verb),
-				     a->arg ? a->arg : "");
+			 ? strprintf("target died during the concurrent group '%s'",
+				     a->params)
+			 : strprintf("target died during '%s %s'",
+				     step_verb_to_string(a->verb), a->arg ? a->arg : "");
 	if (!c.note)
 		return -ENOMEM;
 	c.actions = calloc(1, sizeof(*c.actions));
@@ -1045,20 +1096,28 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base)
 {
 	struct sqlite3 *h = db_sqlite(base->db);
 	sqlite3_stmt *st = NULL;
-	struct { char uuid[37]; char *campaign; int64_t id; int boot; } runs[16];
+	struct {
+		char uuid[37];
+		char *campaign;
+		int64_t id;
+		int boot;
+	} runs[16];
 	size_t n = 0;
 	int rc, taken = 0;
 
 	/* Only runs this database's runner started: imported (pushed) runs belong to a rig. */
-	rc = sqlite3_prepare_v2(h, "SELECT r.uuid, r.campaign, r.id, (SELECT IFNULL(MAX(boot), 0) "
-				   "FROM cycles WHERE run_id = r.id) FROM runs r JOIN local_runs l "
-				   "ON l.run_id = r.id WHERE r.status = 'running' ORDER BY r.id",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		h,
+		"SELECT r.uuid, r.campaign, r.id, (SELECT IFNULL(MAX(boot), 0) "
+		"FROM cycles WHERE run_id = r.id) FROM runs r JOIN local_runs l "
+		"ON l.run_id = r.id WHERE r.status = 'running' ORDER BY r.id",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return log_error_errno(EIO, "Failed to look for runs to recover: %s",
 				       sqlite3_errmsg(h));
 	while (n < ARRAY_SIZE(runs) && sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(runs[n].uuid, sizeof(runs[n].uuid), "%s", sqlite3_column_text(st, 0));
+		snprintf(runs[n].uuid, sizeof(runs[n].uuid), "%s",
+			 sqlite3_column_text(st, 0));
 		runs[n].campaign = strdup((const char *)sqlite3_column_text(st, 1));
 		runs[n].id = sqlite3_column_int64(st, 2);
 		runs[n].boot = sqlite3_column_int(st, 3);
@@ -1075,8 +1134,11 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base)
 		int k;
 
 		if (!runs[i].campaign || !conf_campaign_find(conf, runs[i].campaign)) {
-			log_warning("run %s: campaign '%s' is not configured any more; marking it "
-				    "interrupted", runs[i].uuid, runs[i].campaign ? runs[i].campaign : "?");
+			log_warning("run %s: campaign '%s' is not configured any more; "
+				    "marking it "
+				    "interrupted",
+				    runs[i].uuid,
+				    runs[i].campaign ? runs[i].campaign : "?");
 			db_run_finish(base->db, runs[i].id, "interrupted", NULL, NULL);
 			continue;
 		}
@@ -1097,8 +1159,10 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base)
 			o.start_seq = seq;
 			o.after_reboot = a.params;
 		} else if (k >= 0) {
-			log_warning("run %s: the target died during cycle %lld ('%s %s'); recording "
-				    "a crash", runs[i].uuid, (long long)seq,
+			log_warning("run %s: the target died during cycle %lld ('%s "
+				    "%s'); recording "
+				    "a crash",
+				    runs[i].uuid, (long long)seq,
 				    step_verb_to_string(a.verb), a.arg ? a.arg : "");
 			k = runner_record_crash(base->db, runs[i].id, seq, o.boot, &a);
 			if (k >= 0)

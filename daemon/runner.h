@@ -28,17 +28,19 @@ struct runner_progress {
 };
 
 struct runner_opts {
-	const char *label;          /* kernel label for the identity (NULL: from config) */
-	const char *patches;        /* patch list for the identity, or NULL */
-	struct db *db;              /* where cycles go; may be NULL when streaming */
-	FILE *stream;               /* NDJSON stream (QEMU guest -> host), may be NULL */
-	int64_t cycles;             /* override of the campaign's cycles (0 = as configured) */
-	const char *resume_uuid;    /* continue this run (after a crash/reboot) instead of a new one */
-	int64_t start_seq;          /* first cycle number when resuming */
-	int boot;                   /* boot number when resuming */
-	const char *after_reboot;   /* resuming after a reboot step: the stored partial cycle
+	const char *label;   /* kernel label for the identity (NULL: from config) */
+	const char *patches; /* patch list for the identity, or NULL */
+	struct db *db;	     /* where cycles go; may be NULL when streaming */
+	FILE *stream;	     /* NDJSON stream (QEMU guest -> host), may be NULL */
+	int64_t cycles;	     /* override of the campaign's cycles (0 = as configured) */
+	const char *resume_uuid; /* continue this run (after a crash or reboot) */
+	int64_t start_seq;	 /* first cycle number when resuming */
+	int boot;		 /* boot number when resuming */
+	const char
+		*after_reboot; /* resuming after a reboot step: the stored partial cycle
 				     * start_seq (a bundle cycle line), completed first */
-	const volatile sig_atomic_t *stop; /* set asynchronously to stop after this cycle */
+	const volatile sig_atomic_t
+		*stop; /* set asynchronously to stop after this cycle */
 	void (*progress)(const struct runner_progress *p, void *userdata);
 	void *userdata;
 };

@@ -277,7 +277,8 @@ static char *side_sql(const struct compare_side *s, const char *sql, const char 
  * side, from agg_outcomes (schema/004-aggregates.sql): a few rows per run, whatever the
  * number of cycles.
  */
-static int load_counts(sqlite3 *h, struct loader *l, const struct compare_side *s, int side)
+static int load_counts(sqlite3 *h, struct loader *l, const struct compare_side *s,
+		       int side)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	_cleanup_free_ char *sql = side_sql(
@@ -384,7 +385,8 @@ static int load_samples(sqlite3 *h, struct loader *l, const struct compare_side 
 }
 
 /* Both latency histograms of the groups of one side, from agg_latency. */
-static int load_binned(sqlite3 *h, struct loader *l, const struct compare_side *s, int side)
+static int load_binned(sqlite3 *h, struct loader *l, const struct compare_side *s,
+		       int side)
 {
 	return load_samples(
 		h, l, s, side,
@@ -413,13 +415,14 @@ static int load_raw(sqlite3 *h, struct loader *l, const struct compare_side *s, 
 			 "", false);
 	if (k < 0)
 		return k;
-	return load_samples(h, l, s, side,
-			    "SELECT r.scenario, a.arg, 1, a.end_ns - a.start_ns, 1 "
-			    "FROM actions a JOIN cycles c ON c.id = a.cycle_id "
-			    "JOIN runs r ON r.id = c.run_id WHERE c.run_id IN ",
-			    " AND a.verb IN ('bind', 'probe') AND a.end_ns IS NOT NULL AND "
-			    "a.arg IS NOT NULL",
-			    false);
+	return load_samples(
+		h, l, s, side,
+		"SELECT r.scenario, a.arg, 1, a.end_ns - a.start_ns, 1 "
+		"FROM actions a JOIN cycles c ON c.id = a.cycle_id "
+		"JOIN runs r ON r.id = c.run_id WHERE c.run_id IN ",
+		" AND a.verb IN ('bind', 'probe') AND a.end_ns IS NOT NULL AND "
+		"a.arg IS NOT NULL",
+		false);
 }
 
 /* Whether the raw samples are few enough to read: every group's metric at most max
@@ -501,8 +504,8 @@ static int quantile_cis(const struct sample *s, const double *probs, uint64_t se
 		for (size_t i = 0; i < s->len; i++)
 			for (uint64_t c = 0; c < s->c[i]; c++)
 				x[j++] = s->v[i];
-		return stats_bootstrap_quantiles(x, n, probs, _COMPARE_Q_MAX, 0, seed, 0.95,
-						 ret);
+		return stats_bootstrap_quantiles(x, n, probs, _COMPARE_Q_MAX, 0, seed,
+						 0.95, ret);
 	}
 	for (int q = 0; q < _COMPARE_Q_MAX; q++) {
 		double k = (double)(n - 1) * probs[q] + 1.0; /* 1-based rank */
@@ -561,8 +564,8 @@ static int compute_latency(const struct compare_result *r, struct compare_group 
 	if (b->total > 0 && hd->total > 0) {
 		struct stats_mwu m;
 
-		if (stats_hist_mann_whitney(b->v, b->c, b->len, hd->v, hd->c, hd->len, &m) ==
-		    0)
+		if (stats_hist_mann_whitney(b->v, b->c, b->len, hd->v, hd->c, hd->len,
+					    &m) == 0)
 			l->p = m.p;
 		if (stats_hist_hodges_lehmann(b->v, b->c, b->len, hd->v, hd->c, hd->len,
 					      &l->shift_ns) < 0)
@@ -656,14 +659,16 @@ static int sort_groups(struct loader *l)
 
 /* The race window of one side (see compare.h). Offsets with no cycles on that side are
  * skipped; fewer than two offsets give no window. */
-static void compute_window(const struct compare_group *g, bool head, struct compare_window *w)
+static void compute_window(const struct compare_group *g, bool head,
+			   struct compare_window *w)
 {
 	const struct compare_bucket *base = NULL;
 
 	*w = (struct compare_window){ 0 };
 	for (size_t i = 0; i < g->n_buckets; i++) {
 		const struct compare_bucket *b = &g->buckets[i];
-		uint64_t n = head ? b->n_head : b->n_base, k = head ? b->fail_head : b->fail_base;
+		uint64_t n = head ? b->n_head : b->n_base,
+			 k = head ? b->fail_head : b->fail_base;
 		uint64_t bn, bk;
 
 		if (n == 0)
@@ -683,7 +688,8 @@ static void compute_window(const struct compare_group *g, bool head, struct comp
 	w->baseline_us = base->sweep;
 	for (size_t i = 0; i < g->n_buckets; i++) {
 		const struct compare_bucket *b = &g->buckets[i];
-		uint64_t n = head ? b->n_head : b->n_base, k = head ? b->fail_head : b->fail_base;
+		uint64_t n = head ? b->n_head : b->n_base,
+			 k = head ? b->fail_head : b->fail_base;
 		uint64_t bn = head ? base->n_head : base->n_base;
 		uint64_t bk = head ? base->fail_head : base->fail_base;
 		double p;
@@ -950,8 +956,8 @@ int compare_run(struct db *db, const struct compare_opts *o, struct compare_resu
 	if (k < 0)
 		return k;
 	if (file && *file) {
-		key = strprintf("%s%c%s%c%s%c%.17g%c%.17g%c%llu%c%zu", file, 0x1f, o->base,
-				0x1f, o->head, 0x1f, o->alpha_outcome, 0x1f,
+		key = strprintf("%s%c%s%c%s%c%.17g%c%.17g%c%llu%c%zu", file, 0x1f,
+				o->base, 0x1f, o->head, 0x1f, o->alpha_outcome, 0x1f,
 				o->alpha_latency, 0x1f, (unsigned long long)o->seed, 0x1f,
 				o->raw_max);
 		if (!key)
@@ -1024,10 +1030,12 @@ static json_t *json_num(double v)
 static json_t *window_to_json(const struct compare_window *w)
 {
 	if (!w->found)
-		return json_pack("{s:b, s:I}", "found", 0, "baseline_us", (json_int_t)w->baseline_us);
+		return json_pack("{s:b, s:I}", "found", 0, "baseline_us",
+				 (json_int_t)w->baseline_us);
 	return json_pack("{s:b, s:I, s:I, s:I, s:I}", "found", 1, "first_us",
-			 (json_int_t)w->first_us, "last_us", (json_int_t)w->last_us, "offsets",
-			 (json_int_t)w->n_above, "baseline_us", (json_int_t)w->baseline_us);
+			 (json_int_t)w->first_us, "last_us", (json_int_t)w->last_us,
+			 "offsets", (json_int_t)w->n_above, "baseline_us",
+			 (json_int_t)w->baseline_us);
 }
 
 static void window_from_json(json_t *j, struct compare_window *w)
@@ -1134,9 +1142,11 @@ json_t *compare_result_to_json(const struct compare_result *r)
 		json_object_set_new(jg, "sweep", bk);
 		if (g->n_buckets > 0)
 			json_object_set_new(jg, "window",
-					    json_pack("{s:f, s:o, s:o}", "alpha", COMPARE_WINDOW_ALPHA,
-						      "base", window_to_json(&g->window_base),
-						      "head", window_to_json(&g->window_head)));
+					    json_pack("{s:f, s:o, s:o}", "alpha",
+						      COMPARE_WINDOW_ALPHA, "base",
+						      window_to_json(&g->window_base),
+						      "head",
+						      window_to_json(&g->window_head)));
 		json_array_append_new(groups, jg);
 	}
 	json_object_set_new(root, "groups", groups);
@@ -1310,8 +1320,10 @@ static int group_from_json(json_t *jg, struct compare_group *g)
 		b->sweep = json_integer_value(sw);
 		g->n_buckets++;
 	}
-	window_from_json(json_object_get(json_object_get(jg, "window"), "base"), &g->window_base);
-	window_from_json(json_object_get(json_object_get(jg, "window"), "head"), &g->window_head);
+	window_from_json(json_object_get(json_object_get(jg, "window"), "base"),
+			 &g->window_base);
+	window_from_json(json_object_get(json_object_get(jg, "window"), "head"),
+			 &g->window_head);
 	return 0;
 }
 
@@ -1396,8 +1408,9 @@ static void window_describe(const struct compare_window *w, char *buf, size_t si
 	if (!w->found)
 		snprintf(buf, size, "none");
 	else
-		snprintf(buf, size, "%.3f..%.3f ms (%zu offset%s)", (double)w->first_us / 1000.0,
-			 (double)w->last_us / 1000.0, w->n_above, w->n_above == 1 ? "" : "s");
+		snprintf(buf, size, "%.3f..%.3f ms (%zu offset%s)",
+			 (double)w->first_us / 1000.0, (double)w->last_us / 1000.0,
+			 w->n_above, w->n_above == 1 ? "" : "s");
 }
 
 static bool result_binned(const struct compare_result *r)
@@ -1426,8 +1439,10 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 		markdown ? "- " : "", r->alpha_outcome, r->alpha_latency);
 	if (result_binned(r))
 		fprintf(f,
-			"%slatency from histograms (more than %u values on a side): values "
-			"of 1 us and more to 3 significant digits, bins at most 1%% wide\n",
+			"%slatency from histograms (more than %u values on a side): "
+			"values "
+			"of 1 us and more to 3 significant digits, bins at most 1%% "
+			"wide\n",
 			markdown ? "- " : "", COMPARE_BOOTSTRAP_MAX_N);
 	fputc('\n', f);
 
@@ -1513,8 +1528,10 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 			window_describe(&g->window_base, wb, sizeof(wb));
 			window_describe(&g->window_head, wh, sizeof(wh));
 			fprintf(f,
-				"%srace window (offsets whose failure rate is above the least-failing "
-				"offset's, Fisher p <= %g each, uncorrected): base %s; head %s\n",
+				"%srace window (offsets whose failure rate is above the "
+				"least-failing "
+				"offset's, Fisher p <= %g each, uncorrected): base %s; "
+				"head %s\n",
 				markdown ? "\n" : "  ", COMPARE_WINDOW_ALPHA, wb, wh);
 		}
 		fputc('\n', f);

@@ -83,8 +83,8 @@ struct compare_bucket {
 struct compare_window {
 	bool found;
 	int64_t first_us, last_us; /* first and last offset above the baseline */
-	size_t n_above;            /* how many offsets are */
-	int64_t baseline_us;       /* the least-failing offset (ties: the most cycles) */
+	size_t n_above;		   /* how many offsets are */
+	int64_t baseline_us;	   /* the least-failing offset (ties: the most cycles) */
 };
 
 struct compare_group {

@@ -40,11 +40,11 @@
 #error "conf.c expects inih's handler without a line number (the reader counts lines)"
 #endif
 
-#define CONF_FILE_MAX (1024 * 1024)
-#define CONF_OFFSET_MAX_US (60 * USEC_PER_SEC)
-#define CONF_HOUR_US (3600 * USEC_PER_SEC)
+#define CONF_FILE_MAX	    (1024 * 1024)
+#define CONF_OFFSET_MAX_US  (60 * USEC_PER_SEC)
+#define CONF_HOUR_US	    (3600 * USEC_PER_SEC)
 #define CONF_STEP_WORDS_MAX 32
-#define CONF_NAME_RULE "(one path component: no '/', no blanks, not '.' or '..')"
+#define CONF_NAME_RULE	    "(one path component: no '/', no blanks, not '.' or '..')"
 
 enum conf_kind {
 	CONF_DAEMON,
@@ -58,7 +58,7 @@ enum conf_kind {
 	_CONF_KIND_MAX,
 };
 
-#define K(kind) (1u << (kind))
+#define K(kind)	 (1u << (kind))
 #define K_DEVICE (K(CONF_CONSUMER) | K(CONF_SUPPLIER))
 /* Sections that exist once, without a name, and live directly in struct conf. */
 #define K_SINGLE (K(CONF_DAEMON) | K(CONF_PUSH))
@@ -71,9 +71,9 @@ struct conf_kind_info {
 	size_t size;  /* sizeof one item */
 };
 
-#define CONF_ARRAY(field, type)                                                            \
-	.array = offsetof(struct conf, field), .count = offsetof(struct conf, n_##field),  \
-	.size = sizeof(type)
+#define CONF_ARRAY(field, type)                \
+	.array = offsetof(struct conf, field), \
+	.count = offsetof(struct conf, n_##field), .size = sizeof(type)
 
 static const struct conf_kind_info conf_kinds[_CONF_KIND_MAX] = {
 	[CONF_DAEMON] = { .name = "daemon" },
@@ -142,18 +142,18 @@ static int conf_parse_url(struct conf_parser *p, const struct conf_key *k,
 
 static const char *const conf_target_kinds[] = { "local", "qemu", NULL };
 
-#define KEY(kinds_, key_, parse_, offset_, ...)                                            \
-	{                                                                                  \
-		.kinds = (kinds_), .key = (key_), .parse = (parse_), .offset = (offset_),  \
-		__VA_ARGS__                                                                \
+#define KEY(kinds_, key_, parse_, offset_, ...)                      \
+	{                                                            \
+		.kinds = (kinds_), .key = (key_), .parse = (parse_), \
+		.offset = (offset_), __VA_ARGS__                     \
 	}
-#define F(type, field) offsetof(type, field)
-#define DAEMON(field) F(struct conf_daemon, field)
-#define TARGET(field) F(struct conf_target, field)
-#define DEVICE(field) F(struct conf_device, field)
-#define LOAD(field) F(struct conf_load, field)
+#define F(type, field)	offsetof(type, field)
+#define DAEMON(field)	F(struct conf_daemon, field)
+#define TARGET(field)	F(struct conf_target, field)
+#define DEVICE(field)	F(struct conf_device, field)
+#define LOAD(field)	F(struct conf_load, field)
 #define CAMPAIGN(field) F(struct conf_campaign, field)
-#define PUSH(field) F(struct conf_push, field)
+#define PUSH(field)	F(struct conf_push, field)
 
 /* Every key: sections, name, parser, field (0 = the whole item), bounds, default. The
  * defaults are parsed like values when a section is created; `key =` restores them. */
@@ -206,8 +206,8 @@ static const struct conf_key conf_keys[] = {
 	    CAMPAIGN(action_timeout_us), .min = 1000, .max = CONF_HOUR_US, .def = "5s"),
 	KEY(K(CONF_CAMPAIGN), "deadline", conf_parse_duration, CAMPAIGN(deadline_us),
 	    .min = 1000, .max = CONF_HOUR_US, .def = "2s"),
-	KEY(K(CONF_CAMPAIGN), "settle", conf_parse_duration, CAMPAIGN(settle_us), .min = 0,
-	    .max = CONF_HOUR_US, .def = "0"),
+	KEY(K(CONF_CAMPAIGN), "settle", conf_parse_duration, CAMPAIGN(settle_us),
+	    .min = 0, .max = CONF_HOUR_US, .def = "0"),
 	KEY(K(CONF_CAMPAIGN), "load", conf_parse_name, CAMPAIGN(load)),
 	KEY(K(CONF_CAMPAIGN), "schedule", conf_parse_schedule, CAMPAIGN(schedule)),
 	KEY(K(CONF_CAMPAIGN), "max-consecutive-hangs", conf_parse_int,
@@ -432,14 +432,14 @@ void conf_free(struct conf *c)
 
 /* ---- lookups ---- */
 
-#define CONF_FIND(array, n, name)                                                          \
-	do {                                                                               \
-		if (!c || !(name))                                                         \
-			return NULL;                                                       \
-		for (size_t i_ = 0; i_ < c->n; i_++)                                       \
-			if (streq(c->array[i_].name, name))                                \
-				return &c->array[i_];                                      \
-		return NULL;                                                               \
+#define CONF_FIND(array, n, name)                           \
+	do {                                                \
+		if (!c || !(name))                          \
+			return NULL;                        \
+		for (size_t i_ = 0; i_ < c->n; i_++)        \
+			if (streq(c->array[i_].name, name)) \
+				return &c->array[i_];       \
+		return NULL;                                \
 	} while (0)
 
 const struct conf_device *conf_device_find(const struct conf *c, const char *name)
@@ -620,12 +620,13 @@ static int conf_parse_path(struct conf_parser *p, const struct conf_key *k,
 static int conf_parse_url(struct conf_parser *p, const struct conf_key *k,
 			  const char *value, void *field)
 {
-	const char *host = strncmp(value, "http://", 7) == 0    ? value + 7
+	const char *host = strncmp(value, "http://", 7) == 0	? value + 7
 			   : strncmp(value, "https://", 8) == 0 ? value + 8
 								: NULL;
 
 	if (*value && (!host || !*host || *host == '/' || strpbrk(value, " \t\"<>")))
-		return conf_key_error(p, k, "'%s' is not an http:// or https:// URL", value);
+		return conf_key_error(p, k, "'%s' is not an http:// or https:// URL",
+				      value);
 	return conf_set_string(p, field, value);
 }
 
@@ -706,7 +707,8 @@ static int conf_parse_int(struct conf_parser *p, const struct conf_key *k,
 		r = parse_int64(value, k->min, k->max, &v);
 		if (r == -ERANGE)
 			return conf_key_error(p, k, "'%s' is out of range %lld..%lld",
-					      value, (long long)k->min, (long long)k->max);
+					      value, (long long)k->min,
+					      (long long)k->max);
 		if (r < 0)
 			return conf_key_error(p, k, "'%s' is not an integer", value);
 	}
@@ -715,8 +717,8 @@ static int conf_parse_int(struct conf_parser *p, const struct conf_key *k,
 }
 
 /* A duration within [min, max]; used by keys and by step words. */
-static int conf_duration(struct conf_parser *p, const struct conf_key *k, const char *value,
-			 int64_t min, int64_t max, int64_t *ret)
+static int conf_duration(struct conf_parser *p, const struct conf_key *k,
+			 const char *value, int64_t min, int64_t max, int64_t *ret)
 {
 	char a[32], b[32];
 	int64_t v;
@@ -904,7 +906,8 @@ static int conf_step_params(struct conf_parser *p, const struct conf_key *k, cha
 			     *c == '.';
 		if (!ok)
 			return conf_key_error(
-				p, k, "invalid module parameter '%s' (expected key=value)",
+				p, k,
+				"invalid module parameter '%s' (expected key=value)",
 				words[i]);
 		len += strlen(words[i]) + 1;
 	}
@@ -933,7 +936,8 @@ static int conf_step_parse(struct conf_parser *p, const struct conf_key *k, char
 	size_t n = 0, nargs;
 	int r, v;
 
-	for (char *w = strtok_r(text, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+	for (char *w = strtok_r(text, " \t", &save); w;
+	     w = strtok_r(NULL, " \t", &save)) {
 		if (n == CONF_STEP_WORDS_MAX)
 			return conf_key_error(p, k,
 					      "too many words in one step (at most %d)",
@@ -962,9 +966,9 @@ static int conf_step_parse(struct conf_parser *p, const struct conf_key *k, char
 	}
 	for (size_t i = 1; i < n; i++)
 		if (words[i][0] == '@')
-			return conf_key_error(p, k,
-					      "offset '%s' must be the last word of a step",
-					      words[i]);
+			return conf_key_error(
+				p, k, "offset '%s' must be the last word of a step",
+				words[i]);
 	args = words + 1;
 	nargs = n - 1;
 
@@ -974,13 +978,14 @@ static int conf_step_parse(struct conf_parser *p, const struct conf_key *k, char
 	case STEP_PROBE:
 	case STEP_WAIT_BOUND:
 		if (st.verb == STEP_WAIT_BOUND ? nargs < 1 || nargs > 2 : nargs != 1)
-			return conf_key_error(p, k, "'%s' takes a device name%s", words[0],
-					      st.verb == STEP_WAIT_BOUND
-						      ? " and an optional timeout"
-						      : "");
-		if (!name_is_valid(args[0]))
 			return conf_key_error(
-				p, k, "invalid device name '%s' " CONF_NAME_RULE, args[0]);
+				p, k, "'%s' takes a device name%s", words[0],
+				st.verb == STEP_WAIT_BOUND ? " and an optional timeout"
+							   : "");
+		if (!name_is_valid(args[0]))
+			return conf_key_error(p, k,
+					      "invalid device name '%s' " CONF_NAME_RULE,
+					      args[0]);
 		if (nargs == 2) {
 			r = conf_duration(p, k, args[1], 1000, CONF_HOUR_US,
 					  &st.timeout_us);
@@ -1003,10 +1008,10 @@ static int conf_step_parse(struct conf_parser *p, const struct conf_key *k, char
 	case STEP_MODPROBE:
 	case STEP_RMMOD:
 		if (nargs < 1 || (st.verb == STEP_RMMOD && nargs != 1))
-			return conf_key_error(p, k, "'%s' takes a module name%s", words[0],
-					      st.verb == STEP_MODPROBE
-						      ? " and key=value parameters"
-						      : "");
+			return conf_key_error(
+				p, k, "'%s' takes a module name%s", words[0],
+				st.verb == STEP_MODPROBE ? " and key=value parameters"
+							 : "");
 		if (!conf_module_is_valid(args[0]))
 			return conf_key_error(
 				p, k,
@@ -1029,8 +1034,7 @@ static int conf_step_parse(struct conf_parser *p, const struct conf_key *k, char
 			return conf_key_error(
 				p, k, "'reboot' cannot be part of a concurrent group");
 		break;
-	default:
-		return conf_key_error(p, k, "unsupported step '%s'", words[0]);
+	default: return conf_key_error(p, k, "unsupported step '%s'", words[0]);
 	}
 
 	if (st.verb == STEP_INSMOD || st.verb == STEP_MODPROBE) {
@@ -1099,8 +1103,8 @@ static int conf_parse_step(struct conf_parser *p, const struct conf_key *k,
 		g.concurrent = true;
 		rest = copy + wlen;
 		if (!*rest)
-			return conf_key_error(p, k,
-					      "'concurrent' needs steps separated by ','");
+			return conf_key_error(
+				p, k, "'concurrent' needs steps separated by ','");
 		/* strtok_r would skip empty pieces; walk the commas by hand. */
 		for (char *piece = rest; piece; piece = save) {
 			save = strchr(piece, ',');
@@ -1173,7 +1177,8 @@ static int conf_apply_defaults(struct conf_parser *p, enum conf_kind kind, void 
 	return 0;
 }
 
-static int conf_section_create(struct conf_parser *p, enum conf_kind kind, const char *name)
+static int conf_section_create(struct conf_parser *p, enum conf_kind kind,
+			       const char *name)
 {
 	const struct conf_kind_info *info = &conf_kinds[kind];
 	struct conf_meta *m;
@@ -1240,7 +1245,8 @@ static int conf_section_open(struct conf_parser *p, const char *header)
 	name = strtok_r(NULL, " \t", &save);
 	extra = strtok_r(NULL, " \t", &save);
 	if (!kind_s)
-		return conf_error(p, -EINVAL, file, p->lineno, "[]: empty section header");
+		return conf_error(p, -EINVAL, file, p->lineno,
+				  "[]: empty section header");
 	for (int i = 0; i < _CONF_KIND_MAX; i++)
 		if (streq(conf_kinds[i].name, kind_s))
 			kind = i;
@@ -1261,7 +1267,8 @@ static int conf_section_open(struct conf_parser *p, const char *header)
 				  "[%s]: a section name is one word", header);
 	if (name && !name_is_valid(name))
 		return conf_error(p, -EINVAL, file, p->lineno,
-				  "[%s]: invalid name '%s' " CONF_NAME_RULE, header, name);
+				  "[%s]: invalid name '%s' " CONF_NAME_RULE, header,
+				  name);
 
 	for (size_t i = 0; i < p->n_metas; i++) {
 		struct conf_meta *m = &p->metas[i];
@@ -1273,14 +1280,14 @@ static int conf_section_open(struct conf_parser *p, const char *header)
 			continue;
 		conf_meta_label(m, label, sizeof(label));
 		if (m->kind != (enum conf_kind)kind)
-			return conf_error(p, -EINVAL, file, p->lineno,
-					  "[%s %s]: '%s' is already defined as %s (%s:%u)",
-					  kind_s, name, name, label, m->where.file,
-					  m->where.line);
+			return conf_error(
+				p, -EINVAL, file, p->lineno,
+				"[%s %s]: '%s' is already defined as %s (%s:%u)", kind_s,
+				name, name, label, m->where.file, m->where.line);
 		if (m->opened_in == p->n_files - 1)
 			return conf_error(p, -EINVAL, file, p->lineno,
-					  "%s: duplicate section (first at line %u)", label,
-					  m->opened_line);
+					  "%s: duplicate section (first at line %u)",
+					  label, m->opened_line);
 		/* a drop-in re-opens the section: its keys override */
 		m->opened_in = p->n_files - 1;
 		m->opened_line = p->lineno;
@@ -1406,7 +1413,8 @@ static int conf_handler(void *user, const char *section, const char *name,
 }
 
 /* Parses one file's text into the configuration built so far. */
-static int conf_feed(struct conf_parser *p, const char *file, const char *text, size_t len)
+static int conf_feed(struct conf_parser *p, const char *file, const char *text,
+		     size_t len)
 {
 	char *f;
 	int r;
@@ -1541,7 +1549,8 @@ static int conf_check_scenario(struct conf_parser *p, struct conf_meta *m)
 	struct conf_origin at = conf_key_origin(m, "step");
 
 	if (s->n_groups == 0)
-		return conf_key_error_at(p, m, "step", m->where, "a scenario needs steps");
+		return conf_key_error_at(p, m, "step", m->where,
+					 "a scenario needs steps");
 	for (size_t i = 0; i < s->n_groups; i++)
 		for (size_t j = 0; j < s->groups[i].n_steps; j++) {
 			const struct conf_step *st = &s->groups[i].steps[j];
@@ -1550,10 +1559,11 @@ static int conf_check_scenario(struct conf_parser *p, struct conf_meta *m)
 			    conf_device_find(p->c, st->arg))
 				continue;
 			at.line = s->groups[i].line;
-			return conf_key_error_at(p, m, "step", at,
-						 "unknown device '%s' (no [consumer %s] or "
-						 "[supplier %s])",
-						 st->arg, st->arg, st->arg);
+			return conf_key_error_at(
+				p, m, "step", at,
+				"unknown device '%s' (no [consumer %s] or "
+				"[supplier %s])",
+				st->arg, st->arg, st->arg);
 		}
 	return 0;
 }
@@ -1614,9 +1624,11 @@ static int conf_check_push(struct conf_parser *p, struct conf_meta *m)
 				 "without it");
 #endif
 	if (!u->url)
-		return conf_key_error_at(p, m, "url", m->where, "required key is missing");
+		return conf_key_error_at(p, m, "url", m->where,
+					 "required key is missing");
 	if (u->token && u->token_file)
-		return conf_key_error_at(p, m, "token-file", conf_key_origin(m, "token-file"),
+		return conf_key_error_at(p, m, "token-file",
+					 conf_key_origin(m, "token-file"),
 					 "'token' and 'token-file' exclude each other");
 	if (!u->token && !u->token_file)
 		return conf_key_error_at(p, m, "token", m->where,
@@ -1630,32 +1642,19 @@ static int conf_finalize(struct conf_parser *p)
 		struct conf_meta *m = &p->metas[i];
 
 		switch (m->kind) {
-		case CONF_DAEMON:
-			conf_check_daemon(p, m);
-			break;
-		case CONF_TARGET:
-			conf_check_target(p, m);
-			break;
+		case CONF_DAEMON: conf_check_daemon(p, m); break;
+		case CONF_TARGET: conf_check_target(p, m); break;
 		case CONF_CONSUMER:
-		case CONF_SUPPLIER:
-			conf_check_device(p, m);
-			break;
+		case CONF_SUPPLIER: conf_check_device(p, m); break;
 		case CONF_LOAD:
 			if (!p->c->loads[m->idx].stress_args)
 				conf_key_error_at(p, m, "stress-ng", m->where,
 						  "required key is missing");
 			break;
-		case CONF_SCENARIO:
-			conf_check_scenario(p, m);
-			break;
-		case CONF_CAMPAIGN:
-			conf_check_campaign(p, m);
-			break;
-		case CONF_PUSH:
-			conf_check_push(p, m);
-			break;
-		default:
-			break;
+		case CONF_SCENARIO: conf_check_scenario(p, m); break;
+		case CONF_CAMPAIGN: conf_check_campaign(p, m); break;
+		case CONF_PUSH: conf_check_push(p, m); break;
+		default: break;
 		}
 	}
 	return p->err;
@@ -1797,7 +1796,8 @@ static int conf_list_dropins(struct conf_parser *p, const char *dir, char ***ret
 		return 0;
 	if (!d) {
 		r = negative_errno();
-		return conf_error(p, r, dir, 0, "cannot open directory: %s", strerror(-r));
+		return conf_error(p, r, dir, 0, "cannot open directory: %s",
+				  strerror(-r));
 	}
 	for (;;) {
 		size_t len;
@@ -1881,8 +1881,9 @@ static int conf_check_one_device(const struct conf_device *d, bool check_driver,
 			      ? strprintf("device '%s' (%s/%s): bus '%s' not found under "
 					  "/sys/bus",
 					  d->name, d->bus, d->device, d->bus)
-			      : strprintf("device '%s' (%s/%s): cannot check bus '%s': %s",
-					  d->name, d->bus, d->device, d->bus, strerror(-r));
+			      : strprintf(
+					"device '%s' (%s/%s): cannot check bus '%s': %s",
+					d->name, d->bus, d->device, d->bus, strerror(-r));
 		goto fail;
 	}
 	r = kio_device_exists(d->bus, d->device);
@@ -1899,21 +1900,22 @@ static int conf_check_one_device(const struct conf_device *d, bool check_driver,
 	r = kio_driver_exists(d->bus, d->driver);
 	if (r < 0) {
 		msg = r == -ENOENT
-			      ? strprintf(
-					"device '%s' (%s/%s): driver '%s' not found under "
-					"/sys/bus/%s/drivers",
-					d->name, d->bus, d->device, d->driver, d->bus)
-			      : strprintf(
-					"device '%s' (%s/%s): cannot check driver '%s': %s",
-					d->name, d->bus, d->device, d->driver,
-					strerror(-r));
+			      ? strprintf("device '%s' (%s/%s): driver '%s' not found "
+					  "under "
+					  "/sys/bus/%s/drivers",
+					  d->name, d->bus, d->device, d->driver, d->bus)
+			      : strprintf("device '%s' (%s/%s): cannot check driver "
+					  "'%s': %s",
+					  d->name, d->bus, d->device, d->driver,
+					  strerror(-r));
 		goto fail;
 	}
 	if (needs_bind_attrs && !kio_driver_has_bind_attrs(d->bus, d->driver)) {
 		r = -EOPNOTSUPP;
-		msg = strprintf("device '%s' (%s/%s): driver '%s' has no bind/unbind files "
-				"(suppress_bind_attrs); reload its module instead",
-				d->name, d->bus, d->device, d->driver);
+		msg = strprintf(
+			"device '%s' (%s/%s): driver '%s' has no bind/unbind files "
+			"(suppress_bind_attrs); reload its module instead",
+			d->name, d->bus, d->device, d->driver);
 		goto fail;
 	}
 	return 0;
@@ -1926,7 +1928,8 @@ fail:
 }
 
 /* Whether a module step of the scenario manages d's module (insmod: by file name). */
-static bool conf_scenario_manages_module(const struct conf_scenario *s, const char *module)
+static bool conf_scenario_manages_module(const struct conf_scenario *s,
+					 const char *module)
 {
 	for (size_t i = 0; i < s->n_groups; i++)
 		for (size_t j = 0; j < s->groups[i].n_steps; j++) {
@@ -1961,9 +1964,9 @@ int conf_check_topology(const struct conf *c, const struct conf_campaign *camp,
 	s = conf_scenario_find(c, camp->scenario);
 	if (!s) {
 		if (ret_error)
-			*ret_error =
-				strprintf("campaign '%s': unknown scenario '%s'",
-					  camp->name, camp->scenario ? camp->scenario : "");
+			*ret_error = strprintf("campaign '%s': unknown scenario '%s'",
+					       camp->name,
+					       camp->scenario ? camp->scenario : "");
 		return -ENOENT;
 	}
 	used = calloc(c->n_devices + 1, sizeof(bool));

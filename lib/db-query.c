@@ -279,11 +279,13 @@ int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us
 		"(SELECT MAX(ABS(a.start_ns - a.planned_ns)) FROM actions a WHERE "
 		"a.cycle_id = c.id AND a.grp >= 0 AND a.planned_ns IS NOT NULL AND "
 		"a.start_ns > 0) AS max_lateness_ns "
-		"FROM cycles c WHERE c.run_id = ?1 AND (?4 IS NULL OR c.sweep_value = ?4) "
+		"FROM cycles c WHERE c.run_id = ?1 AND (?4 IS NULL OR c.sweep_value = "
+		"?4) "
 		"ORDER BY c.seq LIMIT ?2 OFFSET ?3",
 		&cs);
 	if (r < 0 || (r = dbq_bind_int(cs, 1, run_id)) < 0 ||
-	    (r = dbq_bind_int(cs, 2, limit)) < 0 || (r = dbq_bind_int(cs, 3, offset)) < 0 ||
+	    (r = dbq_bind_int(cs, 2, limit)) < 0 ||
+	    (r = dbq_bind_int(cs, 3, offset)) < 0 ||
 	    (r = dbq_bind_sweep(cs, 4, sweep_us)) < 0)
 		return r;
 	r = dbq_rows(cs, 0, arr);
@@ -308,7 +310,8 @@ int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us
 		"OFFSET ?3) ORDER BY c.seq, o.device",
 		&os);
 	if (r < 0 || (r = dbq_bind_int(os, 1, run_id)) < 0 ||
-	    (r = dbq_bind_int(os, 2, limit)) < 0 || (r = dbq_bind_int(os, 3, offset)) < 0 ||
+	    (r = dbq_bind_int(os, 2, limit)) < 0 ||
+	    (r = dbq_bind_int(os, 3, offset)) < 0 ||
 	    (r = dbq_bind_sweep(os, 4, sweep_us)) < 0)
 		return r;
 	while ((r = dbq_step(os)) > 0) {

@@ -51,13 +51,13 @@ int db_query_run_sweep(struct db *db, const char *uuid, json_t **ret);
 
 /* Selection for db_query_trend(); NULL strings match everything. */
 struct db_trend_filter {
-	const char *target;       /* target name */
-	const char *consumer;     /* consumer device (topology name) */
+	const char *target;   /* target name */
+	const char *consumer; /* consumer device (topology name) */
 	const char *kernel_label;
 	const char *campaign;
 	/* the outcome counted, or -1 for "any failure" (neither ok nor deferred_ok) */
 	int outcome;
-	int64_t limit;            /* the newest this many runs; <= 0: all */
+	int64_t limit; /* the newest this many runs; <= 0: all */
 };
 /* Per run, oldest first (newest last): {run, started_at, campaign, scenario, target,
  * kernel {id, label, release}, k, n}, k the consumer observations with the outcome and n

@@ -61,8 +61,6 @@ static inline void sqlite3_finalizep(sqlite3_stmt **s)
 }
 #define _cleanup_finalize_ _cleanup_(sqlite3_finalizep)
 
-
-
 static inline void db_closep(struct db **db)
 {
 	db_close(*db);
@@ -77,34 +75,26 @@ static int db_errno_from_sqlite(struct db *db, int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
+	case SQLITE_LOCKED: return -EBUSY;
 	case SQLITE_CONSTRAINT:
 		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
 		    rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_ROWID)
 			return -EEXIST;
 		return -EINVAL;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
+	case SQLITE_NOMEM: return -ENOMEM;
 	case SQLITE_CANTOPEN: {
 		/* SQLite only says "unable to open"; the OS said why. */
 		int e = db && db->sql ? sqlite3_system_errno(db->sql) : 0;
 		return e > 0 ? -e : -ENOENT;
 	}
-	case SQLITE_READONLY:
-		return -EROFS;
-	case SQLITE_FULL:
-		return -ENOSPC;
+	case SQLITE_READONLY: return -EROFS;
+	case SQLITE_FULL: return -ENOSPC;
 	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return -EBADMSG;
+	case SQLITE_NOTADB: return -EBADMSG;
 	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		return -EACCES;
-	case SQLITE_TOOBIG:
-		return -E2BIG;
-	default:
-		return -EIO;
+	case SQLITE_AUTH: return -EACCES;
+	case SQLITE_TOOBIG: return -E2BIG;
+	default: return -EIO;
 	}
 }
 
@@ -824,7 +814,9 @@ int db_run_mark_local(struct db *db, int64_t run_id)
 		return db_sqlerr_last(db);
 	r = db_step_done(db, s);
 	/* a foreign key failure: no such run */
-	return r == -EINVAL ? db_fail(db, -ENOENT, "no run with id %lld", (long long)run_id) : r;
+	return r == -EINVAL
+		       ? db_fail(db, -ENOENT, "no run with id %lld", (long long)run_id)
+		       : r;
 }
 
 static int db_run_exists(struct db *db, int64_t run_id)
@@ -832,7 +824,8 @@ static int db_run_exists(struct db *db, int64_t run_id)
 	_cleanup_reset_ sqlite3_stmt *s = NULL;
 	int r;
 
-	r = db_prepare_cached(db, DB_CACHED_RUN_EXISTS, "SELECT 1 FROM runs WHERE id = ?1", &s);
+	r = db_prepare_cached(db, DB_CACHED_RUN_EXISTS,
+			      "SELECT 1 FROM runs WHERE id = ?1", &s);
 	if (r < 0)
 		return r;
 	if (bind_int(s, 1, run_id))
@@ -1019,7 +1012,8 @@ static int not_exist(int r)
 static int db_cycle_insert_locked(struct db *db, int64_t run_id,
 				  const struct cycle_record *c, int64_t *ret_id)
 {
-	_cleanup_reset_ sqlite3_stmt *q = NULL, *cs = NULL, *as = NULL, *os = NULL, *es = NULL;
+	_cleanup_reset_ sqlite3_stmt *q = NULL, *cs = NULL, *as = NULL, *os = NULL,
+				     *es = NULL;
 	const char *outcome = outcome_to_string(c->outcome);
 	int64_t cycle_id;
 	int r;
@@ -1066,7 +1060,8 @@ static int db_cycle_insert_locked(struct db *db, int64_t run_id,
 		r = db_prepare_cached(
 			db, DB_CACHED_ACTION_INSERT,
 			"INSERT INTO actions (cycle_id, idx, grp, verb, arg, params, "
-			"offset_us, start_ns, end_ns, err, hung, state, planned_ns) VALUES "
+			"offset_us, start_ns, end_ns, err, hung, state, planned_ns) "
+			"VALUES "
 			"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 			&as);
 		if (r < 0)
@@ -1244,10 +1239,11 @@ static int db_cycle_load_children(struct db *db, int64_t cycle_id, struct cycle_
 	size_t cap;
 	int r;
 
-	r = db_prepare(db,
-		       "SELECT idx, grp, verb, arg, params, offset_us, start_ns, end_ns, "
-		       "err, hung, planned_ns FROM actions WHERE cycle_id = ?1 ORDER BY idx",
-		       &as);
+	r = db_prepare(
+		db,
+		"SELECT idx, grp, verb, arg, params, offset_us, start_ns, end_ns, "
+		"err, hung, planned_ns FROM actions WHERE cycle_id = ?1 ORDER BY idx",
+		&as);
 	if (r < 0)
 		return r;
 	if (bind_int(as, 1, cycle_id))
@@ -1465,12 +1461,8 @@ static int row_set(json_t *obj, sqlite3_stmt *s, int i)
 	if (!name)
 		return -ENOMEM;
 	switch (sqlite3_column_type(s, i)) {
-	case SQLITE_INTEGER:
-		v = json_integer(sqlite3_column_int64(s, i));
-		break;
-	case SQLITE_FLOAT:
-		v = json_real(sqlite3_column_double(s, i));
-		break;
+	case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(s, i)); break;
+	case SQLITE_FLOAT: v = json_real(sqlite3_column_double(s, i)); break;
 	case SQLITE_TEXT: {
 		const char *t = col_text(s, i);
 		v = t ? json_string(t) : NULL;
@@ -1487,8 +1479,7 @@ static int row_set(json_t *obj, sqlite3_stmt *s, int i)
 		}
 		break;
 	}
-	default:
-		v = json_null();
+	default: v = json_null();
 	}
 	if (!v)
 		return -ENOMEM;
@@ -1527,14 +1518,14 @@ static int row_to_json(sqlite3_stmt *s, json_t **ret)
 	return 0;
 }
 
-#define RUN_COLUMNS                                                                      \
-	"SELECT r.uuid, r.campaign, r.scenario, t.name AS target, t.kind AS "            \
-	"target_kind, "                                                                  \
-	"r.hostname, k.id AS \"kernel.id\", k.release AS \"kernel.release\", "           \
-	"k.label AS \"kernel.label\", r.load_profile, r.sweep_var, r.cycles_planned, "   \
-	"(SELECT COUNT(*) FROM cycles c WHERE c.run_id = r.id) AS cycles, "              \
-	"r.started_at, "                                                                 \
-	"r.finished_at, r.status FROM runs r JOIN targets t ON t.id = r.target_id "      \
+#define RUN_COLUMNS                                                                    \
+	"SELECT r.uuid, r.campaign, r.scenario, t.name AS target, t.kind AS "          \
+	"target_kind, "                                                                \
+	"r.hostname, k.id AS \"kernel.id\", k.release AS \"kernel.release\", "         \
+	"k.label AS \"kernel.label\", r.load_profile, r.sweep_var, r.cycles_planned, " \
+	"(SELECT COUNT(*) FROM cycles c WHERE c.run_id = r.id) AS cycles, "            \
+	"r.started_at, "                                                               \
+	"r.finished_at, r.status FROM runs r JOIN targets t ON t.id = r.target_id "    \
 	"JOIN kernels k ON k.id = r.kernel_id "
 
 int db_query_runs(struct db *db, const struct db_run_filter *f, json_t **ret)
@@ -1606,7 +1597,8 @@ static int db_run_lateness(struct db *db, int64_t run_id, json_t **ret)
 	static const double probs[] = { 0.10, 0.50, 0.90, 0.99 };
 	static const char *const keys[] = { "p10_ns", "p50_ns", "p90_ns", "p99_ns" };
 	static const char *const where =
-		"FROM actions a JOIN cycles c ON c.id = a.cycle_id WHERE c.run_id = ?1 AND "
+		"FROM actions a JOIN cycles c ON c.id = a.cycle_id WHERE c.run_id = ?1 "
+		"AND "
 		"a.grp >= 0 AND a.planned_ns IS NOT NULL AND a.start_ns > 0";
 	_cleanup_finalize_ sqlite3_stmt *cs = NULL, *s = NULL;
 	_cleanup_free_ char *count_sql = NULL, *rows_sql = NULL;
@@ -1658,7 +1650,8 @@ static int db_run_lateness(struct db *db, int64_t run_id, json_t **ret)
 		r = stats_quantile_sorted(x, n, probs[i], &q);
 		if (r < 0)
 			return db_fail(db, r, "cannot compute the lateness quantiles");
-		if (json_object_set_new(o, keys[i], json_integer((json_int_t)llround(q))) < 0)
+		if (json_object_set_new(o, keys[i],
+					json_integer((json_int_t)llround(q))) < 0)
 			return db_fail(db, -ENOMEM, "out of memory");
 	}
 	if (json_object_set_new(o, "min_ns", json_integer((json_int_t)x[0])) < 0 ||

@@ -89,8 +89,14 @@ static int metric_decide(const struct compare_group *g, int outcome, double alph
 	int k;
 
 	*m = (struct decide_metric){
-		.scenario = g->scenario, .device = g->device, .outcome = outcome,
-		.diff = NAN, .p_diff = NAN, .p_same = NAN, .deff_base = NAN, .deff_head = NAN,
+		.scenario = g->scenario,
+		.device = g->device,
+		.outcome = outcome,
+		.diff = NAN,
+		.p_diff = NAN,
+		.p_same = NAN,
+		.deff_base = NAN,
+		.deff_head = NAN,
 		.state = DECIDE_UNDECIDED,
 	};
 	if (r) {
@@ -106,7 +112,8 @@ static int metric_decide(const struct compare_group *g, int outcome, double alph
 	}
 	if (m->n_base == 0 || m->n_head == 0)
 		return 0;
-	m->diff = (double)m->k_head / (double)m->n_head - (double)m->k_base / (double)m->n_base;
+	m->diff = (double)m->k_head / (double)m->n_head -
+		  (double)m->k_base / (double)m->n_base;
 	k = stats_fisher_exact(m->k_base, m->n_base, m->k_head, m->n_head, &m->p_diff);
 	if (k < 0)
 		return k;
@@ -125,8 +132,8 @@ static bool group_has_metric(const struct decide_result *d, size_t from,
 			     const struct compare_group *g, int outcome)
 {
 	for (size_t i = from; i < d->n_metrics; i++)
-		if (d->metrics[i].scenario == g->scenario && d->metrics[i].device == g->device &&
-		    d->metrics[i].outcome == outcome)
+		if (d->metrics[i].scenario == g->scenario &&
+		    d->metrics[i].device == g->device && d->metrics[i].outcome == outcome)
 			return true;
 	return false;
 }
@@ -139,8 +146,9 @@ int decide_run(const struct compare_result *cr, const struct decide_plan *plan,
 	int r;
 
 	if (!cr || !plan || !(plan->alpha > 0 && plan->alpha < 1) ||
-	    !(plan->margin > 0 && plan->margin < 1) || plan->looks == 0 || plan->look == 0 ||
-	    plan->look > plan->looks || (plan->n_watch > 0 && !plan->watch))
+	    !(plan->margin > 0 && plan->margin < 1) || plan->looks == 0 ||
+	    plan->look == 0 || plan->look > plan->looks ||
+	    (plan->n_watch > 0 && !plan->watch))
 		return -EINVAL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -160,7 +168,8 @@ int decide_run(const struct compare_result *cr, const struct decide_plan *plan,
 	}
 	/* every watch entry must be well-formed and match some consumer */
 	for (size_t w = 0; w < plan->n_watch; w++) {
-		const char *spec = plan->watch[w], *colon = spec ? strchr(spec, ':') : NULL;
+		const char *spec = plan->watch[w],
+			   *colon = spec ? strchr(spec, ':') : NULL;
 		const char *name = colon ? colon + 1 : spec;
 		bool matched = false;
 		int o;
@@ -177,8 +186,9 @@ int decide_run(const struct compare_result *cr, const struct decide_plan *plan,
 		for (size_t i = 0; i < cr->n_groups; i++) {
 			const struct compare_group *g = &cr->groups[i];
 
-			if (colon && (strlen(g->device) != (size_t)(colon - spec) ||
-				      strncmp(g->device, spec, (size_t)(colon - spec)) != 0))
+			if (colon &&
+			    (strlen(g->device) != (size_t)(colon - spec) ||
+			     strncmp(g->device, spec, (size_t)(colon - spec)) != 0))
 				continue;
 			matched = true;
 			if (group_has_metric(d, 0, g, o))
@@ -270,14 +280,16 @@ struct cluster_row {
 
 static int sql_errno(int rc)
 {
-	return rc == SQLITE_NOMEM ? -ENOMEM : rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? -EBUSY
-										 : -EIO;
+	return rc == SQLITE_NOMEM			  ? -ENOMEM
+	       : rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? -EBUSY
+							  : -EIO;
 }
 
 /* The consumer observations of one side counted per (run, boot, scenario, device,
  * outcome), ordered by cluster. Rows of groups cr does not have are skipped. */
 static int cluster_rows_load(sqlite3 *h, const struct compare_result *cr,
-			     const struct compare_side *s, struct cluster_row **ret, size_t *ret_n)
+			     const struct compare_side *s, struct cluster_row **ret,
+			     size_t *ret_n)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	_cleanup_free_ char *ids = compare_side_id_list(s), *sql = NULL;
@@ -287,13 +299,14 @@ static int cluster_rows_load(sqlite3 *h, const struct compare_result *cr,
 
 	if (!ids)
 		return -ENOMEM;
-	sql = strprintf("SELECT c.run_id, c.boot, r.scenario, o.device, o.outcome, COUNT(*) "
-			"FROM observations o JOIN cycles c ON c.id = o.cycle_id "
-			"JOIN runs r ON r.id = c.run_id "
-			"WHERE o.consumer = 1 AND c.run_id IN %s "
-			"GROUP BY c.run_id, c.boot, r.scenario, o.device, o.outcome "
-			"ORDER BY c.run_id, c.boot",
-			ids);
+	sql = strprintf(
+		"SELECT c.run_id, c.boot, r.scenario, o.device, o.outcome, COUNT(*) "
+		"FROM observations o JOIN cycles c ON c.id = o.cycle_id "
+		"JOIN runs r ON r.id = c.run_id "
+		"WHERE o.consumer = 1 AND c.run_id IN %s "
+		"GROUP BY c.run_id, c.boot, r.scenario, o.device, o.outcome "
+		"ORDER BY c.run_id, c.boot",
+		ids);
 	if (!sql)
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
@@ -305,7 +318,8 @@ static int cluster_rows_load(sqlite3 *h, const struct compare_result *cr,
 		const struct compare_group *g = NULL;
 
 		for (size_t i = 0; sc && dev && i < cr->n_groups && !g; i++)
-			if (streq(cr->groups[i].scenario, sc) && streq(cr->groups[i].device, dev))
+			if (streq(cr->groups[i].scenario, sc) &&
+			    streq(cr->groups[i].device, dev))
 				g = &cr->groups[i];
 		if (!g)
 			continue;
@@ -325,7 +339,8 @@ static int cluster_rows_load(sqlite3 *h, const struct compare_result *cr,
 			.boot = sqlite3_column_int64(st, 1),
 			.scenario = g->scenario,
 			.device = g->device,
-			.outcome = outcome_from_string((const char *)sqlite3_column_text(st, 4)),
+			.outcome = outcome_from_string(
+				(const char *)sqlite3_column_text(st, 4)),
 			.count = (uint64_t)sqlite3_column_int64(st, 5),
 		};
 	}
@@ -424,10 +439,12 @@ int decide_clusters_load(struct db *db, const struct compare_result *cr,
 		return -ENOMEM;
 	memcpy(m, d->metrics, d->n_metrics * sizeof(*m));
 	for (size_t i = 0; i < d->n_metrics; i++) {
-		r = metric_clusters(&m[i], rows_b, n_b, &m[i].clusters_base, &m[i].deff_base);
+		r = metric_clusters(&m[i], rows_b, n_b, &m[i].clusters_base,
+				    &m[i].deff_base);
 		if (r < 0)
 			return r;
-		r = metric_clusters(&m[i], rows_h, n_h, &m[i].clusters_head, &m[i].deff_head);
+		r = metric_clusters(&m[i], rows_h, n_h, &m[i].clusters_head,
+				    &m[i].deff_head);
 		if (r < 0)
 			return r;
 	}
@@ -450,7 +467,8 @@ static json_t *side_json(const struct compare_side *s)
 			 s->description, "runs", (json_int_t)s->n_runs);
 }
 
-json_t *decide_result_to_json(const struct decide_result *d, const struct compare_result *cr)
+json_t *decide_result_to_json(const struct decide_result *d,
+			      const struct compare_result *cr)
 {
 	json_t *j, *metrics = json_array();
 
@@ -463,16 +481,18 @@ json_t *decide_result_to_json(const struct decide_result *d, const struct compar
 			"scenario", m->scenario, "consumer", m->device, "metric",
 			metric_name(m->outcome), "base", "k", (json_int_t)m->k_base, "n",
 			(json_int_t)m->n_base, "head", "k", (json_int_t)m->k_head, "n",
-			(json_int_t)m->n_head, "difference", real_or_null(m->diff), "p_different",
-			real_or_null(m->p_diff), "p_same", real_or_null(m->p_same), "decision",
+			(json_int_t)m->n_head, "difference", real_or_null(m->diff),
+			"p_different", real_or_null(m->p_diff), "p_same",
+			real_or_null(m->p_same), "decision",
 			decide_state_to_string(m->state));
 
 		if (o && d->clusters_known &&
 		    json_object_set_new(o, "clusters",
 					json_pack("{s:I, s:I, s:o, s:o}", "base",
 						  (json_int_t)m->clusters_base, "head",
-						  (json_int_t)m->clusters_head, "deff_base",
-						  real_or_null(m->deff_base), "deff_head",
+						  (json_int_t)m->clusters_head,
+						  "deff_base", real_or_null(m->deff_base),
+						  "deff_head",
 						  real_or_null(m->deff_head))) < 0) {
 			json_decref(o);
 			o = NULL;
@@ -485,11 +505,12 @@ json_t *decide_result_to_json(const struct decide_result *d, const struct compar
 	j = json_pack("{s:o, s:o, s:i, s:i, s:f, s:f, s:s, s:f, s:b, s:I, s:I, s:I, s:o, "
 		      "s:o, s:o}",
 		      "base", side_json(&cr->base), "head", side_json(&cr->head), "look",
-		      (int)d->look, "looks", (int)d->looks, "alpha", d->alpha, "alpha_look",
-		      d->alpha_look, "alpha_spending", "bonferroni", "margin", d->margin,
-		      "decided", d->decided, "different", (json_int_t)d->n_different, "same",
-		      (json_int_t)d->n_same, "undecided", (json_int_t)d->n_undecided,
-		      "reboot", d->clusters_known ? json_boolean(d->reboot) : json_null(),
+		      (int)d->look, "looks", (int)d->looks, "alpha", d->alpha,
+		      "alpha_look", d->alpha_look, "alpha_spending", "bonferroni",
+		      "margin", d->margin, "decided", d->decided, "different",
+		      (json_int_t)d->n_different, "same", (json_int_t)d->n_same,
+		      "undecided", (json_int_t)d->n_undecided, "reboot",
+		      d->clusters_known ? json_boolean(d->reboot) : json_null(),
 		      "independence_assumed", json_true(), "metrics", metrics);
 	return j;
 }
@@ -531,13 +552,14 @@ static void print_clusters(FILE *f, const struct decide_result *d, size_t from,
 	char cb[40], ch[40];
 
 	for (size_t i = from; i < d->n_metrics && d->metrics[i].scenario == m->scenario &&
-			      d->metrics[i].device == m->device; i++)
+			      d->metrics[i].device == m->device;
+	     i++)
 		if (d->metrics[i].outcome < 0)
 			m = &d->metrics[i];
 	fmt_deff(cb, sizeof(cb), m->clusters_base, m->deff_base);
 	fmt_deff(ch, sizeof(ch), m->clusters_head, m->deff_head);
-	fprintf(f, "  boots (clusters), %s: base %s, head %s\n", metric_name(m->outcome), cb,
-		ch);
+	fprintf(f, "  boots (clusters), %s: base %s, head %s\n", metric_name(m->outcome),
+		cb, ch);
 	if (!isnan(m->deff_base) && !(m->deff_base <= *deff_max))
 		*deff_max = m->deff_base;
 	if (!isnan(m->deff_head) && !(m->deff_head <= *deff_max))
@@ -557,21 +579,25 @@ void decide_print(FILE *f, const struct decide_result *d, const struct compare_r
 		cr->base.description ? cr->base.description : "-", cr->head.selector,
 		cr->head.description ? cr->head.description : "-");
 	fprintf(f,
-		"look %u of %u: alpha %g overall, %.3g per look (Bonferroni over the %u planned "
+		"look %u of %u: alpha %g overall, %.3g per look (Bonferroni over the %u "
+		"planned "
 		"look%s, conservative)\n"
-		"different: Fisher exact two-sided p <= %.3g; same: TOST |head - base| < %g "
+		"different: Fisher exact two-sided p <= %.3g; same: TOST |head - base| < "
+		"%g "
 		"(absolute), p <= %.3g\n",
-		d->look, d->looks, d->alpha, d->alpha_look, d->looks, d->looks == 1 ? "" : "s",
-		d->alpha_look, d->margin, d->alpha_look);
+		d->look, d->looks, d->alpha, d->alpha_look, d->looks,
+		d->looks == 1 ? "" : "s", d->alpha_look, d->margin, d->alpha_look);
 	for (size_t i = 0; i < d->n_metrics; i++) {
 		const struct decide_metric *m = &d->metrics[i];
 		char rb[48], rh[48], pd[16], ps[16], diff[16];
 
 		if (i == 0 || m->scenario != d->metrics[i - 1].scenario ||
 		    m->device != d->metrics[i - 1].device) {
-			fprintf(f, "\nscenario %s, consumer %s\n", m->scenario, m->device);
-			fprintf(f, "  %-18s  %-16s  %-16s  %-8s  %-9s  %-9s  %s\n", "metric", "base",
-				"head", "diff", "p(diff)", "p(same)", "decision");
+			fprintf(f, "\nscenario %s, consumer %s\n", m->scenario,
+				m->device);
+			fprintf(f, "  %-18s  %-16s  %-16s  %-8s  %-9s  %-9s  %s\n",
+				"metric", "base", "head", "diff", "p(diff)", "p(same)",
+				"decision");
 		}
 		fmt_rate(rb, sizeof(rb), m->k_base, m->n_base);
 		fmt_rate(rh, sizeof(rh), m->k_head, m->n_head);
@@ -601,33 +627,44 @@ void decide_print(FILE *f, const struct decide_result *d, const struct compare_r
 	if (!d->clusters_known)
 		fprintf(f, "; clustering by boot was not measured.\n");
 	else if (d->reboot)
-		fprintf(f, ", although each boot is a cluster: the scenario\nreboots, so a "
-			   "cycle's outcome is what its boot shows, and boot-to-boot variation "
-			   "is\npart of the rate.\n");
+		fprintf(f,
+			", although each boot is a cluster: the scenario\nreboots, so a "
+			"cycle's outcome is what its boot shows, and boot-to-boot "
+			"variation "
+			"is\npart of the rate.\n");
 	else
-		fprintf(f, ", although cycles of one boot share its kernel\nstate (a boot is "
+		fprintf(f, ", although cycles of one boot share its kernel\nstate (a "
+			   "boot is "
 			   "a cluster).\n");
 	if (d->clusters_known) {
 		if (isnan(deff_max))
-			fprintf(f, "design effect: not estimable (fewer than 2 boots per side, "
+			fprintf(f, "design effect: not estimable (fewer than 2 boots per "
+				   "side, "
 				   "or a rate of 0 or 100%%).\n");
 		else
-			fprintf(f, "design effect (between-boot variance / binomial variance): "
-				   "at most %.2f%s%s\n",
+			fprintf(f,
+				"design effect (between-boot variance / binomial "
+				"variance): "
+				"at most %.2f%s%s\n",
 				deff_max,
 				min_clusters < DECIDE_FEW_CLUSTERS
-					? " (from fewer than 5 boots: a rough estimate)" : "",
-				deff_max > 1.5 ? ";\nwell above 1: the p-values are too small, "
-						 "treat the decision with care"
-					       : "");
+					? " (from fewer than 5 boots: a rough estimate)"
+					: "",
+				deff_max > 1.5
+					? ";\nwell above 1: the p-values are too small, "
+					  "treat the decision with care"
+					: "");
 	}
 	if (d->n_metrics == 0)
 		fprintf(f, "\ndecision: UNDECIDED (no metric to decide)\n");
 	else if (d->decided)
-		fprintf(f, "\ndecision: DECIDED (%zu different, %zu same of %zu metrics)\n",
+		fprintf(f,
+			"\ndecision: DECIDED (%zu different, %zu same of %zu metrics)\n",
 			d->n_different, d->n_same, d->n_metrics);
 	else
-		fprintf(f, "\ndecision: UNDECIDED (%zu of %zu metrics undecided; %zu different, "
-			   "%zu same)\n",
+		fprintf(f,
+			"\ndecision: UNDECIDED (%zu of %zu metrics undecided; %zu "
+			"different, "
+			"%zu same)\n",
 			d->n_undecided, d->n_metrics, d->n_different, d->n_same);
 }

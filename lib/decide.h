@@ -27,7 +27,7 @@
 
 #include "compare.h"
 
-#define DECIDE_DEFAULT_ALPHA 0.001
+#define DECIDE_DEFAULT_ALPHA  0.001
 #define DECIDE_DEFAULT_MARGIN 0.05
 
 enum decide_state {
@@ -44,15 +44,15 @@ struct decide_plan {
 	 * any_failure of every consumer in the comparison. */
 	const char *const *watch;
 	size_t n_watch;
-	double alpha;   /* overall, over all looks, in (0, 1) */
-	double margin;  /* equivalence margin of a rate difference (absolute), in (0, 1) */
-	unsigned look;  /* this look, 1..looks */
+	double alpha;  /* overall, over all looks, in (0, 1) */
+	double margin; /* equivalence margin of a rate difference (absolute), in (0, 1) */
+	unsigned look; /* this look, 1..looks */
 	unsigned looks; /* looks planned (K) */
 };
 
 struct decide_metric {
 	const char *scenario, *device; /* borrowed from the compare_result */
-	int outcome;                   /* enum outcome, or -1 for any_failure */
+	int outcome;		       /* enum outcome, or -1 for any_failure */
 	uint64_t k_base, n_base, k_head, n_head;
 	double diff;   /* rate(head) - rate(base); NaN when a side has no cycle */
 	double p_diff; /* Fisher two-sided; NaN when a side has no cycle */
@@ -73,7 +73,7 @@ struct decide_result {
 	size_t n_different, n_same, n_undecided;
 	bool decided;
 	bool clusters_known; /* decide_clusters_load() succeeded */
-	bool reboot;         /* a run of either side has a reboot step: cycles of one boot */
+	bool reboot; /* a run of either side has a reboot step: cycles of one boot */
 };
 
 /* Decides every watched metric of cr. -EINVAL for a plan out of range or a watch entry
@@ -97,7 +97,9 @@ const char *decide_state_to_string(enum decide_state s);
 double decide_design_effect(const uint64_t *k, const uint64_t *m, size_t n);
 
 /* The result as JSON (NULL on allocation failure); cr supplies the side descriptions. */
-json_t *decide_result_to_json(const struct decide_result *d, const struct compare_result *cr);
+json_t *decide_result_to_json(const struct decide_result *d,
+			      const struct compare_result *cr);
 /* Text table per scenario and consumer, the alpha-spending rule, the caveats, the
  * decision. Write errors are left in f's error indicator. */
-void decide_print(FILE *f, const struct decide_result *d, const struct compare_result *cr);
+void decide_print(FILE *f, const struct decide_result *d,
+		  const struct compare_result *cr);

@@ -65,16 +65,21 @@ int guestlog_scan(FILE *f, struct guestlog_tail *ret)
 			free(t.partial);
 			t.partial = NULL;
 			if (json_object_get(j, "partial")) {
-				t.partial = json_dumps(json_object_get(j, "partial"), JSON_COMPACT);
+				t.partial = json_dumps(json_object_get(j, "partial"),
+						       JSON_COMPACT);
 				if (!t.partial) {
 					json_decref(j);
 					return -ENOMEM;
 				}
 			}
-			t.inflight_cycle = json_integer_value(json_object_get(j, "cycle"));
-			t.inflight_action = (int)json_integer_value(json_object_get(j, "action"));
-			snprintf(t.inflight_verb, sizeof(t.inflight_verb), "%s", verb ? verb : "");
-			snprintf(t.inflight_arg, sizeof(t.inflight_arg), "%s", arg ? arg : "");
+			t.inflight_cycle =
+				json_integer_value(json_object_get(j, "cycle"));
+			t.inflight_action =
+				(int)json_integer_value(json_object_get(j, "action"));
+			snprintf(t.inflight_verb, sizeof(t.inflight_verb), "%s",
+				 verb ? verb : "");
+			snprintf(t.inflight_arg, sizeof(t.inflight_arg), "%s",
+				 arg ? arg : "");
 			snprintf(t.inflight_group, sizeof(t.inflight_group), "%s",
 				 json_string_value(json_object_get(j, "group")) ?: "");
 		}
@@ -133,11 +138,16 @@ static int console_tail(const char *path, char **ret_tail, char **ret_headline,
 	fclose(f);
 	first = n > CONSOLE_TAIL_LINES ? n - CONSOLE_TAIL_LINES : 0;
 	for (size_t i = first; i < n; i++)
-		len += (lines[i % CONSOLE_TAIL_LINES] ? strlen(lines[i % CONSOLE_TAIL_LINES]) : 0) + 1;
+		len += (lines[i % CONSOLE_TAIL_LINES]
+				? strlen(lines[i % CONSOLE_TAIL_LINES])
+				: 0) +
+		       1;
 	buf = malloc(len + 1);
 	if (buf) {
 		for (size_t i = first; i < n; i++) {
-			const char *l = lines[i % CONSOLE_TAIL_LINES] ? lines[i % CONSOLE_TAIL_LINES] : "";
+			const char *l = lines[i % CONSOLE_TAIL_LINES]
+						? lines[i % CONSOLE_TAIL_LINES]
+						: "";
 			size_t ll = strlen(l);
 
 			memcpy(buf + pos, l, ll);
@@ -185,8 +195,9 @@ int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum out
 	/* One console record per boot: seq 0 of the console source of that boot. */
 	ev.seq = 0;
 	ev.message = headline ? headline
-			      : (char *)(how == OUTCOME_HANG ? "guest stopped responding (watchdog)"
-							     : "guest reset without a console panic");
+			      : (char *)(how == OUTCOME_HANG
+						 ? "guest stopped responding (watchdog)"
+						 : "guest reset without a console panic");
 	ev.detail = tail;
 
 	if (t->has_inflight && t->inflight_cycle > t->last_cycle) {
@@ -199,21 +210,24 @@ int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum out
 			.idx = t->inflight_action,
 			.group = -1,
 			.verb = step_verb_from_string(t->inflight_verb) >= 0
-					? (enum step_verb)step_verb_from_string(t->inflight_verb)
+					? (enum step_verb)step_verb_from_string(
+						  t->inflight_verb)
 					: STEP_SLEEP,
 			.arg = (char *)t->inflight_arg,
 			.hung = true,
 		};
 
 		if (t->inflight_group[0])
-			c.note = strprintf("guest %s during the concurrent group '%s' (boot %d)%s%s",
-					   how == OUTCOME_HANG ? "hung" : "died", t->inflight_group,
-					   boot, headline ? ": " : "", headline ? headline : "");
+			c.note = strprintf(
+				"guest %s during the concurrent group '%s' (boot %d)%s%s",
+				how == OUTCOME_HANG ? "hung" : "died", t->inflight_group,
+				boot, headline ? ": " : "", headline ? headline : "");
 		else
-			c.note = strprintf("guest %s during '%s %s' (boot %d)%s%s",
-					   how == OUTCOME_HANG ? "hung" : "died", t->inflight_verb,
-					   t->inflight_arg, boot, headline ? ": " : "",
-					   headline ? headline : "");
+			c.note =
+				strprintf("guest %s during '%s %s' (boot %d)%s%s",
+					  how == OUTCOME_HANG ? "hung" : "died",
+					  t->inflight_verb, t->inflight_arg, boot,
+					  headline ? ": " : "", headline ? headline : "");
 		if (!c.note)
 			return -ENOMEM;
 		c.actions = &a;

@@ -17,17 +17,17 @@
 struct db;
 
 struct guestlog_tail {
-	char uuid[37];          /* "" when the stream holds no run line */
-	bool ended;             /* an "end" line came: the guest finished the run */
-	int64_t last_cycle;     /* highest cycle seq streamed, -1 if none */
-	int boot;               /* highest boot number seen in cycle lines */
-	bool has_inflight;      /* an inflight line came after the last cycle line */
+	char uuid[37];	    /* "" when the stream holds no run line */
+	bool ended;	    /* an "end" line came: the guest finished the run */
+	int64_t last_cycle; /* highest cycle seq streamed, -1 if none */
+	int boot;	    /* highest boot number seen in cycle lines */
+	bool has_inflight;  /* an inflight line came after the last cycle line */
 	int64_t inflight_cycle;
 	int inflight_action;
 	char inflight_verb[16];
 	char inflight_arg[256];
 	char inflight_group[512]; /* a concurrent group: all its members, else "" */
-	char *partial;          /* a reboot in flight: the cycle so far (bundle line), owned */
+	char *partial; /* a reboot in flight: the cycle so far (bundle line), owned */
 };
 
 /* Frees what guestlog_scan() allocated in t. */

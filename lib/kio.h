@@ -16,7 +16,8 @@
 int kio_set_root(const char *root);
 const char *kio_root(void);
 /* Builds root + printf(fmt) into buf; -ENAMETOOLONG on truncation. */
-int kio_path(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int kio_path(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Opens a kernel path (already built with kio_path) like open(2); returns fd or -errno. */
 int kio_open(const char *path, int flags);
 

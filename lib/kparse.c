@@ -150,7 +150,8 @@ static int parse_kmsg_header(const char *p, const char *end, struct kmsg_record 
 			size_t n = (size_t)(ve - v - 7);
 
 			v += 7;
-			if (n < 2 || n >= sizeof(r->caller) || (v[0] != 'T' && v[0] != 'C'))
+			if (n < 2 || n >= sizeof(r->caller) ||
+			    (v[0] != 'T' && v[0] != 'C'))
 				return -EBADMSG;
 			for (size_t i = 1; i < n; i++)
 				if (!isdigit((unsigned char)v[i]))
@@ -240,22 +241,22 @@ char *kparse_device_id(const char *kmsg_device)
 /* ---------------------------------------------------------------- single-line patterns */
 
 #define LATE_IOMMU_TEXT ": late IOMMU probe at driver bind"
-#define CUT_HERE_TEXT "------------[ cut here ]------------"
+#define CUT_HERE_TEXT	"------------[ cut here ]------------"
 
 /* What one line means for the report aggregator. */
 enum line_kind {
 	LINE_OTHER,
-	LINE_CUT,          /* "------------[ cut here ]------------" */
-	LINE_END,          /* "---[ end trace ... ]---", "---[ end Kernel panic ... ]---" */
-	LINE_WARN,         /* __warn(): "WARNING: file:line at ..." (ends with an end marker) */
-	LINE_WARN_OTHER,   /* lockdep, RCU: "WARNING: possible ..." (no end marker) */
-	LINE_LATE_IOMMU,   /* "<driver> <device>: late IOMMU probe at driver bind, ..." */
-	LINE_OOPS,         /* "Unable to handle kernel", "Internal error:", "Oops",
+	LINE_CUT,  /* "------------[ cut here ]------------" */
+	LINE_END,  /* "---[ end trace ... ]---", "---[ end Kernel panic ... ]---" */
+	LINE_WARN, /* __warn(): "WARNING: file:line at ..." (ends with an end marker) */
+	LINE_WARN_OTHER, /* lockdep, RCU: "WARNING: possible ..." (no end marker) */
+	LINE_LATE_IOMMU, /* "<driver> <device>: late IOMMU probe at driver bind, ..." */
+	LINE_OOPS,	 /* "Unable to handle kernel", "Internal error:", "Oops",
 	                    * "kernel BUG at" */
-	LINE_BUG,          /* "BUG: ..." (a stack dump follows, end marker only if it oopses) */
-	LINE_PANIC,        /* "Kernel panic - not syncing: ..." */
-	LINE_HUNG,         /* "INFO: task X:N blocked for more than N seconds." */
-	LINE_TRACE,        /* looks like the body of a splat: registers, stack frames, ... */
+	LINE_BUG,   /* "BUG: ..." (a stack dump follows, end marker only if it oopses) */
+	LINE_PANIC, /* "Kernel panic - not syncing: ..." */
+	LINE_HUNG,  /* "INFO: task X:N blocked for more than N seconds." */
+	LINE_TRACE, /* looks like the body of a splat: registers, stack frames, ... */
 };
 
 /* "WARNING: <file>:<line> at <sym>, CPU#N: comm/pid" (7.x) or the older
@@ -296,12 +297,34 @@ static bool is_register_line(const char *s)
 static bool is_trace_line(const char *s)
 {
 	static const char *const prefixes[] = {
-		"Call trace:", "Call Trace:", "<TASK>", "</TASK>", "<IRQ>", "</IRQ>",
-		"CPU: ", "Hardware name:", "Workqueue:", "Modules linked in:", "Tainted:",
-		"pstate:", "Code:", "task:", "\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\"",
-		"INFO: task ", "Mem abort info:", "Data abort info:", "Kernel Offset:",
-		"CPU features:", "Memory Limit:", "Showing all locks held", "#PF:", "PGD ",
-		"Future hung task reports", "irq event stamp:", "hardirqs ", "softirqs ",
+		"Call trace:",
+		"Call Trace:",
+		"<TASK>",
+		"</TASK>",
+		"<IRQ>",
+		"</IRQ>",
+		"CPU: ",
+		"Hardware name:",
+		"Workqueue:",
+		"Modules linked in:",
+		"Tainted:",
+		"pstate:",
+		"Code:",
+		"task:",
+		"\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\"",
+		"INFO: task ",
+		"Mem abort info:",
+		"Data abort info:",
+		"Kernel Offset:",
+		"CPU features:",
+		"Memory Limit:",
+		"Showing all locks held",
+		"#PF:",
+		"PGD ",
+		"Future hung task reports",
+		"irq event stamp:",
+		"hardirqs ",
+		"softirqs ",
 	};
 
 	if (s[0] == ' ' || s[0] == '\t')
@@ -331,8 +354,9 @@ static enum line_kind line_kind(const char *s)
 		return is_warn_line(s) ? LINE_WARN : LINE_WARN_OTHER;
 	if (strstr(s, LATE_IOMMU_TEXT))
 		return LINE_LATE_IOMMU;
-	if (startswith(s, "Unable to handle kernel ") || startswith(s, "Internal error: ") ||
-	    startswith(s, "Oops") || startswith(s, "kernel BUG at "))
+	if (startswith(s, "Unable to handle kernel ") ||
+	    startswith(s, "Internal error: ") || startswith(s, "Oops") ||
+	    startswith(s, "kernel BUG at "))
 		return LINE_OOPS;
 	if (startswith(s, "BUG: "))
 		return LINE_BUG;
@@ -368,19 +392,13 @@ enum event_class kparse_classify(const char *message)
 	switch (line_kind(message)) {
 	case LINE_CUT:
 	case LINE_WARN:
-	case LINE_WARN_OTHER:
-		return EVENT_WARN;
-	case LINE_LATE_IOMMU:
-		return EVENT_LATE_IOMMU_PROBE;
+	case LINE_WARN_OTHER: return EVENT_WARN;
+	case LINE_LATE_IOMMU: return EVENT_LATE_IOMMU_PROBE;
 	case LINE_OOPS:
-	case LINE_BUG:
-		return EVENT_OOPS;
-	case LINE_PANIC:
-		return EVENT_PANIC;
-	case LINE_HUNG:
-		return EVENT_HUNG_TASK;
-	default:
-		break;
+	case LINE_BUG: return EVENT_OOPS;
+	case LINE_PANIC: return EVENT_PANIC;
+	case LINE_HUNG: return EVENT_HUNG_TASK;
+	default: break;
 	}
 	if (kparse_marker(message, NULL, NULL, NULL) >= 0)
 		return EVENT_MARKER;
@@ -414,8 +432,8 @@ int kparse_probe_time(const char *msg, char **ret_dev, char **ret_driver, int *r
 
 	errno = 0;
 	r = strtol(returned + strlen(" returned "), &end, 10);
-	if (errno || end == returned + strlen(" returned ") || r < INT32_MIN || r > INT32_MAX ||
-	    !startswith(end, " after "))
+	if (errno || end == returned + strlen(" returned ") || r < INT32_MIN ||
+	    r > INT32_MAX || !startswith(end, " after "))
 		return -EINVAL;
 	end += strlen(" after ");
 	if (!isdigit((unsigned char)*end))
@@ -457,7 +475,8 @@ static bool uuid_is_valid(const char *s, size_t n)
 	return true;
 }
 
-int kparse_marker_format(char *buf, size_t size, const char *uuid, int64_t cycle, bool end)
+int kparse_marker_format(char *buf, size_t size, const char *uuid, int64_t cycle,
+			 bool end)
 {
 	int n;
 
@@ -470,7 +489,8 @@ int kparse_marker_format(char *buf, size_t size, const char *uuid, int64_t cycle
 	return 0;
 }
 
-int kparse_marker(const char *msg, char ret_uuid[37], int64_t *ret_cycle, bool *ret_is_end)
+int kparse_marker(const char *msg, char ret_uuid[37], int64_t *ret_cycle,
+		  bool *ret_is_end)
 {
 	const char *p, *u;
 	uint64_t cycle;
@@ -508,25 +528,19 @@ int kparse_marker(const char *msg, char ret_uuid[37], int64_t *ret_cycle, bool *
 
 /* ---------------------------------------------------------------- report aggregator */
 
-#define REPORT_MAX_OPEN 8
+#define REPORT_MAX_OPEN	 8
 #define REPORT_MAX_LINES 512
 
 /* Rank of a class inside a report: a report takes the most severe class it shows. */
 static int class_rank(enum event_class c)
 {
 	switch (c) {
-	case EVENT_WARN:
-		return 1;
-	case EVENT_HUNG_TASK:
-		return 2;
-	case EVENT_LATE_IOMMU_PROBE:
-		return 3;
-	case EVENT_OOPS:
-		return 4;
-	case EVENT_PANIC:
-		return 5;
-	default:
-		return 0;
+	case EVENT_WARN: return 1;
+	case EVENT_HUNG_TASK: return 2;
+	case EVENT_LATE_IOMMU_PROBE: return 3;
+	case EVENT_OOPS: return 4;
+	case EVENT_PANIC: return 5;
+	default: return 0;
 	}
 }
 
@@ -535,14 +549,14 @@ struct open_report {
 	char key[16];
 	uint64_t order;
 	enum event_class class;
-	bool want_end;         /* closes at "---[ end ..." (else at the first non-trace line) */
+	bool want_end; /* closes at "---[ end ..." (else at the first non-trace line) */
 	int64_t seq, ts_us;
 	int prio;
 	char *device;
-	int device_rank;       /* 3 late-probe line, 2 dev_WARN prefix, 1 DEVICE= */
-	int headline;          /* index into lines or -1 */
+	int device_rank; /* 3 late-probe line, 2 dev_WARN prefix, 1 DEVICE= */
+	int headline;	 /* index into lines or -1 */
 	int headline_rank;
-	int cut;               /* index of the "cut here" line or -1 */
+	int cut; /* index of the "cut here" line or -1 */
 	char **lines;
 	size_t n_lines, cap_lines, dropped;
 };
@@ -691,7 +705,8 @@ static void raise_class(struct open_report *o, enum event_class c, int headline)
 	}
 }
 
-static int report_add(struct open_report *o, const struct kmsg_record *rec, enum line_kind kind)
+static int report_add(struct open_report *o, const struct kmsg_record *rec,
+		      enum line_kind kind)
 {
 	const char *msg = rec->message ? rec->message : "";
 	int idx = -1;
@@ -728,9 +743,7 @@ static int report_add(struct open_report *o, const struct kmsg_record *rec, enum
 			o->cut = idx;
 		break;
 	case LINE_WARN:
-	case LINE_WARN_OTHER:
-		raise_class(o, EVENT_WARN, idx);
-		break;
+	case LINE_WARN_OTHER: raise_class(o, EVENT_WARN, idx); break;
 	case LINE_LATE_IOMMU:
 		raise_class(o, EVENT_LATE_IOMMU_PROBE, idx);
 		set_device(o, late_probe_device(msg), 3);
@@ -739,16 +752,12 @@ static int report_add(struct open_report *o, const struct kmsg_record *rec, enum
 		raise_class(o, EVENT_OOPS, idx);
 		o->want_end = true;
 		break;
-	case LINE_BUG:
-		raise_class(o, EVENT_OOPS, idx);
-		break;
+	case LINE_BUG: raise_class(o, EVENT_OOPS, idx); break;
 	case LINE_PANIC:
 		raise_class(o, EVENT_PANIC, idx);
 		o->want_end = true;
 		break;
-	case LINE_HUNG:
-		raise_class(o, EVENT_HUNG_TASK, idx);
-		break;
+	case LINE_HUNG: raise_class(o, EVENT_HUNG_TASK, idx); break;
 	default:
 		/* The WARN() text right after "cut here" carries dev_WARN's device prefix. */
 		if (o->cut >= 0 && idx == o->cut + 1 && o->class == EVENT_WARN)
@@ -913,7 +922,7 @@ int kparse_report_feed(struct kparse_report *r, const struct kmsg_record *rec)
 		bool absorb;
 
 		if (kind == LINE_CUT)
-			absorb = false;      /* a new WARN: the old one lost its end marker */
+			absorb = false; /* a new WARN: the old one lost its end marker */
 		else if (!rec->caller[0] && kind == LINE_OTHER &&
 			 (rec->device || kparse_classify(msg) != EVENT_INFO))
 			/* Without caller ids every context shares one stream: a record that
@@ -924,7 +933,8 @@ int kparse_report_feed(struct kparse_report *r, const struct kmsg_record *rec)
 		else if (o->want_end)
 			absorb = true;
 		else
-			absorb = kind == LINE_TRACE || kind == LINE_OOPS || kind == LINE_END ||
+			absorb = kind == LINE_TRACE || kind == LINE_OOPS ||
+				 kind == LINE_END ||
 				 (kind == LINE_PANIC && o->class == EVENT_OOPS);
 		if (absorb) {
 			k = report_add(o, rec, kind);
@@ -953,9 +963,7 @@ int kparse_report_feed(struct kparse_report *r, const struct kmsg_record *rec)
 		if (k >= 0)
 			k = report_add(o, rec, kind);
 		break;
-	default:
-		k = emit_single(r, rec);
-		break;
+	default: k = emit_single(r, rec); break;
 	}
 	return k < 0 ? k : queued(r);
 }
@@ -969,7 +977,8 @@ int kparse_report_flush(struct kparse_report *r)
 		int k;
 
 		for (size_t i = 0; i < REPORT_MAX_OPEN; i++)
-			if (r->open[i].used && (!oldest || r->open[i].order < oldest->order))
+			if (r->open[i].used &&
+			    (!oldest || r->open[i].order < oldest->order))
 				oldest = &r->open[i];
 		if (!oldest)
 			break;
@@ -1026,7 +1035,9 @@ int kparse_deferred(const char *text, struct kparse_deferred_entry **ret, size_t
 		}
 		reason = tab + 1;
 		v[n].device = strndup(p, (size_t)(tab - p));
-		v[n].reason = p + len > reason ? strndup(reason, (size_t)(p + len - reason)) : NULL;
+		v[n].reason = p + len > reason
+				      ? strndup(reason, (size_t)(p + len - reason))
+				      : NULL;
 		n++;
 		if (!v[n - 1].device || (p + len > reason && !v[n - 1].reason)) {
 			k = -ENOMEM;
@@ -1080,7 +1091,7 @@ int kparse_uevent(const char *buf, size_t len, struct uevent *ret)
 	for (p = z + 1; p < end; p = z + 1) {
 		z = memchr(p, '\0', (size_t)(end - p));
 		if (!z)
-			z = end;      /* tolerate a missing final NUL */
+			z = end; /* tolerate a missing final NUL */
 		if (z == p)
 			continue;
 		if (!memchr(p, '=', (size_t)(z - p))) {
@@ -1210,7 +1221,8 @@ int kparse_build_id(const void *notes, size_t len, char **ret_hex)
 		p += 12;
 		name_pad = ((size_t)namesz + 3) & ~(size_t)3;
 		desc_pad = ((size_t)descsz + 3) & ~(size_t)3;
-		if ((size_t)(end - p) < name_pad || (size_t)(end - p) - name_pad < desc_pad)
+		if ((size_t)(end - p) < name_pad ||
+		    (size_t)(end - p) - name_pad < desc_pad)
 			return -EBADMSG;
 		if (type == 3 && namesz == 4 && memcmp(p, "GNU", 4) == 0 && descsz > 0) {
 			const unsigned char *d = p + name_pad;
@@ -1268,7 +1280,7 @@ int kparse_cmdline_param(const char *cmdline, const char *key, char **ret_value)
 				eq = p;
 		}
 		if (p - a == 2 && memcmp(a, "--", 2) == 0)
-			break;    /* the rest belongs to init */
+			break; /* the rest belongs to init */
 		if (param_name_eq(a, (size_t)((eq ? eq : p) - a), key)) {
 			found = true;
 			if (eq) {
@@ -1309,7 +1321,8 @@ int kparse_crash_headline(const char *text, char **ret_line, enum event_class *r
 		if (memmem(p, len, "Kernel panic - not syncing", 26))
 			c = EVENT_PANIC;
 		else if (memmem(p, len, "Internal error:", 15) ||
-			 memmem(p, len, "Unable to handle kernel", 23) || memmem(p, len, "BUG:", 4))
+			 memmem(p, len, "Unable to handle kernel", 23) ||
+			 memmem(p, len, "BUG:", 4))
 			c = EVENT_OOPS;
 		/* The panic line names the cause; else the first oops line. */
 		if (c == EVENT_PANIC || (c == EVENT_OOPS && cls == EVENT_INFO)) {

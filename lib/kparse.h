@@ -20,15 +20,16 @@
 
 /* One record as read(2) from /dev/kmsg returns it. */
 struct kmsg_record {
-	int facility;          /* 0 = kernel, 1 = LOG_USER (written to /dev/kmsg), ... */
-	int level;             /* syslog level 0..7 */
-	int64_t seq;           /* sequence number within this boot */
-	int64_t ts_us;         /* printk clock (local_clock) in µs */
-	bool cont;             /* 'c' flag: fragment of a pr_cont() line */
-	char caller[16];       /* "T123" (task) or "C1" (CPU), "" without CONFIG_PRINTK_CALLER */
-	char *message;         /* text with \xNN escapes undone (may hold '\n'); owned */
-	char *subsystem;       /* SUBSYSTEM= value or NULL; owned */
-	char *device;          /* DEVICE= value as the kernel wrote it ("+platform:decon",
+	int facility;  /* 0 = kernel, 1 = LOG_USER (written to /dev/kmsg), ... */
+	int level;     /* syslog level 0..7 */
+	int64_t seq;   /* sequence number within this boot */
+	int64_t ts_us; /* printk clock (local_clock) in µs */
+	bool cont;     /* 'c' flag: fragment of a pr_cont() line */
+	char caller
+		[16];  /* "T123" (task) or "C1" (CPU), "" without CONFIG_PRINTK_CALLER */
+	char *message; /* text with \xNN escapes undone (may hold '\n'); owned */
+	char *subsystem; /* SUBSYSTEM= value or NULL; owned */
+	char *device;	 /* DEVICE= value as the kernel wrote it ("+platform:decon",
 	                        * "b8:0", "n2", ...) or NULL; owned */
 };
 void kparse_kmsg_record_done(struct kmsg_record *r);
@@ -62,9 +63,11 @@ static inline bool kparse_probe_ret_deferred(int ret)
 /* probestorm's own markers: "probestorm: run=<uuid> cycle=<n> begin|end". */
 #define KPARSE_MARKER_MAX 96
 /* Formats a marker into buf (without newline). 0, -EINVAL (bad uuid/cycle), -ENOBUFS. */
-int kparse_marker_format(char *buf, size_t size, const char *uuid, int64_t cycle, bool end);
+int kparse_marker_format(char *buf, size_t size, const char *uuid, int64_t cycle,
+			 bool end);
 /* 0 and the fields (ret_uuid holds 37 bytes; any ret_ may be NULL), or -EINVAL. */
-int kparse_marker(const char *msg, char ret_uuid[37], int64_t *ret_cycle, bool *ret_is_end);
+int kparse_marker(const char *msg, char ret_uuid[37], int64_t *ret_cycle,
+		  bool *ret_is_end);
 
 /*
  * The report aggregator. Records are fed in sequence order; records that belong to one
@@ -100,8 +103,8 @@ int kparse_report_pop(struct kparse_report *r, struct kernel_event *ret);
 
 /* /sys/kernel/debug/devices_deferred: one "name\treason" line per device. */
 struct kparse_deferred_entry {
-	char *device;          /* dev_name() */
-	char *reason;          /* e.g. "sim-decon: waiting for sysmmu", NULL when empty */
+	char *device; /* dev_name() */
+	char *reason; /* e.g. "sim-decon: waiting for sysmmu", NULL when empty */
 };
 /* Parses the whole file text. On success *ret is a malloc'd array of *ret_n entries (NULL
  * and 0 for an empty list); free with kparse_deferred_free(). -EBADMSG for a line without
@@ -111,11 +114,11 @@ void kparse_deferred_free(struct kparse_deferred_entry *e, size_t n);
 
 /* One NETLINK_KOBJECT_UEVENT datagram from the kernel: "action@devpath\0KEY=VAL\0...". */
 struct uevent {
-	char *action;          /* "bind", "unbind", "add", ... */
-	char *devpath;         /* "/devices/platform/decon" */
-	char *subsystem;       /* SUBSYSTEM= or NULL */
-	char *driver;          /* DRIVER= or NULL (unbind events carry none) */
-	int64_t seqnum;        /* SEQNUM= or -1 */
+	char *action;	 /* "bind", "unbind", "add", ... */
+	char *devpath;	 /* "/devices/platform/decon" */
+	char *subsystem; /* SUBSYSTEM= or NULL */
+	char *driver;	 /* DRIVER= or NULL (unbind events carry none) */
+	int64_t seqnum;	 /* SEQNUM= or -1 */
 };
 void kparse_uevent_done(struct uevent *u);
 /* 0, -ENOMSG for a libudev-format datagram (udevd's rebroadcast: ignore it), -EBADMSG for

@@ -56,9 +56,9 @@ int log_internal(int level, int err, const char *file, int line, const char *fmt
 
 #ifdef HAVE_LIBSYSTEMD
 	if (log_target == LOG_TARGET_JOURNAL) {
-		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "CODE_FILE=%s", file,
-				"CODE_LINE=%d", line, "ERRNO=%d", err, "SYSLOG_IDENTIFIER=%s",
-				log_ident, NULL);
+		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "CODE_FILE=%s",
+				file, "CODE_LINE=%d", line, "ERRNO=%d", err,
+				"SYSLOG_IDENTIFIER=%s", log_ident, NULL);
 		goto out;
 	}
 #else

@@ -20,14 +20,15 @@ int log_get_max_level(void);
 int log_internal(int level, int err, const char *file, int line, const char *fmt, ...)
 	_printf_(5, 6);
 
-#define log_full_errno(level, err, ...) log_internal(level, err, __FILE__, __LINE__, __VA_ARGS__)
-#define log_debug(...) log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
-#define log_info(...) log_full_errno(LOG_INFO, 0, __VA_ARGS__)
-#define log_notice(...) log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_full_errno(level, err, ...) \
+	log_internal(level, err, __FILE__, __LINE__, __VA_ARGS__)
+#define log_debug(...)	 log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...)	 log_full_errno(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...)	 log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
 #define log_warning(...) log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
-#define log_error(...) log_full_errno(LOG_ERR, 0, __VA_ARGS__)
+#define log_error(...)	 log_full_errno(LOG_ERR, 0, __VA_ARGS__)
 /* The _errno variants append ": <strerror(err)>" to the message. */
 #define log_warning_errno(err, ...) log_full_errno(LOG_WARNING, err, __VA_ARGS__)
-#define log_error_errno(err, ...) log_full_errno(LOG_ERR, err, __VA_ARGS__)
-#define log_debug_errno(err, ...) log_full_errno(LOG_DEBUG, err, __VA_ARGS__)
-#define log_oom() log_full_errno(LOG_ERR, ENOMEM, "Out of memory")
+#define log_error_errno(err, ...)   log_full_errno(LOG_ERR, err, __VA_ARGS__)
+#define log_debug_errno(err, ...)   log_full_errno(LOG_DEBUG, err, __VA_ARGS__)
+#define log_oom()		    log_full_errno(LOG_ERR, ENOMEM, "Out of memory")

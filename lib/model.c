@@ -39,22 +39,16 @@ static const char *const event_class_names[_EVENT_CLASS_MAX] = {
 };
 
 static const char *const event_source_names[_SOURCE_MAX] = {
-	[SOURCE_KMSG] = "kmsg",
-	[SOURCE_UEVENT] = "uevent",
-	[SOURCE_TRACEFS] = "tracefs",
-	[SOURCE_PSTORE] = "pstore",
+	[SOURCE_KMSG] = "kmsg",	      [SOURCE_UEVENT] = "uevent",
+	[SOURCE_TRACEFS] = "tracefs", [SOURCE_PSTORE] = "pstore",
 	[SOURCE_CONSOLE] = "console",
 };
 
 static const char *const step_verb_names[_STEP_VERB_MAX] = {
-	[STEP_UNBIND] = "unbind",
-	[STEP_BIND] = "bind",
-	[STEP_PROBE] = "probe",
-	[STEP_INSMOD] = "insmod",
-	[STEP_MODPROBE] = "modprobe",
-	[STEP_RMMOD] = "rmmod",
-	[STEP_SLEEP] = "sleep",
-	[STEP_WAIT_BOUND] = "wait-bound",
+	[STEP_UNBIND] = "unbind",     [STEP_BIND] = "bind",
+	[STEP_PROBE] = "probe",	      [STEP_INSMOD] = "insmod",
+	[STEP_MODPROBE] = "modprobe", [STEP_RMMOD] = "rmmod",
+	[STEP_SLEEP] = "sleep",	      [STEP_WAIT_BOUND] = "wait-bound",
 	[STEP_REBOOT] = "reboot",
 };
 
@@ -205,7 +199,8 @@ bool cycle_record_max_lateness(const struct cycle_record *c, int64_t *ret_ns)
 	bool any = false;
 
 	for (size_t i = 0; i < c->n_actions; i++) {
-		if (c->actions[i].group < 0 || !action_record_lateness(&c->actions[i], &l))
+		if (c->actions[i].group < 0 ||
+		    !action_record_lateness(&c->actions[i], &l))
 			continue;
 		if (l < 0)
 			l = -l;

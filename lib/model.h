@@ -39,18 +39,18 @@ static inline enum outcome outcome_worst(enum outcome a, enum outcome b)
 
 /* Classes of kernel events, as the kmsg/tracefs/pstore collectors classify them. */
 enum event_class {
-	EVENT_INFO,               /* anything not classified */
-	EVENT_MARKER,             /* probestorm's own cycle/action marker in kmsg */
-	EVENT_LATE_IOMMU_PROBE,   /* "late IOMMU probe at driver bind, something fishy here!" */
-	EVENT_WARN,               /* "WARNING: ..." (other than the late-probe WARN) */
-	EVENT_OOPS,               /* "Unable to handle kernel ...", "Internal error: Oops", BUG: */
-	EVENT_PANIC,              /* "Kernel panic - not syncing" */
-	EVENT_HUNG_TASK,          /* "INFO: task X blocked for more than N seconds." */
-	EVENT_DEFERRED_TIMEOUT,   /* "deferred probe timeout, ignoring dependency" */
-	EVENT_PROBE_FAILED,       /* "probe with driver X failed with error N" and similar */
-	EVENT_PROBE_TIME,         /* initcall_debug: "probe of X returned R after N usecs" */
-	EVENT_IOMMU_TRACE,        /* tracefs iommu:* events */
-	EVENT_UEVENT,             /* bind/unbind uevents */
+	EVENT_INFO,		/* anything not classified */
+	EVENT_MARKER,		/* probestorm's own cycle/action marker in kmsg */
+	EVENT_LATE_IOMMU_PROBE, /* the WARN "late IOMMU probe at driver bind, ..." */
+	EVENT_WARN,		/* "WARNING: ..." (other than the late-probe WARN) */
+	EVENT_OOPS,		/* "Unable to handle kernel", "Internal error", BUG: */
+	EVENT_PANIC,		/* "Kernel panic - not syncing" */
+	EVENT_HUNG_TASK,	/* "INFO: task X blocked for more than N seconds." */
+	EVENT_DEFERRED_TIMEOUT, /* "deferred probe timeout, ignoring dependency" */
+	EVENT_PROBE_FAILED,	/* "probe with driver X failed with error N", ... */
+	EVENT_PROBE_TIME,	/* initcall_debug "probe of X returned R after N usecs" */
+	EVENT_IOMMU_TRACE,	/* tracefs iommu:* events */
+	EVENT_UEVENT,		/* bind/unbind uevents */
 	_EVENT_CLASS_MAX,
 };
 const char *event_class_to_string(enum event_class c);
@@ -69,13 +69,13 @@ int event_source_from_string(const char *s);
 
 /* What identifies a kernel: two kernels are compared by identity, not by name. */
 struct kernel_identity {
-	char *release;        /* uname -r */
-	char *version;        /* uname -v */
-	char *build_id;       /* GNU build id from /sys/kernel/notes, hex; may be NULL */
-	char *cmdline;        /* /proc/cmdline, trailing newline removed */
-	char *label;          /* user label (e.g. "stock", "lkml-v1"); may be NULL */
-	char *patches;        /* space-separated "name@sha" list the builder applied; may be NULL */
-	char *fw_devlink;     /* value from cmdline or NULL (kernel default) */
+	char *release;	  /* uname -r */
+	char *version;	  /* uname -v */
+	char *build_id;	  /* GNU build id from /sys/kernel/notes, hex; may be NULL */
+	char *cmdline;	  /* /proc/cmdline, trailing newline removed */
+	char *label;	  /* user label (e.g. "stock", "lkml-v1"); may be NULL */
+	char *patches;	  /* the builder's "name@sha" patches, space-separated, or NULL */
+	char *fw_devlink; /* value from cmdline or NULL (kernel default) */
 	char *deferred_probe_timeout; /* value from cmdline or NULL (kernel default) */
 };
 void kernel_identity_done(struct kernel_identity *k);
@@ -84,13 +84,13 @@ void kernel_identity_done(struct kernel_identity *k);
 struct kernel_event {
 	enum event_source source;
 	enum event_class class;
-	int64_t seq;           /* kmsg sequence number (per boot), uevent SEQNUM, or -1 */
-	int64_t ts_ns;         /* CLOCK_MONOTONIC ns (kmsg usec * 1000; same clock) */
-	int prio;              /* syslog priority 0..7, -1 if none */
-	int boot;              /* boot number within the run (0 for non-reboot campaigns) */
-	char *device;          /* "platform:decon" style device ("DEVICE=" or parsed), or NULL */
-	char *message;         /* first line of the record (or of the trace/uevent) */
-	char *detail;          /* continuation lines / JSON extras, or NULL */
+	int64_t seq;   /* kmsg sequence number (per boot), uevent SEQNUM, or -1 */
+	int64_t ts_ns; /* CLOCK_MONOTONIC ns (kmsg usec * 1000; same clock) */
+	int prio;      /* syslog priority 0..7, -1 if none */
+	int boot;      /* boot number within the run (0 for non-reboot campaigns) */
+	char *device;  /* "platform:decon" style device ("DEVICE=" or parsed), or NULL */
+	char *message; /* first line of the record (or of the trace/uevent) */
+	char *detail;  /* continuation lines / JSON extras, or NULL */
 };
 void kernel_event_done(struct kernel_event *e);
 
@@ -98,12 +98,12 @@ void kernel_event_done(struct kernel_event *e);
 enum step_verb {
 	STEP_UNBIND,
 	STEP_BIND,
-	STEP_PROBE,       /* write device name to /sys/bus/<bus>/drivers_probe */
-	STEP_INSMOD,      /* finit_module(path, params) */
-	STEP_MODPROBE,    /* run modprobe NAME params */
-	STEP_RMMOD,       /* delete_module(name) */
+	STEP_PROBE,    /* write device name to /sys/bus/<bus>/drivers_probe */
+	STEP_INSMOD,   /* finit_module(path, params) */
+	STEP_MODPROBE, /* run modprobe NAME params */
+	STEP_RMMOD,    /* delete_module(name) */
 	STEP_SLEEP,
-	STEP_WAIT_BOUND,  /* wait until the device is bound (or timeout) */
+	STEP_WAIT_BOUND, /* wait until the device is bound (or timeout) */
 	STEP_REBOOT,
 	_STEP_VERB_MAX,
 };
@@ -112,18 +112,19 @@ int step_verb_from_string(const char *s);
 
 /* One executed action of a cycle: a sysfs write, a module operation, a sleep, a wait. */
 struct action_record {
-	int idx;               /* order within the cycle */
-	int group;             /* concurrent group number, -1 for a sequential step */
+	int idx;   /* order within the cycle */
+	int group; /* concurrent group number, -1 for a sequential step */
 	enum step_verb verb;
-	char *arg;             /* topology name, module name or path, duration text */
-	char *params;          /* module parameters or NULL */
-	int64_t offset_us;     /* planned start offset within its group */
-	int64_t planned_ns;    /* planned start, CLOCK_MONOTONIC (group t0 + offset); 0 when
-				* it had none (a sequential step) or was not recorded */
-	int64_t start_ns;      /* CLOCK_MONOTONIC */
-	int64_t end_ns;        /* 0 when it did not return (hang) */
-	int err;               /* 0 or positive errno the operation returned */
-	bool hung;             /* did not return within its timeout */
+	char *arg;	   /* topology name, module name or path, duration text */
+	char *params;	   /* module parameters or NULL */
+	int64_t offset_us; /* planned start offset within its group */
+	/* planned start, CLOCK_MONOTONIC (group t0 + offset); 0 when it had none (a
+	 * sequential step) or was not recorded */
+	int64_t planned_ns;
+	int64_t start_ns; /* CLOCK_MONOTONIC */
+	int64_t end_ns;	  /* 0 when it did not return (hang) */
+	int err;	  /* 0 or positive errno the operation returned */
+	bool hung;	  /* did not return within its timeout */
 };
 void action_record_done(struct action_record *a);
 /* start_ns - planned_ns; false (ret_ns untouched) when the action has no planned start or
@@ -132,28 +133,28 @@ bool action_record_lateness(const struct action_record *a, int64_t *ret_ns);
 
 /* What was observed about one device of the topology at the end of a cycle. */
 struct observation {
-	char *device;          /* topology name */
-	bool consumer;         /* consumer (true) or supplier (false) */
-	char *driver;          /* bound driver name or NULL */
-	int iommu_group;       /* group id, -1 when none */
-	char *domain_type;     /* /sys/kernel/iommu_groups/N/type, or NULL */
-	int64_t time_to_bound_ns; /* from the releasing action to the bind uevent, -1 if unbound */
-	int deferrals;         /* how often it was seen deferred in this cycle */
-	char *deferred_reason; /* last devices_deferred reason, or NULL */
-	enum outcome outcome;  /* per-device outcome */
+	char *device;		  /* topology name */
+	bool consumer;		  /* consumer (true) or supplier (false) */
+	char *driver;		  /* bound driver name or NULL */
+	int iommu_group;	  /* group id, -1 when none */
+	char *domain_type;	  /* /sys/kernel/iommu_groups/N/type, or NULL */
+	int64_t time_to_bound_ns; /* releasing action to bind uevent; -1 if unbound */
+	int deferrals;		  /* how often it was seen deferred in this cycle */
+	char *deferred_reason;	  /* last devices_deferred reason, or NULL */
+	enum outcome outcome;	  /* per-device outcome */
 };
 void observation_done(struct observation *o);
 
 struct cycle_record {
-	int64_t seq;           /* cycle number within the run, from 0 */
-	int boot;              /* boot number (reboot campaigns) */
+	int64_t seq; /* cycle number within the run, from 0 */
+	int boot;    /* boot number (reboot campaigns) */
 	bool has_sweep;
-	int64_t sweep_value;   /* value of the swept variable (µs) */
+	int64_t sweep_value; /* value of the swept variable (µs) */
 	int64_t start_ns;
 	int64_t end_ns;
 	enum outcome outcome;
 	int deferrals;
-	char *note;            /* free text: why the outcome (e.g. "decon: late IOMMU probe") */
+	char *note; /* free text: why the outcome (e.g. "decon: late IOMMU probe") */
 	struct action_record *actions;
 	size_t n_actions;
 	struct observation *observations;
@@ -170,18 +171,18 @@ struct run_record {
 	char uuid[37];
 	char *campaign;
 	char *scenario;
-	char *scenario_text;   /* the scenario steps as configured (for reproduction) */
-	char *target;          /* target name */
-	char *target_kind;     /* "local" or "qemu" */
+	char *scenario_text; /* the scenario steps as configured (for reproduction) */
+	char *target;	     /* target name */
+	char *target_kind;   /* "local" or "qemu" */
 	char *hostname;
-	char *load_profile;    /* name or NULL */
-	char *load_args;       /* stress-ng arguments or NULL */
-	char *load_metrics;    /* stress-ng --yaml output (text) or NULL */
-	char *sweep_var;       /* swept variable name or NULL */
+	char *load_profile; /* name or NULL */
+	char *load_args;    /* stress-ng arguments or NULL */
+	char *load_metrics; /* stress-ng --yaml output (text) or NULL */
+	char *sweep_var;    /* swept variable name or NULL */
 	int64_t cycles_planned;
-	char *started_at;      /* UTC, ISO 8601 */
-	char *finished_at;     /* NULL while running */
-	char *status;          /* "running", "finished", "aborted", "interrupted" */
+	char *started_at;  /* UTC, ISO 8601 */
+	char *finished_at; /* NULL while running */
+	char *status;	   /* "running", "finished", "aborted", "interrupted" */
 	struct kernel_identity kernel;
 };
 void run_record_done(struct run_record *r);

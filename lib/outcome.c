@@ -71,23 +71,25 @@ static bool action_failed_hard(const struct action_record *a)
 	if (a->verb == STEP_BIND)
 		return a->err != EAGAIN;
 	if (a->verb == STEP_PROBE)
-		return a->err != EINVAL; /* drivers_probe says EINVAL when nothing bound */
+		return a->err !=
+		       EINVAL; /* drivers_probe says EINVAL when nothing bound */
 	return false;
 }
 
-static enum outcome classify_device(const struct cycle_record *c, const struct outcome_device *d,
+static enum outcome classify_device(const struct cycle_record *c,
+				    const struct outcome_device *d,
 				    const struct observation *o, const char **ret_why)
 {
 	enum outcome worst = OUTCOME_OK;
 	const char *why = NULL;
 	bool bound = o && o->driver;
 
-#define RAISE(out, text)                                                                   \
-	do {                                                                               \
-		if ((out) > worst) {                                                       \
-			worst = (out);                                                     \
-			why = (text);                                                      \
-		}                                                                          \
+#define RAISE(out, text)               \
+	do {                           \
+		if ((out) > worst) {   \
+			worst = (out); \
+			why = (text);  \
+		}                      \
 	} while (0)
 
 	for (size_t i = 0; i < c->n_events; i++) {
@@ -103,7 +105,8 @@ static enum outcome classify_device(const struct cycle_record *c, const struct o
 			break;
 		case EVENT_LATE_IOMMU_PROBE:
 			if (mine)
-				RAISE(OUTCOME_LATE_IOMMU_PROBE, "late IOMMU probe at driver bind");
+				RAISE(OUTCOME_LATE_IOMMU_PROBE,
+				      "late IOMMU probe at driver bind");
 			break;
 		case EVENT_WARN:
 			if (mine || anon)
@@ -113,8 +116,7 @@ static enum outcome classify_device(const struct cycle_record *c, const struct o
 			if (mine && !bound)
 				RAISE(OUTCOME_PROBE_FAILED, "probe failed");
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	for (size_t i = 0; i < c->n_actions; i++) {
@@ -131,7 +133,8 @@ static enum outcome classify_device(const struct cycle_record *c, const struct o
 		if (o->iommu_group < 0)
 			RAISE(OUTCOME_NO_IOMMU, "bound without an iommu_group");
 		else if (!domain_accepted(d->expect_domain, o->domain_type))
-			RAISE(OUTCOME_NO_IOMMU, "bound with an unexpected IOMMU domain type");
+			RAISE(OUTCOME_NO_IOMMU,
+			      "bound with an unexpected IOMMU domain type");
 	}
 	if (!bound)
 		RAISE(OUTCOME_UNBOUND, "not bound by the deadline");
@@ -142,7 +145,8 @@ static enum outcome classify_device(const struct cycle_record *c, const struct o
 	return worst;
 }
 
-int outcome_classify(struct cycle_record *c, const struct outcome_device *devs, size_t n_devs)
+int outcome_classify(struct cycle_record *c, const struct outcome_device *devs,
+		     size_t n_devs)
 {
 	enum outcome cycle = c->outcome == OUTCOME_CRASH ? OUTCOME_CRASH : OUTCOME_OK;
 	char note[512] = "";
@@ -157,7 +161,8 @@ int outcome_classify(struct cycle_record *c, const struct outcome_device *devs, 
 		if (!d->consumer)
 			continue;
 		for (size_t j = 0; j < c->n_observations; j++)
-			if (c->observations[j].device && streq(c->observations[j].device, d->name))
+			if (c->observations[j].device &&
+			    streq(c->observations[j].device, d->name))
 				o = &c->observations[j];
 		out = classify_device(c, d, o, &why);
 		if (o)

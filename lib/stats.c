@@ -36,7 +36,7 @@
 #include "stats.h"
 
 #define LN_SQRT_2PI 0.918938533204672741780329736406 /* log(sqrt(2 pi)) */
-#define LN_2PI 1.837877066409345483560659472811      /* log(2 pi) */
+#define LN_2PI	    1.837877066409345483560659472811 /* log(2 pi) */
 
 static bool valid_level(double c)
 {
@@ -78,7 +78,7 @@ double stats_norm_quantile(double p)
 				    -1.328068155288572e+01 };
 	static const double c[] = { -7.784894002430293e-03, -3.223964580411365e-01,
 				    -2.400758277161838e+00, -2.549732539343734e+00,
-				    4.374664141464968e+00, 2.938163982698783e+00 };
+				    4.374664141464968e+00,  2.938163982698783e+00 };
 	static const double d[] = { 7.784695709041462e-03, 3.224671290700398e-01,
 				    2.445134137142996e+00, 3.754408661907416e+00 };
 	const double p_low = 0.02425;
@@ -93,16 +93,20 @@ double stats_norm_quantile(double p)
 
 	if (p < p_low) {
 		q = sqrt(-2.0 * log(p));
-		x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+		x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q +
+		     c[5]) /
 		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
 	} else if (p <= 1.0 - p_low) {
 		q = p - 0.5;
 		r = q * q;
-		x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+		x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r +
+		     a[5]) *
+		    q /
 		    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
 	} else {
 		q = sqrt(-2.0 * log1p(-p));
-		x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+		x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q +
+		      c[5]) /
 		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
 	}
 
@@ -227,16 +231,17 @@ static double log_dbinom_raw(double x, double n, double p, double q)
 		return q < 0.1 ? -bd0(n, n * p) - n * q : n * log(p);
 	if (x < 0.0 || x > n)
 		return -INFINITY;
-	lc = stirlerr(n) - stirlerr(x) - stirlerr(n - x) - bd0(x, n * p) - bd0(n - x, n * q);
+	lc = stirlerr(n) - stirlerr(x) - stirlerr(n - x) - bd0(x, n * p) -
+	     bd0(n - x, n * q);
 	lf = LN_2PI + log(x) + log1p(-x / n);
 	return lc - 0.5 * lf;
 }
 
 /* Hypergeometric table: margins and the support of x = k1. */
 struct hyper {
-	double r;   /* column total of events, k1 + k2 */
-	double b;   /* column total of non-events */
-	double n;   /* first row total, n1 */
+	double r; /* column total of events, k1 + k2 */
+	double b; /* column total of non-events */
+	double n; /* first row total, n1 */
 	double p, q;
 	uint64_t lo, hi, mode;
 };
@@ -370,9 +375,11 @@ int stats_fisher_exact(uint64_t k1, uint64_t n1, uint64_t k2, uint64_t n2, doubl
 
 	/* Everything outside [a, bb] is at most as probable as the observed table. */
 	if (a > h.lo)
-		sum += tail_sum(&h, a - 1, -1, exp(log_dhyper(&h, (double)(a - 1)) - lobs));
+		sum += tail_sum(&h, a - 1, -1,
+				exp(log_dhyper(&h, (double)(a - 1)) - lobs));
 	if (bb < h.hi)
-		sum += tail_sum(&h, bb + 1, +1, exp(log_dhyper(&h, (double)(bb + 1)) - lobs));
+		sum += tail_sum(&h, bb + 1, +1,
+				exp(log_dhyper(&h, (double)(bb + 1)) - lobs));
 
 	p = exp(lobs + log(sum));
 	*ret_p = fmin(p, 1.0);
@@ -605,9 +612,9 @@ static void resample_sorted(struct stats_rng *rng, size_t n, size_t m, uint32_t 
  * asymptotic one (test-stats.c), but extreme quantiles (p near 0 or 1 such that
  * m * min(p, 1 - p) is small) of heavy-tailed data are approximated less well.
  */
-int stats_bootstrap_quantiles(const double *x, size_t n, const double *probs, size_t n_probs,
-			      unsigned b, uint64_t seed, double confidence,
-			      struct stats_interval *ret_ci)
+int stats_bootstrap_quantiles(const double *x, size_t n, const double *probs,
+			      size_t n_probs, unsigned b, uint64_t seed,
+			      double confidence, struct stats_interval *ret_ci)
 {
 	_cleanup_free_ double *s = NULL, *est = NULL, *rep = NULL, *col = NULL;
 	_cleanup_free_ uint32_t *draw = NULL, *idx = NULL, *start = NULL;
@@ -833,7 +840,8 @@ int stats_hist_mann_whitney(const double *xv, const uint64_t *xc, size_t nx,
 			    const double *yv, const uint64_t *yc, size_t ny,
 			    struct stats_mwu *ret)
 {
-	unsigned __int128 twice_rx = 0; /* as in stats_mann_whitney, without its size limit */
+	unsigned __int128 twice_rx =
+		0; /* as in stats_mann_whitney, without its size limit */
 	uint64_t tx, ty, pos = 0;
 	double tie = 0.0;
 	size_t i = 0, j = 0;
@@ -874,7 +882,8 @@ struct hist_cell {
 
 static int cmp_cell(const void *a, const void *b)
 {
-	return cmp_double(&((const struct hist_cell *)a)->d, &((const struct hist_cell *)b)->d);
+	return cmp_double(&((const struct hist_cell *)a)->d,
+			  &((const struct hist_cell *)b)->d);
 }
 
 /*

@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STATS_Z95 1.959963984540054            /* Phi^-1(0.975) */
-#define STATS_FISHER_REL_TOL 1e-7              /* R's fisher.test: d <= d_obs * (1 + 1e-7) */
+#define STATS_Z95		  1.959963984540054 /* Phi^-1(0.975) */
+#define STATS_FISHER_REL_TOL	  1e-7 /* R's fisher.test: d <= d_obs * (1 + 1e-7) */
 #define STATS_BOOTSTRAP_DEFAULT_B 2000u
-#define STATS_BOOTSTRAP_MAX_N 100000u          /* above this, m-out-of-n with m = this */
-#define STATS_COUNT_MAX (UINT64_C(1) << 53)    /* largest count accepted (exact in double) */
+#define STATS_BOOTSTRAP_MAX_N	  100000u /* above this, m-out-of-n with m = this */
+#define STATS_COUNT_MAX		  (UINT64_C(1) << 53) /* largest count accepted (exact in double) */
 
 /* A two-sided (or one-sided, where a bound is 0 or 1) confidence interval. */
 struct stats_interval {
@@ -86,15 +86,15 @@ uint64_t stats_rng_below(struct stats_rng *rng, uint64_t bound);
  * (see stats.c). Writes ret_ci[0..n_probs). Errors as stats_quantiles, plus -EINVAL for
  * confidence not in (0, 1) and -ERANGE for n > UINT32_MAX. O(n log n + b * min(n, 10^5)).
  */
-int stats_bootstrap_quantiles(const double *x, size_t n, const double *probs, size_t n_probs,
-			      unsigned b, uint64_t seed, double confidence,
-			      struct stats_interval *ret_ci);
+int stats_bootstrap_quantiles(const double *x, size_t n, const double *probs,
+			      size_t n_probs, unsigned b, uint64_t seed,
+			      double confidence, struct stats_interval *ret_ci);
 
 /* Result of the Mann-Whitney U test of x (baseline) against y (head). */
 struct stats_mwu {
-	double u;   /* U of x: pairs with x > y, ties count 1/2 (SciPy's returned statistic) */
-	double z;   /* (max(U, nx*ny - U) - nx*ny/2 - 1/2) / sd with tie correction */
-	double p;   /* two-sided p, normal approximation, continuity-corrected, in [0, 1] */
+	double u; /* U of x: pairs x > y, ties 1/2 (SciPy's returned statistic) */
+	double z; /* (max(U, nx*ny - U) - nx*ny/2 - 1/2) / sd with tie correction */
+	double p; /* two-sided p, normal approximation, continuity-corrected, in [0, 1] */
 };
 /*
  * Mann-Whitney U test, two-sided, asymptotic with tie and continuity correction, equal to

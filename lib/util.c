@@ -49,7 +49,8 @@ char *utc_now_iso(void)
 	time_t t = time(NULL);
 	struct tm tm;
 
-	if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (!gmtime_r(&t, &tm) ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		return NULL;
 	return strdup(buf);
 }
@@ -71,9 +72,9 @@ int uuid_generate_v4(char ret[37])
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	snprintf(ret, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+		 b[12], b[13], b[14], b[15]);
 	return 0;
 }
 
@@ -83,8 +84,8 @@ int parse_duration_us(const char *s, int64_t *ret_us)
 		const char *suffix;
 		double mult;
 	} units[] = {
-		{ "", 1 },	   { "us", 1 },		  { "ms", 1e3 },
-		{ "s", 1e6 },	   { "m", 60e6 },	  { "min", 60e6 },
+		{ "", 1 },    { "us", 1 },   { "ms", 1e3 },
+		{ "s", 1e6 }, { "m", 60e6 }, { "min", 60e6 },
 	};
 	char *end;
 	double v;

@@ -20,7 +20,8 @@ static inline const char *fake_sysfs_make(void)
 	if (!mkdtemp(fake_sysfs_dir))
 		return NULL;
 	snprintf(fake_sysfs_root, sizeof(fake_sysfs_root), "%s/root", fake_sysfs_dir);
-	snprintf(cmd, sizeof(cmd), "sh '%s/fake-sysfs.sh' '%s'", TEST_DATA_DIR, fake_sysfs_root);
+	snprintf(cmd, sizeof(cmd), "sh '%s/fake-sysfs.sh' '%s'", TEST_DATA_DIR,
+		 fake_sysfs_root);
 	if (system(cmd) != 0)
 		return NULL;
 	return fake_sysfs_root;

@@ -25,8 +25,8 @@
 #include "macro.h"
 #include "model.h"
 
-#define UUID_A "0b7e4c1a-3f2d-4e5b-9a8c-1d2e3f405162"
-#define UUID_B "7f3c2a10-9d8e-4b6a-8c5d-0e1f2a3b4c5d"
+#define UUID_A	 "0b7e4c1a-3f2d-4e5b-9a8c-1d2e3f405162"
+#define UUID_B	 "7f3c2a10-9d8e-4b6a-8c5d-0e1f2a3b4c5d"
 #define N_CYCLES 4
 
 struct fixture {
@@ -48,13 +48,13 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
-#define assert_str_or_null_equal(a, b)                                                   \
-	do {                                                                             \
-		const char *a_ = (a), *b_ = (b);                                         \
-		if (!a_ || !b_)                                                          \
-			assert_ptr_equal(a_, b_);                                        \
-		else                                                                     \
-			assert_string_equal(a_, b_);                                     \
+#define assert_str_or_null_equal(a, b)               \
+	do {                                         \
+		const char *a_ = (a), *b_ = (b);     \
+		if (!a_ || !b_)                      \
+			assert_ptr_equal(a_, b_);    \
+		else                                 \
+			assert_string_equal(a_, b_); \
 	} while (0)
 
 static void make_run(struct run_record *r, const char *uuid)
@@ -429,15 +429,16 @@ static void test_json_round_trip(void **state)
 	/* A planned start is written where there is one, and only there. */
 	assert_null(json_object_get(json_array_get(json_object_get(j, "actions"), 0),
 				    "planned_ns"));
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(json_object_get(j, "actions"), 1), "planned_ns")),
-			 1000300000 - 7000 - 2);
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_array_get(json_object_get(j, "actions"), 1), "planned_ns")),
+		1000300000 - 7000 - 2);
 	assert_int_equal(bundle_cycle_from_json(j, &c2, NULL), 0);
 	assert_cycle_equal(&c, &c2);
 	cycle_record_done(&c2);
 	/* A negative planned start is no CLOCK_MONOTONIC time. */
-	json_object_set_new(json_array_get(json_object_get(j, "actions"), 1), "planned_ns",
-			    json_integer(-1));
+	json_object_set_new(json_array_get(json_object_get(j, "actions"), 1),
+			    "planned_ns", json_integer(-1));
 	assert_int_equal(bundle_cycle_from_json(j, &c2, &err), -EBADMSG);
 	assert_string_equal(err, "cycle 2: actions[1]: \"planned_ns\" out of range: -1");
 	free(err);
@@ -900,8 +901,9 @@ static void test_guest_died(void **state)
 	end = strstr(text, "{\"type\":\"end\"");
 	assert_non_null(end);
 	*end = '\0';
-	assert_true(asprintf(&stream, "%s{\"type\":\"inflight\",\"run\":\"%s\",\"cycle\":%d,"
-				      "\"action\":3,\"verb\":\"bind\",\"arg\":\"decon\"}\n",
+	assert_true(asprintf(&stream,
+			     "%s{\"type\":\"inflight\",\"run\":\"%s\",\"cycle\":%d,"
+			     "\"action\":3,\"verb\":\"bind\",\"arg\":\"decon\"}\n",
 			     text, UUID_A, N_CYCLES) > 0);
 	assert_int_equal(import_string(f->db2, stream, &st, NULL), 0);
 	assert_int_equal(st.cycles_inserted, N_CYCLES);
@@ -920,26 +922,37 @@ static void test_guest_died(void **state)
 	cf = fopen(console, "w");
 	assert_non_null(cf);
 	fputs("probestorm: cycle 2/3 ok\r\n"
-	      "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000\r\n"
+	      "Unable to handle kernel NULL pointer dereference at virtual address "
+	      "0000000000000000\r\n"
 	      "Internal error: Oops: 0000000096000045 [#1] SMP\r\n"
-	      "Kernel panic - not syncing: Oops: Fatal exception\r\n", cf);
+	      "Kernel panic - not syncing: Oops: Fatal exception\r\n",
+	      cf);
 	fclose(cf);
 	assert_int_equal(guestlog_record_death(f->db2, &t, OUTCOME_CRASH, console, 0), 0);
-	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles"), N_CYCLES + 1);
-	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles WHERE seq = 4 AND "
-					     "outcome = 'crash' AND note LIKE '%bind decon%'"),
+	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles"),
+			 N_CYCLES + 1);
+	assert_int_equal(count_sql(f->path2,
+				   "SELECT COUNT(*) FROM cycles WHERE seq = 4 AND "
+				   "outcome = 'crash' AND note LIKE '%bind decon%'"),
 			 1);
-	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM actions WHERE verb = 'bind' "
-					     "AND arg = 'decon' AND hung = 1 AND end_ns IS NULL"),
+	assert_int_equal(count_sql(f->path2,
+				   "SELECT COUNT(*) FROM actions WHERE verb = 'bind' "
+				   "AND arg = 'decon' AND hung = 1 AND end_ns IS NULL"),
 			 1);
-	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM events WHERE source = "
-					     "'console' AND class = 'panic' AND message LIKE "
-					     "'Kernel panic - not syncing%' AND detail LIKE '%Oops%'"),
-			 1);
+	assert_int_equal(
+		count_sql(f->path2,
+			  "SELECT COUNT(*) FROM events WHERE source = "
+			  "'console' AND class = 'panic' AND message LIKE "
+			  "'Kernel panic - not syncing%' AND detail LIKE '%Oops%'"),
+		1);
 	/* Idempotent: the same death recorded twice changes nothing. */
 	assert_int_equal(guestlog_record_death(f->db2, &t, OUTCOME_CRASH, console, 0), 0);
-	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles"), N_CYCLES + 1);
-	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM events WHERE source = 'console'"), 1);
+	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles"),
+			 N_CYCLES + 1);
+	assert_int_equal(
+		count_sql(f->path2,
+			  "SELECT COUNT(*) FROM events WHERE source = 'console'"),
+		1);
 	unlink(console);
 	free(stream);
 	free(text);

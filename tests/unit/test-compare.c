@@ -337,8 +337,10 @@ static void test_binned(void **state)
 		assert_int_equal(b->n_base, e->n_base);
 		assert_int_equal(b->n_head, e->n_head);
 		for (int q = 0; q < _COMPARE_Q_MAX; q++) {
-			assert_true(fabs(b->q_base[q] - e->q_base[q]) <= 0.01 * e->q_base[q]);
-			assert_true(fabs(b->q_head[q] - e->q_head[q]) <= 0.01 * e->q_head[q]);
+			assert_true(fabs(b->q_base[q] - e->q_base[q]) <=
+				    0.01 * e->q_base[q]);
+			assert_true(fabs(b->q_head[q] - e->q_head[q]) <=
+				    0.01 * e->q_head[q]);
 		}
 	}
 	/* time to bound: multiples of 10 µs, each in a bin of its own, all moved to the
@@ -349,14 +351,17 @@ static void test_binned(void **state)
 	/* bind latency: head's +500 ns falls inside the 1 µs bins of ~200 µs values, so
 	 * the binned shift is 0, one bin width from the exact 500 ns: the resolution */
 	assert_true(r->groups[0].latency[1].shift_ns == 0.0);
-	assert_true(fabs(r->groups[0].latency[1].shift_ns - x->groups[0].latency[1].shift_ns) <=
-		    1000.0);
+	assert_true(fabs(r->groups[0].latency[1].shift_ns -
+			 x->groups[0].latency[1].shift_ns) <= 1000.0);
 	assert_int_equal(r->groups[0].latency[1].verdict, STATS_NO_CHANGE);
 	/* the counts do not depend on the path */
 	for (size_t i = 0; i < x->groups[0].n_rates; i++) {
-		assert_int_equal(r->groups[0].rates[i].k_base, x->groups[0].rates[i].k_base);
-		assert_int_equal(r->groups[0].rates[i].k_head, x->groups[0].rates[i].k_head);
-		assert_int_equal(r->groups[0].rates[i].n_head, x->groups[0].rates[i].n_head);
+		assert_int_equal(r->groups[0].rates[i].k_base,
+				 x->groups[0].rates[i].k_base);
+		assert_int_equal(r->groups[0].rates[i].k_head,
+				 x->groups[0].rates[i].k_head);
+		assert_int_equal(r->groups[0].rates[i].n_head,
+				 x->groups[0].rates[i].n_head);
 	}
 
 	text = render(r, 0);
@@ -364,9 +369,10 @@ static void test_binned(void **state)
 	j = compare_result_to_json(r);
 	assert_non_null(j);
 	assert_true(json_is_true(json_object_get(
-		json_array_get(json_object_get(json_array_get(json_object_get(j, "groups"), 0),
-					       "latency"),
-			       1),
+		json_array_get(
+			json_object_get(json_array_get(json_object_get(j, "groups"), 0),
+					"latency"),
+			1),
 		"binned")));
 	compare_result_free(r);
 	r = NULL;

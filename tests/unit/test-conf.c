@@ -34,7 +34,7 @@
 #define LOCALSTATEDIR "/var"
 #endif
 
-#define SENTINEL ((struct conf *)0x1)
+#define SENTINEL  ((struct conf *)0x1)
 #define NAME_RULE "(one path component: no '/', no blanks, not '.' or '..')"
 
 /* The full example of docs/config.md (= contrib/targets/qemu-sim.conf), line numbers
@@ -97,11 +97,11 @@ static const char example[] =
 /* clang-format on */
 
 /* A small topology for the error cases: lines 1..5, the snippet under test starts at 6. */
-#define TOPOLOGY                                                                           \
-	"[consumer decon]\n"                                                               \
-	"driver = ps-decon\n"                                                              \
-	"iommus = sysmmu-a\n"                                                              \
-	"[supplier sysmmu-a]\n"                                                            \
+#define TOPOLOGY                \
+	"[consumer decon]\n"    \
+	"driver = ps-decon\n"   \
+	"iommus = sysmmu-a\n"   \
+	"[supplier sysmmu-a]\n" \
 	"driver = ps-sysmmu\n"
 
 static void expect_error(const char *text, int err, const char *msg)
@@ -459,8 +459,9 @@ static void test_error_bad_duration(void **state)
 	expect_error(TOPOLOGY "[campaign c]\nsettle = fast\n", -EINVAL,
 		     "t.conf:7: [campaign c] settle: 'fast' is not a valid duration "
 		     "(e.g. 250us, 20ms, 1.5s)");
-	expect_error(TOPOLOGY "[campaign c]\ndeadline = 7200s\n", -EINVAL,
-		     "t.conf:7: [campaign c] deadline: '7200s' is out of range 1ms..3600s");
+	expect_error(
+		TOPOLOGY "[campaign c]\ndeadline = 7200s\n", -EINVAL,
+		"t.conf:7: [campaign c] deadline: '7200s' is out of range 1ms..3600s");
 	expect_error(TOPOLOGY "[scenario s]\nstep = sleep forever\n", -EINVAL,
 		     "t.conf:7: [scenario s] step: 'forever' is not a valid duration "
 		     "(e.g. 250us, 20ms, 1.5s)");
@@ -474,8 +475,9 @@ static void test_error_bad_duration(void **state)
 static void test_error_out_of_range(void **state)
 {
 	(void)state;
-	expect_error(TOPOLOGY "[campaign sweep]\ncycles = 0\n", -EINVAL,
-		     "t.conf:7: [campaign sweep] cycles: '0' is out of range 1..10000000");
+	expect_error(
+		TOPOLOGY "[campaign sweep]\ncycles = 0\n", -EINVAL,
+		"t.conf:7: [campaign sweep] cycles: '0' is out of range 1..10000000");
 	expect_error(TOPOLOGY "[campaign sweep]\ncycles = 10000001\n", -EINVAL,
 		     "t.conf:7: [campaign sweep] cycles: '10000001' is out of range "
 		     "1..10000000");
@@ -492,9 +494,9 @@ static void test_error_out_of_range(void **state)
 		     "(yes/no, true/false, on/off, 1/0)");
 	expect_error(TOPOLOGY "[target q]\nkind = kvm\n", -EINVAL,
 		     "t.conf:7: [target q] kind: 'kvm' is not one of: local, qemu");
-	expect_error(
-		TOPOLOGY "[daemon]\nlisten = 8080\n", -EINVAL,
-		"t.conf:7: [daemon] listen: '8080' is not HOST:PORT (e.g. 127.0.0.1:8080)");
+	expect_error(TOPOLOGY "[daemon]\nlisten = 8080\n", -EINVAL,
+		     "t.conf:7: [daemon] listen: '8080' is not HOST:PORT (e.g. "
+		     "127.0.0.1:8080)");
 	expect_error(
 		TOPOLOGY "[daemon]\ndatabase = probestorm.db\n", -EINVAL,
 		"t.conf:7: [daemon] database: 'probestorm.db' is not an absolute path");
@@ -545,9 +547,10 @@ static void test_error_references(void **state)
 		     "t.conf:8: [consumer d2] iommus: 'decon' is not a [supplier]");
 	expect_error(TOPOLOGY "[daemon]\nautostart = nightly\n", -EINVAL,
 		     "t.conf:7: [daemon] autostart: unknown campaign 'nightly'");
-	expect_error(TOPOLOGY "[consumer d2]\ndriver = x\ndevice = decon\n", -EINVAL,
-		     "t.conf:8: [consumer d2] device: platform/decon is already [consumer "
-		     "decon]");
+	expect_error(
+		TOPOLOGY "[consumer d2]\ndriver = x\ndevice = decon\n", -EINVAL,
+		"t.conf:8: [consumer d2] device: platform/decon is already [consumer "
+		"decon]");
 }
 
 static void test_error_bad_names(void **state)
@@ -558,8 +561,9 @@ static void test_error_bad_names(void **state)
 		"t.conf:7: [scenario s] step: invalid device name '../decon' " NAME_RULE);
 	expect_error(TOPOLOGY "[scenario s]\nstep = wait-bound ..\n", -EINVAL,
 		     "t.conf:7: [scenario s] step: invalid device name '..' " NAME_RULE);
-	expect_error(TOPOLOGY "[consumer x]\ndriver = d\ndevice = soc/decon\n", -EINVAL,
-		     "t.conf:8: [consumer x] device: invalid name 'soc/decon' " NAME_RULE);
+	expect_error(
+		TOPOLOGY "[consumer x]\ndriver = d\ndevice = soc/decon\n", -EINVAL,
+		"t.conf:8: [consumer x] device: invalid name 'soc/decon' " NAME_RULE);
 	expect_error(TOPOLOGY "[consumer x]\ndriver = ..\n", -EINVAL,
 		     "t.conf:7: [consumer x] driver: invalid name '..' " NAME_RULE);
 	expect_error(TOPOLOGY "[consumer ..]\n", -EINVAL,
@@ -579,9 +583,10 @@ static void test_error_bad_names(void **state)
 		TOPOLOGY "[scenario s]\nstep = insmod ps_decon.ko\n", -EINVAL,
 		"t.conf:7: [scenario s] step: insmod path 'ps_decon.ko' must be absolute "
 		"and must not contain '..'");
-	expect_error(TOPOLOGY "[scenario s]\nstep = insmod /lib/../tmp/x.ko\n", -EINVAL,
-		     "t.conf:7: [scenario s] step: insmod path '/lib/../tmp/x.ko' must be "
-		     "absolute and must not contain '..'");
+	expect_error(
+		TOPOLOGY "[scenario s]\nstep = insmod /lib/../tmp/x.ko\n", -EINVAL,
+		"t.conf:7: [scenario s] step: insmod path '/lib/../tmp/x.ko' must be "
+		"absolute and must not contain '..'");
 	expect_error(TOPOLOGY "[scenario s]\nstep = modprobe m -x=1\n", -EINVAL,
 		     "t.conf:7: [scenario s] step: invalid module parameter '-x=1' "
 		     "(expected key=value)");
@@ -596,20 +601,23 @@ static void test_error_step_grammar(void **state)
 		TOPOLOGY "[scenario s]\nstep = rebind decon\n", -EINVAL,
 		"t.conf:7: [scenario s] step: unknown step 'rebind' (expected unbind, "
 		"bind, "
-		"probe, insmod, modprobe, rmmod, sleep, wait-bound, reboot or concurrent)");
+		"probe, insmod, modprobe, rmmod, sleep, wait-bound, reboot or "
+		"concurrent)");
 	expect_error(TOPOLOGY "[scenario s]\nstep = unbind decon sysmmu-a\n", -EINVAL,
 		     "t.conf:7: [scenario s] step: 'unbind' takes a device name");
-	expect_error(TOPOLOGY "[scenario s]\nstep = probe @1ms decon\n", -EINVAL,
-		     "t.conf:7: [scenario s] step: offset '@1ms' must be the last word of "
-		     "a step");
-	expect_error(TOPOLOGY "[scenario s]\nstep = concurrent bind decon, , probe decon\n",
-		     -EINVAL,
-		     "t.conf:7: [scenario s] step: empty step in a concurrent group");
 	expect_error(
-		TOPOLOGY "[scenario s]\nstep = concurrent bind decon, concurrent x\n",
-		-EINVAL,
-		"t.conf:7: [scenario s] step: 'concurrent' must start the line and cannot "
-		"be nested");
+		TOPOLOGY "[scenario s]\nstep = probe @1ms decon\n", -EINVAL,
+		"t.conf:7: [scenario s] step: offset '@1ms' must be the last word of "
+		"a step");
+	expect_error(
+		TOPOLOGY "[scenario s]\nstep = concurrent bind decon, , probe decon\n",
+		-EINVAL, "t.conf:7: [scenario s] step: empty step in a concurrent group");
+	expect_error(TOPOLOGY
+		     "[scenario s]\nstep = concurrent bind decon, concurrent x\n",
+		     -EINVAL,
+		     "t.conf:7: [scenario s] step: 'concurrent' must start the line and "
+		     "cannot "
+		     "be nested");
 	expect_error(
 		TOPOLOGY "[scenario s]\nstep = probe decon @${off set}\n", -EINVAL,
 		"t.conf:7: [scenario s] step: offset '@${off' must be the last word of a "
@@ -631,9 +639,10 @@ static void test_error_sweep(void **state)
 {
 	(void)state;
 	/* a scenario using @${offset} needs a sweep in every campaign that runs it */
-	expect_error(TOPOLOGY "[scenario race]\nstep = probe decon @${offset}\n"
-			      "[campaign ok]\nscenario = race\nsweep = offset 0 300ms 20\n"
-			      "[campaign c]\nscenario = race\n",
+	expect_error(TOPOLOGY
+		     "[scenario race]\nstep = probe decon @${offset}\n"
+		     "[campaign ok]\nscenario = race\nsweep = offset 0 300ms 20\n"
+		     "[campaign c]\nscenario = race\n",
 		     -EINVAL,
 		     "t.conf:12: [campaign c] scenario: 'race' uses @${offset}, so the "
 		     "campaign needs 'sweep = offset FROM TO STEPS'");
@@ -642,8 +651,9 @@ static void test_error_sweep(void **state)
 		     -EINVAL,
 		     "t.conf:10: [campaign c] sweep: scenario 'race' does not use "
 		     "@${delay}");
-	expect_error(TOPOLOGY "[scenario plain]\nstep = probe decon @1ms\n"
-			      "[campaign c]\nscenario = plain\nsweep = offset 0 300ms 20\n",
+	expect_error(TOPOLOGY
+		     "[scenario plain]\nstep = probe decon @1ms\n"
+		     "[campaign c]\nscenario = plain\nsweep = offset 0 300ms 20\n",
 		     -EINVAL,
 		     "t.conf:10: [campaign c] sweep: scenario 'plain' does not use "
 		     "@${offset}");
@@ -660,10 +670,10 @@ static void test_error_reboot(void **state)
 		     -EINVAL,
 		     "t.conf:9: [scenario s] step: 'reboot' must be the last step "
 		     "(line 8)");
-	expect_error(TOPOLOGY "[scenario s]\nstep = concurrent reboot, bind decon\n",
-		     -EINVAL,
-		     "t.conf:7: [scenario s] step: 'reboot' cannot be part of a concurrent "
-		     "group");
+	expect_error(
+		TOPOLOGY "[scenario s]\nstep = concurrent reboot, bind decon\n", -EINVAL,
+		"t.conf:7: [scenario s] step: 'reboot' cannot be part of a concurrent "
+		"group");
 	expect_error(TOPOLOGY "[scenario s]\nstep = reboot now\n", -EINVAL,
 		     "t.conf:7: [scenario s] step: 'reboot' takes no arguments");
 }
@@ -694,9 +704,10 @@ static void test_error_target_kind(void **state)
 		     "t.conf:7: [target t] cmdline: only valid with kind = qemu");
 	expect_error(TOPOLOGY "[target t]\nsysroot = /tmp/x\nkind = qemu\n", -EINVAL,
 		     "t.conf:7: [target t] sysroot: only valid with kind = local");
-	expect_error(TOPOLOGY "[daemon]\ntoken = a\ntoken-file = /etc/t\n", -EINVAL,
-		     "t.conf:8: [daemon] token-file: 'token' and 'token-file' exclude each "
-		     "other");
+	expect_error(
+		TOPOLOGY "[daemon]\ntoken = a\ntoken-file = /etc/t\n", -EINVAL,
+		"t.conf:8: [daemon] token-file: 'token' and 'token-file' exclude each "
+		"other");
 }
 
 static void test_error_output_untouched(void **state)
@@ -812,7 +823,7 @@ static void test_dropins(void **state)
 	if (conf_load(main_path, dropins, &c, &e) < 0)
 		fail_msg("%s", e);
 	k = conf_campaign_find(c, "rebind-sweep");
-	assert_int_equal(k->cycles, 700);  /* 20-later.conf comes after 10-override.conf */
+	assert_int_equal(k->cycles, 700); /* 20-later.conf comes after 10-override.conf */
 	assert_int_equal(k->settle_us, 0); /* `settle =` restored the default */
 	assert_string_equal(k->sweep_var, "delay");
 	assert_int_equal(k->sweep_from_us, 1000);
@@ -820,7 +831,8 @@ static void test_dropins(void **state)
 	assert_int_equal(k->sweep_steps, 2);
 	assert_string_equal(k->load, "cpu-half"); /* keys not set again are kept */
 	s = conf_scenario_find(c, "rebind-race");
-	assert_int_equal(s->n_groups, 2); /* the drop-in's steps replace the earlier ones */
+	assert_int_equal(s->n_groups,
+			 2); /* the drop-in's steps replace the earlier ones */
 	assert_int_equal(s->groups[0].line, 6);
 	assert_true(s->groups[1].steps[0].offset_is_sweep);
 	assert_string_equal(s->text, "unbind decon\nprobe decon @${delay}");
@@ -860,11 +872,13 @@ static void test_dropins(void **state)
 
 	/* references are checked after all files: here a drop-in drops the @${delay} that
 	 * an earlier drop-in's sweep relies on */
-	write_file(dropins, "30-bad.conf", "[scenario rebind-race]\nstep = probe decon\n");
-	expect_load_error(main_path, dropins, -EINVAL,
-			  "%s/10-override.conf:4: [campaign rebind-sweep] sweep: scenario "
-			  "'rebind-race' does not use @${delay}",
-			  dropins);
+	write_file(dropins, "30-bad.conf",
+		   "[scenario rebind-race]\nstep = probe decon\n");
+	expect_load_error(
+		main_path, dropins, -EINVAL,
+		"%s/10-override.conf:4: [campaign rebind-sweep] sweep: scenario "
+		"'rebind-race' does not use @${delay}",
+		dropins);
 	assert_int_equal(unlink(bad), 0);
 
 	/* a drop-in that cannot be read is an error */
@@ -931,19 +945,20 @@ static void test_topology(void **state)
 			"k", -ENOENT,
 			"device 'ghost' (platform/decon-missing): not found under "
 			"/sys/bus/platform/devices");
-	expect_topology("[consumer d2]\ndriver = ps-nodrv\ndevice = decon-ctl\nbus = isa\n"
-			"[scenario s]\nstep = probe d2\n[campaign k]\nscenario = s\n",
-			"k", -ENOENT,
-			"device 'd2' (isa/decon-ctl): bus 'isa' not found under /sys/bus");
+	expect_topology(
+		"[consumer d2]\ndriver = ps-nodrv\ndevice = decon-ctl\nbus = isa\n"
+		"[scenario s]\nstep = probe d2\n[campaign k]\nscenario = s\n",
+		"k", -ENOENT,
+		"device 'd2' (isa/decon-ctl): bus 'isa' not found under /sys/bus");
 	conf_free(NULL);
 }
 
 /* Topologies that the example's devices do not clash with. */
 static void test_topology_drivers(void **state)
 {
+	/* lines 1-4 */
 	static const char base[] =
-		"[consumer disp]\ndriver = ps-decon\ndevice = decon\niommus = mmu\n" /* 1-4
-										      */
+		"[consumer disp]\ndriver = ps-decon\ndevice = decon\niommus = mmu\n"
 		"[supplier mmu]\ndriver = ps-sysmmu\ndevice = sysmmu-b\nmodule = "
 		"ps_sysmmu\n";
 	struct {
@@ -976,7 +991,8 @@ static void test_topology_drivers(void **state)
 		  0, NULL },
 		/* a driver whose module the scenario loads may be absent */
 		{ "[supplier m2]\ndriver = ps-gone\ndevice = sysmmu-a\nmodule = ps-gone\n"
-		  "[scenario s]\nstep = rmmod ps_gone\nstep = concurrent modprobe ps_gone, "
+		  "[scenario s]\nstep = rmmod ps_gone\nstep = concurrent modprobe "
+		  "ps_gone, "
 		  "probe disp @${t}\n",
 		  0, NULL },
 		{ "[supplier m2]\ndriver = ps-gone\ndevice = sysmmu-a\nmodule = ps_gone\n"
@@ -1003,13 +1019,15 @@ static void test_topology_drivers(void **state)
 		char *e = NULL;
 		int r;
 
-		full = strprintf("%s%s", text,
-				 strstr(cases[i].extra, "${t}")
-					 ? "[campaign k]\nscenario = s\nsweep = t 0 1ms 2\n"
-					 : "[campaign k]\nscenario = s\n");
+		full = strprintf(
+			"%s%s", text,
+			strstr(cases[i].extra, "${t}")
+				? "[campaign k]\nscenario = s\nsweep = t 0 1ms 2\n"
+				: "[campaign k]\nscenario = s\n");
 		c = expect_ok("topo.conf", full);
 		r = conf_check_topology(c, conf_campaign_find(c, "k"), &e);
-		if (r != cases[i].err || (cases[i].msg && (!e || !streq(e, cases[i].msg))))
+		if (r != cases[i].err ||
+		    (cases[i].msg && (!e || !streq(e, cases[i].msg))))
 			fail_msg("case %zu: got %d '%s', want %d '%s'", i, r,
 				 e ? e : "(null)", cases[i].err,
 				 cases[i].msg ? cases[i].msg : "(null)");

@@ -48,13 +48,13 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
-#define assert_str_or_null_equal(a, b)                                                   \
-	do {                                                                             \
-		const char *a_ = (a), *b_ = (b);                                         \
-		if (!a_ || !b_)                                                          \
-			assert_ptr_equal(a_, b_);                                        \
-		else                                                                     \
-			assert_string_equal(a_, b_);                                     \
+#define assert_str_or_null_equal(a, b)               \
+	do {                                         \
+		const char *a_ = (a), *b_ = (b);     \
+		if (!a_ || !b_)                      \
+			assert_ptr_equal(a_, b_);    \
+		else                                 \
+			assert_string_equal(a_, b_); \
 	} while (0)
 
 static void make_run(struct run_record *r, const char *uuid, const char *label,
@@ -321,7 +321,7 @@ static char *text_sql(const char *path, const char *sql)
 /* "runs/kernels/targets/cycles/actions/observations/events/inflight" */
 static void counts(const char *path, int64_t n[8])
 {
-	static const char *const tables[8] = { "runs",   "kernels", "targets",
+	static const char *const tables[8] = { "runs",	 "kernels", "targets",
 					       "cycles", "actions", "observations",
 					       "events", "inflight" };
 	for (int i = 0; i < 8; i++) {
@@ -618,9 +618,10 @@ static void test_cycle_round_trip(void **state)
 	cycle_record_done(&plain_out);
 
 	/* What the schema stores for the model's "none" values. */
-	assert_int_equal(count_sql(f->path,
-				   "SELECT COUNT(*) FROM actions WHERE planned_ns IS NULL"),
-			 1);
+	assert_int_equal(
+		count_sql(f->path,
+			  "SELECT COUNT(*) FROM actions WHERE planned_ns IS NULL"),
+		1);
 	assert_int_equal(count_sql(f->path,
 				   "SELECT COUNT(*) FROM actions WHERE end_ns IS NULL "
 				   "AND state = 'hung'"),

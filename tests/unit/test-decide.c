@@ -56,17 +56,23 @@ static void group_init(struct compare_group *g, char *device, uint64_t n_base,
 	memset(g, 0, sizeof(*g));
 	g->scenario = scenario;
 	g->device = device;
-	g->rates[0] = (struct compare_rate){ .outcome = -1, .k_base = fail_base,
-					     .n_base = n_base, .k_head = fail_head,
+	g->rates[0] = (struct compare_rate){ .outcome = -1,
+					     .k_base = fail_base,
+					     .n_base = n_base,
+					     .k_head = fail_head,
 					     .n_head = n_head };
 	g->n_rates = 1;
 }
 
-static void group_add(struct compare_group *g, int outcome, uint64_t k_base, uint64_t k_head)
+static void group_add(struct compare_group *g, int outcome, uint64_t k_base,
+		      uint64_t k_head)
 {
 	g->rates[g->n_rates++] = (struct compare_rate){
-		.outcome = outcome, .k_base = k_base, .n_base = g->rates[0].n_base,
-		.k_head = k_head, .n_head = g->rates[0].n_head,
+		.outcome = outcome,
+		.k_base = k_base,
+		.n_base = g->rates[0].n_base,
+		.k_head = k_head,
+		.n_head = g->rates[0].n_head,
 	};
 }
 
@@ -83,8 +89,9 @@ static void result_init(struct compare_result *r, struct compare_group *groups, 
 static struct decide_result *decide(const struct compare_result *cr, double alpha,
 				    double margin, unsigned look, unsigned looks)
 {
-	struct decide_plan p = { .alpha = alpha, .margin = margin, .look = look,
-				 .looks = looks };
+	struct decide_plan p = {
+		.alpha = alpha, .margin = margin, .look = look, .looks = looks
+	};
 	struct decide_result *d = NULL;
 
 	assert_int_equal(decide_run(cr, &p, &d), 0);
@@ -156,7 +163,8 @@ static void test_same_within_margin(void **state)
 	assert_close(metric(d, "decon-ctl", -1)->p_same, 0.0001901377511230571);
 	assert_int_equal(stats_equivalence_tost(100, 1000, 102, 1000, 0.05, &p), 0);
 	assert_close(metric(d, "decon-ctl", -1)->p_same, p);
-	assert_int_equal(metric(d, "decon-ctl", OUTCOME_LATE_IOMMU_PROBE)->state, DECIDE_SAME);
+	assert_int_equal(metric(d, "decon-ctl", OUTCOME_LATE_IOMMU_PROBE)->state,
+			 DECIDE_SAME);
 	assert_true(d->decided);
 	assert_int_equal(d->n_same, 3);
 	decide_result_free(d);
@@ -348,12 +356,16 @@ static void record_run(struct db *db, const char *uuid, const char *label, bool 
 	run_record_done(&r);
 	for (int i = 0; i < 40; i++) {
 		/* base: four boots of ten, failing all or nothing; head: a boot per cycle */
-		enum outcome o = reboot ? (i % 2 ? OUTCOME_OK : OUTCOME_LATE_IOMMU_PROBE)
-					: ((i / 10) % 2 ? OUTCOME_LATE_IOMMU_PROBE : OUTCOME_OK);
+		enum outcome o =
+			reboot ? (i % 2 ? OUTCOME_OK : OUTCOME_LATE_IOMMU_PROBE)
+			       : ((i / 10) % 2 ? OUTCOME_LATE_IOMMU_PROBE : OUTCOME_OK);
 		int64_t t0 = 1000000000LL * (i + 1);
 		struct cycle_record c = {
-			.seq = i, .boot = reboot ? i : i / 10, .start_ns = t0,
-			.end_ns = t0 + 1000, .outcome = o,
+			.seq = i,
+			.boot = reboot ? i : i / 10,
+			.start_ns = t0,
+			.end_ns = t0 + 1000,
+			.outcome = o,
 		};
 
 		c.actions = calloc(1, sizeof(*c.actions));
@@ -362,13 +374,20 @@ static void record_run(struct db *db, const char *uuid, const char *label, bool 
 		assert_non_null(c.observations);
 		c.n_actions = 1;
 		c.actions[0] = (struct action_record){
-			.idx = 0, .group = -1, .verb = reboot ? STEP_REBOOT : STEP_BIND,
-			.arg = reboot ? NULL : xstrdup("decon"), .start_ns = t0, .end_ns = t0 + 10,
+			.idx = 0,
+			.group = -1,
+			.verb = reboot ? STEP_REBOOT : STEP_BIND,
+			.arg = reboot ? NULL : xstrdup("decon"),
+			.start_ns = t0,
+			.end_ns = t0 + 10,
 		};
 		c.n_observations = 1;
 		c.observations[0] = (struct observation){
-			.device = xstrdup("decon"), .consumer = true, .iommu_group = 3,
-			.time_to_bound_ns = 1000, .outcome = o,
+			.device = xstrdup("decon"),
+			.consumer = true,
+			.iommu_group = 3,
+			.time_to_bound_ns = 1000,
+			.outcome = o,
 		};
 		assert_int_equal(db_cycle_insert(db, run_id, &c, NULL), 0);
 		cycle_record_done(&c);
@@ -377,7 +396,9 @@ static void record_run(struct db *db, const char *uuid, const char *label, bool 
 
 static void test_clusters_from_database(void **state)
 {
-	struct compare_opts o = { .base = "stock", .head = "lkml-v1", .alpha_outcome = 0.001,
+	struct compare_opts o = { .base = "stock",
+				  .head = "lkml-v1",
+				  .alpha_outcome = 0.001,
 				  .alpha_latency = 0.01 };
 	struct compare_result *cr = NULL;
 	struct decide_result *d;

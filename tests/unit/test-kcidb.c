@@ -43,9 +43,9 @@ static void test_names(void **state)
 
 static json_t *summary_new(void)
 {
-	return json_pack("{si s[{ss si s{si si si si}}]}", "cycles", 28, "consumers", "device",
-			 "decon-ctl", "observations", 28, "outcomes", "ok", 12, "deferred_ok",
-			 13, "late_iommu_probe", 3, "oops", 0);
+	return json_pack("{si s[{ss si s{si si si si}}]}", "cycles", 28, "consumers",
+			 "device", "decon-ctl", "observations", 28, "outcomes", "ok", 12,
+			 "deferred_ok", 13, "late_iommu_probe", 3, "oops", 0);
 }
 
 static void run_init(struct run_record *r)
@@ -68,9 +68,9 @@ static json_t *test_by_path(json_t *tests, const char *path)
 	size_t i;
 	json_t *t;
 
-	json_array_foreach(tests, i, t)
-		if (strcmp(json_string_value(json_object_get(t, "path")), path) == 0)
-			return t;
+	json_array_foreach(tests, i,
+			   t) if (strcmp(json_string_value(json_object_get(t, "path")),
+					 path) == 0) return t;
 	return NULL;
 }
 
@@ -85,8 +85,8 @@ static void test_report(void **state)
 	run_init(&r);
 	assert_non_null(sum);
 	assert_int_equal(kcidb_from_summary(&r, sum, &o, &k), 0);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(k, "version"),
-							     "minor")),
+	assert_int_equal(json_integer_value(
+				 json_object_get(json_object_get(k, "version"), "minor")),
 			 3);
 	assert_int_equal(json_array_size(json_object_get(k, "checkouts")), 1);
 	assert_int_equal(json_array_size(json_object_get(k, "builds")), 1);
@@ -98,19 +98,23 @@ static void test_report(void **state)
 	assert_string_equal(json_string_value(json_object_get(c, "id")),
 			    "lab1:cfe72e22-7c67-4109-ba36-ca38a28ab4f0");
 	assert_null(json_object_get(c, "git_commit_hash"));
-	assert_int_equal(json_array_size(json_object_get(json_object_get(c, "misc"),
-							 "patches")),
-			 2);
+	assert_int_equal(
+		json_array_size(json_object_get(json_object_get(c, "misc"), "patches")),
+		2);
 	/* the label is NULL: left out, not null */
 	assert_null(json_object_get(json_object_get(c, "misc"), "label"));
 	assert_string_equal(json_string_value(json_object_get(b, "checkout_id")),
 			    json_string_value(json_object_get(c, "id")));
-	assert_string_equal(json_string_value(json_object_get(b, "architecture")), "arm64");
+	assert_string_equal(json_string_value(json_object_get(b, "architecture")),
+			    "arm64");
 	key = json_string_value(json_object_get(b, "id"));
 
-	json_array_foreach(json_object_get(k, "tests"), i, t) {
-		assert_string_equal(json_string_value(json_object_get(t, "build_id")), key);
-		assert_string_equal(json_string_value(json_object_get(t, "origin")), "lab1");
+	json_array_foreach(json_object_get(k, "tests"), i, t)
+	{
+		assert_string_equal(json_string_value(json_object_get(t, "build_id")),
+				    key);
+		assert_string_equal(json_string_value(json_object_get(t, "origin")),
+				    "lab1");
 		assert_int_equal(strncmp(json_string_value(json_object_get(t, "path")),
 					 "probestorm.rebind_race.decon_ctl", 32),
 				 0);
@@ -126,7 +130,8 @@ static void test_report(void **state)
 							    "occurrences")),
 			 3);
 
-	t = test_by_path(json_object_get(k, "tests"), "probestorm.rebind_race.decon_ctl.oops");
+	t = test_by_path(json_object_get(k, "tests"),
+			 "probestorm.rebind_race.decon_ctl.oops");
 	assert_non_null(t);
 	assert_string_equal(json_string_value(json_object_get(t, "status")), "PASS");
 	/* zero events: the one-sided bound 1 - 0.05^(1/28) */
@@ -134,7 +139,8 @@ static void test_report(void **state)
 							 "zero_events_upper_95")) -
 			 0.1015) < 1e-4);
 	/* a class absent from the summary counts as 0 */
-	t = test_by_path(json_object_get(k, "tests"), "probestorm.rebind_race.decon_ctl.hang");
+	t = test_by_path(json_object_get(k, "tests"),
+			 "probestorm.rebind_race.decon_ctl.hang");
 	assert_string_equal(json_string_value(json_object_get(t, "status")), "PASS");
 
 	t = test_by_path(json_object_get(k, "tests"), "probestorm.rebind_race.decon_ctl");

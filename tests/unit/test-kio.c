@@ -92,7 +92,8 @@ static void test_existence(void **state)
 
 static void test_names_cannot_escape(void **state)
 {
-	static const char *const bad[] = { "..", ".", "", "../../etc", "a/b", "decon ", "x\n" };
+	static const char *const bad[] = { "..",  ".",	    "",	  "../../etc",
+					   "a/b", "decon ", "x\n" };
 	char p[PATH_MAX];
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -104,8 +105,10 @@ static void test_names_cannot_escape(void **state)
 		assert_int_equal(kio_driver_exists("platform", bad[i]), -EINVAL);
 		assert_int_equal(kio_device_driver("platform", bad[i], &d), -EINVAL);
 		assert_int_equal(kio_device_iommu_group("platform", bad[i], &g), -EINVAL);
-		assert_int_equal(kio_bind_path("platform", bad[i], p, sizeof(p)), -EINVAL);
-		assert_int_equal(kio_unbind_path(bad[i], "ps-decon", p, sizeof(p)), -EINVAL);
+		assert_int_equal(kio_bind_path("platform", bad[i], p, sizeof(p)),
+				 -EINVAL);
+		assert_int_equal(kio_unbind_path(bad[i], "ps-decon", p, sizeof(p)),
+				 -EINVAL);
 		assert_int_equal(kio_drivers_probe_path(bad[i], p, sizeof(p)), -EINVAL);
 	}
 	assert_int_equal(kio_device_exists("platform", NULL), -EINVAL);
@@ -119,7 +122,8 @@ static void test_paths_and_truncation(void **state)
 	assert_string_equal(p, rooted("/sys/bus/platform/drivers/ps-decon/bind"));
 	assert_int_equal(kio_drivers_probe_path("platform", p, sizeof(p)), 0);
 	assert_string_equal(p, rooted("/sys/bus/platform/drivers_probe"));
-	assert_int_equal(kio_path(small, sizeof(small), "/sys/bus/%s", "platform"), -ENAMETOOLONG);
+	assert_int_equal(kio_path(small, sizeof(small), "/sys/bus/%s", "platform"),
+			 -ENAMETOOLONG);
 }
 
 static void test_write_and_read(void **state)

@@ -119,9 +119,10 @@ static void test_record_basic(_unused_ void **state)
 static void test_record_caller_dict_escapes(_unused_ void **state)
 {
 	struct kmsg_record r;
-	const char *s = "3,200,1000,-,caller=T93;sim-decon decon: two\\x0alines \\x5c end\\x00\n"
-			" SUBSYSTEM=platform\n"
-			" DEVICE=+platform:decon\n";
+	const char *s =
+		"3,200,1000,-,caller=T93;sim-decon decon: two\\x0alines \\x5c end\\x00\n"
+		" SUBSYSTEM=platform\n"
+		" DEVICE=+platform:decon\n";
 
 	assert_int_equal(kparse_kmsg_record(s, strlen(s), &r), 0);
 	assert_int_equal(r.level, 3);
@@ -148,8 +149,8 @@ static void test_record_malformed(_unused_ void **state)
 	static const char *const bad[] = {
 		"",
 		"abc",
-		"6,1,2;msg",              /* no flags */
-		"6,1,2,-",                /* no ';' */
+		"6,1,2;msg", /* no flags */
+		"6,1,2,-",   /* no ';' */
 		"6,x,2,-;m",
 		"6,1,2,;m",
 		"-6,1,2,-;m",
@@ -157,7 +158,7 @@ static void test_record_malformed(_unused_ void **state)
 		"6,1,2,-,caller=X12;m",
 		"6,1,2,-,caller=T;m",
 		"6,1,2,-,caller=T1x;m",
-		"6,1,2,-;m\nDEVICE=+platform:x\n",   /* dictionary line without its space */
+		"6,1,2,-;m\nDEVICE=+platform:x\n", /* dictionary line without its space */
 		"6,1,2,-;m\n NOEQUALS\n",
 		"6,1\n,2,-;m",
 	};
@@ -165,7 +166,8 @@ static void test_record_malformed(_unused_ void **state)
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(&r, 0x5a, sizeof(r));
-		assert_int_equal(kparse_kmsg_record(bad[i], strlen(bad[i]), &r), -EBADMSG);
+		assert_int_equal(kparse_kmsg_record(bad[i], strlen(bad[i]), &r),
+				 -EBADMSG);
 		/* untouched on failure */
 		assert_int_equal(r.level, 0x5a5a5a5a);
 	}
@@ -194,14 +196,19 @@ static void test_device_id(_unused_ void **state)
 #define LATE_T93(seq, text) "4," #seq ",5000" #seq ",-,caller=T93;" text "\n"
 
 static const char *const late_warn_with_callers[] = {
-	"6,100,5000000,-,caller=T50;sim-iommu sysmmu-b: registering\n SUBSYSTEM=platform\n"
+	"6,100,5000000,-,caller=T50;sim-iommu sysmmu-b: registering\n "
+	"SUBSYSTEM=platform\n"
 	" DEVICE=+platform:sysmmu-b\n",
 	LATE_T93(101, "------------[ cut here ]------------"),
-	LATE_T93(102, "sim-decon decon: late IOMMU probe at driver bind, something fishy here!"),
-	"7,103,5000103,-,caller=T50;probe of sysmmu-b with driver sim-iommu returned 0 after "
+	LATE_T93(102, "sim-decon decon: late IOMMU probe at driver bind, something fishy "
+		      "here!"),
+	"7,103,5000103,-,caller=T50;probe of sysmmu-b with driver sim-iommu returned 0 "
+	"after "
 	"120000 usecs\n",
-	LATE_T93(104, "WARNING: drivers/iommu/iommu.c:654 at __iommu_probe_device+0x1c8/0x4a0, "
-		      "CPU#1: sh/93"),
+	LATE_T93(
+		104,
+		"WARNING: drivers/iommu/iommu.c:654 at __iommu_probe_device+0x1c8/0x4a0, "
+		"CPU#1: sh/93"),
 	LATE_T93(105, "Modules linked in: sim_decon sim_iommu"),
 	LATE_T93(106, "CPU: 1 UID: 0 PID: 93 Comm: sh Not tainted 7.3.4 #1 PREEMPT"),
 	LATE_T93(107, "Hardware name: linux,dummy-virt (DT)"),
@@ -209,7 +216,8 @@ static const char *const late_warn_with_callers[] = {
 	LATE_T93(109, "pc : __iommu_probe_device+0x1c8/0x4a0"),
 	LATE_T93(110, "lr : __iommu_probe_device+0x1c8/0x4a0"),
 	LATE_T93(111, "sp : ffff800082b3b9c0"),
-	LATE_T93(112, "x29: ffff800082b3b9c0 x28: 0000000000000000 x27: ffff000002d1c810"),
+	LATE_T93(112,
+		 "x29: ffff800082b3b9c0 x28: 0000000000000000 x27: ffff000002d1c810"),
 	LATE_T93(113, "Call trace:"),
 	LATE_T93(114, " __iommu_probe_device+0x1c8/0x4a0 (P)"),
 	LATE_T93(115, " iommu_probe_device+0x3c/0x80"),
@@ -219,7 +227,8 @@ static const char *const late_warn_with_callers[] = {
 	LATE_T93(119, " really_probe+0xc0/0x390"),
 	LATE_T93(120, " bind_store+0xd0/0x140"),
 	LATE_T93(121, "---[ end trace 0000000000000000 ]---"),
-	"7,122,5000122,-,caller=T93;probe of decon with driver sim-decon returned 0 after "
+	"7,122,5000122,-,caller=T93;probe of decon with driver sim-decon returned 0 "
+	"after "
 	"48211 usecs\n",
 	NULL,
 };
@@ -233,13 +242,15 @@ static void check_late_event(const struct events *ev, int64_t first_seq)
 	assert_non_null(e);
 	assert_int_equal(e->source, SOURCE_KMSG);
 	assert_string_equal(e->device, "decon");
-	assert_string_equal(e->message, "sim-decon decon: late IOMMU probe at driver bind, "
-					"something fishy here!");
+	assert_string_equal(e->message,
+			    "sim-decon decon: late IOMMU probe at driver bind, "
+			    "something fishy here!");
 	assert_int_equal(e->seq, first_seq);
 	assert_int_equal(e->prio, 4);
 	assert_non_null(e->detail);
-	assert_non_null(strstr(e->detail, "WARNING: drivers/iommu/iommu.c:654 at "
-					  "__iommu_probe_device+0x1c8/0x4a0, CPU#1: sh/93\n"));
+	assert_non_null(strstr(e->detail,
+			       "WARNING: drivers/iommu/iommu.c:654 at "
+			       "__iommu_probe_device+0x1c8/0x4a0, CPU#1: sh/93\n"));
 	assert_non_null(strstr(e->detail, "\nCall trace:\n"));
 	assert_non_null(strstr(e->detail, " really_probe+0xc0/0x390"));
 	assert_non_null(strstr(e->detail, "---[ end trace"));
@@ -335,8 +346,9 @@ static void test_generic_warn(_unused_ void **state)
 	feed_all(plain, false, &ev);
 	assert_int_equal(ev.n, 1);
 	assert_int_equal(ev.v[0].class, EVENT_WARN);
-	assert_string_equal(ev.v[0].message, "WARNING: drivers/base/core.c:3912 at "
-					     "device_del+0x2a0/0x3b0, CPU#0: kworker/0:1/12");
+	assert_string_equal(ev.v[0].message,
+			    "WARNING: drivers/base/core.c:3912 at "
+			    "device_del+0x2a0/0x3b0, CPU#0: kworker/0:1/12");
 	assert_null(ev.v[0].device);
 	assert_int_equal(ev.v[0].seq, 10);
 	assert_string_equal(ev.v[0].detail, "Modules linked in:\nCall trace:\n"
@@ -348,8 +360,10 @@ static void test_generic_warn(_unused_ void **state)
 	assert_int_equal(ev.n, 1);
 	assert_int_equal(ev.v[0].class, EVENT_WARN);
 	assert_string_equal(ev.v[0].device, "decon");
-	assert_true(strncmp(ev.v[0].message, "WARNING: drivers/sim/sim-decon.c:88 at ", 39) == 0);
-	assert_true(strncmp(ev.v[0].detail, "sim-decon decon: clock still enabled", 36) == 0);
+	assert_true(strncmp(ev.v[0].message, "WARNING: drivers/sim/sim-decon.c:88 at ",
+			    39) == 0);
+	assert_true(strncmp(ev.v[0].detail, "sim-decon decon: clock still enabled", 36) ==
+		    0);
 	events_done(&ev);
 
 	feed_all(old_format, false, &ev);
@@ -363,22 +377,27 @@ static void test_generic_warn(_unused_ void **state)
 static void test_oops_then_panic(_unused_ void **state)
 {
 	static const char *const recs[] = {
-		"1,40,900,-,caller=T93;Unable to handle kernel NULL pointer dereference at "
+		"1,40,900,-,caller=T93;Unable to handle kernel NULL pointer dereference "
+		"at "
 		"virtual address 0000000000000008\n",
 		"1,41,901,-,caller=T93;Mem abort info:\n",
 		"1,42,902,-,caller=T93;  ESR = 0x0000000096000006\n",
 		"1,43,903,-,caller=T93;  EC = 0x25: DABT (current EL), IL = 32 bits\n",
 		"1,44,904,-,caller=T93;Data abort info:\n",
-		"1,45,905,-,caller=T93;[0000000000000008] user address but active_mm is swapper\n",
-		"0,46,906,-,caller=T93;Internal error: Oops: 0000000096000006 [#1]  SMP\n",
+		"1,45,905,-,caller=T93;[0000000000000008] user address but active_mm is "
+		"swapper\n",
+		"0,46,906,-,caller=T93;Internal error: Oops: 0000000096000006 [#1]  "
+		"SMP\n",
 		"4,47,907,-,caller=T93;Modules linked in: sim_decon\n",
-		"4,48,908,-,caller=T93;CPU: 0 UID: 0 PID: 93 Comm: sh Not tainted 7.3.4 #1\n",
+		"4,48,908,-,caller=T93;CPU: 0 UID: 0 PID: 93 Comm: sh Not tainted 7.3.4 "
+		"#1\n",
 		"4,49,909,-,caller=T93;pc : sim_decon_probe+0x24/0x90 [sim_decon]\n",
 		"4,50,910,-,caller=T93;Call trace:\n",
 		"4,51,911,-,caller=T93; sim_decon_probe+0x24/0x90 [sim_decon] (P)\n",
 		"0,52,912,-,caller=T93;Code: f9400c01 b4000061 (f9400420) 52800000 \n",
 		"4,53,913,-,caller=T93;---[ end trace 0000000000000000 ]---\n",
-		"0,54,914,-,caller=T93;Kernel panic - not syncing: Oops: Fatal exception\n",
+		"0,54,914,-,caller=T93;Kernel panic - not syncing: Oops: Fatal "
+		"exception\n",
 		"2,55,915,-,caller=T93;SMP: stopping secondary CPUs\n",
 		"0,56,916,-,caller=T93;Kernel Offset: disabled\n",
 		"0,57,917,-,caller=T93;---[ end Kernel panic - not syncing: Oops: Fatal "
@@ -390,14 +409,16 @@ static void test_oops_then_panic(_unused_ void **state)
 	feed_all(recs, false, &ev);
 	assert_int_equal(ev.n, 2);
 	assert_int_equal(ev.v[0].class, EVENT_OOPS);
-	assert_string_equal(ev.v[0].message, "Unable to handle kernel NULL pointer dereference "
-					     "at virtual address 0000000000000008");
+	assert_string_equal(ev.v[0].message,
+			    "Unable to handle kernel NULL pointer dereference "
+			    "at virtual address 0000000000000008");
 	assert_int_equal(ev.v[0].prio, 0);
 	assert_int_equal(ev.v[0].seq, 40);
 	assert_non_null(strstr(ev.v[0].detail, "Internal error: Oops: 0000000096000006"));
 	assert_non_null(strstr(ev.v[0].detail, " sim_decon_probe+0x24/0x90"));
 	assert_int_equal(ev.v[1].class, EVENT_PANIC);
-	assert_string_equal(ev.v[1].message, "Kernel panic - not syncing: Oops: Fatal exception");
+	assert_string_equal(ev.v[1].message,
+			    "Kernel panic - not syncing: Oops: Fatal exception");
 	assert_non_null(strstr(ev.v[1].detail, "SMP: stopping secondary CPUs"));
 	events_done(&ev);
 }
@@ -405,10 +426,13 @@ static void test_oops_then_panic(_unused_ void **state)
 static void test_bug_open_ended(_unused_ void **state)
 {
 	static const char *const recs[] = {
-		"3,60,1000,-,caller=T5;BUG: sleeping function called from invalid context at "
+		"3,60,1000,-,caller=T5;BUG: sleeping function called from invalid "
+		"context at "
 		"kernel/locking/mutex.c:580\n",
-		"3,61,1001,-,caller=T5;in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 5\n",
-		"4,62,1002,-,caller=T5;CPU: 0 UID: 0 PID: 5 Comm: kworker/0:0 Not tainted\n",
+		"3,61,1001,-,caller=T5;in_atomic(): 1, irqs_disabled(): 0, non_block: 0, "
+		"pid: 5\n",
+		"4,62,1002,-,caller=T5;CPU: 0 UID: 0 PID: 5 Comm: kworker/0:0 Not "
+		"tainted\n",
 		"4,63,1003,-,caller=T5;Call trace:\n",
 		"4,64,1004,-,caller=T5; __might_resched+0x13c/0x1a0\n",
 		"6,65,1005,-,caller=T5;sim-decon decon: bound\n SUBSYSTEM=platform\n"
@@ -431,11 +455,14 @@ static void test_bug_open_ended(_unused_ void **state)
 static void test_hung_task_and_flush(_unused_ void **state)
 {
 	static const char *const recs[] = {
-		"3,70,122000000,-,caller=T30;INFO: task sh:93 blocked for more than 122 seconds.\n",
+		"3,70,122000000,-,caller=T30;INFO: task sh:93 blocked for more than 122 "
+		"seconds.\n",
 		"3,71,122000001,-,caller=T30;      Not tainted 7.3.4 #1\n",
-		"3,72,122000002,-,caller=T30;\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" "
+		"3,72,122000002,-,caller=T30;\"echo 0 > "
+		"/proc/sys/kernel/hung_task_timeout_secs\" "
 		"disables this message.\n",
-		"6,73,122000003,-,caller=T30;task:sh              state:D stack:0     pid:93    "
+		"6,73,122000003,-,caller=T30;task:sh              state:D stack:0     "
+		"pid:93    "
 		"tgid:93    ppid:1      task_flags:0x400100 flags:0x00000008\n",
 		"6,74,122000004,-,caller=T30;Call trace:\n",
 		"6,75,122000005,-,caller=T30; __switch_to+0xf0/0x150 (T)\n",
@@ -454,8 +481,10 @@ static void test_hung_task_and_flush(_unused_ void **state)
 	feed_all(recs, true, &ev);
 	assert_int_equal(ev.n, 1);
 	assert_int_equal(ev.v[0].class, EVENT_HUNG_TASK);
-	assert_string_equal(ev.v[0].message, "INFO: task sh:93 blocked for more than 122 seconds.");
-	assert_non_null(strstr(ev.v[0].detail, "\nCall trace:\n __switch_to+0xf0/0x150 (T)\n"));
+	assert_string_equal(ev.v[0].message,
+			    "INFO: task sh:93 blocked for more than 122 seconds.");
+	assert_non_null(
+		strstr(ev.v[0].detail, "\nCall trace:\n __switch_to+0xf0/0x150 (T)\n"));
 	assert_int_equal(ev.v[0].ts_ns, 122000000000LL);
 	events_done(&ev);
 
@@ -491,7 +520,8 @@ static void test_hung_task_and_flush(_unused_ void **state)
 		feed_all(plain, false, &ev);
 		assert_int_equal(ev.n, 2);
 		assert_int_equal(ev.v[0].class, EVENT_HUNG_TASK);
-		assert_string_equal(ev.v[0].detail, "Call trace:\n __switch_to+0xf0/0x150 (T)");
+		assert_string_equal(ev.v[0].detail,
+				    "Call trace:\n __switch_to+0xf0/0x150 (T)");
 		assert_int_equal(ev.v[1].class, EVENT_INFO);
 		events_done(&ev);
 	}
@@ -500,12 +530,15 @@ static void test_hung_task_and_flush(_unused_ void **state)
 static void test_single_record_classes(_unused_ void **state)
 {
 	static const char *const recs[] = {
-		"4,80,1,-,caller=T40;sim-decon decon: deferred probe timeout, ignoring dependency\n"
+		"4,80,1,-,caller=T40;sim-decon decon: deferred probe timeout, ignoring "
+		"dependency\n"
 		" SUBSYSTEM=platform\n DEVICE=+platform:decon\n",
-		"3,81,2,-,caller=T40;sim-decon decon: probe with driver sim-decon failed with "
+		"3,81,2,-,caller=T40;sim-decon decon: probe with driver sim-decon failed "
+		"with "
 		"error -22\n SUBSYSTEM=platform\n DEVICE=+platform:decon\n",
 		"4,82,3,-;sim-decon: probe of decon failed with error -5\n",
-		"7,83,4,-,caller=T93;probe of decon with driver sim-decon returned -517 after 35 "
+		"7,83,4,-,caller=T93;probe of decon with driver sim-decon returned -517 "
+		"after 35 "
 		"usecs\n",
 		"13,84,5,-,caller=T200;probestorm: run=" UUID " cycle=3 end\n",
 		"6,85,6,-;random boot chatter\n",
@@ -540,24 +573,37 @@ static void test_single_record_classes(_unused_ void **state)
 	free(drv);
 	events_done(&ev);
 
-	assert_int_equal(kparse_probe_time("probe of decon with driver x returned 0 after 7 usecs",
-					   NULL, NULL, &ret, NULL), 0);
+	assert_int_equal(
+		kparse_probe_time("probe of decon with driver x returned 0 after 7 usecs",
+				  NULL, NULL, &ret, NULL),
+		0);
 	assert_int_equal(ret, 0);
 	assert_int_equal(kparse_probe_time("probe of decon returned 0 after 7 usecs",
-					   NULL, NULL, NULL, NULL), -EINVAL);
-	assert_int_equal(kparse_probe_time("probe of decon with driver x returned zero after 7 "
-					   "usecs", NULL, NULL, NULL, NULL), -EINVAL);
-	assert_int_equal(kparse_probe_time("probe of decon with driver x returned 0 after 7",
-					   NULL, NULL, NULL, NULL), -EINVAL);
+					   NULL, NULL, NULL, NULL),
+			 -EINVAL);
+	assert_int_equal(
+		kparse_probe_time("probe of decon with driver x returned zero after 7 "
+				  "usecs",
+				  NULL, NULL, NULL, NULL),
+		-EINVAL);
+	assert_int_equal(
+		kparse_probe_time("probe of decon with driver x returned 0 after 7", NULL,
+				  NULL, NULL, NULL),
+		-EINVAL);
 	assert_true(kparse_probe_ret_deferred(-517));
 	assert_true(kparse_probe_ret_deferred(517));
 	assert_false(kparse_probe_ret_deferred(5));
 	assert_false(kparse_probe_ret_deferred(0));
-	assert_int_equal(kparse_probe_time("probe of sysmmu-b with driver ps-sysmmu returned 5 "
-					   "after 236 usecs", NULL, NULL, &ret, NULL), 0);
+	assert_int_equal(
+		kparse_probe_time("probe of sysmmu-b with driver ps-sysmmu returned 5 "
+				  "after 236 usecs",
+				  NULL, NULL, &ret, NULL),
+		0);
 	assert_int_equal(ret, 5);
-	assert_int_equal(kparse_classify("sim-decon decon: probe with driver sim-decon rejects "
-					 "match -19"), EVENT_INFO);
+	assert_int_equal(
+		kparse_classify("sim-decon decon: probe with driver sim-decon rejects "
+				"match -19"),
+		EVENT_INFO);
 }
 
 static void test_marker_round_trip(_unused_ void **state)
@@ -574,24 +620,30 @@ static void test_marker_round_trip(_unused_ void **state)
 	assert_false(end);
 	assert_int_equal(kparse_classify(buf), EVENT_MARKER);
 
-	assert_int_equal(kparse_marker_format(buf, sizeof(buf), UUID, 9000000000LL, true), 0);
+	assert_int_equal(kparse_marker_format(buf, sizeof(buf), UUID, 9000000000LL, true),
+			 0);
 	assert_int_equal(kparse_marker(buf, uuid, &cycle, &end), 0);
 	assert_int_equal(cycle, 9000000000LL);
 	assert_true(end);
 
 	assert_int_equal(kparse_marker_format(buf, 20, UUID, 1, true), -ENOBUFS);
-	assert_int_equal(kparse_marker_format(buf, sizeof(buf), "not-a-uuid", 1, true), -EINVAL);
+	assert_int_equal(kparse_marker_format(buf, sizeof(buf), "not-a-uuid", 1, true),
+			 -EINVAL);
 	assert_int_equal(kparse_marker_format(buf, sizeof(buf), UUID, -1, true), -EINVAL);
 
 	cycle = -1;
-	assert_int_equal(kparse_marker("probestorm: run=" UUID " cycle=3 middle", uuid, &cycle,
-				       &end), -EINVAL);
-	assert_int_equal(kparse_marker("probestorm: run=" UUID " cycle= end", NULL, NULL, NULL),
+	assert_int_equal(kparse_marker("probestorm: run=" UUID " cycle=3 middle", uuid,
+				       &cycle, &end),
 			 -EINVAL);
-	assert_int_equal(kparse_marker("probestorm: run=0b7e4c1a cycle=3 end", NULL, NULL, NULL),
+	assert_int_equal(
+		kparse_marker("probestorm: run=" UUID " cycle= end", NULL, NULL, NULL),
+		-EINVAL);
+	assert_int_equal(
+		kparse_marker("probestorm: run=0b7e4c1a cycle=3 end", NULL, NULL, NULL),
+		-EINVAL);
+	assert_int_equal(kparse_marker("probestorm: run=" UUID " cycle=3 end extra", NULL,
+				       NULL, NULL),
 			 -EINVAL);
-	assert_int_equal(kparse_marker("probestorm: run=" UUID " cycle=3 end extra", NULL, NULL,
-				       NULL), -EINVAL);
 	assert_int_equal(cycle, -1);
 }
 
@@ -621,9 +673,11 @@ static void test_interleaved_callers(_unused_ void **state)
 	static const char *const recs[] = {
 		"4,200,1,-,caller=T93;------------[ cut here ]------------\n",
 		"4,201,2,-,caller=T94;------------[ cut here ]------------\n",
-		"4,202,3,-,caller=T94;WARNING: kernel/workqueue.c:2000 at __queue_work+0x1/0x2, "
+		"4,202,3,-,caller=T94;WARNING: kernel/workqueue.c:2000 at "
+		"__queue_work+0x1/0x2, "
 		"CPU#0: sh/94\n",
-		"4,203,4,-,caller=T93;sim-decon decon: late IOMMU probe at driver bind, something "
+		"4,203,4,-,caller=T93;sim-decon decon: late IOMMU probe at driver bind, "
+		"something "
 		"fishy here!\n",
 		"4,204,5,-,caller=T93;WARNING: drivers/iommu/iommu.c:654 at "
 		"__iommu_probe_device+0x1/0x2, CPU#1: sh/93\n",
@@ -644,7 +698,7 @@ static void test_interleaved_callers(_unused_ void **state)
 	warn = find_class(&ev, EVENT_WARN);
 	assert_non_null(late);
 	assert_non_null(warn);
-	assert_ptr_equal(late, &ev.v[0]);        /* closed first */
+	assert_ptr_equal(late, &ev.v[0]); /* closed first */
 	assert_int_equal(late->seq, 200);
 	assert_string_equal(late->device, "decon");
 	assert_non_null(strstr(late->detail, "__iommu_probe_device"));
@@ -698,8 +752,10 @@ static void test_deferred(_unused_ void **state)
 	struct kparse_deferred_entry *e = NULL, *sentinel = (void *)0x1;
 	size_t n = 99;
 
-	assert_int_equal(kparse_deferred("decon\tsim-decon: waiting for sysmmu-b\nother\t\n", &e,
-					 &n), 0);
+	assert_int_equal(
+		kparse_deferred("decon\tsim-decon: waiting for sysmmu-b\nother\t\n", &e,
+				&n),
+		0);
 	assert_int_equal(n, 2);
 	assert_string_equal(e[0].device, "decon");
 	assert_string_equal(e[0].reason, "sim-decon: waiting for sysmmu-b");
@@ -725,9 +781,10 @@ static void test_uevent(_unused_ void **state)
 	static const char bind[] = "bind@/devices/platform/decon\0ACTION=bind\0"
 				   "DEVPATH=/devices/platform/decon\0SUBSYSTEM=platform\0"
 				   "DRIVER=sim-decon\0OF_NAME=decon\0SEQNUM=1234";
-	static const char unbind[] = "unbind@/devices/platform/decon\0ACTION=unbind\0"
-				     "DEVPATH=/devices/platform/decon\0SUBSYSTEM=platform\0"
-				     "SEQNUM=1240";
+	static const char unbind[] =
+		"unbind@/devices/platform/decon\0ACTION=unbind\0"
+		"DEVPATH=/devices/platform/decon\0SUBSYSTEM=platform\0"
+		"SEQNUM=1240";
 	static const char udev[] = "libudev\0\xfe\xed\xca\xfe\x28\0\0\0";
 	struct uevent u;
 
@@ -760,20 +817,25 @@ static void test_trace_line(_unused_ void **state)
 {
 	struct kernel_event e;
 
-	assert_int_equal(kparse_trace_line("              sh-93      [001] .....    12.345678: "
-					   "add_device_to_group: IOMMU: groupID=0 device=decon\n",
-					   &e), 0);
+	assert_int_equal(
+		kparse_trace_line("              sh-93      [001] .....    12.345678: "
+				  "add_device_to_group: IOMMU: groupID=0 device=decon\n",
+				  &e),
+		0);
 	assert_int_equal(e.source, SOURCE_TRACEFS);
 	assert_int_equal(e.class, EVENT_IOMMU_TRACE);
 	assert_int_equal(e.ts_ns, 12345678000LL);
-	assert_string_equal(e.message, "add_device_to_group: IOMMU: groupID=0 device=decon");
+	assert_string_equal(e.message,
+			    "add_device_to_group: IOMMU: groupID=0 device=decon");
 	assert_string_equal(e.device, "decon");
 	kernel_event_done(&e);
 
 	/* a task name with spaces and dashes */
-	assert_int_equal(kparse_trace_line(" kworker/u4:1 my-x-7 [000] d..1. 3.000001: "
-					   "attach_device_to_domain: IOMMU: device=sysmmu-b",
-					   &e), 0);
+	assert_int_equal(
+		kparse_trace_line(" kworker/u4:1 my-x-7 [000] d..1. 3.000001: "
+				  "attach_device_to_domain: IOMMU: device=sysmmu-b",
+				  &e),
+		0);
 	assert_int_equal(e.ts_ns, 3000001000LL);
 	assert_string_equal(e.device, "sysmmu-b");
 	kernel_event_done(&e);
@@ -817,10 +879,10 @@ static void test_cmdline_param(_unused_ void **state)
 	char *v = NULL;
 
 	assert_int_equal(kparse_cmdline_param(cmd, "fw_devlink", &v), 0);
-	assert_string_equal(v, "on");             /* after "--" belongs to init */
+	assert_string_equal(v, "on"); /* after "--" belongs to init */
 	free(v);
 	assert_int_equal(kparse_cmdline_param(cmd, "deferred_probe_timeout", &v), 0);
-	assert_string_equal(v, "-1");             /* last one wins; '-' == '_' */
+	assert_string_equal(v, "-1"); /* last one wins; '-' == '_' */
 	free(v);
 	assert_int_equal(kparse_cmdline_param(cmd, "dyndbg", &v), 0);
 	assert_string_equal(v, "file dd.c +p");
@@ -891,10 +953,10 @@ static void feed_capture(const char *text, size_t len, struct kparse_report *r,
 
 /* What each capture of contrib/qemu/guest-capture.sh must fold into. */
 struct capture_expect {
-	const char *name;                  /* file name without extension */
+	const char *name; /* file name without extension */
 	enum event_class class;
 	size_t count;
-	const char *devices[4];            /* expected devices of those events, if any */
+	const char *devices[4]; /* expected devices of those events, if any */
 };
 
 static const struct capture_expect kmsg_expect[] = {
@@ -903,10 +965,16 @@ static const struct capture_expect kmsg_expect[] = {
 	{ "late-iommu-warn", EVENT_WARN, 0, {} },
 	/* lkml-v1: every consumer bound while sysmmu-b registers warns, at bind and at
 	 * module load alike */
-	{ "late-iommu-warn-lkml-v1", EVENT_LATE_IOMMU_PROBE, 2, { "decon", "decon-ctl" } },
+	{ "late-iommu-warn-lkml-v1",
+	  EVENT_LATE_IOMMU_PROBE,
+	  2,
+	  { "decon", "decon-ctl" } },
 	{ "insmod-lkml-v1", EVENT_LATE_IOMMU_PROBE, 2, { "decon", "decon-ctl" } },
 	{ "insmod", EVENT_LATE_IOMMU_PROBE, 0, {} },
-	{ "insmod", EVENT_PROBE_TIME, 4, { "sysmmu-a", "sysmmu-b", "decon", "decon-ctl" } },
+	{ "insmod",
+	  EVENT_PROBE_TIME,
+	  4,
+	  { "sysmmu-a", "sysmmu-b", "decon", "decon-ctl" } },
 	{ "generic-warning", EVENT_WARN, 1, {} },
 	{ "generic-warning", EVENT_LATE_IOMMU_PROBE, 0, {} },
 	{ "oops-null-deref", EVENT_OOPS, 1, {} },
@@ -943,8 +1011,8 @@ static void check_capture(const char *file, const struct events *ev)
 			continue;
 		if (count_class(ev, x->class) != x->count)
 			fail_msg("%s: %zu %s event(s), expected %zu", file,
-				 count_class(ev, x->class), event_class_to_string(x->class),
-				 x->count);
+				 count_class(ev, x->class),
+				 event_class_to_string(x->class), x->count);
 		for (size_t d = 0; d < ARRAY_SIZE(x->devices) && x->devices[d]; d++) {
 			bool found = false;
 
@@ -960,13 +1028,15 @@ static void check_capture(const char *file, const struct events *ev)
 			for (size_t j = 0; j < ev->n; j++)
 				if (ev->v[j].class == x->class) {
 					assert_non_null(ev->v[j].detail);
-					assert_non_null(strstr(ev->v[j].detail, "Call trace:"));
+					assert_non_null(
+						strstr(ev->v[j].detail, "Call trace:"));
 				}
 		if (x->class == EVENT_LATE_IOMMU_PROBE)
 			for (size_t j = 0; j < ev->n; j++)
 				if (ev->v[j].class == x->class)
-					assert_non_null(strstr(ev->v[j].detail,
-							       "WARNING: drivers/iommu/iommu.c:"));
+					assert_non_null(strstr(
+						ev->v[j].detail,
+						"WARNING: drivers/iommu/iommu.c:"));
 	}
 }
 
@@ -1033,17 +1103,23 @@ static void test_captured_late_warn(_unused_ void **state)
 	assert_int_equal(e->ts_ns, 1652501000LL);
 	assert_int_equal(e->prio, 4);
 	assert_string_equal(e->device, "decon");
-	assert_string_equal(e->message, "ps-decon decon: late IOMMU probe at driver bind, "
-					"something fishy here!");
-	assert_true(strncmp(e->detail, "WARNING: drivers/iommu/iommu.c:654 at "
-			    "__iommu_probe_device+0x19c/0x48c, CPU#1: sh/88\n", 71) == 0);
+	assert_string_equal(e->message,
+			    "ps-decon decon: late IOMMU probe at driver bind, "
+			    "something fishy here!");
+	assert_true(strncmp(e->detail,
+			    "WARNING: drivers/iommu/iommu.c:654 at "
+			    "__iommu_probe_device+0x19c/0x48c, CPU#1: sh/88\n",
+			    71) == 0);
 	assert_non_null(strstr(e->detail, "\n really_probe+0x5c/0x288\n"));
 	assert_true(strstr(e->detail, "---[ end trace 0000000000000000 ]---") ==
-		    e->detail + strlen(e->detail) - strlen("---[ end trace 0000000000000000 ]---"));
+		    e->detail + strlen(e->detail) -
+			    strlen("---[ end trace 0000000000000000 ]---"));
 	/* the consumer with one IOMMU deferred instead */
 	for (size_t i = 0; i < ev.n; i++)
-		if (ev.v[i].class == EVENT_PROBE_TIME && streq(ev.v[i].device, "decon-ctl")) {
-			assert_int_equal(kparse_probe_time(ev.v[i].message, &dev, NULL, &ret, NULL),
+		if (ev.v[i].class == EVENT_PROBE_TIME &&
+		    streq(ev.v[i].device, "decon-ctl")) {
+			assert_int_equal(kparse_probe_time(ev.v[i].message, &dev, NULL,
+							   &ret, NULL),
 					 0);
 			assert_int_equal(ret, -517);
 		}
@@ -1091,8 +1167,10 @@ static void test_captured_deferred(_unused_ void **state)
 			bool ab, ba;
 
 			assert_int_equal(n, 2);
-			ab = streq(e[0].device, "decon") && streq(e[1].device, "decon-ctl");
-			ba = streq(e[0].device, "decon-ctl") && streq(e[1].device, "decon");
+			ab = streq(e[0].device, "decon") &&
+			     streq(e[1].device, "decon-ctl");
+			ba = streq(e[0].device, "decon-ctl") &&
+			     streq(e[1].device, "decon");
 			assert_true(ab || ba);
 		}
 		kparse_deferred_free(e, n);

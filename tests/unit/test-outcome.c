@@ -16,10 +16,18 @@
 #include "outcome.h"
 
 static const struct outcome_device devs[] = {
-	{ .name = "decon", .kernel_name = "decon", .bus = "platform", .consumer = true,
-	  .expect_iommu = true, .expect_domain = "identity" },
-	{ .name = "decon-ctl", .kernel_name = "decon-ctl", .bus = "platform", .consumer = true,
-	  .expect_iommu = true, .expect_domain = "identity" },
+	{ .name = "decon",
+	  .kernel_name = "decon",
+	  .bus = "platform",
+	  .consumer = true,
+	  .expect_iommu = true,
+	  .expect_domain = "identity" },
+	{ .name = "decon-ctl",
+	  .kernel_name = "decon-ctl",
+	  .bus = "platform",
+	  .consumer = true,
+	  .expect_iommu = true,
+	  .expect_domain = "identity" },
 	{ .name = "sysmmu-a", .kernel_name = "sysmmu-a", .bus = "platform" },
 };
 
@@ -27,10 +35,11 @@ struct fixture {
 	struct cycle_record c;
 };
 
-static void add_obs(struct cycle_record *c, const char *dev, const char *driver, int group,
-		    const char *type, int deferrals)
+static void add_obs(struct cycle_record *c, const char *dev, const char *driver,
+		    int group, const char *type, int deferrals)
 {
-	c->observations = realloc(c->observations, (c->n_observations + 1) * sizeof(struct observation));
+	c->observations = realloc(c->observations,
+				  (c->n_observations + 1) * sizeof(struct observation));
 	c->observations[c->n_observations++] = (struct observation){
 		.device = strdup(dev),
 		.consumer = strncmp(dev, "decon", 5) == 0,
@@ -46,18 +55,28 @@ static void add_event(struct cycle_record *c, enum event_class cls, const char *
 {
 	c->events = realloc(c->events, (c->n_events + 1) * sizeof(struct kernel_event));
 	c->events[c->n_events++] = (struct kernel_event){
-		.source = SOURCE_KMSG, .class = cls, .seq = (int64_t)c->n_events,
-		.device = dev ? strdup(dev) : NULL, .message = strdup("x"),
+		.source = SOURCE_KMSG,
+		.class = cls,
+		.seq = (int64_t)c->n_events,
+		.device = dev ? strdup(dev) : NULL,
+		.message = strdup("x"),
 	};
 }
 
 static void add_action(struct cycle_record *c, enum step_verb v, const char *arg, int err,
 		       bool hung)
 {
-	c->actions = realloc(c->actions, (c->n_actions + 1) * sizeof(struct action_record));
+	c->actions =
+		realloc(c->actions, (c->n_actions + 1) * sizeof(struct action_record));
 	c->actions[c->n_actions] = (struct action_record){
-		.idx = (int)c->n_actions, .group = -1, .verb = v, .arg = strdup(arg),
-		.start_ns = 1, .end_ns = hung ? 0 : 2, .err = err, .hung = hung,
+		.idx = (int)c->n_actions,
+		.group = -1,
+		.verb = v,
+		.arg = strdup(arg),
+		.start_ns = 1,
+		.end_ns = hung ? 0 : 2,
+		.err = err,
+		.hung = hung,
 	};
 	c->n_actions++;
 }
@@ -234,9 +253,12 @@ static void test_names_round_trip(void **state)
 	assert_int_equal(outcome_from_string("fine"), -EINVAL);
 	assert_true(OUTCOME_CRASH > OUTCOME_OOPS && OUTCOME_OOPS > OUTCOME_HANG &&
 		    OUTCOME_HANG > OUTCOME_LATE_IOMMU_PROBE &&
-		    OUTCOME_LATE_IOMMU_PROBE > OUTCOME_NO_IOMMU && OUTCOME_NO_IOMMU > OUTCOME_WARN &&
-		    OUTCOME_WARN > OUTCOME_PROBE_FAILED && OUTCOME_PROBE_FAILED > OUTCOME_UNBOUND &&
-		    OUTCOME_UNBOUND > OUTCOME_DEFERRED_OK && OUTCOME_DEFERRED_OK > OUTCOME_OK);
+		    OUTCOME_LATE_IOMMU_PROBE > OUTCOME_NO_IOMMU &&
+		    OUTCOME_NO_IOMMU > OUTCOME_WARN &&
+		    OUTCOME_WARN > OUTCOME_PROBE_FAILED &&
+		    OUTCOME_PROBE_FAILED > OUTCOME_UNBOUND &&
+		    OUTCOME_UNBOUND > OUTCOME_DEFERRED_OK &&
+		    OUTCOME_DEFERRED_OK > OUTCOME_OK);
 	(void)state;
 }
 
@@ -244,15 +266,22 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_late_probe_only_marks_its_consumer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_probe_only_marks_its_consumer,
+						setup, teardown),
 		cmocka_unit_test(test_device_forms),
-		cmocka_unit_test_setup_teardown(test_no_group_is_no_iommu, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_domain_type_is_no_iommu, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unbound_and_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_group_is_no_iommu, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_domain_type_is_no_iommu, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unbound_and_deferred, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_probe_failed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hang_beats_late_probe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_anonymous_oops_counts_for_all, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_supplier_warn_counts_for_cycle_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hang_beats_late_probe, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_anonymous_oops_counts_for_all, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_supplier_warn_counts_for_cycle_only,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_is_kept, setup, teardown),
 		cmocka_unit_test(test_names_round_trip),
 	};

@@ -24,7 +24,7 @@
 #include "macro.h"
 #include "stats.h"
 
-#define assert_close(actual, expected, rel)                                                \
+#define assert_close(actual, expected, rel) \
 	assert_close_at((actual), (expected), (rel), #actual, __FILE__, __LINE__)
 
 static void assert_close_at(double actual, double expected, double rel, const char *what,
@@ -36,8 +36,8 @@ static void assert_close_at(double actual, double expected, double rel, const ch
 	if (expected == 0.0)
 		tol = rel;
 	if (!(fabs(actual - expected) <= tol)) {
-		print_error("%s:%d: %s = %.17g, expected %.17g (rel %g)\n", file, line, what,
-			    actual, expected, rel);
+		print_error("%s:%d: %s = %.17g, expected %.17g (rel %g)\n", file, line,
+			    what, actual, expected, rel);
 		_fail(file, line);
 	}
 }
@@ -155,12 +155,12 @@ static void check_fisher(const struct fisher_case *c, size_t n, double rel)
 	for (size_t i = 0; i < n; i++) {
 		double p = -1.0, q = -1.0;
 
-		assert_int_equal(stats_fisher_exact(c[i].k1, c[i].n1, c[i].k2, c[i].n2, &p),
-				 0);
+		assert_int_equal(
+			stats_fisher_exact(c[i].k1, c[i].n1, c[i].k2, c[i].n2, &p), 0);
 		assert_close(p, c[i].p, rel);
 		/* swapping the arms is the same test */
-		assert_int_equal(stats_fisher_exact(c[i].k2, c[i].n2, c[i].k1, c[i].n1, &q),
-				 0);
+		assert_int_equal(
+			stats_fisher_exact(c[i].k2, c[i].n2, c[i].k1, c[i].n1, &q), 0);
 		assert_close(q, c[i].p, rel);
 	}
 }
@@ -170,8 +170,8 @@ static void test_fisher(void **state)
 	/* exact rationals with R's rule (== scipy 1.10 fisher_exact to 1e-15), ref.py */
 	static const struct fisher_case c[] = {
 		{ 3, 100, 15, 100, 0.00519222290141669 },
-		{ 5, 10, 5, 10, 1.0 },                    /* balanced */
-		{ 2, 10, 8, 10, 0.023014137565221155 },   /* mirror tables tie exactly */
+		{ 5, 10, 5, 10, 1.0 },			   /* balanced */
+		{ 2, 10, 8, 10, 0.023014137565221155 },	   /* mirror tables tie exactly */
 		{ 0, 50, 50, 50, 1.9823306042836678e-29 }, /* extreme */
 		{ 20, 20, 0, 20, 1.4508889103849688e-11 },
 		{ 1, 2, 0, 3, 0.4 },
@@ -226,20 +226,26 @@ static void test_fisher_degenerate(void **state)
 static void test_quantiles(void **state)
 {
 	static const double probs[] = { 0.0, 0.25, 0.5, 0.9, 0.99, 1.0 };
-	static const double q1[] = { 3.2, 1.5, 9.9, 4.4, 7.0, 2.2, 8.1, 5.5, 6.3, 0.7, 4.4 };
+	static const double q1[] = {
+		3.2, 1.5, 9.9, 4.4, 7.0, 2.2, 8.1, 5.5, 6.3, 0.7, 4.4
+	};
 	/* numpy.quantile(method='linear'), ref.py */
 	static const double e1[] = { 0.7, 2.7, 4.4, 8.1, 9.72, 9.9 };
-	static const double e2[] = { 0.0, 37.125, 75.0, 135.14999999999998, 148.515, 150.0 };
+	static const double e2[] = {
+		0.0, 37.125, 75.0, 135.14999999999998, 148.515, 150.0
+	};
 	double q2[200], r[ARRAY_SIZE(probs)], one = 42.0, v;
 	(void)state;
 
 	for (int i = 0; i < 200; i++)
 		q2[i] = (i * 37 % 101) * 1.5;
 
-	assert_int_equal(stats_quantiles(q1, ARRAY_SIZE(q1), probs, ARRAY_SIZE(probs), r), 0);
+	assert_int_equal(stats_quantiles(q1, ARRAY_SIZE(q1), probs, ARRAY_SIZE(probs), r),
+			 0);
 	for (size_t i = 0; i < ARRAY_SIZE(probs); i++)
 		assert_close(r[i], e1[i], 1e-14);
-	assert_int_equal(stats_quantiles(q2, ARRAY_SIZE(q2), probs, ARRAY_SIZE(probs), r), 0);
+	assert_int_equal(stats_quantiles(q2, ARRAY_SIZE(q2), probs, ARRAY_SIZE(probs), r),
+			 0);
 	for (size_t i = 0; i < ARRAY_SIZE(probs); i++)
 		assert_close(r[i], e2[i], 1e-14);
 	assert_int_equal(stats_quantiles(&one, 1, probs, ARRAY_SIZE(probs), r), 0);
@@ -264,7 +270,7 @@ static void test_quantiles_invalid(void **state)
 	double p = 0.5, bad = 1.5, r = -1.0;
 	(void)state;
 
-	assert_int_equal(stats_quantiles(x, 3, &p, 1, &r), -EINVAL);  /* NaN */
+	assert_int_equal(stats_quantiles(x, 3, &p, 1, &r), -EINVAL); /* NaN */
 	assert_int_equal(stats_quantiles(x, 0, &p, 1, &r), -EINVAL);
 	assert_int_equal(stats_quantiles(x, 1, &bad, 1, &r), -EINVAL);
 	assert_int_equal(stats_quantiles(x, 1, &p, 0, &r), -EINVAL);
@@ -324,8 +330,10 @@ static void test_bootstrap_deterministic(void **state)
 	for (int i = 0; i < 500; i++)
 		x[i] = 1000.0 + (i * 7919 % 997) * 0.37 + (i % 13 == 0 ? 250.0 : 0.0);
 
-	assert_int_equal(stats_bootstrap_quantiles(x, 500, probs, 3, 0, 1234, 0.95, a), 0);
-	assert_int_equal(stats_bootstrap_quantiles(x, 500, probs, 3, 0, 1234, 0.95, b), 0);
+	assert_int_equal(stats_bootstrap_quantiles(x, 500, probs, 3, 0, 1234, 0.95, a),
+			 0);
+	assert_int_equal(stats_bootstrap_quantiles(x, 500, probs, 3, 0, 1234, 0.95, b),
+			 0);
 	assert_int_equal(stats_bootstrap_quantiles(x, 500, probs, 3, 0, 99, 0.95, c), 0);
 	assert_memory_equal(a, b, sizeof(a));
 	assert_memory_not_equal(a, c, sizeof(a));
@@ -370,7 +378,7 @@ static void check_width(size_t n, unsigned b)
 static void test_bootstrap_width(void **state)
 {
 	(void)state;
-	check_width(2000, 0);     /* the full bootstrap */
+	check_width(2000, 0);	  /* the full bootstrap */
 	check_width(400000, 400); /* m-out-of-n with rescaling */
 }
 
@@ -518,8 +526,9 @@ static void test_hodges_lehmann_brute(void **state)
 		size_t nx, ny;
 		int ties;
 	} c[] = {
-		{ 1, 1, 0 }, { 1, 9, 0 }, { 7, 1, 1 }, { 60, 70, 0 }, { 61, 71, 1 },
-		{ 300, 401, 0 }, { 301, 400, 1 }, { 2000, 2500, 0 }, { 2001, 2499, 1 },
+		{ 1, 1, 0 },	 { 1, 9, 0 },	    { 7, 1, 1 },
+		{ 60, 70, 0 },	 { 61, 71, 1 },	    { 300, 401, 0 },
+		{ 301, 400, 1 }, { 2000, 2500, 0 }, { 2001, 2499, 1 },
 	};
 	struct stats_rng rng;
 	(void)state;
@@ -570,8 +579,8 @@ static void test_hist_equals_plain(void **state)
 		size_t nx, ny;
 		int ties;
 	} c[] = {
-		{ 1, 1, 0 }, { 1, 9, 1 }, { 7, 1, 1 }, { 61, 71, 1 }, { 300, 401, 0 },
-		{ 2001, 2499, 1 }, { 5000, 4000, 1 }, { 1500, 1700, 0 },
+		{ 1, 1, 0 },	 { 1, 9, 1 },	    { 7, 1, 1 },       { 61, 71, 1 },
+		{ 300, 401, 0 }, { 2001, 2499, 1 }, { 5000, 4000, 1 }, { 1500, 1700, 0 },
 	};
 	static const double probs[] = { 0, 0.01, 0.5, 0.9, 0.99, 1 };
 	struct stats_rng rng;
@@ -580,17 +589,22 @@ static void test_hist_equals_plain(void **state)
 	stats_rng_seed(&rng, 77);
 	for (size_t t = 0; t < ARRAY_SIZE(c); t++) {
 		size_t nx = c[t].nx, ny = c[t].ny, hx, hy;
-		_cleanup_free_ double *x = malloc(nx * sizeof(*x)), *y = malloc(ny * sizeof(*y));
-		_cleanup_free_ double *xv = malloc(nx * sizeof(*xv)), *yv = malloc(ny * sizeof(*yv));
-		_cleanup_free_ uint64_t *xc = malloc(nx * sizeof(*xc)), *yc = malloc(ny * sizeof(*yc));
+		_cleanup_free_ double *x = malloc(nx * sizeof(*x)),
+				      *y = malloc(ny * sizeof(*y));
+		_cleanup_free_ double *xv = malloc(nx * sizeof(*xv)),
+				      *yv = malloc(ny * sizeof(*yv));
+		_cleanup_free_ uint64_t *xc = malloc(nx * sizeof(*xc)),
+					*yc = malloc(ny * sizeof(*yc));
 		struct stats_mwu a, b;
 		double p, q, s1, s2;
 
 		assert_true(x && y && xv && yv && xc && yc);
 		for (size_t i = 0; i < nx; i++)
-			x[i] = c[t].ties ? stats_rng_below(&rng, 23) * 10.0 : uniform(&rng, 100);
+			x[i] = c[t].ties ? stats_rng_below(&rng, 23) * 10.0
+					 : uniform(&rng, 100);
 		for (size_t i = 0; i < ny; i++)
-			y[i] = c[t].ties ? stats_rng_below(&rng, 29) * 10.0 : uniform(&rng, 130);
+			y[i] = c[t].ties ? stats_rng_below(&rng, 29) * 10.0
+					 : uniform(&rng, 130);
 		hx = to_hist(x, nx, xv, xc);
 		hy = to_hist(y, ny, yv, yc);
 
@@ -599,12 +613,14 @@ static void test_hist_equals_plain(void **state)
 		assert_true(a.u == b.u && a.z == b.z && a.p == b.p);
 
 		assert_int_equal(stats_hodges_lehmann(x, nx, y, ny, &s1), 0);
-		assert_int_equal(stats_hist_hodges_lehmann(xv, xc, hx, yv, yc, hy, &s2), 0);
+		assert_int_equal(stats_hist_hodges_lehmann(xv, xc, hx, yv, yc, hy, &s2),
+				 0);
 		assert_true(s1 == s2);
 
 		for (size_t i = 0; i < ARRAY_SIZE(probs); i++) {
 			assert_int_equal(stats_quantiles(y, ny, &probs[i], 1, &p), 0);
-			assert_int_equal(stats_hist_quantile(yv, yc, hy, probs[i], &q), 0);
+			assert_int_equal(stats_hist_quantile(yv, yc, hy, probs[i], &q),
+					 0);
 			assert_true(p == q);
 		}
 	}
@@ -633,7 +649,8 @@ static void test_hist_small(void **state)
 
 	s = -1;
 	assert_int_equal(stats_hist_hodges_lehmann(xv, zero, 2, yv, yc, 2, &s), -EINVAL);
-	assert_int_equal(stats_hist_hodges_lehmann(unsorted, xc, 2, yv, yc, 2, &s), -EINVAL);
+	assert_int_equal(stats_hist_hodges_lehmann(unsorted, xc, 2, yv, yc, 2, &s),
+			 -EINVAL);
 	assert_int_equal(stats_hist_quantile(xv, xc, 0, 0.5, &s), -EINVAL);
 	assert_int_equal(stats_hist_quantile(xv, xc, 2, 1.5, &s), -EINVAL);
 	assert_true(s == -1);
@@ -646,7 +663,8 @@ static void test_verdict(void **state)
 	assert_int_equal(stats_verdict(0.001, 0.05, +0.02), STATS_REGRESSION);
 	assert_int_equal(stats_verdict(0.001, 0.05, -0.02), STATS_IMPROVEMENT);
 	assert_int_equal(stats_verdict(0.2, 0.05, +0.02), STATS_NO_CHANGE);
-	assert_int_equal(stats_verdict(0.05, 0.05, +1.0), STATS_REGRESSION); /* p <= alpha */
+	assert_int_equal(stats_verdict(0.05, 0.05, +1.0),
+			 STATS_REGRESSION); /* p <= alpha */
 	assert_int_equal(stats_verdict(0.0, 0.05, 0.0), STATS_NO_CHANGE);
 	assert_int_equal(stats_verdict(-0.1, 0.05, 1.0), _STATS_VERDICT_INVALID);
 	assert_int_equal(stats_verdict(NAN, 0.05, 1.0), _STATS_VERDICT_INVALID);
@@ -677,8 +695,8 @@ static void test_equivalence(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
-		assert_int_equal(stats_equivalence_tost(c[i].kb, c[i].nb, c[i].kh, c[i].nh,
-							c[i].margin, &p),
+		assert_int_equal(stats_equivalence_tost(c[i].kb, c[i].nb, c[i].kh,
+							c[i].nh, c[i].margin, &p),
 				 0);
 		assert_close(p, c[i].p, 1e-9);
 	}
