@@ -38,8 +38,11 @@
 #include "decide.h"
 #include "guestlog.h"
 #include "kcidb.h"
+#include "kio.h"
+#include "kmsg.h"
 #include "log.h"
 #include "macro.h"
+#include "pstore.h"
 #include "runner.h"
 #include "util.h"
 
@@ -318,26 +321,58 @@ static int verb_run(int argc, char **argv)
 /*
  * import BUNDLE...: idempotent. For a QEMU guest's stream also:
  *   --died crash|hang --console LOG   the guest died: record the in-flight cycle
+ *   --pstore-root DIR                 with --died: the crash cycle also holds the pstore
+ *                                     records in DIR/sys/fs/pstore (what the next boot found)
  *   --print-resume                    print UUID:SEQ where a fresh boot continues the run
  *                                     (nothing when the run ended), import nothing
  */
+
+/* The guest's death, with the pstore records the next boot saved under pstore_root (a
+ * sysroot-like tree, read through pstore_read()) when given. */
+static int record_death(struct db *db, const struct guestlog_tail *t, enum outcome died,
+			const char *console, const char *pstore_root)
+{
+	_cleanup_free_ char *old_root = NULL;
+	struct kernel_event *evs = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (pstore_root) {
+		old_root = strdup(kio_root());
+		if (!old_root)
+			return -ENOMEM;
+		r = kio_set_root(pstore_root);
+		if (r >= 0)
+			r = pstore_read(&evs, &n);
+		(void)kio_set_root(old_root);
+		/* the records of the boot that died, found by the one after it */
+		for (size_t i = 0; i < n; i++)
+			evs[i].boot = t->boot + 1;
+	}
+	if (r >= 0)
+		r = guestlog_record_death(db, t, died, console, t->boot, evs, n);
+	kmsg_events_free(evs, n);
+	return r;
+}
+
 static int verb_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "died", required_argument, NULL, 'D' },
 		{ "console", required_argument, NULL, 'c' },
+		{ "pstore-root", required_argument, NULL, 'p' },
 		{ "print-resume", no_argument, NULL, 'r' },
 		{ "print-partial", no_argument, NULL, 'P' },
 		{ "database", required_argument, NULL, 'd' },
 		{}
 	};
-	const char *console = NULL;
+	const char *console = NULL, *pstore_root = NULL;
 	enum outcome died = OUTCOME_OK;
 	bool print_resume = false, print_partial = false;
 	struct db *db = NULL;
 	int ret = 0, c;
 
-	while ((c = getopt_long(argc, argv, "D:c:rPd:", opts, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "D:c:p:rPd:", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'D':
 			if (streq(optarg, "crash"))
@@ -350,6 +385,7 @@ static int verb_import(int argc, char **argv)
 			}
 			break;
 		case 'c': console = optarg; break;
+		case 'p': pstore_root = optarg; break;
 		case 'r': print_resume = true; break;
 		case 'P': print_resume = print_partial = true; break;
 		case 'd': arg_database = optarg; break;
@@ -411,7 +447,7 @@ static int verb_import(int argc, char **argv)
 			rewind(f);
 			r = guestlog_scan(f, &t);
 			if (r >= 0 && !t.ended)
-				r = guestlog_record_death(db, &t, died, console, t.boot);
+				r = record_death(db, &t, died, console, pstore_root);
 			if (r >= 0 && guestlog_rebooted(&t)) {
 				printf("%s: guest rebooted in cycle %lld (a scenario "
 				       "step)\n",

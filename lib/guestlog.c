@@ -171,8 +171,10 @@ static int console_tail(const char *path, char **ret_tail, char **ret_headline,
 }
 
 int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum outcome how,
-			  const char *console_path, int boot)
+			  const char *console_path, int boot,
+			  const struct kernel_event *extra, size_t n_extra)
 {
+	_cleanup_free_ struct kernel_event *evs = NULL;
 	_cleanup_free_ char *tail = NULL, *headline = NULL;
 	struct kernel_event ev = { .source = SOURCE_CONSOLE, .prio = -1, .boot = boot };
 	enum event_class cls = EVENT_INFO;
@@ -199,6 +201,13 @@ int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum out
 						 ? "guest stopped responding (watchdog)"
 						 : "guest reset without a console panic");
 	ev.detail = tail;
+	/* Shallow copies: the strings stay owned where they are. */
+	evs = calloc(1 + n_extra, sizeof(*evs));
+	if (!evs)
+		return -ENOMEM;
+	evs[0] = ev;
+	for (size_t i = 0; i < n_extra; i++)
+		evs[1 + i] = extra[i];
 
 	if (t->has_inflight && t->inflight_cycle > t->last_cycle) {
 		struct cycle_record c = {
@@ -232,12 +241,16 @@ int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum out
 			return -ENOMEM;
 		c.actions = &a;
 		c.n_actions = 1;
-		c.events = &ev;
-		c.n_events = 1;
+		c.events = evs;
+		c.n_events = 1 + n_extra;
 		r = db_cycle_insert(db, run_id, &c, NULL);
 		free(c.note);
 		return r == -EEXIST ? 0 : r;
 	}
-	r = db_event_insert_unattached(db, run_id, &ev);
-	return r == -EEXIST ? 0 : r;
+	for (size_t i = 0; i < 1 + n_extra; i++) {
+		r = db_event_insert_unattached(db, run_id, &evs[i]);
+		if (r < 0 && r != -EEXIST)
+			return r;
+	}
+	return 0;
 }

@@ -44,9 +44,11 @@ int guestlog_scan(FILE *f, struct guestlog_tail *ret);
  * outcome how (OUTCOME_CRASH or OUTCOME_HANG) for the in-flight cycle, holding the
  * in-flight action (not returned) and a console event (class panic/oops when the console
  * shows one) with the last lines of console_path; without an in-flight cycle, only the
- * console event, attached to the run. Idempotent. 0 or negative errno. */
+ * console event, attached to the run. extra[0..n_extra) are stored with it (the pstore
+ * records the next boot found; the caller keeps them). Idempotent. 0 or negative errno. */
 int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum outcome how,
-			  const char *console_path, int boot);
+			  const char *console_path, int boot,
+			  const struct kernel_event *extra, size_t n_extra);
 
 /* The first cycle a fresh boot should run: after the in-flight cycle or the last one; for
  * a reboot, the in-flight cycle itself (the new boot completes it from t->partial). */

@@ -928,9 +928,23 @@ static void test_guest_died(void **state)
 	      "Kernel panic - not syncing: Oops: Fatal exception\r\n",
 	      cf);
 	fclose(cf);
-	assert_int_equal(guestlog_record_death(f->db2, &t, OUTCOME_CRASH, console, 0), 0);
+	/* with a pstore record the next boot found (import --pstore-root) */
+	struct kernel_event ps = { .source = SOURCE_PSTORE,
+				   .class = EVENT_PANIC,
+				   .seq = 0,
+				   .prio = -1,
+				   .boot = 1,
+				   .message = (char *)"Kernel panic - not syncing: Oops",
+				   .detail = (char *)"dmesg-ramoops-0" };
+	assert_int_equal(
+		guestlog_record_death(f->db2, &t, OUTCOME_CRASH, console, 0, &ps, 1), 0);
 	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles"),
 			 N_CYCLES + 1);
+	assert_int_equal(count_sql(f->path2,
+				   "SELECT COUNT(*) FROM events e JOIN cycles c ON "
+				   "c.id = e.cycle_id WHERE c.seq = 4 AND e.source = "
+				   "'pstore' AND e.boot = 1 AND e.class = 'panic'"),
+			 1);
 	assert_int_equal(count_sql(f->path2,
 				   "SELECT COUNT(*) FROM cycles WHERE seq = 4 AND "
 				   "outcome = 'crash' AND note LIKE '%bind decon%'"),
@@ -946,7 +960,8 @@ static void test_guest_died(void **state)
 			  "'Kernel panic - not syncing%' AND detail LIKE '%Oops%'"),
 		1);
 	/* Idempotent: the same death recorded twice changes nothing. */
-	assert_int_equal(guestlog_record_death(f->db2, &t, OUTCOME_CRASH, console, 0), 0);
+	assert_int_equal(
+		guestlog_record_death(f->db2, &t, OUTCOME_CRASH, console, 0, NULL, 0), 0);
 	assert_int_equal(count_sql(f->path2, "SELECT COUNT(*) FROM cycles"),
 			 N_CYCLES + 1);
 	assert_int_equal(
