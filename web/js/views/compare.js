@@ -58,8 +58,11 @@ function latencyTable(g, alpha) {
 			: `${l.hl_shift_ns >= 0 ? '+' : '−'}${ns(Math.abs(l.hl_shift_ns))}`) : null,
 	i === 0 ? h('td', { class: 'num', rowspan: 2 }, pValue(l.p)) : null,
 	i === 0 ? h('td', { rowspan: 2 }, verdictBadge(l.verdict)) : null)));
+	// Large runs: the statistics of the histograms the database keeps (compare.h).
+	const binned = g.latency.some((l) => l.binned) ? '; from histograms: values of 1 µs ' +
+		'and more to 3 significant digits, bins at most 1% wide' : '';
 	return table(`Latency percentiles with bootstrap 95% intervals; Mann-Whitney p, ` +
-		`Hodges-Lehmann shift head − base (α = ${alpha})`,
+		`Hodges-Lehmann shift head − base (α = ${alpha})${binned}`,
 	['Metric', 'Kernel', { text: 'p50', attrs: { class: 'num' } },
 		{ text: 'p90', attrs: { class: 'num' } }, { text: 'p99', attrs: { class: 'num' } },
 		{ text: 'Shift', attrs: { class: 'num' } }, { text: 'p', attrs: { class: 'num' } },
