@@ -1116,12 +1116,15 @@ int main(int argc, char **argv)
 			continue;
 		argc -= optind;
 		argv += optind;
-		optind = 1;
+		/* 0, not 1: glibc then starts afresh, in the order the verb's optstring asks
+		 * for; with 1 it kept the "+" (stop at the first operand) of the global
+		 * parse, and `export UUID --format summary` ignored its --format. */
+		optind = 0;
 		/* Verbs without options of their own still accept the query options. */
 		if (verbs[i].fn != verb_run && verbs[i].fn != verb_compare &&
 		    verbs[i].fn != verb_import && verbs[i].fn != verb_qemu &&
 		    verbs[i].fn != verb_decide && verbs[i].fn != verb_export) {
-			while ((c = getopt_long(argc, argv, "+jd:", opts, NULL)) >= 0) {
+			while ((c = getopt_long(argc, argv, "jd:", opts, NULL)) >= 0) {
 				if (c == 'j')
 					arg_json = true;
 				else if (c == 'd')

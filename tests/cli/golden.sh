@@ -88,4 +88,21 @@ for args in "--base nope --head stock" "--base stock" "--base stock --head stock
 		echo "FAIL - compare $args: exit $rc"; cat "$t/err"; fail=1
 	fi
 done
+# options after the operands count as well as before them
+run list-json-after 0 list runs --json && run list-json-before 0 --json list runs &&
+	if cmp -s "$t/list-json-after" "$t/list-json-before" && jq -e 'length == 2' \
+		"$t/list-json-after" > /dev/null; then
+		echo "ok   - list runs --json = --json list runs"
+	else
+		echo "FAIL - list runs --json differs from --json list runs"; fail=1
+	fi
+uuid=$(jq -r '.[0].uuid' "$t/list-json-after")
+run summary-after 0 export "$uuid" --format summary && run summary-before 0 export \
+	--format summary "$uuid" &&
+	if cmp -s "$t/summary-after" "$t/summary-before" && jq -e '.cycles == 28' \
+		"$t/summary-after" > /dev/null; then
+		echo "ok   - export UUID --format summary = export --format summary UUID"
+	else
+		echo "FAIL - export UUID --format summary differs"; fail=1
+	fi
 exit $fail
