@@ -43,6 +43,7 @@
 #include "log.h"
 #include "macro.h"
 #include "pstore.h"
+#include "report.h"
 #include "runner.h"
 #include "util.h"
 
@@ -870,6 +871,63 @@ out:
 
 /* --- decide --- */
 
+/* report SEL [--markdown] [--json]: one kernel's runs alone (lib/report.h). */
+static int verb_report(int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+					      { "markdown", no_argument, NULL, 'm' },
+					      { "database", required_argument, NULL,
+						'd' },
+					      {} };
+	struct report rep;
+	struct db *db = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "jmd:", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'j': arg_json = true; break;
+		case 'm': arg_markdown = true; break;
+		case 'd': arg_database = optarg; break;
+		default: return EXIT_ERROR;
+		}
+	}
+	if (optind != argc - 1) {
+		log_error("report: one selector expected (a kernel label, a run UUID, "
+			  "label:NAME, run:UUID or kernel:ID)");
+		return EXIT_ERROR;
+	}
+	if (arg_json && arg_markdown) {
+		log_error("report: --json and --markdown exclude each other");
+		return EXIT_ERROR;
+	}
+	if (open_db(NULL, DB_READONLY, &db) < 0)
+		return EXIT_ERROR;
+	r = report_build(db, argv[optind], &rep);
+	if (r == -ENOENT)
+		log_error("'%s' matches no run in '%s'", argv[optind],
+			  database_path(NULL));
+	else if (r < 0)
+		log_error_errno(r, "report on '%s' failed: %s", argv[optind],
+				r == -EINVAL ? "malformed selector" : db_errmsg(db));
+	db_close(db);
+	if (r < 0)
+		return EXIT_ERROR;
+	if (arg_json) {
+		json_t *j = report_to_json(&rep);
+
+		if (!j) {
+			report_done(&rep);
+			log_oom();
+			return EXIT_ERROR;
+		}
+		print_json(j);
+		json_decref(j);
+	} else
+		report_print(stdout, &rep, arg_markdown);
+	report_done(&rep);
+	return 0;
+}
+
 /*
  * decide: is the comparison already decided (every watched outcome rate DIFFERENT or SAME
  * at the per-look alpha)? For adaptive campaigns (contrib/qemu/until-decided,
@@ -1060,6 +1118,7 @@ static const struct {
 	{ "compare", verb_compare,
 	  "compare --base SEL --head SEL [--json|--markdown] [--junit FILE] [--alpha A]\n"
 	  "                     [--alpha-latency A] [--server URL]" },
+	{ "report", verb_report, "report SEL [--markdown|--json]" },
 	{ "decide", verb_decide,
 	  "decide --base SEL --head SEL [--margin 0.05] [--alpha 0.001] [--look k "
 	  "--looks K]\n"
@@ -1123,7 +1182,8 @@ int main(int argc, char **argv)
 		/* Verbs without options of their own still accept the query options. */
 		if (verbs[i].fn != verb_run && verbs[i].fn != verb_compare &&
 		    verbs[i].fn != verb_import && verbs[i].fn != verb_qemu &&
-		    verbs[i].fn != verb_decide && verbs[i].fn != verb_export) {
+		    verbs[i].fn != verb_decide && verbs[i].fn != verb_export &&
+		    verbs[i].fn != verb_report) {
 			while ((c = getopt_long(argc, argv, "jd:", opts, NULL)) >= 0) {
 				if (c == 'j')
 					arg_json = true;

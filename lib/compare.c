@@ -1540,6 +1540,163 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 		compare_result_regressed(r) ? "REGRESSION" : "no regression");
 }
 
+/* --- one side alone (probestorm report) --- */
+
+static json_t *side_ci(struct stats_interval ci)
+{
+	return json_pack("[o, o]", json_num(ci.lo), json_num(ci.hi));
+}
+
+json_t *compare_side_to_json(const struct compare_result *r)
+{
+	json_t *root =
+		json_pack("{s:s, s:s?, s:I}", "selector", r->base.selector, "kernel",
+			  r->base.description, "runs", (json_int_t)r->base.n_runs);
+	json_t *groups = json_array();
+
+	if (!root || !groups || json_object_set_new(root, "groups", groups) < 0) {
+		json_decref(root);
+		return NULL;
+	}
+	for (size_t i = 0; i < r->n_groups; i++) {
+		const struct compare_group *g = &r->groups[i];
+		struct compare_rate sorted[_OUTCOME_MAX + 1];
+		json_t *jg = json_pack("{s:s, s:s, s:[], s:[], s:[], s:o}", "scenario",
+				       g->scenario, "consumer", g->device, "outcomes",
+				       "latency", "sweep", "window",
+				       window_to_json(&g->window_base));
+
+		if (!jg || json_array_append_new(groups, jg) < 0)
+			goto oom;
+		memcpy(sorted, g->rates, g->n_rates * sizeof(*sorted));
+		qsort(sorted, g->n_rates, sizeof(*sorted), cmp_rate);
+		for (size_t j = 0; j < g->n_rates; j++)
+			if (json_array_append_new(
+				    json_object_get(jg, "outcomes"),
+				    json_pack("{s:s, s:I, s:I, s:o}", "outcome",
+					      rate_name(sorted[j].outcome), "k",
+					      (json_int_t)sorted[j].k_base, "n",
+					      (json_int_t)sorted[j].n_base, "ci",
+					      side_ci(sorted[j].ci_base))) < 0)
+				goto oom;
+		for (int m = 0; m < 2; m++) {
+			static const char *const qn[] = { "p50", "p90", "p99" };
+			const struct compare_latency *l = &g->latency[m];
+			json_t *o;
+
+			if (l->n_base == 0)
+				continue;
+			o = json_pack("{s:s, s:I, s:b}", "metric", l->metric, "n",
+				      (json_int_t)l->n_base, "binned", l->binned);
+			for (int q = 0; o && q < _COMPARE_Q_MAX; q++)
+				json_object_set_new(o, qn[q],
+						    json_pack("{s:o, s:o}", "value",
+							      json_num(l->q_base[q]),
+							      "ci",
+							      side_ci(l->ci_base[q])));
+			if (json_array_append_new(json_object_get(jg, "latency"), o) < 0)
+				goto oom;
+		}
+		for (size_t j = 0; j < g->n_buckets; j++)
+			if (g->buckets[j].n_base > 0 &&
+			    json_array_append_new(
+				    json_object_get(jg, "sweep"),
+				    json_pack("{s:I, s:I, s:I}", "sweep_us",
+					      (json_int_t)g->buckets[j].sweep, "n",
+					      (json_int_t)g->buckets[j].n_base, "fail",
+					      (json_int_t)g->buckets[j].fail_base)) < 0)
+				goto oom;
+	}
+	return root;
+oom:
+	json_decref(root);
+	return NULL;
+}
+
+void compare_print_side(FILE *f, const struct compare_result *r, bool markdown)
+{
+	fprintf(f,
+		"%soutcome rates: Wilson 95%% CI (none seen: one-sided 95%% upper "
+		"bound); "
+		"latency: bootstrap 95%% CI\n",
+		markdown ? "- " : "");
+	if (result_binned(r))
+		fprintf(f,
+			"%slatency from histograms (more than %u values): values of 1 us "
+			"and more to 3 significant digits, bins at most 1%% wide\n",
+			markdown ? "- " : "", COMPARE_BOOTSTRAP_MAX_N);
+	for (size_t i = 0; i < r->n_groups; i++) {
+		struct compare_group *g = &r->groups[i];
+		struct compare_rate sorted[_OUTCOME_MAX + 1];
+
+		memcpy(sorted, g->rates, g->n_rates * sizeof(*sorted));
+		qsort(sorted, g->n_rates, sizeof(*sorted), cmp_rate);
+		if (markdown)
+			fprintf(f,
+				"\n#### %s / consumer `%s`\n\n| outcome | cycles "
+				"|\n|---|---|\n",
+				g->scenario, g->device);
+		else
+			fprintf(f, "\nscenario %s, consumer %s\n", g->scenario,
+				g->device);
+		for (size_t j = 0; j < g->n_rates; j++) {
+			char b[64];
+
+			fmt_rate(b, sizeof(b), sorted[j].k_base, sorted[j].n_base,
+				 sorted[j].ci_base);
+			fprintf(f, markdown ? "| %s | %s |\n" : "  %-18s  %s\n",
+				rate_name(sorted[j].outcome), b);
+		}
+		if (markdown)
+			fputc('\n', f);
+		for (int m = 0; m < 2; m++) {
+			const struct compare_latency *l = &g->latency[m];
+			char q[3][3][24];
+
+			if (l->n_base == 0)
+				continue;
+			for (int k = 0; k < 3; k++) {
+				fmt_ms(q[k][0], sizeof(q[k][0]), l->q_base[k]);
+				fmt_ms(q[k][1], sizeof(q[k][1]), l->ci_base[k].lo);
+				fmt_ms(q[k][2], sizeof(q[k][2]), l->ci_base[k].hi);
+			}
+			fprintf(f,
+				"%s%s ms (n %zu): p50 %s [%s, %s], p90 %s [%s, %s], "
+				"p99 %s [%s, %s]\n",
+				markdown ? "- " : "  ", l->metric, l->n_base, q[0][0],
+				q[0][1], q[0][2], q[1][0], q[1][1], q[1][2], q[2][0],
+				q[2][1], q[2][2]);
+		}
+		if (g->n_buckets > 0) {
+			char w[96];
+
+			fprintf(f,
+				markdown
+					? "\n| offset ms | failed/cycles |\n|---:|---:|\n"
+					: "  failures per offset:\n");
+			for (size_t j = 0; j < g->n_buckets; j++) {
+				const struct compare_bucket *b = &g->buckets[j];
+
+				if (b->n_base == 0)
+					continue;
+				fprintf(f,
+					markdown ? "| %.3f | %llu/%llu |\n"
+						 : "    %8.3f ms  %4llu/%llu\n",
+					(double)b->sweep / 1000.0,
+					(unsigned long long)b->fail_base,
+					(unsigned long long)b->n_base);
+			}
+			window_describe(&g->window_base, w, sizeof(w));
+			fprintf(f,
+				"%srace window (offsets whose failure rate is above the "
+				"least-failing offset's, Fisher p <= %g each, "
+				"uncorrected): "
+				"%s\n",
+				markdown ? "\n" : "  ", COMPARE_WINDOW_ALPHA, w);
+		}
+	}
+}
+
 /* --- JUnit XML --- */
 
 /* Attribute and text content: the five XML specials escaped; control characters other

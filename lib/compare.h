@@ -142,5 +142,12 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown);
 void compare_print_junit(FILE *f, const struct compare_result *r);
 
 /* Text renderings of db_query_run_summary() / db_query_runs() / db_query_kernels(). */
+/* The base side alone, for a report on one kernel (compare base with itself): JSON
+ * {"selector", "kernel", "runs", "groups": [{"scenario", "consumer", "outcomes": [{"outcome",
+ * "k", "n", "ci"}], "latency": [{"metric", "n", "binned", "p50": {"value", "ci"}, ...}],
+ * "sweep": [{"sweep_us", "n", "fail"}], "window"}]} (NULL on allocation failure), and the
+ * same as text or markdown. */
+json_t *compare_side_to_json(const struct compare_result *r);
+void compare_print_side(FILE *f, const struct compare_result *r, bool markdown);
 void compare_print_run_summary(FILE *f, json_t *summary);
 void compare_print_list(FILE *f, const char *what, json_t *list);

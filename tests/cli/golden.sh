@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Golden-output checks of the CLI's query verbs on the bundle recorded from the real QEMU
 # kit (tests/data/bundles/qemu-e2e-stock-lkml-v1.ndjson): it is imported into a scratch
-# database, then `list`, `list kernels`, `compare` (text, markdown, JUnit XML) run and
+# database, then `list`, `list kernels`, `compare` (text, markdown, JUnit XML), `report`
+# (text, markdown, JSON) run and
 # their output is diffed against tests/data/golden/. Dates are replaced by DATE before the
 # diff so a re-recorded bundle only changes what matters. compare must exit 1 (the bundle
 # holds the lkml-v1 regression) and the JUnit file must be well-formed XML.
@@ -105,4 +106,24 @@ run summary-after 0 export "$uuid" --format summary && run summary-before 0 expo
 	else
 		echo "FAIL - export UUID --format summary differs"; fail=1
 	fi
+# report: one kernel alone, text and markdown against golden files, JSON by its content
+run report 0 report stock && check report report.txt
+run report-md 0 report --markdown lkml-v1 && check report-md report.md
+run report-json 0 report stock --json &&
+	if jq -e '(.groups | length) == 2 and .runs == 1 and
+		(.groups[] | select(.consumer == "decon") | .window.first_us == 40000) and
+		(.evidence[0].outcome == "late_iommu_probe") and
+		(.evidence[0].event.detail | test("Call trace:")) and
+		(.evidence[0].event.detail | test("x29:") | not)' "$t/report-json" > /dev/null; then
+		echo "ok   - report --json: groups, window, evidence without the register dump"
+	else
+		echo "FAIL - report --json"; head -c 2000 "$t/report-json"; fail=1
+	fi
+timeout 30 "$ps" --database "$t/db" report nope > /dev/null 2> "$t/err"
+rc=$?
+if [ $rc -eq 2 ] && [ "$(wc -l < "$t/err")" -eq 1 ]; then
+	echo "ok   - report nope: exit 2, $(cat "$t/err")"
+else
+	echo "FAIL - report nope: exit $rc"; cat "$t/err"; fail=1
+fi
 exit $fail
