@@ -35,6 +35,7 @@
 #include "api.h"
 #include "bundle.h"
 #include "compare.h"
+#include "report.h"
 #include "db-query.h"
 #include "db.h"
 #include "log.h"
@@ -553,6 +554,34 @@ static int api_get_compare(struct api_get *g, struct api_reply *rep)
 	return api_ok(rep, MHD_HTTP_OK, j);
 }
 
+static int api_get_report(struct api_get *g, struct api_reply *rep)
+{
+	static const char *const params[] = { "selector", NULL };
+	const char *sel = api_param(g->c, "selector");
+	struct report report;
+	json_t *j;
+	int r;
+
+	if (api_params_check(g->c, params, rep) < 0)
+		return 0;
+	if (!sel)
+		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
+				 "give selector (a kernel label, a run UUID, label:NAME, "
+				 "run:UUID or kernel:ID)");
+	r = report_build(g->db, sel, &report);
+	if (r == -ENOENT)
+		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found",
+				 "selector '%s' matches no run", sel);
+	if (r == -EINVAL)
+		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
+				 "malformed selector '%s'", sel);
+	if (r < 0)
+		return api_db_error(rep, g->db, r, "building the report");
+	j = report_to_json(&report);
+	report_done(&report);
+	return api_ok(rep, MHD_HTTP_OK, j);
+}
+
 static int api_get_sweep(struct api_get *g, struct api_reply *rep)
 {
 	static const char *const params[] = { "run", NULL };
@@ -1056,6 +1085,7 @@ static const struct api_route {
 	{ "runs/*/cycles", api_get_run_cycles, API_POST_NONE },
 	{ "cycles/*", api_get_cycle, API_POST_NONE },
 	{ "compare", api_get_compare, API_POST_NONE },
+	{ "report", api_get_report, API_POST_NONE },
 	{ "sweep", api_get_sweep, API_POST_NONE },
 	{ "trend", api_get_trend, API_POST_NONE },
 	{ "bundles", NULL, API_POST_BUNDLE },

@@ -25,6 +25,16 @@ expect 200 "compare stock vs lkml-v1: a regression" '.verdict == "regression"' \
 	'(.groups[] | select(.consumer == "decon") | .window.base.found == true and
 	  .window.head.found == false)'
 
+ps_req GET '/api/v1/report?selector=stock'
+expect 200 "report on stock: both consumers, the late-probe WARN with its call trace" \
+	'(.groups | length) == 2' '.runs == 1' \
+	'(.evidence[] | select(.outcome == "late_iommu_probe") | .event.detail |
+	  test("Call trace:"))'
+ps_req GET '/api/v1/report?selector=nope'
+expect_error 404 "report on a selector matching nothing"
+ps_req GET '/api/v1/report'
+expect_error 400 "report without a selector"
+
 ps_req GET '/api/v1/runs?kernel=stock'
 expect 200 "the stock run" '(.runs | length) == 1'
 uuid=$(jq -r '.runs[0].uuid' "$ps_tmp/body")
