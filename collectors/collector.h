@@ -14,6 +14,9 @@
 #include "conf.h"
 #include "model.h"
 
+/* Stack size of a collector's reader thread (kmsg, uevent). */
+#define COLLECTOR_THREAD_STACK (256 * 1024)
+
 struct collector_ctx {
 	const struct conf *conf;
 	const struct conf_campaign *campaign;

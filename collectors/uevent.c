@@ -5,7 +5,9 @@
  * to the kernel). A thread stamps every datagram with CLOCK_MONOTONIC on receipt. bind and
  * unbind uevents of topology devices become EVENT_UEVENT events of the cycle (those that
  * arrive between two cycles go with the next one), and a history of bind times answers the
- * runner's time-to-bound question (uevent.h).
+ * runner's time-to-bound question (uevent.h). The kernel queues a uevent on the socket before
+ * the write that caused it returns, so cycle_end() receives what the thread has not got to
+ * yet itself instead of sleeping until it has.
  *
  * With a fake kernel tree (kio root set) the host's uevents would be meaningless, so the
  * collector is not available there (-EOPNOTSUPP).
@@ -32,10 +34,9 @@
 #include "uevent.h"
 #include "util.h"
 
-#define UEVENT_RCVBUF	 (8 * 1024 * 1024)
-#define UEVENT_MSG_MAX	 8192 /* UEVENT_BUFFER_SIZE is 2048 */
-#define UEVENT_HISTORY	 4096
-#define UEVENT_SETTLE_NS (50 * NSEC_PER_MSEC)
+#define UEVENT_RCVBUF  (8 * 1024 * 1024)
+#define UEVENT_MSG_MAX 8192 /* UEVENT_BUFFER_SIZE is 2048 */
+#define UEVENT_HISTORY 4096
 
 struct uevent_seen {
 	int64_t ts_ns;
@@ -51,6 +52,9 @@ struct uevent_state {
 	bool sync_init;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	/* taken around every receive (thread and cycle_end()), before lock */
+	pthread_mutex_t read_lock;
+	char *buf; /* UEVENT_MSG_MAX, under read_lock */
 	const struct conf_device **devs;
 	size_t n_devs;
 
@@ -152,8 +156,10 @@ out:
 }
 
 /* Receives everything queued. 0 at EAGAIN, negative errno on a socket error. */
-static int uevent_drain(struct uevent_state *s, char *buf)
+static int uevent_drain_locked(struct uevent_state *s)
 {
+	char *buf = s->buf;
+
 	for (;;) {
 		struct sockaddr_nl from = {};
 		struct iovec iov = { .iov_base = buf, .iov_len = UEVENT_MSG_MAX };
@@ -192,16 +198,21 @@ static int uevent_drain(struct uevent_state *s, char *buf)
 	}
 }
 
+static int uevent_drain(struct uevent_state *s)
+{
+	int k;
+
+	pthread_mutex_lock(&s->read_lock);
+	k = uevent_drain_locked(s);
+	pthread_mutex_unlock(&s->read_lock);
+	return k;
+}
+
 static void *uevent_thread(void *userdata)
 {
 	struct uevent_state *s = userdata;
-	char *buf = malloc(UEVENT_MSG_MAX);
 	int k = 0;
 
-	if (!buf) {
-		log_oom();
-		return NULL;
-	}
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = s->wake_fd, .events = POLLIN },
@@ -216,13 +227,12 @@ static void *uevent_thread(void *userdata)
 		}
 		if (p[0].revents)
 			break;
-		k = uevent_drain(s, buf);
+		k = uevent_drain(s);
 		if (k < 0)
 			break;
 	}
 	if (k < 0)
 		log_error_errno(k, "uevent: receiving failed, collector stopped");
-	free(buf);
 	return NULL;
 }
 
@@ -252,9 +262,12 @@ static void uevent_stop(void *state)
 	s->n_events = s->cap_events = 0;
 	free(s->devs);
 	s->devs = NULL;
+	free(s->buf);
+	s->buf = NULL;
 	if (s->sync_init) {
 		pthread_cond_destroy(&s->cond);
 		pthread_mutex_destroy(&s->lock);
+		pthread_mutex_destroy(&s->read_lock);
 		s->sync_init = false;
 	}
 }
@@ -264,6 +277,7 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 	struct uevent_state *s = state;
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
 	int size = UEVENT_RCVBUF, k;
+	pthread_attr_t attr;
 
 	memset(s, 0, sizeof(*s));
 	s->sock = s->wake_fd = -1;
@@ -310,11 +324,22 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 		goto fail;
 	}
 
+	s->buf = malloc(UEVENT_MSG_MAX);
+	if (!s->buf) {
+		k = log_oom();
+		goto fail;
+	}
 	cond_init_monotonic(&s->cond);
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->read_lock, NULL);
 	s->sync_init = true;
 
-	k = -pthread_create(&s->thread, NULL, uevent_thread, s);
+	/* A small stack: the runner locks its memory (mlockall), and the default 8 MiB
+	 * stack would be faulted in whole, for nothing, at the start of every run. */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, COLLECTOR_THREAD_STACK);
+	k = -pthread_create(&s->thread, &attr, uevent_thread, s);
+	pthread_attr_destroy(&attr);
 	if (k < 0) {
 		log_error_errno(k, "uevent: cannot start the receiver thread");
 		goto fail;
@@ -341,18 +366,13 @@ static int uevent_cycle_end(void *state, _unused_ const struct collector_ctx *ct
 			    struct cycle_record *c)
 {
 	struct uevent_state *s = state;
-	int64_t until = now_ns() + UEVENT_SETTLE_NS;
-	int k = 0;
+	int k;
 
-	/* Let the thread take what is already queued on the socket. */
-	for (;;) {
-		struct pollfd p = { .fd = s->sock, .events = POLLIN };
+	/* What is queued on the socket is this cycle's: take it now. A socket error is the
+	 * thread's to report. */
+	(void)uevent_drain(s);
 
-		if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN) || now_ns() >= until)
-			break;
-		sleep_until_ns(now_ns() + NSEC_PER_MSEC);
-	}
-
+	k = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->overruns) {
 		struct kernel_event e = {
@@ -395,21 +415,28 @@ const struct collector_ops collector_uevent = {
 	.stop = uevent_stop,
 };
 
-/* Lock held. */
+/* The first bind of device at or after after_ns. The history is in receipt order, so the
+ * search walks back from the newest entry and stops at the first one older than after_ns:
+ * it looks at this cycle's uevents, not at a full ring. Lock held. */
 static bool uevent_find_bind(const struct uevent_state *s, const char *device,
 			     int64_t after_ns, int64_t *ret_ns)
 {
-	for (size_t i = 0; i < s->len; i++) {
-		const struct uevent_seen *h = &s->history[(s->head + i) % UEVENT_HISTORY];
+	bool found = false;
+
+	for (size_t i = s->len; i > 0; i--) {
+		const struct uevent_seen *h =
+			&s->history[(s->head + i - 1) % UEVENT_HISTORY];
 		const struct conf_device *d = s->devs[h->dev];
 
-		if (h->bind && h->ts_ns >= after_ns &&
+		if (h->ts_ns < after_ns)
+			break;
+		if (h->bind &&
 		    (streq(d->device, device) || (d->name && streq(d->name, device)))) {
 			*ret_ns = h->ts_ns;
-			return true;
+			found = true;
 		}
 	}
-	return false;
+	return found;
 }
 
 int uevent_wait_bound(void *state, const char *device, int64_t after_ns,
