@@ -72,6 +72,9 @@ struct runner {
 	size_t n_devs;
 	int64_t consecutive_hangs;
 	int64_t next_seq[_SOURCE_MAX]; /* for events whose source numbers nothing */
+	struct bundle_line line;       /* the stream's cycle and inflight lines */
+	/* where a cycle's step time went, for the debug log */
+	int64_t inflight_ns, exec_ns, op_ns;
 	struct runner_progress progress;
 };
 
@@ -218,6 +221,16 @@ static int runner_stream(struct runner *r, json_t *j)
 	return 0;
 }
 
+/* Writes the line in r->line, flushed, in one write(2). */
+static int runner_stream_line(struct runner *r)
+{
+	int k = bundle_line_write(r->opts->stream, &r->line);
+
+	if (k < 0)
+		return log_error_errno(k, "Failed to write the NDJSON stream");
+	return 0;
+}
+
 /* Fill a job for one step; returns 1 if the step is a job, 0 if the runner handles it
  * itself (sleep, wait-bound, reboot), negative errno on failure. */
 static int runner_job_for_step(struct runner *r, const struct conf_step *st,
@@ -321,7 +334,6 @@ static int runner_append_action(struct cycle_record *c, const struct conf_step *
 	return 0;
 }
 
-/* Stores the in-flight action before the kernel gets to act on it. */
 /* Stores the in-flight action before the kernel gets to act on it. For a concurrent group
  * the first member is the action and the whole group ("bind sysmmu-b @0us, probe decon
  * @40000us, ...") goes along (params in the database, "group" in the stream): a crash in a
@@ -356,12 +368,14 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
 			log_warning_errno(k, "Failed to record the in-flight action");
 	}
 	if (r->opts->stream) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}", "type",
-				      "inflight", "run", r->run.uuid, "cycle",
-				      (json_int_t)c->seq, "action", a.idx, "verb",
-				      step_verb_to_string(a.verb), "arg",
-				      a.arg ? a.arg : "", "group", len > 0 ? desc : NULL);
-		runner_stream(r, j);
+		int k = bundle_inflight_format(&r->line, r->run.uuid, c->seq, a.idx,
+					       step_verb_to_string(a.verb),
+					       a.arg ? a.arg : "", len > 0 ? desc : NULL);
+
+		if (k < 0)
+			log_oom();
+		else
+			runner_stream_line(r);
 	}
 }
 
@@ -443,7 +457,7 @@ static int runner_exec_group(struct runner *r, struct cycle_record *c,
 	struct action_job jobs[32];
 	const struct conf_step *steps[32];
 	int64_t offsets[32];
-	int64_t t0, max_off = 0, deadline;
+	int64_t t0, max_off = 0, deadline, t_mark, t_exec;
 	size_t n = 0;
 	int k;
 
@@ -486,7 +500,10 @@ static int runner_exec_group(struct runner *r, struct cycle_record *c,
 	if (n == 0)
 		return 0;
 
+	t_mark = now_ns();
 	runner_mark_inflight(r, c, steps, offsets, n, g->concurrent ? group_no : -1);
+	t_exec = now_ns();
+	r->inflight_ns += t_exec - t_mark;
 	t0 = now_ns() + (g->concurrent ? GROUP_LEAD_NS : 0);
 	for (size_t i = 0; i < n; i++)
 		jobs[i].start_at_ns = (g->concurrent || steps[i]->verb == STEP_SLEEP)
@@ -497,9 +514,13 @@ static int runner_exec_group(struct runner *r, struct cycle_record *c,
 	k = action_exec_run(r->exec, jobs, n, deadline);
 	if (k < 0)
 		return log_error_errno(k, "Failed to run actions");
+	r->exec_ns += now_ns() - t_exec;
 	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].end_ns)
+			r->op_ns += jobs[i].end_ns - jobs[i].start_ns;
 		int e = runner_append_action(c, steps[i], g->concurrent ? group_no : -1,
 					     g->concurrent ? offsets[i] : 0, &jobs[i]);
+
 		if (e < 0)
 			return e;
 		if (jobs[i].hung)
@@ -612,6 +633,7 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 			r->slots[i].ops->cycle_begin(r->slots[i].state, &r->ctx, seq);
 
 	c->start_ns = now_ns();
+	r->inflight_ns = r->exec_ns = r->op_ns = 0;
 	for (size_t g = 0; g < r->scen->n_groups; g++) {
 		k = runner_exec_group(r, c, &r->scen->groups[g], (int)g, sweep);
 		if (k < 0)
@@ -647,9 +669,14 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 				  (double)(now_ns() - t0) / NSEC_PER_MSEC);
 	}
 	if (log_get_max_level() >= LOG_DEBUG)
-		log_debug("cycle %lld: steps+wait %.3f ms, collection %.3f ms",
-			  (long long)seq, (double)(t_steps - c->start_ns) / NSEC_PER_MSEC,
-			  (double)(now_ns() - t_steps) / NSEC_PER_MSEC);
+		log_debug(
+			"cycle %lld: steps+wait %.3f ms (in-flight records %.3f, actions "
+			"%.3f, of which in the kernel %.3f), collection %.3f ms",
+			(long long)seq, (double)(t_steps - c->start_ns) / NSEC_PER_MSEC,
+			(double)r->inflight_ns / NSEC_PER_MSEC,
+			(double)r->exec_ns / NSEC_PER_MSEC,
+			(double)r->op_ns / NSEC_PER_MSEC,
+			(double)(now_ns() - t_steps) / NSEC_PER_MSEC);
 	/* Every stored event needs (boot, source, seq) unique within the run: kmsg and uevent
 	 * records bring their own sequence numbers, tracefs lines do not. */
 	for (size_t i = 0; i < c->n_events; i++) {
@@ -676,13 +703,11 @@ static int runner_store_cycle(struct runner *r, const struct cycle_record *c)
 		db_inflight_clear(r->opts->db, r->run_id);
 	}
 	if (r->opts->stream) {
-		json_t *j = NULL;
-
-		k = bundle_cycle_to_json(r->run.uuid, c, &j);
+		k = bundle_cycle_format(&r->line, r->run.uuid, c);
 		if (k < 0)
 			return log_error_errno(k, "Failed to encode cycle %lld",
 					       (long long)c->seq);
-		k = runner_stream(r, j);
+		k = runner_stream_line(r);
 		if (k < 0)
 			return k;
 	}
@@ -836,8 +861,13 @@ static void runner_finish(struct runner *r, const char *status)
 	for (size_t i = r->n_slots; i > 0; i--) {
 		struct collector_slot *s = &r->slots[i - 1];
 
+		int64_t t = now_ns();
+
 		if (s->active && s->ops->stop)
 			s->ops->stop(s->state);
+		if (log_get_max_level() >= LOG_DEBUG)
+			log_debug("collector %s stopped in %.3f ms", s->ops->name,
+				  (double)(now_ns() - t) / NSEC_PER_MSEC);
 		/* A collector's stop() releases what start() took; the slot memory is ours. */
 		free(s->state);
 		s->state = NULL;
@@ -857,6 +887,7 @@ static void runner_finish(struct runner *r, const char *status)
 	}
 	action_exec_free(r->exec);
 	r->exec = NULL;
+	bundle_line_done(&r->line);
 	if (r->mlocked)
 		munlockall();
 	r->mlocked = false;
@@ -950,7 +981,7 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 {
 	struct runner r = { .conf = conf, .opts = o };
 	const char *status = "finished";
-	int64_t total, stuck_before;
+	int64_t total, stuck_before, t_cycle, t_store;
 	int k;
 
 	k = runner_preflight(conf, campaign, ret_error);
@@ -981,6 +1012,8 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		return k;
 	}
 	memcpy(ret_uuid, r.run.uuid, 37);
+	log_debug("run %s: set up in %.3f ms", r.run.uuid,
+		  (double)(now_ns() - r.progress.started_ns) / NSEC_PER_MSEC);
 	log_info("run %s: campaign '%s', %lld cycles, kernel %s%s%s", r.run.uuid,
 		 campaign, (long long)total, r.run.kernel.release,
 		 r.run.kernel.label ? " label " : "",
@@ -1009,9 +1042,16 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 			break;
 		}
 		stuck_before = action_exec_stuck(r.exec);
+		t_cycle = now_ns();
 		k = runner_cycle(&r, seq, &c);
+		t_store = now_ns();
 		if (k >= 0)
 			k = runner_store_cycle(&r, &c);
+		if (log_get_max_level() >= LOG_DEBUG)
+			log_debug("cycle %lld: stored in %.3f ms, %.3f ms in all",
+				  (long long)seq,
+				  (double)(now_ns() - t_store) / NSEC_PER_MSEC,
+				  (double)(now_ns() - t_cycle) / NSEC_PER_MSEC);
 		if (k < 0) {
 			cycle_record_done(&c);
 			status = "aborted";
@@ -1042,7 +1082,10 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		if (r.camp->settle_us > 0)
 			sleep_until_ns(now_ns() + r.camp->settle_us * NSEC_PER_USEC);
 	}
+	t_cycle = now_ns();
 	runner_finish(&r, status);
+	log_debug("run %s: torn down in %.3f ms", r.run.uuid,
+		  (double)(now_ns() - t_cycle) / NSEC_PER_MSEC);
 	run_record_done(&r.run);
 	if (k < 0 && k != -ECANCELED) {
 		*ret_error = strprintf("run stopped by an error (see the log above)");

@@ -71,8 +71,31 @@ int bundle_end_to_json(const char *run_uuid, const char *status, const char *fin
 		       const char *load_metrics, json_t **ret);
 
 /* Writes j as one compact line ending in '\n' and flushes, so a line is either complete
- * or torn at the end of the stream. 0, -ENOMEM or -EIO. */
+ * or torn at the end of the stream: one write(2) when out has a descriptor (do not mix
+ * with unflushed stdio output on out). 0, -ENOMEM or -EIO. */
 int bundle_write_line(FILE *out, json_t *j);
+
+/* A line built without a JSON tree, for the runner's per-cycle and per-step lines; the
+ * buffer is reused from line to line. Zero-initialise; bundle_line_done() frees it. */
+struct bundle_line {
+	char *data; /* NUL-terminated */
+	size_t len, cap;
+};
+void bundle_line_done(struct bundle_line *l);
+/* Replaces l's content with the cycle's line, '\n' included: byte for byte what
+ * bundle_cycle_to_json() written by bundle_write_line() gives. 0, -ENOMEM, or -EINVAL
+ * (a verb, outcome, source or class with no name); l's content is undefined on failure. */
+int bundle_cycle_format(struct bundle_line *l, const char *run_uuid,
+			const struct cycle_record *c);
+/* {"type":"inflight","run":...,"cycle":...,"action":...,"verb":...,"arg":...,"group":...}
+ * and '\n' in l ("group":null when group is NULL, as json_pack's "s?" gave it).
+ * 0 or -ENOMEM. */
+int bundle_inflight_format(struct bundle_line *l, const char *run_uuid, int64_t cycle,
+			   int action, const char *verb, const char *arg,
+			   const char *group);
+/* Writes l in one write(2) (through stdio when out has no descriptor) and flushes, as
+ * bundle_write_line(). 0 or -EIO. */
+int bundle_line_write(FILE *out, const struct bundle_line *l);
 
 /* Writes the run with this UUID as a bundle: run line, events outside cycles, cycles by
  * seq, end line (unless the run is still "running"). Reads one snapshot. -ENOENT for an

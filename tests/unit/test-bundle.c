@@ -474,6 +474,113 @@ static void test_json_round_trip(void **state)
 	cycle_record_done(&c);
 }
 
+/* jansson's line of the cycle: what bundle_cycle_format() must reproduce byte for byte. */
+static char *jansson_line(const struct cycle_record *c)
+{
+	json_t *j = NULL;
+	char *s, *line;
+
+	assert_int_equal(bundle_cycle_to_json(UUID_A, c, &j), 0);
+	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	assert_non_null(s);
+	line = malloc(strlen(s) + 2);
+	assert_non_null(line);
+	sprintf(line, "%s\n", s);
+	free(s);
+	return line;
+}
+
+static void assert_formats_like_jansson(struct bundle_line *l,
+					const struct cycle_record *c)
+{
+	char *want = jansson_line(c);
+
+	assert_int_equal(bundle_cycle_format(l, UUID_A, c), 0);
+	assert_string_equal(l->data, want);
+	assert_int_equal(l->len, strlen(want));
+	free(want);
+}
+
+/* The runner's direct formatter against jansson: the fixture cycles, then text with every
+ * byte value (escapes, UTF-8 of every length, invalid UTF-8, which jansson takes only with
+ * its non-ASCII bytes replaced), random bytes, and a line much longer than the first one
+ * (the buffer is reused). The inflight line against json_pack's. */
+static void test_line_format(_unused_ void **state)
+{
+	static const char *const texts[] = {
+		"",
+		"plain",
+		"q\"uo\\te/slash",
+		"\b\f\n\r\t\x01\x1f\x7f",
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		"bad \xff byte \xc3\xa9",
+		"overlong \xc0\xaf",
+		"surrogate \xed\xa0\x80",
+		"too big \xf4\x90\x80\x80",
+		"cut \xe2\x82",
+	};
+	struct bundle_line l = { 0 };
+	struct cycle_record c;
+	unsigned seed = 42;
+
+	for (int64_t i = 0; i < N_CYCLES; i++) {
+		make_cycle(&c, i);
+		assert_formats_like_jansson(&l, &c);
+		cycle_record_done(&c);
+	}
+	make_cycle(&c, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+		free(c.events[0].message);
+		c.events[0].message = xstrdup(texts[i]);
+		free(c.actions[0].arg);
+		c.actions[0].arg = xstrdup(texts[ARRAY_SIZE(texts) - 1 - i]);
+		assert_formats_like_jansson(&l, &c);
+	}
+	for (int round = 0; round < 2000; round++) {
+		char text[24];
+		size_t n = (size_t)(rand_r(&seed) % (sizeof(text) - 1));
+
+		for (size_t i = 0; i < n; i++) {
+			/* mostly the interesting bytes: controls, ASCII, UTF-8 lead and tail bytes */
+			int v = rand_r(&seed) % 256;
+
+			text[i] = (char)(v == 0 ? 'x' : v);
+		}
+		text[n] = '\0';
+		free(c.events[1].message);
+		c.events[1].message = xstrdup(text);
+		assert_formats_like_jansson(&l, &c);
+	}
+	free(c.note);
+	c.note = malloc(100001);
+	assert_non_null(c.note);
+	memset(c.note, 'n', 100000);
+	c.note[100000] = '\0';
+	assert_formats_like_jansson(&l, &c);
+	cycle_record_done(&c);
+
+	for (int with_group = 0; with_group < 2; with_group++) {
+		const char *group =
+			with_group ? "bind decon @0us, probe \"x\" @40us" : NULL;
+		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}", "type",
+				      "inflight", "run", UUID_A, "cycle", (json_int_t)7,
+				      "action", 3, "verb", "bind", "arg", "decon",
+				      "group", group);
+		char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		assert_int_equal(
+			bundle_inflight_format(&l, UUID_A, 7, 3, "bind", "decon", group),
+			0);
+		assert_int_equal(strncmp(l.data, s, strlen(s)), 0);
+		assert_string_equal(l.data + strlen(s), "\n");
+		free(s);
+		json_decref(j);
+	}
+	bundle_line_done(&l);
+	bundle_line_done(&l);
+}
+
 static void test_export_import_identical(void **state)
 {
 	struct fixture *f = *state;
@@ -977,6 +1084,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_line_format),
 		cmocka_unit_test_setup_teardown(test_export_import_identical, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_twice, setup, teardown),
