@@ -456,12 +456,21 @@ static int line_str(struct bundle_line *l, bool *first, const char *key, const c
 	return line_key(l, first, key) < 0 ? -ENOMEM : line_string(l, v);
 }
 
+/* A cycle holds ~180 integers: digits by hand, snprintf() took a third of the line's time
+ * in the guest. */
 static int line_int(struct bundle_line *l, bool *first, const char *key, int64_t v)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%lld", (long long)v);
+	char num[24], *p = num + sizeof(num);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
-	return line_key(l, first, key) < 0 ? -ENOMEM : line_put(l, num, (size_t)n);
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (v < 0)
+		*--p = '-';
+	if (line_key(l, first, key) < 0)
+		return -ENOMEM;
+	return line_put(l, p, (size_t)(num + sizeof(num) - p));
 }
 
 static int line_bool(struct bundle_line *l, bool *first, const char *key, bool v)

@@ -504,8 +504,8 @@ static void assert_formats_like_jansson(struct bundle_line *l,
 
 /* The runner's direct formatter against jansson: the fixture cycles, then text with every
  * byte value (escapes, UTF-8 of every length, invalid UTF-8, which jansson takes only with
- * its non-ASCII bytes replaced), random bytes, and a line much longer than the first one
- * (the buffer is reused). The inflight line against json_pack's. */
+ * its non-ASCII bytes replaced), random bytes, integers at their limits, and a line much
+ * longer than the first one (the buffer is reused). The inflight line against json_pack's. */
 static void test_line_format(_unused_ void **state)
 {
 	static const char *const texts[] = {
@@ -552,6 +552,12 @@ static void test_line_format(_unused_ void **state)
 		c.events[1].message = xstrdup(text);
 		assert_formats_like_jansson(&l, &c);
 	}
+	c.seq = INT64_MAX;
+	c.start_ns = INT64_MIN;
+	c.end_ns = -1;
+	c.events[0].ts_ns = 0;
+	c.events[0].seq = -9876543210;
+	assert_formats_like_jansson(&l, &c);
 	free(c.note);
 	c.note = malloc(100001);
 	assert_non_null(c.note);
