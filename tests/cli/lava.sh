@@ -10,7 +10,8 @@
 # exit 1 for a summary without consumers and for non-JSON.
 # mkjob: a job made from stand-in kernel, initrd and DT files must be YAML (python3-yaml)
 # with the QEMU arm64 context, file:// URLs and matching sha256 sums, and, when LAVA's own
-# lava_common is importable, valid against LAVA's job schema; the board template too.
+# lava_common is importable, valid against LAVA's job schema; the board template and the
+# monitor template (the job contrib/lava/run-local ran with lava-run) too.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
@@ -142,6 +143,13 @@ fi
 rc=$?
 [ $rc -eq 2 ] && grep -q '@DEVICE_TYPE@' "$t/err" &&
 	ok "mkjob: unfilled placeholders refused ($(cat "$t/err"))" || bad "mkjob left placeholders"
+if "$lava/mkjob" --template "$lava/qemu-arm64-monitor.yaml.in" --kernel-dir "$t/k" \
+	--initrd "$t/initrd.cpio.gz" --dtb "$t/virt.dtb" --cycles 3 -o "$t/monitor.yaml" \
+	2> "$t/err"; then
+	ok "mkjob: monitor job written"
+else
+	bad "mkjob --template qemu-arm64-monitor.yaml.in"; cat "$t/err"
+fi
 "$lava/mkjob" --initrd "$t/initrd.cpio.gz" --dtb "$t/virt.dtb" > /dev/null 2>&1
 [ $? -eq 2 ] && ok "mkjob without --kernel-dir: exit 2" || bad "mkjob without --kernel-dir"
 
@@ -164,6 +172,14 @@ steps = test["definitions"][0]["repository"]["run"]["steps"]
 assert all(isinstance(s, str) for s in steps), steps
 assert any("--campaign e2e" in s and "--label 'lkml-v1'" in s for s in steps), steps
 assert any(s.startswith("probestorm-lava-report") for s in steps), steps
+mon = yaml.safe_load(open(t + "/monitor.yaml"))
+assert mon["device_type"] == "qemu" and mon["actions"][1]["boot"]["method"] == "qemu"
+arg = mon["actions"][0]["deploy"]["images"]["kernel"]["image_arg"]
+assert "probestorm.guest=/usr/bin/probestorm-lava-guest" in arg, arg
+assert "probestorm.cycles=3" in arg and "probestorm.label=lkml-v1" in arg, arg
+assert "panic=-1" not in arg, arg
+mons = mon["actions"][2]["test"]["monitors"]
+assert mons[0]["pattern"].startswith("<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=(?P<test_case_id>"), mons
 board = yaml.safe_load(open(t + "/board.yaml"))
 assert board["device_type"] == "gs101_oriole"
 steps = board["actions"][2]["test"]["definitions"][0]["repository"]["run"]["steps"]
@@ -178,7 +194,7 @@ else
 	echo "SKIP - python3-yaml not available: job YAML not parsed"
 fi
 if python3 -c 'import yaml, lava_common.schemas' 2> /dev/null; then
-	for j in job board; do
+	for j in job board monitor; do
 		if python3 -c 'import sys, yaml; from lava_common.schemas import validate
 validate(yaml.safe_load(open(sys.argv[1])), strict=True)' "$t/$j.yaml" > "$t/err" 2>&1; then
 			ok "$j.yaml: valid against LAVA's job schema (lava_common)"
