@@ -516,13 +516,13 @@ static int runner_exec_group(struct runner *r, struct cycle_record *c,
 		return log_error_errno(k, "Failed to run actions");
 	r->exec_ns += now_ns() - t_exec;
 	for (size_t i = 0; i < n; i++) {
-		if (jobs[i].end_ns)
-			r->op_ns += jobs[i].end_ns - jobs[i].start_ns;
 		int e = runner_append_action(c, steps[i], g->concurrent ? group_no : -1,
 					     g->concurrent ? offsets[i] : 0, &jobs[i]);
 
 		if (e < 0)
 			return e;
+		if (jobs[i].end_ns)
+			r->op_ns += jobs[i].end_ns - jobs[i].start_ns;
 		if (jobs[i].hung)
 			log_warning("run %s cycle %lld: '%s %s' did not return within "
 				    "%lld ms",
@@ -860,7 +860,6 @@ static void runner_finish(struct runner *r, const char *status)
 	}
 	for (size_t i = r->n_slots; i > 0; i--) {
 		struct collector_slot *s = &r->slots[i - 1];
-
 		int64_t t = now_ns();
 
 		if (s->active && s->ops->stop)
