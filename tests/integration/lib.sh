@@ -70,8 +70,9 @@ ps_done() {
 # A config in $ps_tmp/NAME.conf: [daemon] with the given extra lines, plus two local
 # targets that never touch the real kernel: `sim`, whose sysroot ($ps_tmp/sysroot) is
 # empty, so campaign `quick` fails its preflight, and `fake`, a copy of the committed fake
-# sysfs tree with /dev/kmsg and debugfs files, on which campaign `slow` really runs (each
-# cycle waits 2 s for its kmsg end marker, which a regular file never gets).
+# sysfs tree with /dev/kmsg and debugfs files, on which campaign `slow` really runs: 100
+# cycles, each settling 100 ms, so it is still running while a test looks at it however
+# fast the runner gets.
 ps_config() {
 	name=$1
 	shift
@@ -116,6 +117,7 @@ ps_config() {
 		scenario = rebind
 		cycles = 100
 		deadline = 100ms
+		settle = 100ms
 		EOF
 	} > "$ps_tmp/$name.conf"
 }
