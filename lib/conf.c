@@ -212,6 +212,11 @@ static const struct conf_key conf_keys[] = {
 	KEY(K(CONF_CAMPAIGN), "schedule", conf_parse_schedule, CAMPAIGN(schedule)),
 	KEY(K(CONF_CAMPAIGN), "max-consecutive-hangs", conf_parse_int,
 	    CAMPAIGN(max_consecutive_hangs), .min = 0, .max = 1000000, .def = "3"),
+	/* SCHED_FIFO workers and locked memory (as root, on a real kernel, where the clock
+	 * allows a short spin; daemon/action.c). Off by default: under QEMU it made the
+	 * tail of the start lateness 5-10x worse (docs/qemu-kit.md); real rigs unmeasured. */
+	KEY(K(CONF_CAMPAIGN), "realtime", conf_parse_boolean, CAMPAIGN(realtime),
+	    .def = "no"),
 
 	KEY(K(CONF_PUSH), "url", conf_parse_url, PUSH(url)),
 	KEY(K(CONF_PUSH), "token", conf_parse_string, PUSH(token)),

@@ -110,6 +110,7 @@ struct conf_campaign {
 	char *load;		   /* load profile name or NULL */
 	char *schedule;		   /* daemon: "boot", "daily HH:MM", or NULL (manual) */
 	int64_t max_consecutive_hangs; /* abort the run after this many, default 3 */
+	bool realtime; /* SCHED_FIFO workers, mlockall (as root; default no) */
 };
 
 struct conf {

@@ -281,6 +281,7 @@ static void test_defaults_and_syntax(void **state)
 			  "[campaign n]\n"
 			  "scenario = s\n"
 			  "schedule =   daily   03:05\n"
+			  "realtime = yes\n"
 			  "[daemon]\n"
 			  "autostart = k n\n"
 			  "token = secret\n"
@@ -338,7 +339,9 @@ static void test_defaults_and_syntax(void **state)
 	assert_int_equal(k->deadline_us, 2 * USEC_PER_SEC);
 	assert_int_equal(k->settle_us, 0);
 	assert_int_equal(k->max_consecutive_hangs, 3);
+	assert_false(k->realtime);
 	assert_string_equal(conf_campaign_find(c, "n")->schedule, "daily 03:05");
+	assert_true(conf_campaign_find(c, "n")->realtime);
 
 	assert_string_equal(c->daemon.autostart[0], "k");
 	assert_string_equal(c->daemon.autostart[1], "n");
