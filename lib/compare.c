@@ -1422,6 +1422,26 @@ static bool result_binned(const struct compare_result *r)
 	return false;
 }
 
+/* The rates of a group in the order the reports print them; returns how many. */
+static size_t sorted_rates(const struct compare_group *g, struct compare_rate *out)
+{
+	memcpy(out, g->rates, g->n_rates * sizeof(*out));
+	qsort(out, g->n_rates, sizeof(*out), cmp_rate);
+	return g->n_rates;
+}
+
+/* The line that says the latencies are those of histograms, when they are. */
+static void print_binned_note(FILE *f, const struct compare_result *r, bool markdown)
+{
+	if (result_binned(r))
+		fprintf(f,
+			"%slatency from histograms (more than %u values on a side): "
+			"values "
+			"of 1 us and more to 3 significant digits, bins at most 1%% "
+			"wide\n",
+			markdown ? "- " : "", COMPARE_BOOTSTRAP_MAX_N);
+}
+
 void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 {
 	const char *sep = markdown ? " | " : "  ";
@@ -1437,21 +1457,14 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 		"latency: "
 		"bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n",
 		markdown ? "- " : "", r->alpha_outcome, r->alpha_latency);
-	if (result_binned(r))
-		fprintf(f,
-			"%slatency from histograms (more than %u values on a side): "
-			"values "
-			"of 1 us and more to 3 significant digits, bins at most 1%% "
-			"wide\n",
-			markdown ? "- " : "", COMPARE_BOOTSTRAP_MAX_N);
+	print_binned_note(f, r, markdown);
 	fputc('\n', f);
 
 	for (size_t i = 0; i < r->n_groups; i++) {
 		struct compare_group *g = &r->groups[i];
 		struct compare_rate sorted[_OUTCOME_MAX + 1];
 
-		memcpy(sorted, g->rates, g->n_rates * sizeof(*sorted));
-		qsort(sorted, g->n_rates, sizeof(*sorted), cmp_rate);
+		sorted_rates(g, sorted);
 		if (markdown)
 			fprintf(f,
 				"#### %s / consumer `%s`\n\n| outcome | base | head | p "
@@ -1568,8 +1581,7 @@ json_t *compare_side_to_json(const struct compare_result *r)
 
 		if (!jg || json_array_append_new(groups, jg) < 0)
 			goto oom;
-		memcpy(sorted, g->rates, g->n_rates * sizeof(*sorted));
-		qsort(sorted, g->n_rates, sizeof(*sorted), cmp_rate);
+		sorted_rates(g, sorted);
 		for (size_t j = 0; j < g->n_rates; j++)
 			if (json_array_append_new(
 				    json_object_get(jg, "outcomes"),
@@ -1620,17 +1632,12 @@ void compare_print_side(FILE *f, const struct compare_result *r, bool markdown)
 		"bound); "
 		"latency: bootstrap 95%% CI\n",
 		markdown ? "- " : "");
-	if (result_binned(r))
-		fprintf(f,
-			"%slatency from histograms (more than %u values): values of 1 us "
-			"and more to 3 significant digits, bins at most 1%% wide\n",
-			markdown ? "- " : "", COMPARE_BOOTSTRAP_MAX_N);
+	print_binned_note(f, r, markdown);
 	for (size_t i = 0; i < r->n_groups; i++) {
 		struct compare_group *g = &r->groups[i];
 		struct compare_rate sorted[_OUTCOME_MAX + 1];
 
-		memcpy(sorted, g->rates, g->n_rates * sizeof(*sorted));
-		qsort(sorted, g->n_rates, sizeof(*sorted), cmp_rate);
+		sorted_rates(g, sorted);
 		if (markdown)
 			fprintf(f,
 				"\n#### %s / consumer `%s`\n\n| outcome | cycles "
@@ -1803,8 +1810,7 @@ void compare_print_junit(FILE *f, const struct compare_result *r)
 		size_t fails = 0, skips = 0;
 		char msg[512], name[64];
 
-		memcpy(sorted, g->rates, g->n_rates * sizeof(*sorted));
-		qsort(sorted, g->n_rates, sizeof(*sorted), cmp_rate);
+		sorted_rates(g, sorted);
 		for (size_t j = 0; j < g->n_rates; j++)
 			fails += g->rates[j].verdict == STATS_REGRESSION;
 		for (int m = 0; m < 2; m++) {
