@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -16,6 +18,32 @@
 
 /* Stack size of a collector's reader thread (kmsg, uevent). */
 #define COLLECTOR_THREAD_STACK (256 * 1024)
+
+/*
+ * A collector's reader thread (kmsg, uevent) and what it shares with the runner's thread:
+ * lock guards the collected state, cond is broadcast as records arrive, read_lock is taken
+ * around every read of the source (by the thread and by cycle_end(), before lock), and
+ * an eventfd in wake_fd tells the thread to quit (it polls it beside its source). Zeroed
+ * with wake_fd = -1 before collector_thread_start().
+ */
+struct collector_thread {
+	int wake_fd;
+	pthread_t thread;
+	bool running;
+	bool sync_init;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* CLOCK_MONOTONIC, for timed waits */
+	pthread_mutex_t read_lock;
+};
+/* Creates the eventfd and the locks, and starts fn(arg) on a COLLECTOR_THREAD_STACK
+ * stack (the runner locks its memory: a default 8 MiB stack would be faulted in whole at
+ * every run start). Errors are logged with what ("kmsg reader thread"); 0 or -errno,
+ * with whatever was set up left for collector_thread_stop(). */
+int collector_thread_start(struct collector_thread *t, void *(*fn)(void *), void *arg,
+			   const char *what);
+/* Wakes the thread through wake_fd, joins it, closes wake_fd and destroys the locks;
+ * safe on what start() left after a failure, and twice. */
+void collector_thread_stop(struct collector_thread *t, const char *what);
 
 struct collector_ctx {
 	const struct conf *conf;

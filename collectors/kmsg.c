@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,14 +254,8 @@ struct kmsg_dev {
 
 struct kmsg_state {
 	struct kmsg_reader reader;
-	int wake_fd;
-	pthread_t thread;
-	bool thread_running;
-	bool sync_init;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	/* taken around every read of the reader (thread and cycle_end()), before lock */
-	pthread_mutex_t read_lock;
+	struct collector_thread
+		t; /* the reader thread, its locks and wake-up (collector.h) */
 
 	/* read-only after start() */
 	char uuid[37];
@@ -424,7 +417,7 @@ static int kmsg_take_events(struct kmsg_state *s)
 			}
 			s->last_end = cycle;
 			s->in_cycle = -1;
-			pthread_cond_broadcast(&s->cond);
+			pthread_cond_broadcast(&s->t.cond);
 			continue;
 		}
 		r = kmsg_keep(s, &e, false);
@@ -439,7 +432,7 @@ static int kmsg_on_record(const struct kmsg_record *rec, void *userdata)
 	struct kmsg_state *s = userdata;
 	int k;
 
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->t.lock);
 	/* a gap in the sequence numbers is records the kernel overwrote before we read them
 	 * (a file stand-in numbers the runner's lines itself: no gaps to see there) */
 	if (s->reader.chardev && s->last_seq >= 0 && rec->seq > s->last_seq + 1) {
@@ -460,7 +453,7 @@ static int kmsg_on_record(const struct kmsg_record *rec, void *userdata)
 	k = kparse_report_feed(s->report, rec);
 	if (k >= 0)
 		k = kmsg_take_events(s);
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->t.lock);
 	return k;
 }
 
@@ -471,7 +464,7 @@ static void *kmsg_thread(void *userdata)
 
 	for (;;) {
 		struct pollfd p[2] = {
-			{ .fd = s->wake_fd, .events = POLLIN },
+			{ .fd = s->t.wake_fd, .events = POLLIN },
 			{ .fd = s->reader.fd, .events = POLLIN },
 		};
 
@@ -484,9 +477,9 @@ static void *kmsg_thread(void *userdata)
 		}
 		if (p[0].revents)
 			break;
-		pthread_mutex_lock(&s->read_lock);
+		pthread_mutex_lock(&s->t.read_lock);
 		k = kmsg_reader_drain(&s->reader, kmsg_on_record, s);
-		pthread_mutex_unlock(&s->read_lock);
+		pthread_mutex_unlock(&s->t.read_lock);
 		if (k == -ENOMEM) {
 			log_oom();
 			continue;
@@ -496,10 +489,10 @@ static void *kmsg_thread(void *userdata)
 	}
 	if (k < 0)
 		log_error_errno(k, "kmsg: reading the kernel log failed, reader stopped");
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->t.lock);
 	s->thread_done = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
+	pthread_cond_broadcast(&s->t.cond);
+	pthread_mutex_unlock(&s->t.lock);
 	return NULL;
 }
 
@@ -507,22 +500,12 @@ static void kmsg_stop(void *state)
 {
 	struct kmsg_state *s = state;
 
-	if (s->thread_running) {
-		uint64_t one = 1;
-
-		if (write(s->wake_fd, &one, sizeof(one)) < 0)
-			log_warning_errno(errno, "kmsg: cannot wake the reader thread");
-		pthread_join(s->thread, NULL);
-		s->thread_running = false;
-	}
+	collector_thread_stop(&s->t, "kmsg reader thread");
 	if (s->reader.epipe)
 		log_info("kmsg: the kernel overwrote unread records %u time(s) during "
 			 "the run",
 			 s->reader.epipe);
 	kmsg_reader_close(&s->reader);
-	if (s->wake_fd >= 0)
-		close(s->wake_fd);
-	s->wake_fd = -1;
 	kparse_report_free(s->report);
 	s->report = NULL;
 	for (size_t i = 0; i < s->n_events; i++)
@@ -532,23 +515,16 @@ static void kmsg_stop(void *state)
 	s->n_events = s->cap_events = 0;
 	free(s->devs);
 	s->devs = NULL;
-	if (s->sync_init) {
-		pthread_cond_destroy(&s->cond);
-		pthread_mutex_destroy(&s->lock);
-		pthread_mutex_destroy(&s->read_lock);
-		s->sync_init = false;
-	}
 }
 
 static int kmsg_start(void *state, const struct collector_ctx *ctx)
 {
 	struct kmsg_state *s = state;
-	pthread_attr_t attr;
 	int k;
 
 	*s = (struct kmsg_state){
 		.reader.fd = -1,
-		.wake_fd = -1,
+		.t.wake_fd = -1,
 		.last_seq = -1,
 		.in_cycle = -1,
 		.last_end = -1,
@@ -581,28 +557,10 @@ static int kmsg_start(void *state, const struct collector_ctx *ctx)
 	k = kparse_report_new(&s->report);
 	if (k < 0)
 		goto fail;
-	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->wake_fd < 0) {
-		k = log_error_errno(errno, "kmsg: eventfd failed");
-		goto fail;
-	}
 
-	cond_init_monotonic(&s->cond);
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->read_lock, NULL);
-	s->sync_init = true;
-
-	/* A small stack: the runner locks its memory (mlockall), and the default 8 MiB
-	 * stack would be faulted in whole, for nothing, at the start of every run. */
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, COLLECTOR_THREAD_STACK);
-	k = -pthread_create(&s->thread, &attr, kmsg_thread, s);
-	pthread_attr_destroy(&attr);
-	if (k < 0) {
-		log_error_errno(k, "kmsg: cannot start the reader thread");
+	k = collector_thread_start(&s->t, kmsg_thread, s, "kmsg reader thread");
+	if (k < 0)
 		goto fail;
-	}
-	s->thread_running = true;
 	return 0;
 fail:
 	kmsg_stop(s);
@@ -614,9 +572,9 @@ static int kmsg_cycle_begin(void *state, const struct collector_ctx *ctx,
 {
 	struct kmsg_state *s = state;
 
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->t.lock);
 	s->boot = ctx->boot;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->t.lock);
 	return 0;
 }
 
@@ -643,14 +601,14 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 	 * us. A file stand-in is left to the thread's 20 ms polls, as before: fake-tree runs
 	 * keep their pace (tests/integration's "slow" campaign counts on it). */
 	if (s->reader.chardev) {
-		pthread_mutex_lock(&s->read_lock);
+		pthread_mutex_lock(&s->t.read_lock);
 		(void)kmsg_reader_drain(&s->reader, kmsg_on_record, s);
-		pthread_mutex_unlock(&s->read_lock);
+		pthread_mutex_unlock(&s->t.read_lock);
 	}
 
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->t.lock);
 	while (s->last_end < c->seq && !s->thread_done)
-		if (pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&s->t.cond, &s->t.lock, &until) == ETIMEDOUT)
 			break;
 	if (s->last_end < c->seq) {
 		log_warning(
@@ -698,7 +656,7 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 				  s->devs[i].deferrals, s->devs[i].conf->name);
 		s->devs[i].deferrals = 0;
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->t.lock);
 
 	if (k < 0)
 		return log_error_errno(k, "kmsg: cannot add events to cycle %lld",

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,14 +45,8 @@ struct uevent_seen {
 
 struct uevent_state {
 	int sock;
-	int wake_fd;
-	pthread_t thread;
-	bool thread_running;
-	bool sync_init;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	/* taken around every receive (thread and cycle_end()), before lock */
-	pthread_mutex_t read_lock;
+	struct collector_thread
+		t; /* the reader thread, its locks and wake-up (collector.h) */
 	char *buf; /* UEVENT_MSG_MAX, under read_lock */
 	const struct conf_device **devs;
 	size_t n_devs;
@@ -135,7 +128,7 @@ static int uevent_handle(struct uevent_state *s, const char *buf, size_t len, in
 		goto out;
 	}
 
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->t.lock);
 	e.boot = s->boot;
 	s->history[(s->head + s->len) % UEVENT_HISTORY] = (struct uevent_seen){
 		.ts_ns = ts,
@@ -147,8 +140,8 @@ static int uevent_handle(struct uevent_state *s, const char *buf, size_t len, in
 	else
 		s->head = (s->head + 1) % UEVENT_HISTORY;
 	k = uevent_push_event(s, &e);
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
+	pthread_cond_broadcast(&s->t.cond);
+	pthread_mutex_unlock(&s->t.lock);
 out:
 	kernel_event_done(&e);
 	kparse_uevent_done(&u);
@@ -180,9 +173,9 @@ static int uevent_drain_locked(struct uevent_state *s)
 				return 0;
 			if (errno == ENOBUFS) {
 				/* the socket overran: some uevents are gone */
-				pthread_mutex_lock(&s->lock);
+				pthread_mutex_lock(&s->t.lock);
 				s->overruns++;
-				pthread_mutex_unlock(&s->lock);
+				pthread_mutex_unlock(&s->t.lock);
 				continue;
 			}
 			return negative_errno();
@@ -202,9 +195,9 @@ static int uevent_drain(struct uevent_state *s)
 {
 	int k;
 
-	pthread_mutex_lock(&s->read_lock);
+	pthread_mutex_lock(&s->t.read_lock);
 	k = uevent_drain_locked(s);
-	pthread_mutex_unlock(&s->read_lock);
+	pthread_mutex_unlock(&s->t.read_lock);
 	return k;
 }
 
@@ -215,7 +208,7 @@ static void *uevent_thread(void *userdata)
 
 	for (;;) {
 		struct pollfd p[2] = {
-			{ .fd = s->wake_fd, .events = POLLIN },
+			{ .fd = s->t.wake_fd, .events = POLLIN },
 			{ .fd = s->sock, .events = POLLIN },
 		};
 
@@ -240,21 +233,10 @@ static void uevent_stop(void *state)
 {
 	struct uevent_state *s = state;
 
-	if (s->thread_running) {
-		uint64_t one = 1;
-
-		if (write(s->wake_fd, &one, sizeof(one)) < 0)
-			log_warning_errno(errno,
-					  "uevent: cannot wake the receiver thread");
-		pthread_join(s->thread, NULL);
-		s->thread_running = false;
-	}
+	collector_thread_stop(&s->t, "uevent receiver thread");
 	if (s->sock >= 0)
 		close(s->sock);
 	s->sock = -1;
-	if (s->wake_fd >= 0)
-		close(s->wake_fd);
-	s->wake_fd = -1;
 	for (size_t i = 0; i < s->n_events; i++)
 		kernel_event_done(&s->events[i]);
 	free(s->events);
@@ -264,12 +246,6 @@ static void uevent_stop(void *state)
 	s->devs = NULL;
 	free(s->buf);
 	s->buf = NULL;
-	if (s->sync_init) {
-		pthread_cond_destroy(&s->cond);
-		pthread_mutex_destroy(&s->lock);
-		pthread_mutex_destroy(&s->read_lock);
-		s->sync_init = false;
-	}
 }
 
 static int uevent_start(void *state, const struct collector_ctx *ctx)
@@ -277,10 +253,9 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 	struct uevent_state *s = state;
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
 	int size = UEVENT_RCVBUF, k;
-	pthread_attr_t attr;
 
 	memset(s, 0, sizeof(*s));
-	s->sock = s->wake_fd = -1;
+	s->sock = s->t.wake_fd = -1;
 	s->boot = ctx->boot;
 	if (kio_root()[0]) {
 		log_info("uevent: kernel tree is redirected to '%s'; uevents not "
@@ -318,33 +293,15 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 				    "uevent: cannot bind to the kernel's uevent group");
 		goto fail;
 	}
-	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->wake_fd < 0) {
-		k = log_error_errno(errno, "uevent: eventfd failed");
-		goto fail;
-	}
 
 	s->buf = malloc(UEVENT_MSG_MAX);
 	if (!s->buf) {
 		k = log_oom();
 		goto fail;
 	}
-	cond_init_monotonic(&s->cond);
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->read_lock, NULL);
-	s->sync_init = true;
-
-	/* A small stack: the runner locks its memory (mlockall), and the default 8 MiB
-	 * stack would be faulted in whole, for nothing, at the start of every run. */
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, COLLECTOR_THREAD_STACK);
-	k = -pthread_create(&s->thread, &attr, uevent_thread, s);
-	pthread_attr_destroy(&attr);
-	if (k < 0) {
-		log_error_errno(k, "uevent: cannot start the receiver thread");
+	k = collector_thread_start(&s->t, uevent_thread, s, "uevent receiver thread");
+	if (k < 0)
 		goto fail;
-	}
-	s->thread_running = true;
 	return 0;
 fail:
 	uevent_stop(s);
@@ -356,9 +313,9 @@ static int uevent_cycle_begin(void *state, const struct collector_ctx *ctx,
 {
 	struct uevent_state *s = state;
 
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->t.lock);
 	s->boot = ctx->boot;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->t.lock);
 	return 0;
 }
 
@@ -373,7 +330,7 @@ static int uevent_cycle_end(void *state, _unused_ const struct collector_ctx *ct
 	(void)uevent_drain(s);
 
 	k = 0;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->t.lock);
 	if (s->overruns) {
 		struct kernel_event e = {
 			.source = SOURCE_UEVENT,
@@ -399,7 +356,7 @@ static int uevent_cycle_end(void *state, _unused_ const struct collector_ctx *ct
 		kernel_event_done(&s->events[i]);
 	}
 	s->n_events = 0;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->t.lock);
 	if (k < 0)
 		return log_error_errno(k, "uevent: cannot add events to cycle %lld",
 				       (long long)c->seq);
@@ -450,17 +407,17 @@ int uevent_wait_bound(void *state, const char *device, int64_t after_ns,
 	int64_t t;
 	int k = 0;
 
-	if (!s || !device || !ret_ns || !s->sync_init)
+	if (!s || !device || !ret_ns || !s->t.sync_init)
 		return -EINVAL;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->t.lock);
 	while (!uevent_find_bind(s, device, after_ns, &t)) {
 		if (now_ns() >= deadline_ns ||
-		    pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT) {
+		    pthread_cond_timedwait(&s->t.cond, &s->t.lock, &until) == ETIMEDOUT) {
 			k = uevent_find_bind(s, device, after_ns, &t) ? 0 : -ETIMEDOUT;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->t.lock);
 	if (k < 0)
 		return k;
 	*ret_ns = t;
@@ -473,11 +430,11 @@ int uevent_bound_at(void *state, const char *device, int64_t after_ns, int64_t *
 	int64_t t;
 	bool found;
 
-	if (!s || !device || !ret_ns || !s->sync_init)
+	if (!s || !device || !ret_ns || !s->t.sync_init)
 		return -EINVAL;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->t.lock);
 	found = uevent_find_bind(s, device, after_ns, &t);
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->t.lock);
 	if (!found)
 		return -ENOENT;
 	*ret_ns = t;
