@@ -45,6 +45,19 @@ static int sql_err(int rc)
 	return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
 }
 
+/* Prepares head, then the run ids as an SQL list, then tail. */
+static int prepare_in(sqlite3 *h, const char *head, const char *ids, const char *tail,
+		      sqlite3_stmt **ret)
+{
+	_cleanup_free_ char *sql = strprintf("%s%s%s", head, ids, tail);
+	int rc;
+
+	if (!sql)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(h, sql, -1, ret, NULL);
+	return rc == SQLITE_OK ? 0 : sql_err(rc);
+}
+
 static json_t *col_json(sqlite3_stmt *s, int i)
 {
 	const char *t = (const char *)sqlite3_column_text(s, i);
@@ -108,19 +121,14 @@ static json_t *detail_json(const char *d)
 static int kernels_json(sqlite3 *h, const char *ids, json_t *arr)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	_cleanup_free_ char *sql = strprintf("SELECT DISTINCT k.id, k.release, "
-					     "k.version, k.build_id, k.cmdline, k.label, "
-					     "k.patches FROM kernels k JOIN runs r ON "
-					     "r.kernel_id = k.id WHERE r.id IN %s "
-					     "ORDER BY k.id",
-					     ids);
-	int rc;
+	int rc = prepare_in(h,
+			    "SELECT DISTINCT k.id, k.release, k.version, k.build_id, "
+			    "k.cmdline, k.label, k.patches FROM kernels k JOIN runs r ON "
+			    "r.kernel_id = k.id WHERE r.id IN ",
+			    ids, " ORDER BY k.id", &s);
 
-	if (!sql)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return sql_err(rc);
+	if (rc < 0)
+		return rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (json_array_append_new(
 			    arr, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
@@ -139,17 +147,18 @@ static int kernels_json(sqlite3 *h, const char *ids, json_t *arr)
 static int evidence_event(sqlite3 *h, int64_t cycle_id, const char *const *classes,
 			  json_t **ret)
 {
-	*ret = json_null();
-	for (size_t i = 0; i < 3 && classes[i]; i++) {
-		_cleanup_stmt_ sqlite3_stmt *s = NULL;
-		int rc = sqlite3_prepare_v2(
-			h,
-			"SELECT class, source, device, message, detail FROM events "
-			"WHERE cycle_id = ?1 AND class = ?2 ORDER BY id LIMIT 1",
-			-1, &s, NULL);
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(
+		h,
+		"SELECT class, source, device, message, detail FROM events "
+		"WHERE cycle_id = ?1 AND class = ?2 ORDER BY id LIMIT 1",
+		-1, &s, NULL);
 
-		if (rc != SQLITE_OK)
-			return sql_err(rc);
+	*ret = json_null();
+	if (rc != SQLITE_OK)
+		return sql_err(rc);
+	for (size_t i = 0; i < 3 && classes[i]; i++) {
+		sqlite3_reset(s);
 		sqlite3_bind_int64(s, 1, cycle_id);
 		sqlite3_bind_text(s, 2, classes[i], -1, SQLITE_STATIC);
 		rc = sqlite3_step(s);
@@ -169,21 +178,20 @@ static int evidence_event(sqlite3 *h, int64_t cycle_id, const char *const *class
 /* For each failure outcome the runs show, its first cycle (runs in order) and record. */
 static int evidence_json(sqlite3 *h, const char *ids, json_t *arr)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(evidence_classes); i++) {
-		_cleanup_stmt_ sqlite3_stmt *s = NULL;
-		_cleanup_free_ char *sql = strprintf(
-			"SELECT c.id, c.seq, c.note, r.uuid FROM cycles c JOIN runs r ON "
-			"r.id = c.run_id WHERE c.run_id IN %s AND c.outcome = ?1 "
-			"ORDER BY c.run_id, c.id LIMIT 1",
-			ids);
-		json_t *ev = NULL;
-		int rc, k;
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int k = prepare_in(h,
+			   "SELECT c.id, c.seq, c.note, r.uuid FROM cycles c JOIN runs r "
+			   "ON r.id = c.run_id WHERE c.run_id IN ",
+			   ids, " AND c.outcome = ?1 ORDER BY c.run_id, c.id LIMIT 1",
+			   &s);
 
-		if (!sql)
-			return -ENOMEM;
-		rc = sqlite3_prepare_v2(h, sql, -1, &s, NULL);
-		if (rc != SQLITE_OK)
-			return sql_err(rc);
+	if (k < 0)
+		return k;
+	for (size_t i = 0; i < ARRAY_SIZE(evidence_classes); i++) {
+		json_t *ev = NULL;
+		int rc;
+
+		sqlite3_reset(s);
 		sqlite3_bind_text(s, 1, outcome_to_string(evidence_classes[i].outcome),
 				  -1, SQLITE_STATIC);
 		rc = sqlite3_step(s);
@@ -209,15 +217,11 @@ static int evidence_json(sqlite3 *h, const char *ids, json_t *arr)
 static int run_list_json(struct db *db, sqlite3 *h, const char *ids, json_t *arr)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	_cleanup_free_ char *sql =
-		strprintf("SELECT uuid FROM runs WHERE id IN %s ORDER BY id", ids);
-	int rc;
+	int rc = prepare_in(h, "SELECT uuid FROM runs WHERE id IN ", ids, " ORDER BY id",
+			    &s);
 
-	if (!sql)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return sql_err(rc);
+	if (rc < 0)
+		return rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		json_t *sum = NULL;
 		int k = db_query_run_summary(db, (const char *)sqlite3_column_text(s, 0),
