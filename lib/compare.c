@@ -720,22 +720,24 @@ static int compare_compute(sqlite3 *h, const struct compare_opts *o,
 	l.r = r;
 	r->alpha_outcome = o->alpha_outcome > 0 ? o->alpha_outcome : 0.001;
 	r->alpha_latency = o->alpha_latency > 0 ? o->alpha_latency : 0.01;
+	/* Without a head (a report on one kernel) its side stays empty: no counts, no
+	 * samples, and every test has nothing to compare against. */
 	k = resolve_side(h, o->base, &r->base);
-	if (k >= 0)
+	if (k >= 0 && o->head)
 		k = resolve_side(h, o->head, &r->head);
 	if (k >= 0)
 		k = load_counts(h, &l, &r->base, 0);
-	if (k >= 0)
+	if (k >= 0 && o->head)
 		k = load_counts(h, &l, &r->head, 1);
 	if (k >= 0)
 		k = load_binned(h, &l, &r->base, 0);
-	if (k >= 0)
+	if (k >= 0 && o->head)
 		k = load_binned(h, &l, &r->head, 1);
 	/* exact values where reading them is cheap, the histograms otherwise */
 	r->binned = !raw_is_cheap(&l, o->raw_max ? o->raw_max : COMPARE_BOOTSTRAP_MAX_N);
 	if (k >= 0 && !r->binned)
 		k = load_raw(h, &l, &r->base, 0);
-	if (k >= 0 && !r->binned)
+	if (k >= 0 && !r->binned && o->head)
 		k = load_raw(h, &l, &r->head, 1);
 	if (k >= 0)
 		k = sort_groups(&l);
@@ -949,7 +951,7 @@ int compare_run(struct db *db, const struct compare_opts *o, struct compare_resu
 	int64_t fp[3];
 	int k, q;
 
-	if (!o->base || !o->head)
+	if (!o->base)
 		return -EINVAL;
 	/* one snapshot for the fingerprint, the counts and the samples */
 	k = db_begin_read(db);
@@ -957,9 +959,9 @@ int compare_run(struct db *db, const struct compare_opts *o, struct compare_resu
 		return k;
 	if (file && *file) {
 		key = strprintf("%s%c%s%c%s%c%.17g%c%.17g%c%llu%c%zu", file, 0x1f,
-				o->base, 0x1f, o->head, 0x1f, o->alpha_outcome, 0x1f,
-				o->alpha_latency, 0x1f, (unsigned long long)o->seed, 0x1f,
-				o->raw_max);
+				o->base, 0x1f, o->head ? o->head : "", 0x1f,
+				o->alpha_outcome, 0x1f, o->alpha_latency, 0x1f,
+				(unsigned long long)o->seed, 0x1f, o->raw_max);
 		if (!key)
 			k = -ENOMEM;
 	}

@@ -119,7 +119,8 @@ struct compare_result {
 };
 
 /* Runs the comparison in one read snapshot. -ENOENT when a selector matches no run
- * (-EINVAL when malformed). The caller owns *ret (compare_result_free). Thread-safe for
+ * (-EINVAL when malformed). With o->head NULL only the base side is computed, for
+ * compare_side_to_json() and compare_print_side(); the two-sided renderers need a head. The caller owns *ret (compare_result_free). Thread-safe for
  * distinct db handles. Results on a database file are cached process-wide while the rows
  * they were computed from are unchanged (see compare.c); compare_cache_flush() frees
  * the cache (at exit, for leak checkers). */
@@ -142,7 +143,7 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown);
 void compare_print_junit(FILE *f, const struct compare_result *r);
 
 /* Text renderings of db_query_run_summary() / db_query_runs() / db_query_kernels(). */
-/* The base side alone, for a report on one kernel (compare base with itself): JSON
+/* The base side alone, for a report on one kernel (compare_run without a head): JSON
  * {"selector", "kernel", "runs", "groups": [{"scenario", "consumer", "outcomes": [{"outcome",
  * "k", "n", "ci"}], "latency": [{"metric", "n", "binned", "p50": {"value", "ci"}, ...}],
  * "sweep": [{"sweep_us", "n", "fail"}], "window"}]} (NULL on allocation failure), and the

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The report on one kernel's runs (report.h). The numbers are the compare engine's, run
- * with the selector on both sides and read from its base side, so a report and a
- * comparison never disagree. The evidence is found through indexes only: the first cycle
+ * with the selector as its base side alone, so a report and a comparison never
+ * disagree. The evidence is found through indexes only: the first cycle
  * of an outcome by cycles (run_id, outcome), then that cycle's records by events
  * (cycle_id); a run of a million cycles costs the same as one of ten.
  */
@@ -237,7 +237,7 @@ static int run_list_json(struct db *db, sqlite3 *h, const char *ids, json_t *arr
 
 int report_build(struct db *db, const char *selector, struct report *ret)
 {
-	struct compare_opts o = { .base = selector, .head = selector };
+	struct compare_opts o = { .base = selector };
 	struct report rep = { 0 };
 	_cleanup_free_ char *ids = NULL;
 	sqlite3 *h = db_sqlite(db);

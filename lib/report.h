@@ -22,7 +22,7 @@ struct db;
 struct compare_result;
 
 struct report {
-	struct compare_result *r; /* the selector against itself: its base side */
+	struct compare_result *r; /* the selector as the base side, no head */
 	json_t *extra;		  /* {"kernels", "run_list", "evidence"} */
 };
 
