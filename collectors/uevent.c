@@ -261,6 +261,18 @@ static void uevent_stop(void *state)
 	s->buf = NULL;
 }
 
+/* Each device's state before any uevent: bound when its driver link exists. A probe in
+ * progress at this moment is taken for bound (its bind uevent just confirms it). */
+static void uevent_bound_init(struct uevent_state *s)
+{
+	for (size_t i = 0; i < s->n_devs; i++) {
+		_cleanup_free_ char *drv = NULL;
+
+		s->bound[i] =
+			kio_device_driver(s->devs[i]->bus, s->devs[i]->device, &drv) == 0;
+	}
+}
+
 static int uevent_start(void *state, const struct collector_ctx *ctx)
 {
 	struct uevent_state *s = state;
@@ -314,12 +326,7 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 		goto fail;
 	}
 	/* After the socket is bound: a change from now on arrives as a uevent. */
-	for (size_t i = 0; i < s->n_devs; i++) {
-		_cleanup_free_ char *drv = NULL;
-
-		s->bound[i] =
-			kio_device_driver(s->devs[i]->bus, s->devs[i]->device, &drv) == 0;
-	}
+	uevent_bound_init(s);
 	k = collector_thread_start(&s->t, uevent_thread, s, "uevent receiver thread");
 	if (k < 0)
 		goto fail;
