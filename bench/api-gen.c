@@ -190,8 +190,8 @@ static int emit_ndjson(void)
 					return -EIO;
 				json_decref(j);
 			}
-			if (bundle_end_to_json(r.uuid, "finished", r.started_at, NULL,
-					       &j) < 0 ||
+			if (bundle_end_to_json(r.uuid, "finished", NULL, r.started_at,
+					       NULL, &j) < 0 ||
 			    bundle_write_line(stdout, j) < 0)
 				return -EIO;
 			json_decref(j);

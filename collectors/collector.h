@@ -85,3 +85,7 @@ struct observation *cycle_find_observation(struct cycle_record *c, const char *d
  * and the fw_devlink / deferred_probe_timeout values on it). Label and patches are left
  * NULL for the caller to fill. */
 int identity_collect(struct kernel_identity *ret);
+/* The running kernel's boot_id (/proc/sys/kernel/random/boot_id through kio, so a fake tree
+ * can fake it), malloc'd into *ret. -ENOENT without the file, -EBADMSG when it holds no
+ * boot_id, other negative errno. */
+int identity_boot_id(char **ret);

@@ -5,6 +5,8 @@
  * /sys/kernel/notes, the command line from /proc/cmdline and the two parameters on it that
  * change probe behaviour: fw_devlink= and deferred_probe_timeout=. Paths go through kio,
  * so a fake tree gives a fake identity; uname(2) has no path and is the real one.
+ * Also the boot identity: the boot_id the kernel draws at every boot, which tells a
+ * restarted daemon whether the target rebooted since its in-flight record was written.
  */
 #include "config.h"
 
@@ -96,4 +98,26 @@ int identity_collect(struct kernel_identity *ret)
 fail:
 	kernel_identity_done(&id);
 	return k;
+}
+
+int identity_boot_id(char **ret)
+{
+	_cleanup_free_ char *id = NULL;
+	char p[PATH_MAX];
+	int k;
+
+	if (!ret)
+		return -EINVAL;
+	k = kio_path(p, sizeof(p), "/proc/sys/kernel/random/boot_id");
+	if (k < 0)
+		return k;
+	k = kio_read_file(p, &id);
+	if (k < 0)
+		return k;
+	strip_trailing(id);
+	/* a UUID in its 36-character text form; anything else is not a boot_id */
+	if (strlen(id) != 36 || strspn(id, "0123456789abcdef-") != 36)
+		return -EBADMSG;
+	*ret = TAKE_PTR(id);
+	return 0;
 }

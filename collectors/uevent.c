@@ -9,6 +9,11 @@
  * the write that caused it returns, so cycle_end() receives what the thread has not got to
  * yet itself instead of sleeping until it has.
  *
+ * Per device it keeps whether the last of its bind/unbind uevents was a bind: a device
+ * whose driver link exists without a bind uevent since its last unbind is inside its probe
+ * (uevent_probe_pending()), which is how a probe asleep in the kernel is told from a bound
+ * device.
+ *
  * With a fake kernel tree (kio root set) the host's uevents would be meaningless, so the
  * collector is not available there (-EOPNOTSUPP).
  */
@@ -53,6 +58,9 @@ struct uevent_state {
 
 	/* protected by lock */
 	int boot;
+	/* per device: 1 its last uevent was bind (or it was bound at start), 0 unbind (or
+	 * unbound at start), -1 not known (uevents were lost) */
+	signed char *bound;
 	struct uevent_seen history[UEVENT_HISTORY]; /* ring, oldest first from head */
 	size_t head, len;
 	struct kernel_event *events;
@@ -130,6 +138,7 @@ static int uevent_handle(struct uevent_state *s, const char *buf, size_t len, in
 
 	pthread_mutex_lock(&s->t.lock);
 	e.boot = s->boot;
+	s->bound[idx] = bind ? 1 : 0;
 	s->history[(s->head + s->len) % UEVENT_HISTORY] = (struct uevent_seen){
 		.ts_ns = ts,
 		.dev = (size_t)idx,
@@ -175,6 +184,8 @@ static int uevent_drain_locked(struct uevent_state *s)
 				/* the socket overran: some uevents are gone */
 				pthread_mutex_lock(&s->t.lock);
 				s->overruns++;
+				/* a lost uevent may be any device's bind or unbind */
+				memset(s->bound, -1, s->n_devs);
 				pthread_mutex_unlock(&s->t.lock);
 				continue;
 			}
@@ -244,8 +255,22 @@ static void uevent_stop(void *state)
 	s->n_events = s->cap_events = 0;
 	free(s->devs);
 	s->devs = NULL;
+	free(s->bound);
+	s->bound = NULL;
 	free(s->buf);
 	s->buf = NULL;
+}
+
+/* Each device's state before any uevent: bound when its driver link exists. A probe in
+ * progress at this moment is taken for bound (its bind uevent just confirms it). */
+static void uevent_bound_init(struct uevent_state *s)
+{
+	for (size_t i = 0; i < s->n_devs; i++) {
+		_cleanup_free_ char *drv = NULL;
+
+		s->bound[i] =
+			kio_device_driver(s->devs[i]->bus, s->devs[i]->device, &drv) == 0;
+	}
 }
 
 static int uevent_start(void *state, const struct collector_ctx *ctx)
@@ -295,10 +320,13 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 	}
 
 	s->buf = malloc(UEVENT_MSG_MAX);
-	if (!s->buf) {
+	s->bound = calloc(s->n_devs ? s->n_devs : 1, 1);
+	if (!s->buf || !s->bound) {
 		k = log_oom();
 		goto fail;
 	}
+	/* After the socket is bound: a change from now on arrives as a uevent. */
+	uevent_bound_init(s);
 	k = collector_thread_start(&s->t, uevent_thread, s, "uevent receiver thread");
 	if (k < 0)
 		goto fail;
@@ -439,4 +467,26 @@ int uevent_bound_at(void *state, const char *device, int64_t after_ns, int64_t *
 		return -ENOENT;
 	*ret_ns = t;
 	return 0;
+}
+
+int uevent_probe_pending(void *state, const char *device)
+{
+	struct uevent_state *s = state;
+	int k = -ENOENT;
+
+	if (!s || !device || !s->t.sync_init)
+		return -EINVAL;
+	/* what the kernel queued so far, including a bind the thread has not read yet */
+	(void)uevent_drain(s);
+	pthread_mutex_lock(&s->t.lock);
+	for (size_t i = 0; i < s->n_devs; i++) {
+		const struct conf_device *d = s->devs[i];
+
+		if (streq(d->device, device) || (d->name && streq(d->name, device))) {
+			k = s->bound[i] == 0 ? 1 : 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->t.lock);
+	return k;
 }

@@ -19,3 +19,11 @@ int uevent_bound_at(void *state, const char *device, int64_t after_ns, int64_t *
  * arrived by the deadline. */
 int uevent_wait_bound(void *state, const char *device, int64_t after_ns,
 		      int64_t deadline_ns, int64_t *ret_ns);
+
+/* 1 when the last bind/unbind uevent of device (kernel or topology name) was an unbind, or
+ * it was unbound when the collector started and no bind came since: if its driver link
+ * exists, its probe has not returned (the link appears before probe() runs, the bind
+ * uevent after it returned). Check the link first, then call this: it receives what is
+ * queued before it answers. 0 when a bind came last (or uevents were lost: not known),
+ * -ENOENT for a device it does not follow, -EINVAL. */
+int uevent_probe_pending(void *state, const char *device);

@@ -891,7 +891,7 @@ static void *api_campaign_thread(void *userdata)
 			log_info("API: campaign %s: run %s done", name, uuid);
 		db_close(db);
 	}
-	api_campaign_release(a, uuid, r);
+	api_campaign_release(a, uuid, r == RUNNER_REBOOT ? 0 : r); /* rebooting: fine */
 	return NULL;
 }
 

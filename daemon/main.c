@@ -56,6 +56,10 @@ static struct api *api_server;
 static struct push *pusher;
 
 static volatile sig_atomic_t stop_requested;
+/* A run stopped for a reboot of the wedged target: no other campaign starts in this boot. */
+static bool reboot_requested;
+/* Runs taken up at start: their campaigns are not started a second time. */
+static struct runner_recovered recovered;
 
 static void on_signal(int sig)
 {
@@ -280,6 +284,17 @@ static int run_campaign(const struct conf *conf, struct db *db, FILE *stream,
 	bool raised;
 	int r;
 
+	if (reboot_requested)
+		return 0;
+	/* A restart that resumed this campaign's run must not start a second one. */
+	for (size_t i = 0; i < recovered.n; i++)
+		if (streq(recovered.campaigns[i], name)) {
+			log_info(
+				"campaign %s: its run was taken up at start, not started "
+				"again",
+				name);
+			return 0;
+		}
 	/* One campaign at a time: the API may have started one. */
 	if (!api_campaign_claim(api_server, name)) {
 		log_warning("campaign %s: another campaign is running, skipped", name);
@@ -292,7 +307,11 @@ static int run_campaign(const struct conf *conf, struct db *db, FILE *stream,
 		watchdog_restore();
 	if (r < 0)
 		log_error("campaign %s: %s", name, err ? err : strerror(-r));
-	else
+	else if (r == RUNNER_REBOOT) {
+		log_notice("campaign %s: run %s waits for the reboot", name, uuid);
+		reboot_requested = true;
+		r = 0;
+	} else
 		log_info("campaign %s: run %s done", name, uuid);
 	api_campaign_release(api_server, uuid, r);
 	push_kick(pusher);
@@ -471,9 +490,11 @@ int main(int argc, char **argv)
 		int k;
 
 		notify_status("taking up runs of the previous boot");
-		k = runner_recover(conf, &ro);
+		k = runner_recover(conf, &ro, &recovered);
 		if (k > 0)
 			log_info("took up %d run(s) of the previous boot", k);
+		if (recovered.rebooting)
+			reboot_requested = true;
 		api_campaign_release(api_server, "", k < 0 ? k : 0);
 		notify_status("idle");
 	}
@@ -486,6 +507,8 @@ int main(int argc, char **argv)
 			if (run_campaign(conf, db, stream, *p) < 0)
 				ret = 1;
 	}
+	if (reboot_requested)
+		notify_status("waiting for the reboot of the wedged target");
 	if (!arg_once && !stop_requested) {
 		for (size_t i = 0; i < conf->n_campaigns && !stop_requested; i++)
 			if (conf->campaigns[i].schedule &&
@@ -502,10 +525,11 @@ int main(int argc, char **argv)
 					next = &conf->campaigns[i];
 				}
 			}
-			if (next)
+			/* while a reboot is awaited the status says so */
+			if (next && !reboot_requested)
 				notify_status("idle, next campaign %s in %ld s",
 					      next->name, wait);
-			else
+			else if (!reboot_requested)
 				notify_status("idle");
 			while (wait-- > 0 && !stop_requested) {
 				watchdog_ping();
@@ -519,6 +543,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 #endif
 out:
+	runner_recovered_done(&recovered);
 	push_stop(pusher);
 	api_stop(api_server);
 	if (stream)

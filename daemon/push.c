@@ -190,8 +190,8 @@ static int push_file_close(struct push_file *pf, const struct run_record *rr)
 	if (!streq(rr->status, "running")) {
 		json_t *j = NULL;
 
-		r = bundle_end_to_json(rr->uuid, rr->status, rr->finished_at,
-				       rr->load_metrics, &j);
+		r = bundle_end_to_json(rr->uuid, rr->status, rr->status_reason,
+				       rr->finished_at, rr->load_metrics, &j);
 		if (r >= 0)
 			r = bundle_write_line(pf->f, j);
 		json_decref(j);

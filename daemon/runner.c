@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/reboot.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -71,6 +72,7 @@ struct runner {
 	struct outcome_device odevs[64];
 	size_t n_devs;
 	int64_t consecutive_hangs;
+	char *boot_id; /* this boot's, NULL when the kernel does not say */
 	int64_t next_seq[_SOURCE_MAX]; /* for events whose source numbers nothing */
 	struct bundle_line line;       /* the stream's cycle and inflight lines */
 	/* where a cycle's step time went, for the debug log */
@@ -295,12 +297,49 @@ static bool runner_device_bound(const struct conf_device *d)
 	return kio_device_driver(d->bus, d->device, &drv) == 0;
 }
 
+/* Bound, and its probe returned. The driver link appears when really_probe() sets
+ * dev->driver, before it calls the driver's probe; the bind uevent is sent after the probe
+ * returned. A link without a bind uevent since the last unbind is a probe still running
+ * (or asleep in the kernel). Without the uevent collector the link alone has to do. */
+static bool runner_consumer_done(struct runner *r, const struct conf_device *d)
+{
+	void *ue = runner_slot_state(r, &collector_uevent);
+
+	if (!runner_device_bound(d))
+		return false;
+	return !ue || uevent_probe_pending(ue, d->device) != 1;
+}
+
 static bool runner_consumers_bound(struct runner *r)
 {
 	for (size_t i = 0; i < r->n_devs; i++)
-		if (r->devs[i]->consumer && !runner_device_bound(r->devs[i]))
+		if (r->devs[i]->consumer && !runner_consumer_done(r, r->devs[i]))
 			return false;
 	return true;
+}
+
+/* Consumers seen bound at the cycle's end whose probe had still not returned: hang, not
+ * deferred_ok or ok (outcome.c). Checked after the sysfs collector saw the link, so a
+ * bind uevent that is still missing now was missing then too. */
+static void runner_mark_probing(struct runner *r, struct cycle_record *c)
+{
+	void *ue = runner_slot_state(r, &collector_uevent);
+
+	if (!ue)
+		return;
+	for (size_t i = 0; i < r->n_devs; i++) {
+		const struct conf_device *d = r->devs[i];
+		struct observation *o = cycle_find_observation(c, d->name);
+
+		if (d->consumer && o && o->driver &&
+		    uevent_probe_pending(ue, d->device) == 1) {
+			o->probing = true;
+			log_warning(
+				"run %s cycle %lld: %s is bound but its probe has not "
+				"returned",
+				r->run.uuid, (long long)c->seq, d->name);
+		}
+	}
 }
 
 static int runner_append_action(struct cycle_record *c, const struct conf_step *st,
@@ -363,13 +402,13 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
 	if (len > 0)
 		a.params = desc;
 	if (r->opts->db) {
-		int k = db_inflight_set(r->opts->db, r->run_id, c->seq, &a);
+		int k = db_inflight_set(r->opts->db, r->run_id, c->seq, r->boot_id, &a);
 		if (k < 0)
 			log_warning_errno(k, "Failed to record the in-flight action");
 	}
 	if (r->opts->stream) {
-		int k = bundle_inflight_format(&r->line, r->run.uuid, c->seq, a.idx,
-					       step_verb_to_string(a.verb),
+		int k = bundle_inflight_format(&r->line, r->run.uuid, c->seq, r->boot_id,
+					       a.idx, step_verb_to_string(a.verb),
 					       a.arg ? a.arg : "", len > 0 ? desc : NULL);
 
 		if (k < 0)
@@ -421,7 +460,7 @@ static int runner_do_reboot(struct runner *r, struct cycle_record *c,
 		struct action_record ia = *a;
 
 		ia.params = partial;
-		k = db_inflight_set(r->opts->db, r->run_id, c->seq, &ia);
+		k = db_inflight_set(r->opts->db, r->run_id, c->seq, r->boot_id, &ia);
 		if (k < 0) {
 			json_decref(pj);
 			return log_error_errno(
@@ -434,6 +473,11 @@ static int runner_do_reboot(struct runner *r, struct cycle_record *c,
 				      "inflight", "run", r->run.uuid, "cycle",
 				      (json_int_t)c->seq, "action", a->idx, "verb",
 				      "reboot", "arg", "", "partial", pj);
+		if (j && r->boot_id &&
+		    json_object_set_new(j, "boot_id", json_string(r->boot_id)) < 0) {
+			json_decref(j);
+			j = NULL;
+		}
 		k = runner_stream(r, j);
 		if (k < 0) {
 			json_decref(pj);
@@ -614,6 +658,9 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 
 	c->seq = seq;
 	c->boot = r->ctx.boot;
+	c->boot_id = strdup_null(r->boot_id);
+	if (r->boot_id && !c->boot_id)
+		return log_oom();
 	if (r->camp->sweep_var) {
 		int64_t i = seq % r->camp->sweep_steps;
 
@@ -687,6 +734,7 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 			e->seq = r->next_seq[e->source]++;
 	}
 	runner_time_to_bound(r, c);
+	runner_mark_probing(r, c);
 	runner_count_deferrals(r, c);
 	return outcome_classify(c, r->odevs, r->n_devs);
 }
@@ -769,6 +817,11 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 	k = identity_collect(&r->run.kernel);
 	if (k < 0)
 		return log_error_errno(k, "Failed to read the kernel identity");
+	k = identity_boot_id(&r->boot_id);
+	if (k < 0)
+		log_full_errno(LOG_INFO, k,
+			       "No boot_id from the kernel: a restart cannot tell a "
+			       "daemon death from a target death");
 	r->run.kernel.label = strdup_null(label ? label : r->conf->daemon.label);
 	r->run.kernel.patches = strdup_null(patches);
 	r->run.campaign = strdup(r->camp->name);
@@ -847,7 +900,9 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 	return runner_start_exec(r);
 }
 
-static void runner_finish(struct runner *r, const char *status)
+/* Tears the run down. status NULL leaves the run running (to be taken up in the next
+ * boot); otherwise it is recorded, with reason (may be NULL), and streamed as the end. */
+static void runner_finish(struct runner *r, const char *status, const char *reason)
 {
 	_cleanup_free_ char *metrics = NULL;
 	_cleanup_free_ char *finished = utc_now_iso();
@@ -872,16 +927,19 @@ static void runner_finish(struct runner *r, const char *status)
 		s->state = NULL;
 	}
 	r->n_slots = 0;
-	if (r->opts->db && r->run_id > 0) {
+	if (status && r->opts->db && r->run_id > 0) {
 		int k = db_run_finish(r->opts->db, r->run_id, status, finished, metrics);
+		if (k >= 0 && reason)
+			k = db_run_set_status_reason(r->opts->db, r->run_id, reason);
 		if (k < 0)
 			log_error_errno(k, "Failed to finish run %s: %s", r->run.uuid,
 					db_errmsg(r->opts->db));
 	}
-	if (r->opts->stream) {
+	if (status && r->opts->stream) {
 		json_t *j = NULL;
 
-		if (bundle_end_to_json(r->run.uuid, status, finished, metrics, &j) >= 0)
+		if (bundle_end_to_json(r->run.uuid, status, reason, finished, metrics,
+				       &j) >= 0)
 			runner_stream(r, j);
 	}
 	action_exec_free(r->exec);
@@ -936,6 +994,10 @@ static int runner_complete_reboot_cycle(struct runner *r, const char *partial,
 		return log_error_errno(EINVAL, "The stored cycle is %lld, expected %lld",
 				       (long long)c.seq, (long long)seq);
 	c.boot = r->ctx.boot;
+	free(c.boot_id);
+	c.boot_id = strdup_null(r->boot_id);
+	if (r->boot_id && !c.boot_id)
+		return log_oom();
 	/* Probes of the boot may still run (asynchronous probing, deferred probe work). */
 	for (int64_t deadline = now_ns() + r->camp->deadline_us * NSEC_PER_USEC;
 	     !runner_consumers_bound(r) && now_ns() < deadline;)
@@ -975,12 +1037,138 @@ static int runner_complete_reboot_cycle(struct runner *r, const char *partial,
 	return 0;
 }
 
+/*
+ * A cycle whose outcome is hang or oops left the driver core wedged: a probe asleep or
+ * dead in the kernel holds its device lock, and every later bind of that device would
+ * hang behind it. on-wedged says what follows: "reboot" (the cycle is stored; the run
+ * stays running, without an in-flight record, so the next boot's runner_recover() goes
+ * on with the next cycle), "abort", or "continue" in this boot as before. A reboot past
+ * max-reboots aborts the run. Returns 0 (go on), RUNNER_REBOOT, or -ECANCELED with the
+ * reason in *reason.
+ */
+static int runner_wedged(struct runner *r, const struct cycle_record *c, char **reason)
+{
+	const char *policy = r->camp->on_wedged ? r->camp->on_wedged : "reboot";
+	const char *what = c->outcome == OUTCOME_OOPS ? "an oops" : "a hang";
+	const char *note = c->note && *c->note ? c->note : "";
+	int64_t hangs = 0, oopses = 0, n = 1;
+
+	if (streq(policy, "continue"))
+		return 0;
+	free(*reason);
+	if (streq(policy, "abort")) {
+		*reason = strprintf("cycle %lld: the target is wedged after %s%s%s%s "
+				    "(on-wedged = abort)",
+				    (long long)c->seq, what, *note ? " (" : "", note,
+				    *note ? ")" : "");
+		log_error("run %s: %s", r->run.uuid, *reason ? *reason : "wedged");
+		return -ECANCELED;
+	}
+	/* Every hang or oops cycle of the run cost one reboot (this one is stored). A guest
+	 * without a database knows only its own boot: its host counts the boots. */
+	if (r->opts->db) {
+		int k = db_run_count_outcome(r->opts->db, r->run_id, OUTCOME_HANG,
+					     &hangs);
+
+		if (k >= 0)
+			k = db_run_count_outcome(r->opts->db, r->run_id, OUTCOME_OOPS,
+						 &oopses);
+		if (k < 0)
+			log_warning_errno(k, "Cannot count the run's wedged cycles: %s",
+					  db_errmsg(r->opts->db));
+		else
+			n = hangs + oopses;
+	}
+	if (r->camp->max_reboots > 0 && n > r->camp->max_reboots) {
+		*reason = strprintf("cycle %lld: the target is wedged after %s; %lld "
+				    "reboots would exceed max-reboots = %lld",
+				    (long long)c->seq, what, (long long)n,
+				    (long long)r->camp->max_reboots);
+		log_error("run %s: %s", r->run.uuid, *reason ? *reason : "wedged");
+		return -ECANCELED;
+	}
+	*reason = strprintf("cycle %lld: the target is wedged after %s%s%s%s",
+			    (long long)c->seq, what, *note ? " (" : "", note,
+			    *note ? ")" : "");
+	return RUNNER_REBOOT;
+}
+
+/* Runs the configured reboot command through /bin/sh -c and waits for it. 0 when it
+ * exited 0, else a negative errno (logged). */
+static int runner_reboot_command(const char *cmd)
+{
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	if (pid < 0)
+		return log_error_errno(errno, "Failed to fork for '%s'", cmd);
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return log_error_errno(errno, "Failed to wait for '%s'", cmd);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		log_error("reboot command '%s' failed (%s %d)", cmd,
+			  WIFEXITED(st) ? "exit status" : "signal",
+			  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Asks for the reboot a wedged cycle needs. The stream (a QEMU guest's) ends with
+ *   {"type":"reboot","run":UUID,"cycle":SEQ,"boot":B,"boot_id":ID,"reason":TEXT}
+ * (boot_id left out when unknown): the host resets the guest and resumes the run at
+ * SEQ + 1 in boot B + 1. With a database (a rig) the reboot command runs; the systemd
+ * watchdog stays the backstop when the kernel cannot reboot past the held device lock.
+ */
+static void runner_reboot(struct runner *r, int64_t seq, const char *reason)
+{
+	const char *cmd = r->conf->daemon.reboot_command;
+
+	log_notice(
+		"run %s: %s; rebooting, the run goes on with cycle %lld in a fresh boot",
+		r->run.uuid, reason ? reason : "the target is wedged",
+		(long long)seq + 1);
+	if (r->opts->stream) {
+		json_t *j = json_pack("{s:s, s:s, s:I, s:i}", "type", "reboot", "run",
+				      r->run.uuid, "cycle", (json_int_t)seq, "boot",
+				      r->ctx.boot);
+
+		if (j &&
+		    ((r->boot_id &&
+		      json_object_set_new(j, "boot_id", json_string(r->boot_id)) < 0) ||
+		     (reason &&
+		      json_object_set_new(j, "reason", json_string(reason)) < 0))) {
+			json_decref(j);
+			j = NULL;
+		}
+		runner_stream(r, j);
+	}
+	if (!r->opts->db)
+		return;
+	if (!cmd || !*cmd) {
+		log_error("run %s: no reboot-command configured; reboot the target to go "
+			  "on",
+			  r->run.uuid);
+		return;
+	}
+	sync();
+	if (runner_reboot_command(cmd) >= 0)
+		log_notice("run %s: reboot requested with '%s'", r->run.uuid, cmd);
+}
+
 int runner_run(const struct conf *conf, const char *campaign, const struct runner_opts *o,
 	       char ret_uuid[37], char **ret_error)
 {
 	struct runner r = { .conf = conf, .opts = o };
 	const char *status = "finished";
-	int64_t total, stuck_before, t_cycle, t_store;
+	_cleanup_free_ char *reason = NULL;
+	int64_t total, stuck_before, t_cycle, t_store, wedged_seq = -1;
 	int k;
 
 	k = runner_preflight(conf, campaign, ret_error);
@@ -1005,8 +1193,9 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 
 	k = runner_start(&r, o->label, o->patches);
 	if (k < 0) {
-		runner_finish(&r, "aborted");
+		runner_finish(&r, "aborted", "could not start the run");
 		run_record_done(&r.run);
+		free(r.boot_id);
 		*ret_error = strprintf("could not start the run (see the log above)");
 		return k;
 	}
@@ -1025,8 +1214,10 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 	if (o->after_reboot) {
 		k = runner_complete_reboot_cycle(&r, o->after_reboot, o->start_seq);
 		if (k < 0) {
-			runner_finish(&r, "aborted");
+			runner_finish(&r, "aborted",
+				      "could not complete the cycle after the reboot");
 			run_record_done(&r.run);
+			free(r.boot_id);
 			*ret_error = strprintf(
 				"could not complete cycle %lld after the reboot",
 				(long long)o->start_seq);
@@ -1054,6 +1245,8 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		if (k < 0) {
 			cycle_record_done(&c);
 			status = "aborted";
+			reason = strprintf("cycle %lld failed (see the daemon's log)",
+					   (long long)seq);
 			break;
 		}
 		r.progress.done++;
@@ -1062,19 +1255,39 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		if (o->progress)
 			o->progress(&r.progress, o->userdata);
 		r.progress.last = NULL;
-		cycle_record_done(&c);
 
 		if (action_exec_stuck(r.exec) > stuck_before)
 			r.consecutive_hangs++;
 		else
 			r.consecutive_hangs = 0;
-		if (r.consecutive_hangs >= r.camp->max_consecutive_hangs) {
+		if (c.outcome >= OUTCOME_HANG && seq + 1 < total) {
+			k = runner_wedged(&r, &c, &reason);
+			wedged_seq = seq;
+			if (k == RUNNER_REBOOT) {
+				status = NULL;
+				cycle_record_done(&c);
+				break;
+			}
+			if (k < 0) {
+				status = "aborted";
+				cycle_record_done(&c);
+				break;
+			}
+		}
+		cycle_record_done(&c);
+		/* 0 means never: the run goes on whatever hangs (on-wedged = continue). */
+		if (r.camp->max_consecutive_hangs > 0 &&
+		    r.consecutive_hangs >= r.camp->max_consecutive_hangs) {
 			log_error("run %s: %lld consecutive cycles hung; the target "
 				  "looks wedged, "
 				  "aborting (%u threads stuck in the kernel)",
 				  r.run.uuid, (long long)r.consecutive_hangs,
 				  action_exec_stuck(r.exec));
 			status = "aborted";
+			reason = strprintf("%lld consecutive cycles hung "
+					   "(max-consecutive-hangs = %lld)",
+					   (long long)r.consecutive_hangs,
+					   (long long)r.camp->max_consecutive_hangs);
 			k = -ECANCELED;
 			break;
 		}
@@ -1082,15 +1295,20 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 			sleep_until_ns(now_ns() + r.camp->settle_us * NSEC_PER_USEC);
 	}
 	t_cycle = now_ns();
-	runner_finish(&r, status);
+	runner_finish(&r, status, reason);
 	log_debug("run %s: torn down in %.3f ms", r.run.uuid,
 		  (double)(now_ns() - t_cycle) / NSEC_PER_MSEC);
+	if (k == RUNNER_REBOOT)
+		runner_reboot(&r, wedged_seq, reason);
 	run_record_done(&r.run);
+	free(r.boot_id);
+	if (k == -ECANCELED && reason && ret_error)
+		*ret_error = TAKE_PTR(reason);
 	if (k < 0 && k != -ECANCELED) {
 		*ret_error = strprintf("run stopped by an error (see the log above)");
 		return k;
 	}
-	return k == -ECANCELED ? k : 0;
+	return k == -ECANCELED || k == RUNNER_REBOOT ? k : 0;
 }
 
 /* A target that died in the middle of an action: the crash cycle for that action, with the
@@ -1134,7 +1352,43 @@ static int runner_record_crash(struct db *db, int64_t run_id, int64_t seq, int b
 	return k == -EEXIST ? 0 : k;
 }
 
-int runner_recover(const struct conf *conf, const struct runner_opts *base)
+enum runner_recovery runner_recover_decide(const struct action_record *a,
+					   const char *inflight_boot_id)
+{
+	_cleanup_free_ char *now = NULL;
+	bool same;
+
+	if (!a)
+		return RUNNER_RECOVER_CONTINUE;
+	same = inflight_boot_id && identity_boot_id(&now) >= 0 &&
+	       streq(now, inflight_boot_id);
+	if (same)
+		return RUNNER_RECOVER_RERUN;
+	if (a->verb == STEP_REBOOT && a->params)
+		return RUNNER_RECOVER_COMPLETE;
+	return RUNNER_RECOVER_CRASH;
+}
+
+int runner_recover_boot(int last_boot, const char *last_boot_id)
+{
+	_cleanup_free_ char *now = NULL;
+
+	if (last_boot_id && identity_boot_id(&now) >= 0 && streq(now, last_boot_id))
+		return last_boot;
+	return last_boot + 1;
+}
+
+void runner_recovered_done(struct runner_recovered *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		free(r->campaigns[i]);
+	memset(r, 0, sizeof(*r));
+}
+
+int runner_recover(const struct conf *conf, const struct runner_opts *base,
+		   struct runner_recovered *ret)
 {
 	struct sqlite3 *h = db_sqlite(base->db);
 	sqlite3_stmt *st = NULL;
@@ -1142,34 +1396,41 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base)
 		char uuid[37];
 		char *campaign;
 		int64_t id;
-		int boot;
+		int boot;      /* of the last recorded cycle (0 without one) */
+		char *boot_id; /* of the last recorded cycle, or NULL */
 	} runs[16];
 	size_t n = 0;
 	int rc, taken = 0;
 
+	if (ret)
+		*ret = (struct runner_recovered){ 0 };
 	/* Only runs this database's runner started: imported (pushed) runs belong to a rig. */
 	rc = sqlite3_prepare_v2(
 		h,
 		"SELECT r.uuid, r.campaign, r.id, (SELECT IFNULL(MAX(boot), 0) "
-		"FROM cycles WHERE run_id = r.id) FROM runs r JOIN local_runs l "
+		"FROM cycles WHERE run_id = r.id), (SELECT boot_id FROM cycles WHERE "
+		"run_id = r.id ORDER BY seq DESC LIMIT 1) FROM runs r JOIN local_runs l "
 		"ON l.run_id = r.id WHERE r.status = 'running' ORDER BY r.id",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return log_error_errno(EIO, "Failed to look for runs to recover: %s",
 				       sqlite3_errmsg(h));
 	while (n < ARRAY_SIZE(runs) && sqlite3_step(st) == SQLITE_ROW) {
+		const char *bid = (const char *)sqlite3_column_text(st, 4);
+
 		snprintf(runs[n].uuid, sizeof(runs[n].uuid), "%s",
 			 sqlite3_column_text(st, 0));
 		runs[n].campaign = strdup((const char *)sqlite3_column_text(st, 1));
 		runs[n].id = sqlite3_column_int64(st, 2);
 		runs[n].boot = sqlite3_column_int(st, 3);
+		runs[n].boot_id = bid ? strdup(bid) : NULL;
 		n++;
 	}
 	sqlite3_finalize(st);
 
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_(action_record_done) struct action_record a = { 0 };
-		_cleanup_free_ char *err = NULL;
+		_cleanup_free_ char *err = NULL, *inflight_boot_id = NULL;
 		struct runner_opts o = *base;
 		int64_t seq = 0;
 		char uuid[37];
@@ -1184,44 +1445,75 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base)
 			db_run_finish(base->db, runs[i].id, "interrupted", NULL, NULL);
 			continue;
 		}
-		/* Preflight first: it points kernel I/O at the campaign's target (pstore is read
-		 * there) and refuses a target that cannot run before anything is recorded. */
+		/* Preflight first: it points kernel I/O at the campaign's target (pstore and
+		 * boot_id are read there) and refuses a target that cannot run before anything
+		 * is recorded. */
 		k = runner_preflight(conf, runs[i].campaign, &err);
 		if (k < 0) {
 			log_error("run %s: cannot take it up: %s", runs[i].uuid, err);
 			continue;
 		}
-		k = db_inflight_get(base->db, runs[i].id, &seq, &a);
+		k = db_inflight_get(base->db, runs[i].id, &seq, &inflight_boot_id, &a);
 		o.resume_uuid = runs[i].uuid;
-		o.boot = runs[i].boot + 1;
+		o.boot = runner_recover_boot(runs[i].boot, runs[i].boot_id);
 		if (k == -ENOENT) {
-			/* Stopped between cycles (power cut, daemon killed): just go on. */
+			/* Stopped between cycles (power cut, daemon killed, a reboot after a
+			 * wedged cycle): just go on. */
 			k = db_run_next_seq(base->db, runs[i].id, &o.start_seq);
-		} else if (k >= 0 && a.verb == STEP_REBOOT && a.params) {
-			o.start_seq = seq;
-			o.after_reboot = a.params;
 		} else if (k >= 0) {
-			log_warning("run %s: the target died during cycle %lld ('%s "
-				    "%s'); recording "
-				    "a crash",
-				    runs[i].uuid, (long long)seq,
-				    step_verb_to_string(a.verb), a.arg ? a.arg : "");
-			k = runner_record_crash(base->db, runs[i].id, seq, o.boot, &a);
-			if (k >= 0)
+			switch (runner_recover_decide(&a, inflight_boot_id)) {
+			case RUNNER_RECOVER_RERUN:
+				log_warning("run %s: the daemon stopped during cycle "
+					    "%lld ('%s "
+					    "%s') in this same boot; that cycle is not "
+					    "counted and runs again",
+					    runs[i].uuid, (long long)seq,
+					    step_verb_to_string(a.verb),
+					    a.arg ? a.arg : "");
 				k = db_inflight_clear(base->db, runs[i].id);
-			o.start_seq = seq + 1;
+				o.start_seq = seq;
+				break;
+			case RUNNER_RECOVER_COMPLETE:
+				o.start_seq = seq;
+				o.after_reboot = a.params;
+				break;
+			default:
+				log_warning(
+					"run %s: the target died during cycle %lld ('%s "
+					"%s'); recording "
+					"a crash",
+					runs[i].uuid, (long long)seq,
+					step_verb_to_string(a.verb), a.arg ? a.arg : "");
+				k = runner_record_crash(base->db, runs[i].id, seq, o.boot,
+							&a);
+				if (k >= 0)
+					k = db_inflight_clear(base->db, runs[i].id);
+				o.start_seq = seq + 1;
+				break;
+			}
 		}
 		if (k < 0) {
 			log_error_errno(k, "run %s: cannot recover: %s", runs[i].uuid,
 					db_errmsg(base->db));
 			continue;
 		}
+		if (ret && ret->n < ARRAY_SIZE(ret->campaigns) &&
+		    (ret->campaigns[ret->n] = strdup(runs[i].campaign)))
+			ret->n++;
 		k = runner_run(conf, runs[i].campaign, &o, uuid, &err);
 		if (k < 0)
 			log_error("run %s: %s", runs[i].uuid, err ? err : strerror(-k));
 		taken++;
+		if (k == RUNNER_REBOOT) {
+			/* the machine goes down: the other runs wait for the next boot */
+			if (ret)
+				ret->rebooting = true;
+			break;
+		}
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(runs[i].campaign);
+		free(runs[i].boot_id);
+	}
 	return taken;
 }

@@ -19,6 +19,9 @@
 
 struct db;
 
+/* runner_run(): the run stopped for a reboot of the wedged target (on-wedged = reboot). */
+#define RUNNER_REBOOT 1
+
 struct runner_progress {
 	int64_t done;
 	int64_t total;
@@ -50,18 +53,53 @@ struct runner_opts {
  * profile. Returns 0, or a negative errno with a one-line malloc'd reason in ret_error. */
 int runner_preflight(const struct conf *conf, const char *campaign, char **ret_error);
 
-/* After a boot: every run the database still has as "running" is taken up again. A run
- * whose in-flight action was a reboot step completes that cycle with this boot's records
- * and continues; a run whose in-flight action was anything else died with the target in
- * that action: a crash cycle naming it is recorded (with pstore's records when there are
- * any) and the run continues after it; a run whose campaign is no longer configured is
- * marked interrupted. base supplies db, stream, stop and progress. Returns the number of
- * runs taken up, or negative errno. */
-int runner_recover(const struct conf *conf, const struct runner_opts *base);
+/* What a restart does with a run left "running" (runner_recover_decide()). */
+enum runner_recovery {
+	RUNNER_RECOVER_CONTINUE, /* no action in flight: go on with the next cycle */
+	RUNNER_RECOVER_RERUN,	 /* same boot: the daemon died, not the target; the
+				  * interrupted cycle is run again with the same seq */
+	RUNNER_RECOVER_COMPLETE, /* a reboot step rebooted: complete that cycle */
+	RUNNER_RECOVER_CRASH,	 /* another boot (or unknown): the target died in it */
+};
+
+/* Decides from the in-flight record (NULL a: none; its boot_id, NULL when not recorded)
+ * and the running kernel's boot_id (read through kio: identity_boot_id()). The same boot_id
+ * means the process died and the machine did not; a different one, or one that cannot be
+ * compared, means the target went down during the action, except for a reboot step with
+ * its partial cycle stored, which is completed. */
+enum runner_recovery runner_recover_decide(const struct action_record *a,
+					   const char *inflight_boot_id);
+
+/* The boot number a resumed run goes on with: the last recorded cycle's when that cycle
+ * ran in this boot (same boot_id), else one more. */
+int runner_recover_boot(int last_boot, const char *last_boot_id);
+
+/* Runs runner_recover() took up. */
+struct runner_recovered {
+	size_t n;
+	char *campaigns[16]; /* their campaign names, owned */
+	bool rebooting;	     /* one stopped for a reboot of the wedged target */
+};
+void runner_recovered_done(struct runner_recovered *r);
+
+/* After a restart: every run the database still has as "running" is taken up again,
+ * as runner_recover_decide() says. A reboot step's cycle is completed with this boot's
+ * records; a cycle interrupted in this same boot (the daemon was killed) is dropped and
+ * run again, never counted; a run whose target died in an action gets a crash cycle naming
+ * it (with pstore's records when there are any) and continues after it; a run whose
+ * campaign is no longer configured is marked interrupted. base supplies db, stream, stop
+ * and progress. ret (optional; runner_recovered_done) lists the runs taken up. Returns
+ * their number, or negative errno. */
+int runner_recover(const struct conf *conf, const struct runner_opts *base,
+		   struct runner_recovered *ret);
 
 /* Runs the campaign. The run's UUID is written to ret_uuid as soon as it is recorded.
- * Returns 0 when the run finished (or was stopped: status "interrupted"), -ECANCELED when
- * it was aborted (too many consecutive hangs), other negative errno on failure with the
- * reason logged. Preflight is run first; nothing is recorded when it fails. */
+ * Returns 0 when the run finished (or was stopped: status "interrupted"), RUNNER_REBOOT
+ * when it stopped after a wedged cycle for a reboot (it stays "running" and the next
+ * boot takes it up; the stream ends with a "reboot" line, the reboot command ran),
+ * -ECANCELED when it was aborted (wedged with on-wedged = abort, max-reboots,
+ * max-consecutive-hangs; the reason in *ret_error and stored with the run), other
+ * negative errno on failure with the reason logged. Preflight is run first; nothing is
+ * recorded when it fails. */
 int runner_run(const struct conf *conf, const char *campaign, const struct runner_opts *o,
 	       char ret_uuid[37], char **ret_error);

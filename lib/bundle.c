@@ -223,6 +223,7 @@ int bundle_cycle_to_json(const char *run_uuid, const struct cycle_record *c, jso
 		return -EINVAL;
 	if (!o || set_str(o, "type", "cycle") < 0 || set_str(o, "run", run_uuid) < 0 ||
 	    set_int(o, "seq", c->seq) < 0 || set_int(o, "boot", c->boot) < 0 ||
+	    set_str(o, "boot_id", c->boot_id) < 0 ||
 	    (c->has_sweep && set_int(o, "sweep_value", c->sweep_value) < 0) ||
 	    set_int(o, "start_ns", c->start_ns) < 0 ||
 	    set_int(o, "end_ns", c->end_ns) < 0 || set_str(o, "outcome", outcome) < 0 ||
@@ -271,13 +272,13 @@ int bundle_cycle_to_json(const char *run_uuid, const struct cycle_record *c, jso
 	return 0;
 }
 
-int bundle_end_to_json(const char *run_uuid, const char *status, const char *finished_at,
-		       const char *load_metrics, json_t **ret)
+int bundle_end_to_json(const char *run_uuid, const char *status, const char *reason,
+		       const char *finished_at, const char *load_metrics, json_t **ret)
 {
 	_cleanup_json_ json_t *o = json_object();
 
 	if (!o || set_str(o, "type", "end") < 0 || set_str(o, "run", run_uuid) < 0 ||
-	    set_str(o, "status", status) < 0 ||
+	    set_str(o, "status", status) < 0 || set_str(o, "reason", reason) < 0 ||
 	    set_str(o, "finished_at", finished_at) < 0 ||
 	    set_str(o, "load_metrics", load_metrics) < 0)
 		return -ENOMEM;
@@ -556,6 +557,7 @@ int bundle_cycle_format(struct bundle_line *l, const char *run_uuid,
 	    line_str(l, &first, "run", run_uuid) < 0 ||
 	    line_int(l, &first, "seq", c->seq) < 0 ||
 	    line_int(l, &first, "boot", c->boot) < 0 ||
+	    line_str(l, &first, "boot_id", c->boot_id) < 0 ||
 	    (c->has_sweep && line_int(l, &first, "sweep_value", c->sweep_value) < 0) ||
 	    line_int(l, &first, "start_ns", c->start_ns) < 0 ||
 	    line_int(l, &first, "end_ns", c->end_ns) < 0 ||
@@ -597,8 +599,8 @@ int bundle_cycle_format(struct bundle_line *l, const char *run_uuid,
 }
 
 int bundle_inflight_format(struct bundle_line *l, const char *run_uuid, int64_t cycle,
-			   int action, const char *verb, const char *arg,
-			   const char *group)
+			   const char *boot_id, int action, const char *verb,
+			   const char *arg, const char *group)
 {
 	bool first = true;
 
@@ -606,6 +608,7 @@ int bundle_inflight_format(struct bundle_line *l, const char *run_uuid, int64_t 
 	if (line_put(l, "{", 1) < 0 || line_str(l, &first, "type", "inflight") < 0 ||
 	    line_str(l, &first, "run", run_uuid) < 0 ||
 	    line_int(l, &first, "cycle", cycle) < 0 ||
+	    line_str(l, &first, "boot_id", boot_id) < 0 ||
 	    line_int(l, &first, "action", action) < 0 ||
 	    line_str(l, &first, "verb", verb) < 0 ||
 	    line_str(l, &first, "arg", arg) < 0 ||
@@ -981,6 +984,7 @@ static int cycle_from_json(json_t *j, struct cycle_record *c, char **err)
 	snprintf(ctx, sizeof(ctx), "cycle %lld", (long long)c->seq);
 
 	if ((r = get_int32(j, ctx, "boot", false, 0, 0, &c->boot, err)) < 0 ||
+	    (r = get_str(j, ctx, "boot_id", false, &c->boot_id, err)) < 0 ||
 	    (r = get_int(j, ctx, "start_ns", false, 0, INT64_MIN, INT64_MAX, &c->start_ns,
 			 err)) < 0 ||
 	    (r = get_int(j, ctx, "end_ns", false, 0, INT64_MIN, INT64_MAX, &c->end_ns,
@@ -1147,8 +1151,8 @@ static int export_locked(struct db *db, const char *uuid, FILE *out)
 	}
 
 	if (ended) {
-		r = bundle_end_to_json(rr.uuid, rr.status, rr.finished_at,
-				       rr.load_metrics, &j);
+		r = bundle_end_to_json(rr.uuid, rr.status, rr.status_reason,
+				       rr.finished_at, rr.load_metrics, &j);
 		r = export_json(out, r, j);
 		if (r < 0)
 			return r;
@@ -1297,7 +1301,8 @@ static int import_event(struct import_ctx *ic, json_t *j)
 static int import_end(struct import_ctx *ic, json_t *j)
 {
 	_cleanup_(run_record_done) struct run_record cur = {};
-	_cleanup_free_ char *status = NULL, *finished_at = NULL, *load_metrics = NULL;
+	_cleanup_free_ char *status = NULL, *finished_at = NULL, *load_metrics = NULL,
+			    *reason = NULL;
 	int64_t run_id;
 	int r;
 
@@ -1306,7 +1311,8 @@ static int import_end(struct import_ctx *ic, json_t *j)
 		return r;
 	if ((r = get_str(j, "end", "status", true, &status, &ic->msg)) < 0 ||
 	    (r = get_str(j, "end", "finished_at", false, &finished_at, &ic->msg)) < 0 ||
-	    (r = get_str(j, "end", "load_metrics", false, &load_metrics, &ic->msg)) < 0)
+	    (r = get_str(j, "end", "load_metrics", false, &load_metrics, &ic->msg)) < 0 ||
+	    (r = get_str(j, "end", "reason", false, &reason, &ic->msg)) < 0)
 		return r;
 	if (!run_status_is_valid(status))
 		return perr(&ic->msg, "end", "unknown status \"%s\"", status);
@@ -1315,11 +1321,15 @@ static int import_end(struct import_ctx *ic, json_t *j)
 	if (r < 0)
 		return import_db_error(ic, r);
 	if (streq(cur.status, status) && str_eq_null(cur.finished_at, finished_at) &&
-	    (!load_metrics || str_eq_null(cur.load_metrics, load_metrics))) {
+	    (!load_metrics || str_eq_null(cur.load_metrics, load_metrics)) &&
+	    (!reason || str_eq_null(cur.status_reason, reason))) {
 		ic->stats.ends_present++;
 		return 0;
 	}
 	r = db_run_finish(ic->db, run_id, status, finished_at, load_metrics);
+	/* An end line of an older version says nothing about the reason: keep ours. */
+	if (r >= 0 && reason)
+		r = db_run_set_status_reason(ic->db, run_id, reason);
 	if (r < 0)
 		return import_db_error(ic, r);
 	ic->stats.ends_applied++;
@@ -1349,6 +1359,10 @@ static int import_line(struct import_ctx *ic, json_t *j)
 	/* A guest announces each risky action before performing it; the line only matters
 	 * when the guest dies (guestlog.c reads it), the cycle line supersedes it. */
 	if (streq(type, "inflight"))
+		return 0;
+	/* A guest whose driver core is wedged asks its host for a reboot (runner.c); the
+	 * host acts on it, the run's data is in the other lines. */
+	if (streq(type, "reboot"))
 		return 0;
 	return perr(&ic->msg, NULL, "unknown type \"%s\"", type);
 }

@@ -65,10 +65,11 @@ int bundle_event_to_json(const char *run_uuid, const struct kernel_event *e,
 /* Fills *ret (zeroed first; caller owns it, kernel_event_done). -EBADMSG as above. */
 int bundle_event_from_json(json_t *j, struct kernel_event *ret, char **ret_error);
 
-/* {"type":"end","run":...,"status":...,"finished_at":...,"load_metrics":...}; NULL
- * strings are left out. The caller owns *ret. */
-int bundle_end_to_json(const char *run_uuid, const char *status, const char *finished_at,
-		       const char *load_metrics, json_t **ret);
+/* {"type":"end","run":...,"status":...,"reason":...,"finished_at":...,
+ * "load_metrics":...}; NULL strings are left out (reason: why the run ended so, e.g. what
+ * aborted it). The caller owns *ret. */
+int bundle_end_to_json(const char *run_uuid, const char *status, const char *reason,
+		       const char *finished_at, const char *load_metrics, json_t **ret);
 
 /* Writes j as one compact line ending in '\n' and flushes, so a line is either complete
  * or torn at the end of the stream: one write(2) when out has a descriptor (do not mix
@@ -87,12 +88,12 @@ void bundle_line_done(struct bundle_line *l);
  * (a verb, outcome, source or class with no name); l's content is undefined on failure. */
 int bundle_cycle_format(struct bundle_line *l, const char *run_uuid,
 			const struct cycle_record *c);
-/* {"type":"inflight","run":...,"cycle":...,"action":...,"verb":...,"arg":...,"group":...}
- * and '\n' in l ("group":null when group is NULL, as json_pack's "s?" gave it).
- * 0 or -ENOMEM. */
+/* {"type":"inflight","run":...,"cycle":...,"boot_id":...,"action":...,"verb":...,
+ * "arg":...,"group":...} and '\n' in l ("boot_id" left out when NULL, "group":null when
+ * group is NULL, as json_pack's "s?" gave it). 0 or -ENOMEM. */
 int bundle_inflight_format(struct bundle_line *l, const char *run_uuid, int64_t cycle,
-			   int action, const char *verb, const char *arg,
-			   const char *group);
+			   const char *boot_id, int action, const char *verb,
+			   const char *arg, const char *group);
 /* Writes l in one write(2) (through stdio when out has no descriptor) and flushes, as
  * bundle_write_line(). 0 or -EIO. */
 int bundle_line_write(FILE *out, const struct bundle_line *l);

@@ -1879,6 +1879,10 @@ void compare_print_run_summary(FILE *f, json_t *summary)
 		json_string_value(json_object_get(run, "campaign")),
 		json_string_value(json_object_get(run, "status")),
 		(long long)json_integer_value(json_object_get(summary, "cycles")));
+	if (json_string_value(json_object_get(run, "status_reason")))
+		fprintf(f, "  %s: %s\n",
+			json_string_value(json_object_get(run, "status")),
+			json_string_value(json_object_get(run, "status_reason")));
 	json_object_foreach(outcomes, key, v) if (json_integer_value(v) > 0)
 		fprintf(f, "  %-18s %lld\n", key, (long long)json_integer_value(v));
 	json_array_foreach(consumers, i, v)
@@ -1921,5 +1925,8 @@ void compare_print_list(FILE *f, const char *what, json_t *list)
 			json_string_value(json_object_get(v, "status")) ?: "-",
 			(long long)json_integer_value(json_object_get(v, "cycles")),
 			json_string_value(json_object_get(v, "started_at")) ?: "-");
+		if (json_string_value(json_object_get(v, "status_reason")))
+			fprintf(f, "    %s\n",
+				json_string_value(json_object_get(v, "status_reason")));
 	}
 }

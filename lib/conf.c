@@ -141,6 +141,7 @@ static int conf_parse_url(struct conf_parser *p, const struct conf_key *k,
 			  const char *value, void *field);
 
 static const char *const conf_target_kinds[] = { "local", "qemu", NULL };
+static const char *const conf_on_wedged[] = { "reboot", "abort", "continue", NULL };
 
 #define KEY(kinds_, key_, parse_, offset_, ...)                      \
 	{                                                            \
@@ -169,6 +170,9 @@ static const struct conf_key conf_keys[] = {
 	KEY(K(CONF_DAEMON), "crash-safe", conf_parse_boolean, DAEMON(crash_safe),
 	    .def = "yes"),
 	KEY(K(CONF_DAEMON), "label", conf_parse_string, DAEMON(label)),
+	/* How the runner reboots a wedged rig (on-wedged = reboot); run with /bin/sh -c. */
+	KEY(K(CONF_DAEMON), "reboot-command", conf_parse_string, DAEMON(reboot_command),
+	    .def = "systemctl reboot"),
 
 	KEY(K(CONF_TARGET), "kind", conf_parse_choice, TARGET(kind), .def = "local",
 	    .choices = conf_target_kinds),
@@ -212,6 +216,13 @@ static const struct conf_key conf_keys[] = {
 	KEY(K(CONF_CAMPAIGN), "schedule", conf_parse_schedule, CAMPAIGN(schedule)),
 	KEY(K(CONF_CAMPAIGN), "max-consecutive-hangs", conf_parse_int,
 	    CAMPAIGN(max_consecutive_hangs), .min = 0, .max = 1000000, .def = "3"),
+	/* After a hung action or probe, or an oops, the driver core is wedged (a device lock
+	 * is held for good): reboot and go on in a fresh boot (DESIGN.md), end the run as
+	 * aborted, or carry on in the same boot as before (max-consecutive-hangs ends it). */
+	KEY(K(CONF_CAMPAIGN), "on-wedged", conf_parse_choice, CAMPAIGN(on_wedged),
+	    .def = "reboot", .choices = conf_on_wedged),
+	KEY(K(CONF_CAMPAIGN), "max-reboots", conf_parse_int, CAMPAIGN(max_reboots),
+	    .min = 0, .max = 1000000, .def = "10"),
 	/* SCHED_FIFO workers and locked memory (as root, on a real kernel, where the clock
 	 * allows a short spin; daemon/action.c). Off by default: under QEMU it made the
 	 * tail of the start lateness 5-10x worse (docs/qemu-kit.md); real rigs unmeasured. */
@@ -383,6 +394,7 @@ void conf_free(struct conf *c)
 	strv_free(c->daemon.autostart);
 	free(c->daemon.stream);
 	free(c->daemon.label);
+	free(c->daemon.reboot_command);
 	free(c->push.url);
 	free(c->push.token);
 	free(c->push.token_file);
@@ -430,6 +442,7 @@ void conf_free(struct conf *c)
 		free(k->sweep_var);
 		free(k->load);
 		free(k->schedule);
+		free(k->on_wedged);
 	}
 	free(c->campaigns);
 	free(c);

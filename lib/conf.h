@@ -25,6 +25,7 @@ struct conf_daemon {
 	char *stream;	  /* NDJSON stream path (QEMU guest: /dev/hvc0), or NULL */
 	bool crash_safe;  /* fsync the in-flight action before it runs (default yes) */
 	char *label;	  /* kernel label for identity (overridden by --label) */
+	char *reboot_command; /* sh -c command rebooting a wedged rig ("systemctl reboot") */
 };
 
 /* [push]: send every run (finished, and the progress of running ones) to a central
@@ -109,8 +110,10 @@ struct conf_campaign {
 	int64_t settle_us;	   /* pause between cycles, default 0 */
 	char *load;		   /* load profile name or NULL */
 	char *schedule;		   /* daemon: "boot", "daily HH:MM", or NULL (manual) */
-	int64_t max_consecutive_hangs; /* abort the run after this many, default 3 */
-	bool realtime; /* SCHED_FIFO workers, mlockall (as root; default no) */
+	int64_t max_consecutive_hangs; /* abort the run after this many, default 3; 0 never */
+	char *on_wedged; /* "reboot" (default), "abort" or "continue": after a hang or oops */
+	int64_t max_reboots; /* wedged-cycle reboots a run may take, default 10; 0 no cap */
+	bool realtime;	     /* SCHED_FIFO workers, mlockall (as root; default no) */
 };
 
 struct conf {

@@ -734,7 +734,8 @@ int db_run_load(struct db *db, const char *uuid, struct run_record *ret)
 		"r.hostname, r.load_profile, r.load_args, r.load_metrics, r.sweep_var, "
 		"r.cycles_planned, r.started_at, r.finished_at, r.status, k.release, "
 		"k.version, k.build_id, k.cmdline, k.label, k.patches, k.fw_devlink, "
-		"k.deferred_probe_timeout FROM runs r JOIN targets t ON t.id = "
+		"k.deferred_probe_timeout, r.status_reason FROM runs r JOIN targets t ON "
+		"t.id = "
 		"r.target_id "
 		"JOIN kernels k ON k.id = r.kernel_id WHERE r.uuid = ?1",
 		&s);
@@ -771,6 +772,7 @@ int db_run_load(struct db *db, const char *uuid, struct run_record *ret)
 	rr.kernel.patches = col_dup(s, 20, &oom);
 	rr.kernel.fw_devlink = col_dup(s, 21, &oom);
 	rr.kernel.deferred_probe_timeout = col_dup(s, 22, &oom);
+	rr.status_reason = col_dup(s, 23, &oom);
 	if (oom) {
 		run_record_done(&rr);
 		return db_fail(db, -ENOMEM, "out of memory");
@@ -799,6 +801,45 @@ int db_run_finish(struct db *db, int64_t run_id, const char *status,
 		return r;
 	if (sqlite3_changes(db->sql) == 0)
 		return db_fail(db, -ENOENT, "no run with id %lld", (long long)run_id);
+	return 0;
+}
+
+int db_run_set_status_reason(struct db *db, int64_t run_id, const char *reason)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	r = db_prepare(db, "UPDATE runs SET status_reason = ?2 WHERE id = ?1", &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id) || bind_text(s, 2, reason))
+		return db_sqlerr_last(db);
+	r = db_step_done(db, s);
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(db->sql) == 0)
+		return db_fail(db, -ENOENT, "no run with id %lld", (long long)run_id);
+	return 0;
+}
+
+int db_run_count_outcome(struct db *db, int64_t run_id, enum outcome o, int64_t *ret)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	const char *name = outcome_to_string(o);
+	int r;
+
+	if (!name)
+		return db_fail(db, -EINVAL, "invalid outcome %d", (int)o);
+	r = db_prepare(
+		db, "SELECT COUNT(*) FROM cycles WHERE run_id = ?1 AND outcome = ?2", &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id) || bind_text(s, 2, name))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, s);
+	if (r < 0)
+		return r;
+	*ret = r > 0 ? col_int(s, 0) : 0;
 	return 0;
 }
 
@@ -883,7 +924,7 @@ static int db_exec_durable(struct db *db, sqlite3_stmt *s)
 	return r;
 }
 
-int db_inflight_set(struct db *db, int64_t run_id, int64_t cycle_seq,
+int db_inflight_set(struct db *db, int64_t run_id, int64_t cycle_seq, const char *boot_id,
 		    const struct action_record *a)
 {
 	_cleanup_finalize_ sqlite3_stmt *s = NULL;
@@ -892,18 +933,20 @@ int db_inflight_set(struct db *db, int64_t run_id, int64_t cycle_seq,
 
 	if (!verb)
 		return db_fail(db, -EINVAL, "invalid action verb %d", (int)a->verb);
-	r = db_prepare(db,
-		       "INSERT OR REPLACE INTO inflight (run_id, cycle_seq, action_idx, "
-		       "grp, verb, arg, params, offset_us, started_at_ns) VALUES "
-		       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-		       &s);
+	r = db_prepare(
+		db,
+		"INSERT OR REPLACE INTO inflight (run_id, cycle_seq, action_idx, "
+		"grp, verb, arg, params, offset_us, started_at_ns, boot_id) VALUES "
+		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		&s);
 	if (r < 0)
 		return r;
 	if (bind_int(s, 1, run_id) || bind_int(s, 2, cycle_seq) ||
 	    bind_int(s, 3, a->idx) || bind_int(s, 4, a->group) || bind_text(s, 5, verb) ||
 	    bind_text(s, 6, a->arg) || bind_text(s, 7, a->params) ||
 	    bind_int(s, 8, a->offset_us) ||
-	    bind_int(s, 9, a->start_ns ? a->start_ns : now_ns()))
+	    bind_int(s, 9, a->start_ns ? a->start_ns : now_ns()) ||
+	    bind_text(s, 10, boot_id))
 		return db_sqlerr_last(db);
 	return db_exec_durable(db, s);
 }
@@ -922,16 +965,17 @@ int db_inflight_clear(struct db *db, int64_t run_id)
 }
 
 int db_inflight_get(struct db *db, int64_t run_id, int64_t *ret_cycle_seq,
-		    struct action_record *ret_action)
+		    char **ret_boot_id, struct action_record *ret_action)
 {
 	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	struct action_record a = {};
+	char *boot_id = NULL;
 	bool oom = false;
 	int r, verb;
 
 	r = db_prepare(db,
 		       "SELECT cycle_seq, action_idx, grp, verb, arg, params, offset_us, "
-		       "started_at_ns FROM inflight WHERE run_id = ?1",
+		       "started_at_ns, boot_id FROM inflight WHERE run_id = ?1",
 		       &s);
 	if (r < 0)
 		return r;
@@ -954,12 +998,16 @@ int db_inflight_get(struct db *db, int64_t run_id, int64_t *ret_cycle_seq,
 	a.params = col_dup(s, 5, &oom);
 	a.offset_us = col_int(s, 6);
 	a.start_ns = col_int(s, 7);
+	boot_id = ret_boot_id ? col_dup(s, 8, &oom) : NULL;
 	if (oom) {
 		action_record_done(&a);
+		free(boot_id);
 		return db_fail(db, -ENOMEM, "out of memory");
 	}
 	if (ret_cycle_seq)
 		*ret_cycle_seq = col_int(s, 0);
+	if (ret_boot_id)
+		*ret_boot_id = boot_id;
 	*ret_action = a;
 	return 0;
 }
@@ -1040,7 +1088,8 @@ static int db_cycle_insert_locked(struct db *db, int64_t run_id,
 	r = db_prepare_cached(
 		db, DB_CACHED_CYCLE_INSERT,
 		"INSERT INTO cycles (run_id, seq, boot, sweep_value, start_ns, end_ns, "
-		"outcome, deferrals, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		"outcome, deferrals, note, boot_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		"?8, ?9, ?10)",
 		&cs);
 	if (r < 0)
 		return r;
@@ -1049,7 +1098,7 @@ static int db_cycle_insert_locked(struct db *db, int64_t run_id,
 	    bind_int_or_null(cs, 4, c->sweep_value, !c->has_sweep) ||
 	    bind_int(cs, 5, c->start_ns) || bind_int(cs, 6, c->end_ns) ||
 	    bind_text(cs, 7, outcome) || bind_int(cs, 8, c->deferrals) ||
-	    bind_text(cs, 9, c->note))
+	    bind_text(cs, 9, c->note) || bind_text(cs, 10, c->boot_id))
 		return db_sqlerr_last(db);
 	r = db_step_done(db, cs);
 	if (r < 0)
@@ -1339,7 +1388,7 @@ int db_cycle_load(struct db *db, int64_t run_id, int64_t seq, struct cycle_recor
 
 	r = db_prepare(db,
 		       "SELECT id, boot, sweep_value, start_ns, end_ns, outcome, "
-		       "deferrals, note "
+		       "deferrals, note, boot_id "
 		       "FROM cycles WHERE run_id = ?1 AND seq = ?2",
 		       &s);
 	if (r < 0)
@@ -1366,6 +1415,7 @@ int db_cycle_load(struct db *db, int64_t run_id, int64_t seq, struct cycle_recor
 	c.outcome = oc;
 	c.deferrals = (int)col_int(s, 6);
 	c.note = col_dup(s, 7, &oom);
+	c.boot_id = col_dup(s, 8, &oom);
 	if (oom)
 		return db_fail(db, -ENOMEM, "out of memory");
 
@@ -1518,14 +1568,15 @@ static int row_to_json(sqlite3_stmt *s, json_t **ret)
 	return 0;
 }
 
-#define RUN_COLUMNS                                                                    \
-	"SELECT r.uuid, r.campaign, r.scenario, t.name AS target, t.kind AS "          \
-	"target_kind, "                                                                \
-	"r.hostname, k.id AS \"kernel.id\", k.release AS \"kernel.release\", "         \
-	"k.label AS \"kernel.label\", r.load_profile, r.sweep_var, r.cycles_planned, " \
-	"(SELECT COUNT(*) FROM cycles c WHERE c.run_id = r.id) AS cycles, "            \
-	"r.started_at, "                                                               \
-	"r.finished_at, r.status FROM runs r JOIN targets t ON t.id = r.target_id "    \
+#define RUN_COLUMNS                                                                      \
+	"SELECT r.uuid, r.campaign, r.scenario, t.name AS target, t.kind AS "            \
+	"target_kind, "                                                                  \
+	"r.hostname, k.id AS \"kernel.id\", k.release AS \"kernel.release\", "           \
+	"k.label AS \"kernel.label\", r.load_profile, r.sweep_var, r.cycles_planned, "   \
+	"(SELECT COUNT(*) FROM cycles c WHERE c.run_id = r.id) AS cycles, "              \
+	"r.started_at, "                                                                 \
+	"r.finished_at, r.status, r.status_reason FROM runs r JOIN targets t ON t.id = " \
+	"r.target_id "                                                                   \
 	"JOIN kernels k ON k.id = r.kernel_id "
 
 int db_query_runs(struct db *db, const struct db_run_filter *f, json_t **ret)

@@ -79,6 +79,11 @@ int db_rollback(struct db *db);
 int db_run_insert(struct db *db, const struct run_record *r, int64_t *ret_run_id);
 /* Row id of the run with this UUID; -ENOENT if there is none. */
 int db_run_find(struct db *db, const char *uuid, int64_t *ret_run_id);
+/* Sets (NULL: clears) the run's status reason: why it ended as it did, e.g. what aborted
+ * it. -ENOENT for an unknown run. 0 or negative errno. */
+int db_run_set_status_reason(struct db *db, int64_t run_id, const char *reason);
+/* How many of the run's cycles have outcome o, into *ret. 0 or negative errno. */
+int db_run_count_outcome(struct db *db, int64_t run_id, enum outcome o, int64_t *ret);
 /* Marks a run as started by this database's own runner (not imported): only such runs are
  * taken up after a boot. Idempotent. 0 or negative errno. */
 int db_run_mark_local(struct db *db, int64_t run_id);
@@ -95,18 +100,20 @@ int db_run_finish(struct db *db, int64_t run_id, const char *status,
 int db_run_next_seq(struct db *db, int64_t run_id, int64_t *ret);
 
 /* Records (replacing any previous one) the action the runner is about to perform in cycle
- * cycle_seq, and commits it with synchronous=FULL whatever the crash-safe setting, so a
- * target crash during the action finds it after the reboot. start_ns 0 means "now".
+ * cycle_seq of the boot whose boot_id is given (NULL: not known), and commits it with
+ * synchronous=FULL whatever the crash-safe setting, so a target crash during the action
+ * finds it after the reboot. start_ns 0 means "now".
  * Must not be called inside a transaction (-EBUSY). 0 or negative errno. */
-int db_inflight_set(struct db *db, int64_t run_id, int64_t cycle_seq,
+int db_inflight_set(struct db *db, int64_t run_id, int64_t cycle_seq, const char *boot_id,
 		    const struct action_record *a);
 /* Removes the run's in-flight record (0 also when there was none), durably like _set. */
 int db_inflight_clear(struct db *db, int64_t run_id);
-/* The run's in-flight action: cycle seq into *ret_cycle_seq, idx, group, verb, arg,
+/* The run's in-flight action: cycle seq into *ret_cycle_seq, its boot_id into
+ * *ret_boot_id (optional; malloc'd, NULL when not recorded), idx, group, verb, arg,
  * params, offset_us and start_ns into *ret_action (zeroed first; caller owns it,
  * action_record_done); end_ns 0, err 0, hung false. -ENOENT if none is recorded. */
 int db_inflight_get(struct db *db, int64_t run_id, int64_t *ret_cycle_seq,
-		    struct action_record *ret_action);
+		    char **ret_boot_id, struct action_record *ret_action);
 
 /* Records a whole cycle in one transaction (a savepoint inside a caller's transaction):
  * the cycle row, its actions, observations and events. Events whose (boot, source, seq)
@@ -144,8 +151,9 @@ struct db_run_filter {
 };
 /* Runs, newest first, as a JSON array of objects (uuid, campaign, scenario, target,
  * target_kind, hostname, kernel {id, release, label}, load_profile, sweep_var,
- * cycles_planned, cycles, started_at, finished_at, status). f may be NULL. The caller
- * owns *ret (json_decref). 0 or negative errno. */
+ * cycles_planned, cycles, started_at, finished_at, status, status_reason: null unless
+ * something was said about how it ended). f may be NULL. The caller owns *ret
+ * (json_decref). 0 or negative errno. */
 int db_query_runs(struct db *db, const struct db_run_filter *f, json_t **ret);
 /* One run's summary: {"run":{as in db_query_runs}, "cycles":N, "outcomes":{name:count
  * for every outcome, in severity order}, "consumers":[{"device", "observations",

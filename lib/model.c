@@ -169,6 +169,7 @@ void cycle_record_done(struct cycle_record *c)
 	free(c->observations);
 	free(c->events);
 	free(c->note);
+	free(c->boot_id);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -189,6 +190,7 @@ void run_record_done(struct run_record *r)
 	free(r->started_at);
 	free(r->finished_at);
 	free(r->status);
+	free(r->status_reason);
 	kernel_identity_done(&r->kernel);
 	memset(r, 0, sizeof(*r));
 }

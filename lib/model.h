@@ -142,12 +142,17 @@ struct observation {
 	int deferrals;		  /* how often it was seen deferred in this cycle */
 	char *deferred_reason;	  /* last devices_deferred reason, or NULL */
 	enum outcome outcome;	  /* per-device outcome */
+	/* bound (driver link present) while its probe had not returned: no bind uevent
+	 * since its last unbind. Seen by the runner at the cycle's end, not stored: the
+	 * stored outcome (hang) carries it. */
+	bool probing;
 };
 void observation_done(struct observation *o);
 
 struct cycle_record {
-	int64_t seq; /* cycle number within the run, from 0 */
-	int boot;    /* boot number (reboot campaigns) */
+	int64_t seq;   /* cycle number within the run, from 0 */
+	int boot;      /* boot number (reboot campaigns) */
+	char *boot_id; /* the kernel's boot_id in that boot, or NULL when not known */
 	bool has_sweep;
 	int64_t sweep_value; /* value of the swept variable (µs) */
 	int64_t start_ns;
@@ -180,9 +185,10 @@ struct run_record {
 	char *load_metrics; /* stress-ng --yaml output (text) or NULL */
 	char *sweep_var;    /* swept variable name or NULL */
 	int64_t cycles_planned;
-	char *started_at;  /* UTC, ISO 8601 */
-	char *finished_at; /* NULL while running */
-	char *status;	   /* "running", "finished", "aborted", "interrupted" */
+	char *started_at;    /* UTC, ISO 8601 */
+	char *finished_at;   /* NULL while running */
+	char *status;	     /* "running", "finished", "aborted", "interrupted" */
+	char *status_reason; /* why it ended so (e.g. what aborted it), or NULL */
 	struct kernel_identity kernel;
 };
 void run_record_done(struct run_record *r);

@@ -2,7 +2,10 @@
 /*
  * Outcome classification. Severity order is the enum order in model.h. Per consumer:
  *   oops      an Oops/BUG/panic record naming the device (or none naming any device)
- *   hang      an action on the device did not return within its timeout
+ *   hang      an action on the device did not return within its timeout, or the device
+ *             was bound at the deadline while its probe had not returned (the driver link
+ *             exists from before probe() runs; observation->probing): a probe asleep in
+ *             the kernel is never deferred_ok or ok
  *   late_iommu_probe  the "late IOMMU probe at driver bind" WARN for this device
  *   no_iommu  bound, an IOMMU was expected, but no iommu_group or a group whose type is
  *             not one the topology accepts (translation silently bypassed)
@@ -119,6 +122,8 @@ static enum outcome classify_device(const struct cycle_record *c,
 		default: break;
 		}
 	}
+	if (o && o->probing)
+		RAISE(OUTCOME_HANG, "probe did not return by the deadline");
 	for (size_t i = 0; i < c->n_actions; i++) {
 		const struct action_record *a = &c->actions[i];
 

@@ -341,6 +341,9 @@ void report_print(FILE *f, const struct report *rep, bool markdown)
 			(long long)json_integer_value(json_object_get(v, "cycles")),
 			str(run, "status"), str(run, "started_at"),
 			str(run, "finished_at"));
+		if (json_string_value(json_object_get(run, "status_reason")))
+			fprintf(f, "%s%s%s: %s\n", markdown ? "  " : "", li,
+				str(run, "status"), str(run, "status_reason"));
 		if (json_string_value(json_object_get(run, "load_profile")))
 			fprintf(f, "%s%sload profile %s\n", markdown ? "  " : "", li,
 				str(run, "load_profile"));

@@ -7,6 +7,10 @@
 #   reboot: the in-flight action was a reboot step with the cycle so far stored: that cycle
 #           is completed (outcome from the state after the boot) and the run goes on
 #   import: a running run that was imported (a rig's) is not taken up
+#   kill -9: `probestorm run` killed mid-cycle and probestormd (with [daemon] autostart of
+#           the same campaign) started in the same boot (same boot_id): the interrupted
+#           cycle is not a crash and runs again with its seq, in the same boot number;
+#           no cycle is lost or doubled, and no second run is started
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
@@ -110,5 +114,88 @@ check "an imported running run is left alone (status and cycles unchanged)" \
 	$([ "$(q "SELECT r.status || ' ' || (SELECT COUNT(*) FROM cycles c WHERE c.run_id = r.id)
 	          FROM runs r WHERE r.uuid = '11111111-2222-4333-8444-555555555555'")" = \
 	    "running $before" ]; echo $?)
+
+# kill -9 of the runner in the middle of a cycle, restart in the same boot.
+rm -f "$t/db"
+mkdir -p "$t/root/proc/sys/kernel/random"
+echo 3f1c9a2e-7b4d-4e8f-a1c2-9d8e7f6a5b4c > "$t/root/proc/sys/kernel/random/boot_id"
+cat > "$t/conf-k" <<CONF
+[daemon]
+database = $t/db
+listen = 127.0.0.1:0
+autostart = k
+
+[target rig]
+kind = local
+sysroot = $t/root
+
+[consumer decon]
+driver = ps-decon
+iommus = sysmmu-b
+expect-domain = identity
+
+[supplier sysmmu-b]
+driver = ps-sysmmu
+
+[scenario slow]
+step = unbind decon
+step = bind decon
+step = sleep 400ms
+
+[campaign k]
+target = rig
+scenario = slow
+cycles = 4
+deadline = 10ms
+CONF
+"$ps" --config "$t/conf-k" run --campaign k > "$t/run-k.log" 2>&1 &
+runpid=$!
+# wait until cycle 1 sleeps (its in-flight record says so), then kill the runner
+i=0
+until [ "$(q "SELECT COUNT(*) FROM inflight WHERE cycle_seq = 1 AND verb = 'sleep'" 2>/dev/null)" = 1 ] ||
+	[ $i -ge 200 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -9 $runpid
+wait $runpid 2>/dev/null
+check "the runner was killed in cycle 1's sleep" \
+	$([ "$(q "SELECT COUNT(*) FROM cycles") $(q "SELECT cycle_seq || verb FROM inflight")" = \
+	    "1 1sleep" ]; echo $?)
+check "the in-flight record carries the boot_id" \
+	$([ "$(q "SELECT boot_id FROM inflight")" = 3f1c9a2e-7b4d-4e8f-a1c2-9d8e7f6a5b4c ]; echo $?)
+timeout 60 "$psd" --config "$t/conf-k" --once --no-api >> "$t/log" 2>&1
+check "probestormd exits 0 after taking the run up ($?)" $?
+check "exactly one run, finished" \
+	$([ "$(q "SELECT COUNT(*) || ' ' || MAX(status) FROM runs")" = "1 finished" ]; echo $?)
+check "no crash cycle" $([ "$(q "SELECT COUNT(*) FROM cycles WHERE outcome = 'crash'")" = 0 ]; echo $?)
+check "cycles 0..3 each once, all in boot 0 and carrying the boot_id" \
+	$([ "$(q "SELECT GROUP_CONCAT(seq || ':' || boot, ' ') FROM (SELECT seq, boot FROM cycles
+	          WHERE boot_id = '3f1c9a2e-7b4d-4e8f-a1c2-9d8e7f6a5b4c' ORDER BY seq)")" = \
+	    "0:0 1:0 2:0 3:0" ]; echo $?)
+check "every cycle ok" $([ "$(q "SELECT COUNT(*) FROM cycles WHERE outcome = 'ok'")" = 4 ]; echo $?)
+check "no in-flight action is left" $([ "$(q 'SELECT COUNT(*) FROM inflight')" = 0 ]; echo $?)
+check "the log says the interrupted cycle runs again" \
+	$(grep -q "stopped during cycle 1 .*runs again" "$t/log"; echo $?)
+check "the autostart campaign was not started a second time" \
+	$(grep -q "campaign k: its run was taken up at start, not started again" "$t/log"; echo $?)
+# the same kill, then a restart in another boot: the target died (crash), next boot number
+rm -f "$t/db"
+"$ps" --config "$t/conf-k" run --campaign k > "$t/run-k.log" 2>&1 &
+runpid=$!
+i=0
+until [ "$(q "SELECT COUNT(*) FROM inflight WHERE cycle_seq = 1 AND verb = 'sleep'" 2>/dev/null)" = 1 ] ||
+	[ $i -ge 200 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -9 $runpid
+wait $runpid 2>/dev/null
+echo b2d4f6a8-1c3e-4a5b-8d7f-0e2c4a6b8d0f > "$t/root/proc/sys/kernel/random/boot_id"
+timeout 60 "$psd" --config "$t/conf-k" --once --no-api >> "$t/log" 2>&1
+check "another boot_id: cycle 1 is a crash, cycles 2..3 in boot 1, one run" \
+	$([ "$(q "SELECT GROUP_CONCAT(seq || ':' || outcome || ':' || boot, ' ') FROM
+	          (SELECT * FROM cycles ORDER BY seq)") $(q "SELECT COUNT(*) FROM runs")" = \
+	    "0:ok:0 1:crash:1 2:ok:1 3:ok:1 1" ]; echo $?)
 [ $fail = 0 ] || sed 's/^/    /' "$t/log"
 exit $fail

@@ -56,6 +56,7 @@ static inline void assert_cycle_equal(const struct cycle_record *a,
 {
 	assert_int_equal(a->seq, b->seq);
 	assert_int_equal(a->boot, b->boot);
+	assert_str_or_null_equal(a->boot_id, b->boot_id);
 	assert_int_equal(a->has_sweep, b->has_sweep);
 	if (a->has_sweep)
 		assert_int_equal(a->sweep_value, b->sweep_value);

@@ -76,6 +76,9 @@ static void make_cycle(struct cycle_record *c, int64_t seq)
 	c->outcome = seq == 1 ? OUTCOME_HANG : OUTCOME_DEFERRED_OK;
 	c->deferrals = (int)seq;
 	c->note = seq == 1 ? xstrdup("bind: no return within 5 s") : NULL;
+	/* cycles of older versions carry no boot_id */
+	c->boot_id =
+		seq % 3 == 0 ? NULL : xstrdup("5f0c2a9e-6d1b-4e7a-8c3f-2b9d4e6a1c70");
 
 	c->n_actions = 2;
 	c->actions = calloc(2, sizeof(*c->actions));
@@ -474,15 +477,24 @@ static void test_line_format(_unused_ void **state)
 	for (int with_group = 0; with_group < 2; with_group++) {
 		const char *group =
 			with_group ? "bind decon @0us, probe \"x\" @40us" : NULL;
-		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}", "type",
-				      "inflight", "run", UUID_A, "cycle", (json_int_t)7,
-				      "action", 3, "verb", "bind", "arg", "decon",
-				      "group", group);
+		/* the boot_id is left out when not known (the lines of older versions) */
+		const char *boot_id =
+			with_group ? "0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f" : NULL;
+		json_t *j =
+			boot_id ? json_pack("{s:s, s:s, s:I, s:s, s:i, s:s, s:s, s:s?}",
+					    "type", "inflight", "run", UUID_A, "cycle",
+					    (json_int_t)7, "boot_id", boot_id, "action",
+					    3, "verb", "bind", "arg", "decon", "group",
+					    group)
+				: json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}",
+					    "type", "inflight", "run", UUID_A, "cycle",
+					    (json_int_t)7, "action", 3, "verb", "bind",
+					    "arg", "decon", "group", group);
 		char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-		assert_int_equal(
-			bundle_inflight_format(&l, UUID_A, 7, 3, "bind", "decon", group),
-			0);
+		assert_int_equal(bundle_inflight_format(&l, UUID_A, 7, boot_id, 3, "bind",
+							"decon", group),
+				 0);
 		assert_int_equal(strncmp(l.data, s, strlen(s)), 0);
 		assert_string_equal(l.data + strlen(s), "\n");
 		free(s);
@@ -836,9 +848,9 @@ static void test_live_stream(void **state)
 		json_decref(j);
 		cycle_record_done(&c);
 	}
-	assert_int_equal(
-		bundle_end_to_json(r.uuid, "aborted", "2026-11-24T08:00:00Z", NULL, &j),
-		0);
+	assert_int_equal(bundle_end_to_json(r.uuid, "aborted", NULL,
+					    "2026-11-24T08:00:00Z", NULL, &j),
+			 0);
 	assert_int_equal(bundle_write_line(m, j), 0);
 	json_decref(j);
 	fclose(m);

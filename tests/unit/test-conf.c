@@ -340,6 +340,10 @@ static void test_defaults_and_syntax(void **state)
 	assert_int_equal(k->settle_us, 0);
 	assert_int_equal(k->max_consecutive_hangs, 3);
 	assert_false(k->realtime);
+	/* a wedged target is rebooted, at most 10 times a run, with systemctl */
+	assert_string_equal(k->on_wedged, "reboot");
+	assert_int_equal(k->max_reboots, 10);
+	assert_string_equal(c->daemon.reboot_command, "systemctl reboot");
 	assert_string_equal(conf_campaign_find(c, "n")->schedule, "daily 03:05");
 	assert_true(conf_campaign_find(c, "n")->realtime);
 
@@ -495,6 +499,12 @@ static void test_error_out_of_range(void **state)
 	expect_error(TOPOLOGY "[daemon]\ncrash-safe = maybe\n", -EINVAL,
 		     "t.conf:7: [daemon] crash-safe: 'maybe' is not a boolean "
 		     "(yes/no, true/false, on/off, 1/0)");
+	expect_error(TOPOLOGY "[campaign sweep]\non-wedged = ignore\n", -EINVAL,
+		     "t.conf:7: [campaign sweep] on-wedged: 'ignore' is not one of: "
+		     "reboot, abort, continue");
+	expect_error(TOPOLOGY "[campaign sweep]\nmax-reboots = -1\n", -EINVAL,
+		     "t.conf:7: [campaign sweep] max-reboots: '-1' is out of range "
+		     "0..1000000");
 	expect_error(TOPOLOGY "[target q]\nkind = kvm\n", -EINVAL,
 		     "t.conf:7: [target q] kind: 'kvm' is not one of: local, qemu");
 	expect_error(TOPOLOGY "[daemon]\nlisten = 8080\n", -EINVAL,

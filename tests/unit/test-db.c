@@ -72,6 +72,7 @@ static void make_cycle(struct cycle_record *c, int64_t seq)
 	memset(c, 0, sizeof(*c));
 	c->seq = seq;
 	c->boot = 2;
+	c->boot_id = seq == 0 ? xstrdup("0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f") : NULL;
 	c->has_sweep = true;
 	c->sweep_value = 150;
 	c->start_ns = 1000000000 + seq;
@@ -482,7 +483,19 @@ static void test_run_insert_dedupe(void **state)
 	assert_int_equal(db_run_load(f->db, UUID_A, &out), 0);
 	assert_string_equal(out.status, "aborted");
 	assert_string_equal(out.load_metrics, "stress-ng: metrics");
+	assert_null(out.status_reason);
 	run_record_done(&out);
+	/* The reason an aborted run gives: stored, loaded, cleared. */
+	assert_int_equal(db_run_set_status_reason(f->db, a, "4 reboots (max-reboots)"),
+			 0);
+	assert_int_equal(db_run_load(f->db, UUID_A, &out), 0);
+	assert_string_equal(out.status_reason, "4 reboots (max-reboots)");
+	run_record_done(&out);
+	assert_int_equal(db_run_set_status_reason(f->db, a, NULL), 0);
+	assert_int_equal(db_run_load(f->db, UUID_A, &out), 0);
+	assert_null(out.status_reason);
+	run_record_done(&out);
+	assert_int_equal(db_run_set_status_reason(f->db, 999999, "x"), -ENOENT);
 	run_record_done(&in);
 }
 
@@ -687,21 +700,27 @@ static void test_inflight(void **state)
 				   .start_ns = 123456789 };
 	struct action_record got;
 	int64_t run, cycle_seq = -1;
+	char *boot_id = NULL;
 
 	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &run), 0);
-	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &got), -ENOENT);
+	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &boot_id, &got),
+			 -ENOENT);
 	assert_int_equal(cycle_seq, -1);
 
 	a.arg = xstrdup("decon");
 	a.params = xstrdup("x=1");
-	assert_int_equal(db_inflight_set(f->db, run, 17, &a), 0);
+	assert_int_equal(db_inflight_set(f->db, run, 17,
+					 "0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f", &a),
+			 0);
 	/* Committed for another connection to see (what a reboot finds). */
 	assert_int_equal(count_sql(f->path,
 				   "SELECT COUNT(*) FROM inflight WHERE cycle_seq = 17 "
 				   "AND action_idx = 4 AND verb = 'bind'"),
 			 1);
-	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &got), 0);
+	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &boot_id, &got), 0);
 	assert_int_equal(cycle_seq, 17);
+	assert_string_equal(boot_id, "0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f");
+	free(boot_id);
 	assert_int_equal(got.idx, 4);
 	assert_int_equal(got.group, 1);
 	assert_int_equal(got.verb, STEP_BIND);
@@ -717,26 +736,27 @@ static void test_inflight(void **state)
 	a.idx = 5;
 	a.verb = STEP_RMMOD;
 	a.start_ns = 0; /* "now" */
-	assert_int_equal(db_inflight_set(f->db, run, 18, &a), 0);
+	assert_int_equal(db_inflight_set(f->db, run, 18, NULL, &a), 0);
 	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM inflight"), 1);
-	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &got), 0);
+	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &boot_id, &got), 0);
 	assert_int_equal(cycle_seq, 18);
+	assert_null(boot_id); /* not known */
 	assert_int_equal(got.verb, STEP_RMMOD);
 	assert_true(got.start_ns > 0);
 	action_record_done(&got);
 
 	/* Not inside a transaction: durability would be the caller's commit's. */
 	assert_int_equal(db_begin(f->db), 0);
-	assert_int_equal(db_inflight_set(f->db, run, 19, &a), -EBUSY);
+	assert_int_equal(db_inflight_set(f->db, run, 19, NULL, &a), -EBUSY);
 	assert_int_equal(db_rollback(f->db), 0);
 
 	assert_int_equal(db_inflight_clear(f->db, run), 0);
-	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &got), -ENOENT);
+	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, NULL, &got), -ENOENT);
 	assert_int_equal(db_inflight_clear(f->db, run), 0);
 	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM inflight"), 0);
 
 	assert_int_equal(db_set_crash_safe(f->db, true), 0);
-	assert_int_equal(db_inflight_set(f->db, run, 20, &a), 0);
+	assert_int_equal(db_inflight_set(f->db, run, 20, NULL, &a), 0);
 	assert_int_equal(db_set_crash_safe(f->db, false), 0);
 	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM inflight"), 1);
 	action_record_done(&a);

@@ -112,6 +112,30 @@ static enum outcome obs_outcome(struct cycle_record *c, const char *dev)
 	return _OUTCOME_INVALID;
 }
 
+/* The issue's hang_on_bind case: decon-ctl's deferred probe was picked up by the driver
+ * core and is asleep in the kernel, so its driver link exists and it was deferred once;
+ * no bind uevent came. That is hang, never deferred_ok. */
+static void test_probe_still_running_is_hang(void **state)
+{
+	struct fixture *f = *state;
+
+	add_obs(&f->c, "decon", "ps-decon", 0, "identity", 0);
+	add_obs(&f->c, "decon-ctl", "ps-decon", -1, NULL, 1);
+	f->c.observations[1].probing = true;
+	assert_int_equal(outcome_classify(&f->c, devs, 3), 0);
+	assert_int_equal(obs_outcome(&f->c, "decon"), OUTCOME_OK);
+	assert_int_equal(obs_outcome(&f->c, "decon-ctl"), OUTCOME_HANG);
+	assert_int_equal(f->c.outcome, OUTCOME_HANG);
+	assert_string_equal(f->c.note, "decon-ctl: probe did not return by the deadline");
+
+	/* the same cycle once the probe returned (bind uevent seen): deferred_ok */
+	f->c.observations[1].probing = false;
+	f->c.observations[1].iommu_group = 1;
+	f->c.observations[1].domain_type = strdup("identity");
+	assert_int_equal(outcome_classify(&f->c, devs, 3), 0);
+	assert_int_equal(obs_outcome(&f->c, "decon-ctl"), OUTCOME_DEFERRED_OK);
+}
+
 static void test_ok(void **state)
 {
 	struct fixture *f = *state;
@@ -266,6 +290,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_still_running_is_hang, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_late_probe_only_marks_its_consumer,
 						setup, teardown),
 		cmocka_unit_test(test_device_forms),
