@@ -5,6 +5,7 @@
 #   - mkdtb shows QEMU's own message and fails;
 #   - boot exits 3 with QEMU's message when the guest never booted, and passes -nic none;
 #   - run-campaign stops at a boot that produced nothing, naming it, and exits non-zero;
+#   - boot resets a guest whose stream ends with a "reboot" line (exit 0, at once);
 #   - boot --stall resets a guest whose stream went silent on an in-flight record (124)
 #     or after its last record (0).
 set -u
@@ -28,12 +29,14 @@ case $FAKE_QEMU in
 norom)
 	echo "qemu-system-aarch64: failed to find romfile \"efi-virtio.rom\"" >&2
 	exit 1 ;;
-silent-inflight|silent-after)
+silent-inflight|silent-after|reboot-line)
 	# A guest that boots, streams a line, then wedges.
 	for a in "$@"; do case $a in file,id=ser0,path=*) con=${a#file,id=ser0,path=} ;;
 		file,id=stream0,path=*) str=${a#file,id=stream0,path=} ;; esac; done
 	echo "Booting Linux on physical CPU 0x0" > "$con"
-	if [ "$FAKE_QEMU" = silent-inflight ]; then
+	if [ "$FAKE_QEMU" = reboot-line ]; then
+		echo '{"type":"reboot","run":"r","cycle":0,"boot":0,"reason":"cycle 0: the target is wedged after a hang"}' > "$str"
+	elif [ "$FAKE_QEMU" = silent-inflight ]; then
 		echo '{"type":"inflight","run":"r","cycle":0,"action":1,"verb":"bind","arg":"decon","group":null}' > "$str"
 	else
 		echo '{"type":"cycle","run":"r","seq":0}' > "$str"
@@ -74,6 +77,13 @@ FAKE_QEMU=silent-after sh "$kit/boot" --kernel-dir "$tmp/kernel" --initrd "$tmp/
 	--dtb "$tmp/dtb" --quiet --timeout 50 --stall 2 > /dev/null 2> "$tmp/stall2.err"
 rc=$?
 check "a stream silent after its last record is reset and goes on (0, got $rc)" '[ $rc = 0 ]'
+
+start=$(date +%s)
+FAKE_QEMU=reboot-line sh "$kit/boot" --kernel-dir "$tmp/kernel" --initrd "$tmp/initrd" \
+	--dtb "$tmp/dtb" --quiet --timeout 50 --stall 40 > /dev/null 2> "$tmp/reboot.err"
+rc=$? took=$(( $(date +%s) - start ))
+check "a reboot line resets the guest at once (0, got $rc, ${took} s)" '[ $rc = 0 ] && [ $took -lt 20 ]'
+check "the reset is named" 'grep -q "asked for a reboot" "$tmp/reboot.err"'
 
 # run-campaign: a stand-in kit (build-kernel, cross-build, mkinitramfs) around the real
 # run-campaign and boot, so that only the boot's failure is exercised.
