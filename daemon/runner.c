@@ -27,6 +27,7 @@
 #include "bundle.h"
 #include "collector.h"
 #include "db.h"
+#include "guestlog.h"
 #include "kio.h"
 #include "kparse.h"
 #include "pstore.h"
@@ -363,12 +364,12 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
 	if (len > 0)
 		a.params = desc;
 	if (r->opts->db) {
-		int k = db_inflight_set(r->opts->db, r->run_id, c->seq, &a);
+		int k = db_inflight_set(r->opts->db, r->run_id, c, &a);
 		if (k < 0)
 			log_warning_errno(k, "Failed to record the in-flight action");
 	}
 	if (r->opts->stream) {
-		int k = bundle_inflight_format(&r->line, r->run.uuid, c->seq, a.idx,
+		int k = bundle_inflight_format(&r->line, r->run.uuid, c, a.idx,
 					       step_verb_to_string(a.verb),
 					       a.arg ? a.arg : "", len > 0 ? desc : NULL);
 
@@ -421,7 +422,7 @@ static int runner_do_reboot(struct runner *r, struct cycle_record *c,
 		struct action_record ia = *a;
 
 		ia.params = partial;
-		k = db_inflight_set(r->opts->db, r->run_id, c->seq, &ia);
+		k = db_inflight_set(r->opts->db, r->run_id, c, &ia);
 		if (k < 0) {
 			json_decref(pj);
 			return log_error_errno(
@@ -606,6 +607,15 @@ static void runner_count_deferrals(struct runner *r, struct cycle_record *c)
 	}
 }
 
+/* The sweep point of cycle seq (interleaved: see the top of this file). */
+static int64_t runner_sweep_value(const struct conf_campaign *camp, int64_t seq)
+{
+	int64_t i = seq % camp->sweep_steps;
+
+	return camp->sweep_from_us +
+	       (camp->sweep_to_us - camp->sweep_from_us) * i / (camp->sweep_steps - 1);
+}
+
 static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 {
 	int64_t sweep = 0, deadline, t_steps;
@@ -615,11 +625,7 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 	c->seq = seq;
 	c->boot = r->ctx.boot;
 	if (r->camp->sweep_var) {
-		int64_t i = seq % r->camp->sweep_steps;
-
-		sweep = r->camp->sweep_from_us +
-			(r->camp->sweep_to_us - r->camp->sweep_from_us) * i /
-				(r->camp->sweep_steps - 1);
+		sweep = runner_sweep_value(r->camp, seq);
 		c->has_sweep = true;
 		c->sweep_value = sweep;
 	}
@@ -780,6 +786,20 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 	r->run.load_profile = strdup_null(l ? l->name : NULL);
 	r->run.load_args = strdup_null(l ? l->stress_args : NULL);
 	r->run.sweep_var = strdup_null(r->camp->sweep_var);
+	/* A cycle the target dies in counts for each of them (guestlog_death_cycle). */
+	for (size_t i = 0; i < r->n_devs; i++) {
+		char *n;
+
+		if (!r->odevs[i].consumer)
+			continue;
+		n = r->run.consumers
+			    ? strprintf("%s %s", r->run.consumers, r->odevs[i].name)
+			    : strdup(r->odevs[i].name);
+		if (!n)
+			return log_oom();
+		free(r->run.consumers);
+		r->run.consumers = n;
+	}
 	r->run.cycles_planned = r->progress.total;
 	r->run.started_at = utc_now_iso();
 	r->run.status = strdup("running");
@@ -1093,32 +1113,36 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 	return k == -ECANCELED ? k : 0;
 }
 
-/* A target that died in the middle of an action: the crash cycle for that action, with the
- * records pstore kept of the crash (none without a pstore backend). */
-static int runner_record_crash(struct db *db, int64_t run_id, int64_t seq, int boot,
-			       struct action_record *a)
+/* A target that died in the middle of an action: the crash cycle for that action (one
+ * crash observation per consumer of the run, the cycle's sweep value), with the records
+ * pstore kept of the crash (none without a pstore backend). */
+static int runner_record_crash(struct db *db, int64_t run_id,
+			       const struct cycle_record *ic, int boot,
+			       const struct action_record *a)
 {
-	_cleanup_(cycle_record_done) struct cycle_record c = { .seq = seq, .boot = boot };
+	_cleanup_(cycle_record_done) struct cycle_record c = { 0 };
+	_cleanup_free_ char *consumers = NULL;
 	struct kernel_event *evs = NULL;
 	size_t n_evs = 0;
 	int k;
 
-	a->hung = true;
-	a->end_ns = 0;
-	c.outcome = OUTCOME_CRASH;
-	c.note = a->params && a->verb != STEP_REBOOT
-			 ? strprintf("target died during the concurrent group '%s'",
-				     a->params)
-			 : strprintf("target died during '%s %s'",
-				     step_verb_to_string(a->verb), a->arg ? a->arg : "");
-	if (!c.note)
-		return -ENOMEM;
-	c.actions = calloc(1, sizeof(*c.actions));
-	if (!c.actions)
-		return -ENOMEM;
-	c.actions[0] = *a;
-	memset(a, 0, sizeof(*a));
-	c.n_actions = 1;
+	k = db_run_consumers(db, run_id, &consumers);
+	if (k < 0)
+		return k;
+	k = guestlog_death_cycle(
+		&(struct guestlog_death){
+			.seq = ic->seq,
+			.boot = boot,
+			.how = OUTCOME_CRASH,
+			.has_sweep = ic->has_sweep,
+			.sweep_value = ic->sweep_value,
+			.action = a,
+			.group = a->params && a->verb != STEP_REBOOT ? a->params : NULL,
+			.consumers = consumers,
+		},
+		&c);
+	if (k < 0)
+		return k;
 	k = pstore_read(&evs, &n_evs);
 	if (k < 0)
 		log_warning_errno(k, "Cannot read pstore");
@@ -1171,6 +1195,8 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base)
 		_cleanup_(action_record_done) struct action_record a = { 0 };
 		_cleanup_free_ char *err = NULL;
 		struct runner_opts o = *base;
+		struct cycle_record ic = { 0 };
+		const struct conf_campaign *camp;
 		int64_t seq = 0;
 		char uuid[37];
 		int k;
@@ -1191,7 +1217,15 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base)
 			log_error("run %s: cannot take it up: %s", runs[i].uuid, err);
 			continue;
 		}
-		k = db_inflight_get(base->db, runs[i].id, &seq, &a);
+		k = db_inflight_get(base->db, runs[i].id, &ic, &a);
+		seq = ic.seq;
+		/* An in-flight record of an older probestorm has no sweep value: the
+		 * campaign's sweep gives it, as it gave it to the cycle. */
+		camp = conf_campaign_find(conf, runs[i].campaign);
+		if (k >= 0 && !ic.has_sweep && camp->sweep_var) {
+			ic.has_sweep = true;
+			ic.sweep_value = runner_sweep_value(camp, seq);
+		}
 		o.resume_uuid = runs[i].uuid;
 		o.boot = runs[i].boot + 1;
 		if (k == -ENOENT) {
@@ -1206,7 +1240,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base)
 				    "a crash",
 				    runs[i].uuid, (long long)seq,
 				    step_verb_to_string(a.verb), a.arg ? a.arg : "");
-			k = runner_record_crash(base->db, runs[i].id, seq, o.boot, &a);
+			k = runner_record_crash(base->db, runs[i].id, &ic, o.boot, &a);
 			if (k >= 0)
 				k = db_inflight_clear(base->db, runs[i].id);
 			o.start_seq = seq + 1;

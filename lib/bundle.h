@@ -87,12 +87,13 @@ void bundle_line_done(struct bundle_line *l);
  * (a verb, outcome, source or class with no name); l's content is undefined on failure. */
 int bundle_cycle_format(struct bundle_line *l, const char *run_uuid,
 			const struct cycle_record *c);
-/* {"type":"inflight","run":...,"cycle":...,"action":...,"verb":...,"arg":...,"group":...}
- * and '\n' in l ("group":null when group is NULL, as json_pack's "s?" gave it).
- * 0 or -ENOMEM. */
-int bundle_inflight_format(struct bundle_line *l, const char *run_uuid, int64_t cycle,
-			   int action, const char *verb, const char *arg,
-			   const char *group);
+/* {"type":"inflight","run":...,"cycle":...,"sweep_value":...,"action":...,"verb":...,
+ * "arg":...,"group":...} and '\n' in l: cycle and sweep_value are c's seq and sweep
+ * value (left out when c has none); "group":null when group is NULL, as json_pack's "s?"
+ * gave it. 0 or -ENOMEM. */
+int bundle_inflight_format(struct bundle_line *l, const char *run_uuid,
+			   const struct cycle_record *c, int action, const char *verb,
+			   const char *arg, const char *group);
 /* Writes l in one write(2) (through stdio when out has no descriptor) and flushes, as
  * bundle_write_line(). 0 or -EIO. */
 int bundle_line_write(FILE *out, const struct bundle_line *l);

@@ -474,15 +474,26 @@ static void test_line_format(_unused_ void **state)
 	for (int with_group = 0; with_group < 2; with_group++) {
 		const char *group =
 			with_group ? "bind decon @0us, probe \"x\" @40us" : NULL;
-		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}", "type",
-				      "inflight", "run", UUID_A, "cycle", (json_int_t)7,
-				      "action", 3, "verb", "bind", "arg", "decon",
-				      "group", group);
+		/* the swept cycle says its sweep value, the other one has none */
+		struct cycle_record ic = { .seq = 7,
+					   .has_sweep = with_group,
+					   .sweep_value = 40000 };
+		json_t *j =
+			with_group
+				? json_pack("{s:s, s:s, s:I, s:I, s:i, s:s, s:s, s:s?}",
+					    "type", "inflight", "run", UUID_A, "cycle",
+					    (json_int_t)7, "sweep_value",
+					    (json_int_t)40000, "action", 3, "verb",
+					    "bind", "arg", "decon", "group", group)
+				: json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}",
+					    "type", "inflight", "run", UUID_A, "cycle",
+					    (json_int_t)7, "action", 3, "verb", "bind",
+					    "arg", "decon", "group", group);
 		char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-		assert_int_equal(
-			bundle_inflight_format(&l, UUID_A, 7, 3, "bind", "decon", group),
-			0);
+		assert_int_equal(bundle_inflight_format(&l, UUID_A, &ic, 3, "bind",
+							"decon", group),
+				 0);
 		assert_int_equal(strncmp(l.data, s, strlen(s)), 0);
 		assert_string_equal(l.data + strlen(s), "\n");
 		free(s);
@@ -921,6 +932,7 @@ static void test_guest_died(void **state)
 	*end = '\0';
 	assert_true(asprintf(&stream,
 			     "%s{\"type\":\"inflight\",\"run\":\"%s\",\"cycle\":%d,"
+			     "\"sweep_value\":3997,"
 			     "\"action\":3,\"verb\":\"bind\",\"arg\":\"decon\"}\n",
 			     text, UUID_A, N_CYCLES) > 0);
 	assert_int_equal(import_string(f->db2, stream, &st, NULL), 0);
@@ -933,6 +945,8 @@ static void test_guest_died(void **state)
 	assert_false(t.ended);
 	assert_true(t.has_inflight);
 	assert_int_equal(t.inflight_cycle, N_CYCLES);
+	assert_true(t.inflight_has_sweep);
+	assert_int_equal(t.inflight_sweep, 3997);
 	assert_int_equal(t.last_cycle, N_CYCLES - 1);
 	assert_int_equal(guestlog_resume_seq(&t), N_CYCLES + 1);
 
@@ -965,7 +979,20 @@ static void test_guest_died(void **state)
 			 1);
 	assert_int_equal(count_sql(f->path2,
 				   "SELECT COUNT(*) FROM cycles WHERE seq = 4 AND "
-				   "outcome = 'crash' AND note LIKE '%bind decon%'"),
+				   "outcome = 'crash' AND note LIKE '%bind decon%' AND "
+				   "sweep_value = 3997"),
+			 1);
+	/* The crash counts for the run's consumer (the run line named none: the
+	 * consumers its cycles observed), in the counts kept at ingest too. */
+	assert_int_equal(count_sql(f->path2,
+				   "SELECT COUNT(*) FROM observations o JOIN cycles c ON "
+				   "c.id = o.cycle_id WHERE c.seq = 4 AND o.device = "
+				   "'decon' AND o.consumer = 1 AND o.outcome = 'crash'"),
+			 1);
+	assert_int_equal(count_sql(f->path2,
+				   "SELECT n FROM agg_outcomes WHERE device = 'decon' "
+				   "AND outcome = 'crash' AND swept = 1 AND "
+				   "sweep_value = 3997"),
 			 1);
 	assert_int_equal(count_sql(f->path2,
 				   "SELECT COUNT(*) FROM actions WHERE verb = 'bind' "
