@@ -28,6 +28,7 @@
 #include "bundle.h"
 #include "collector.h"
 #include "db.h"
+#include "guestlog.h"
 #include "kio.h"
 #include "kparse.h"
 #include "pstore.h"
@@ -388,6 +389,11 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
 		.arg = (char *)steps[0]->arg,
 		.start_ns = now_ns(),
 	};
+	/* What the in-flight record keeps of the cycle, with this boot's boot_id. */
+	const struct cycle_record view = { .seq = c->seq,
+					   .has_sweep = c->has_sweep,
+					   .sweep_value = c->sweep_value,
+					   .boot_id = r->boot_id };
 	char desc[512] = "";
 	size_t len = 0;
 
@@ -402,13 +408,13 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
 	if (len > 0)
 		a.params = desc;
 	if (r->opts->db) {
-		int k = db_inflight_set(r->opts->db, r->run_id, c->seq, r->boot_id, &a);
+		int k = db_inflight_set(r->opts->db, r->run_id, &view, &a);
 		if (k < 0)
 			log_warning_errno(k, "Failed to record the in-flight action");
 	}
 	if (r->opts->stream) {
-		int k = bundle_inflight_format(&r->line, r->run.uuid, c->seq, r->boot_id,
-					       a.idx, step_verb_to_string(a.verb),
+		int k = bundle_inflight_format(&r->line, r->run.uuid, &view, a.idx,
+					       step_verb_to_string(a.verb),
 					       a.arg ? a.arg : "", len > 0 ? desc : NULL);
 
 		if (k < 0)
@@ -458,9 +464,13 @@ static int runner_do_reboot(struct runner *r, struct cycle_record *c,
 	}
 	if (r->opts->db) {
 		struct action_record ia = *a;
+		const struct cycle_record view = { .seq = c->seq,
+						   .has_sweep = c->has_sweep,
+						   .sweep_value = c->sweep_value,
+						   .boot_id = r->boot_id };
 
 		ia.params = partial;
-		k = db_inflight_set(r->opts->db, r->run_id, c->seq, r->boot_id, &ia);
+		k = db_inflight_set(r->opts->db, r->run_id, &view, &ia);
 		if (k < 0) {
 			json_decref(pj);
 			return log_error_errno(
@@ -650,6 +660,15 @@ static void runner_count_deferrals(struct runner *r, struct cycle_record *c)
 	}
 }
 
+/* The sweep point of cycle seq (interleaved: see the top of this file). */
+static int64_t runner_sweep_value(const struct conf_campaign *camp, int64_t seq)
+{
+	int64_t i = seq % camp->sweep_steps;
+
+	return camp->sweep_from_us +
+	       (camp->sweep_to_us - camp->sweep_from_us) * i / (camp->sweep_steps - 1);
+}
+
 static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 {
 	int64_t sweep = 0, deadline, t_steps;
@@ -662,11 +681,7 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 	if (r->boot_id && !c->boot_id)
 		return log_oom();
 	if (r->camp->sweep_var) {
-		int64_t i = seq % r->camp->sweep_steps;
-
-		sweep = r->camp->sweep_from_us +
-			(r->camp->sweep_to_us - r->camp->sweep_from_us) * i /
-				(r->camp->sweep_steps - 1);
+		sweep = runner_sweep_value(r->camp, seq);
 		c->has_sweep = true;
 		c->sweep_value = sweep;
 	}
@@ -833,6 +848,20 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 	r->run.load_profile = strdup_null(l ? l->name : NULL);
 	r->run.load_args = strdup_null(l ? l->stress_args : NULL);
 	r->run.sweep_var = strdup_null(r->camp->sweep_var);
+	/* A cycle the target dies in counts for each of them (guestlog_death_cycle). */
+	for (size_t i = 0; i < r->n_devs; i++) {
+		char *n;
+
+		if (!r->odevs[i].consumer)
+			continue;
+		n = r->run.consumers
+			    ? strprintf("%s %s", r->run.consumers, r->odevs[i].name)
+			    : strdup(r->odevs[i].name);
+		if (!n)
+			return log_oom();
+		free(r->run.consumers);
+		r->run.consumers = n;
+	}
 	r->run.cycles_planned = r->progress.total;
 	r->run.started_at = utc_now_iso();
 	r->run.status = strdup("running");
@@ -1311,32 +1340,36 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 	return k == -ECANCELED || k == RUNNER_REBOOT ? k : 0;
 }
 
-/* A target that died in the middle of an action: the crash cycle for that action, with the
- * records pstore kept of the crash (none without a pstore backend). */
-static int runner_record_crash(struct db *db, int64_t run_id, int64_t seq, int boot,
-			       struct action_record *a)
+/* A target that died in the middle of an action: the crash cycle for that action (one
+ * crash observation per consumer of the run, the cycle's sweep value), with the records
+ * pstore kept of the crash (none without a pstore backend). */
+static int runner_record_crash(struct db *db, int64_t run_id,
+			       const struct cycle_record *ic, int boot,
+			       const struct action_record *a)
 {
-	_cleanup_(cycle_record_done) struct cycle_record c = { .seq = seq, .boot = boot };
+	_cleanup_(cycle_record_done) struct cycle_record c = { 0 };
+	_cleanup_free_ char *consumers = NULL;
 	struct kernel_event *evs = NULL;
 	size_t n_evs = 0;
 	int k;
 
-	a->hung = true;
-	a->end_ns = 0;
-	c.outcome = OUTCOME_CRASH;
-	c.note = a->params && a->verb != STEP_REBOOT
-			 ? strprintf("target died during the concurrent group '%s'",
-				     a->params)
-			 : strprintf("target died during '%s %s'",
-				     step_verb_to_string(a->verb), a->arg ? a->arg : "");
-	if (!c.note)
-		return -ENOMEM;
-	c.actions = calloc(1, sizeof(*c.actions));
-	if (!c.actions)
-		return -ENOMEM;
-	c.actions[0] = *a;
-	memset(a, 0, sizeof(*a));
-	c.n_actions = 1;
+	k = db_run_consumers(db, run_id, &consumers);
+	if (k < 0)
+		return k;
+	k = guestlog_death_cycle(
+		&(struct guestlog_death){
+			.seq = ic->seq,
+			.boot = boot,
+			.how = OUTCOME_CRASH,
+			.has_sweep = ic->has_sweep,
+			.sweep_value = ic->sweep_value,
+			.action = a,
+			.group = a->params && a->verb != STEP_REBOOT ? a->params : NULL,
+			.consumers = consumers,
+		},
+		&c);
+	if (k < 0)
+		return k;
 	k = pstore_read(&evs, &n_evs);
 	if (k < 0)
 		log_warning_errno(k, "Cannot read pstore");
@@ -1430,8 +1463,10 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_(action_record_done) struct action_record a = { 0 };
-		_cleanup_free_ char *err = NULL, *inflight_boot_id = NULL;
+		_cleanup_free_ char *err = NULL;
 		struct runner_opts o = *base;
+		_cleanup_(cycle_record_done) struct cycle_record ic = { 0 };
+		const struct conf_campaign *camp;
 		int64_t seq = 0;
 		char uuid[37];
 		int k;
@@ -1453,7 +1488,15 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 			log_error("run %s: cannot take it up: %s", runs[i].uuid, err);
 			continue;
 		}
-		k = db_inflight_get(base->db, runs[i].id, &seq, &inflight_boot_id, &a);
+		k = db_inflight_get(base->db, runs[i].id, &ic, &a);
+		seq = ic.seq;
+		/* An in-flight record of an older probestorm has no sweep value: the
+		 * campaign's sweep gives it, as it gave it to the cycle. */
+		camp = conf_campaign_find(conf, runs[i].campaign);
+		if (k >= 0 && !ic.has_sweep && camp->sweep_var) {
+			ic.has_sweep = true;
+			ic.sweep_value = runner_sweep_value(camp, seq);
+		}
 		o.resume_uuid = runs[i].uuid;
 		o.boot = runner_recover_boot(runs[i].boot, runs[i].boot_id);
 		if (k == -ENOENT) {
@@ -1461,7 +1504,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 			 * wedged cycle): just go on. */
 			k = db_run_next_seq(base->db, runs[i].id, &o.start_seq);
 		} else if (k >= 0) {
-			switch (runner_recover_decide(&a, inflight_boot_id)) {
+			switch (runner_recover_decide(&a, ic.boot_id)) {
 			case RUNNER_RECOVER_RERUN:
 				log_warning("run %s: the daemon stopped during cycle "
 					    "%lld ('%s "
@@ -1484,7 +1527,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 					"a crash",
 					runs[i].uuid, (long long)seq,
 					step_verb_to_string(a.verb), a.arg ? a.arg : "");
-				k = runner_record_crash(base->db, runs[i].id, seq, o.boot,
+				k = runner_record_crash(base->db, runs[i].id, &ic, o.boot,
 							&a);
 				if (k >= 0)
 					k = db_inflight_clear(base->db, runs[i].id);

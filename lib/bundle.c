@@ -127,6 +127,7 @@ int bundle_run_to_json(const struct run_record *r, json_t **ret)
 	    set_str(o, "load_args", r->load_args) < 0 ||
 	    set_str(o, "load_metrics", r->load_metrics) < 0 ||
 	    set_str(o, "sweep_var", r->sweep_var) < 0 ||
+	    set_str(o, "consumers", r->consumers) < 0 ||
 	    set_int(o, "cycles_planned", r->cycles_planned) < 0 ||
 	    set_str(o, "started_at", r->started_at) < 0 ||
 	    set_str(o, "finished_at", r->finished_at) < 0 ||
@@ -598,8 +599,8 @@ int bundle_cycle_format(struct bundle_line *l, const char *run_uuid,
 	return 0;
 }
 
-int bundle_inflight_format(struct bundle_line *l, const char *run_uuid, int64_t cycle,
-			   const char *boot_id, int action, const char *verb,
+int bundle_inflight_format(struct bundle_line *l, const char *run_uuid,
+			   const struct cycle_record *c, int action, const char *verb,
 			   const char *arg, const char *group)
 {
 	bool first = true;
@@ -607,8 +608,9 @@ int bundle_inflight_format(struct bundle_line *l, const char *run_uuid, int64_t 
 	l->len = 0;
 	if (line_put(l, "{", 1) < 0 || line_str(l, &first, "type", "inflight") < 0 ||
 	    line_str(l, &first, "run", run_uuid) < 0 ||
-	    line_int(l, &first, "cycle", cycle) < 0 ||
-	    line_str(l, &first, "boot_id", boot_id) < 0 ||
+	    line_int(l, &first, "cycle", c->seq) < 0 ||
+	    (c->boot_id && line_str(l, &first, "boot_id", c->boot_id) < 0) ||
+	    (c->has_sweep && line_int(l, &first, "sweep_value", c->sweep_value) < 0) ||
 	    line_int(l, &first, "action", action) < 0 ||
 	    line_str(l, &first, "verb", verb) < 0 ||
 	    line_str(l, &first, "arg", arg) < 0 ||
@@ -818,6 +820,7 @@ int bundle_run_from_json(json_t *j, struct run_record *ret, char **ret_error)
 	    (r = get_str(j, ctx, "load_args", false, &rr.load_args, &err)) < 0 ||
 	    (r = get_str(j, ctx, "load_metrics", false, &rr.load_metrics, &err)) < 0 ||
 	    (r = get_str(j, ctx, "sweep_var", false, &rr.sweep_var, &err)) < 0 ||
+	    (r = get_str(j, ctx, "consumers", false, &rr.consumers, &err)) < 0 ||
 	    (r = get_int(j, ctx, "cycles_planned", false, 0, 0, INT64_MAX,
 			 &rr.cycles_planned, &err)) < 0 ||
 	    (r = get_str(j, ctx, "started_at", true, &rr.started_at, &err)) < 0 ||

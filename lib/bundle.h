@@ -88,11 +88,12 @@ void bundle_line_done(struct bundle_line *l);
  * (a verb, outcome, source or class with no name); l's content is undefined on failure. */
 int bundle_cycle_format(struct bundle_line *l, const char *run_uuid,
 			const struct cycle_record *c);
-/* {"type":"inflight","run":...,"cycle":...,"boot_id":...,"action":...,"verb":...,
- * "arg":...,"group":...} and '\n' in l ("boot_id" left out when NULL, "group":null when
- * group is NULL, as json_pack's "s?" gave it). 0 or -ENOMEM. */
-int bundle_inflight_format(struct bundle_line *l, const char *run_uuid, int64_t cycle,
-			   const char *boot_id, int action, const char *verb,
+/* {"type":"inflight","run":...,"cycle":...,"boot_id":...,"sweep_value":...,"action":...,
+ * "verb":...,"arg":...,"group":...} and '\n' in l: cycle, boot_id and sweep_value are c's
+ * seq, boot_id and sweep value (the last two left out when c has none); "group":null when
+ * group is NULL, as json_pack's "s?" gave it. 0 or -ENOMEM. */
+int bundle_inflight_format(struct bundle_line *l, const char *run_uuid,
+			   const struct cycle_record *c, int action, const char *verb,
 			   const char *arg, const char *group);
 /* Writes l in one write(2) (through stdio when out has no descriptor) and flushes, as
  * bundle_write_line(). 0 or -EIO. */

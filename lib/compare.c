@@ -11,6 +11,9 @@
  * "any failure" (every outcome more severe than deferred_ok). With several classes per
  * consumer the per-class alpha is not corrected; the default alpha of 0.001 is chosen
  * strict for that reason, and the report states the alpha it used.
+ *
+ * Latency comes from the cycles that bound correctly (ok, deferred_ok) only: agg_latency
+ * counts no other (schema 007) and the raw queries below filter the same way.
  */
 #include <errno.h>
 #include <float.h>
@@ -411,7 +414,8 @@ static int load_raw(sqlite3 *h, struct loader *l, const struct compare_side *s, 
 			 "SELECT r.scenario, o.device, 0, o.time_to_bound_ns, 1 "
 			 "FROM observations o JOIN cycles c ON c.id = o.cycle_id "
 			 "JOIN runs r ON r.id = c.run_id WHERE o.consumer = 1 AND "
-			 "o.time_to_bound_ns IS NOT NULL AND c.run_id IN ",
+			 "o.time_to_bound_ns IS NOT NULL AND "
+			 "c.outcome IN ('ok', 'deferred_ok') AND c.run_id IN ",
 			 "", false);
 	if (k < 0)
 		return k;
@@ -421,7 +425,7 @@ static int load_raw(sqlite3 *h, struct loader *l, const struct compare_side *s, 
 		"FROM actions a JOIN cycles c ON c.id = a.cycle_id "
 		"JOIN runs r ON r.id = c.run_id WHERE c.run_id IN ",
 		" AND a.verb IN ('bind', 'probe') AND a.end_ns IS NOT NULL AND "
-		"a.arg IS NOT NULL",
+		"a.arg IS NOT NULL AND c.outcome IN ('ok', 'deferred_ok')",
 		false);
 }
 
@@ -576,7 +580,30 @@ static int compute_latency(const struct compare_result *r, struct compare_group 
 			l->verdict = v < 0 ? STATS_NO_CHANGE : v;
 		}
 	}
+	l->shift_verdict = l->verdict;
 	return 0;
+}
+
+/* A significant latency shift between sides whose failure rates differ significantly
+ * compares different populations (a kernel that fails often binds correctly only in its
+ * easy cycles, or its failures took the slow ones away): conditional, no verdict. */
+static void mark_conditional(struct compare_group *g, double alpha_outcome)
+{
+	const struct compare_rate *all = NULL;
+
+	for (size_t j = 0; j < g->n_rates; j++)
+		if (g->rates[j].outcome < 0)
+			all = &g->rates[j];
+	if (!all || isnan(all->p) || all->p > alpha_outcome)
+		return;
+	for (int m = 0; m < 2; m++) {
+		struct compare_latency *l = &g->latency[m];
+
+		if (l->shift_verdict == STATS_NO_CHANGE)
+			continue;
+		l->conditional = true;
+		l->verdict = STATS_NO_CHANGE;
+	}
 }
 
 static void compute_rate(struct compare_rate *cr, double alpha)
@@ -664,7 +691,7 @@ static void compute_window(const struct compare_group *g, bool head,
 {
 	const struct compare_bucket *base = NULL;
 
-	*w = (struct compare_window){ 0 };
+	*w = (struct compare_window){ .kind = COMPARE_WINDOW_NO_CYCLES };
 	for (size_t i = 0; i < g->n_buckets; i++) {
 		const struct compare_bucket *b = &g->buckets[i];
 		uint64_t n = head ? b->n_head : b->n_base,
@@ -673,6 +700,8 @@ static void compute_window(const struct compare_group *g, bool head,
 
 		if (n == 0)
 			continue;
+		w->n_offsets++;
+		w->n_failing += k > 0;
 		if (!base) {
 			base = b;
 			continue;
@@ -704,6 +733,26 @@ static void compute_window(const struct compare_group *g, bool head,
 		w->found = true;
 		w->n_above++;
 	}
+	/* Say what was found: "no window" reads as "no race" where the kernel fails at
+	 * every offset alike. */
+	w->kind = w->found			 ? COMPARE_WINDOW_FOUND
+		  : w->n_failing == 0		 ? COMPARE_WINDOW_NO_FAILURES
+		  : w->n_failing == w->n_offsets ? COMPARE_WINDOW_EVERY_OFFSET
+						 : COMPARE_WINDOW_NO_DEPENDENCE;
+}
+
+const char *compare_window_kind_to_string(enum compare_window_kind k)
+{
+	static const char *const names[_COMPARE_WINDOW_KIND_MAX] = {
+		[COMPARE_WINDOW_UNKNOWN] = "unknown",
+		[COMPARE_WINDOW_NO_CYCLES] = "no_cycles",
+		[COMPARE_WINDOW_NO_FAILURES] = "no_failures",
+		[COMPARE_WINDOW_EVERY_OFFSET] = "every_offset",
+		[COMPARE_WINDOW_NO_DEPENDENCE] = "no_dependence",
+		[COMPARE_WINDOW_FOUND] = "window",
+	};
+
+	return k >= 0 && k < _COMPARE_WINDOW_KIND_MAX ? names[k] : NULL;
 }
 
 static int compare_compute(sqlite3 *h, const struct compare_opts *o,
@@ -758,6 +807,7 @@ static int compare_compute(sqlite3 *h, const struct compare_opts *o,
 		compute_window(g, true, &g->window_head);
 		for (int m = 0; m < 2 && k >= 0; m++)
 			k = compute_latency(r, g, &l.samples[i], m, seed);
+		mark_conditional(g, r->alpha_outcome);
 	}
 	loader_done(&l);
 	if (k < 0) {
@@ -1031,13 +1081,28 @@ static json_t *json_num(double v)
 
 static json_t *window_to_json(const struct compare_window *w)
 {
+	json_t *o;
+
 	if (!w->found)
-		return json_pack("{s:b, s:I}", "found", 0, "baseline_us",
-				 (json_int_t)w->baseline_us);
-	return json_pack("{s:b, s:I, s:I, s:I, s:I}", "found", 1, "first_us",
-			 (json_int_t)w->first_us, "last_us", (json_int_t)w->last_us,
-			 "offsets", (json_int_t)w->n_above, "baseline_us",
-			 (json_int_t)w->baseline_us);
+		o = json_pack("{s:b, s:I}", "found", 0, "baseline_us",
+			      (json_int_t)w->baseline_us);
+	else
+		o = json_pack("{s:b, s:I, s:I, s:I, s:I}", "found", 1, "first_us",
+			      (json_int_t)w->first_us, "last_us", (json_int_t)w->last_us,
+			      "offsets", (json_int_t)w->n_above, "baseline_us",
+			      (json_int_t)w->baseline_us);
+	/* which case it is, so "no window" is never read as "no race" */
+	if (o && (json_object_set_new(
+			  o, "kind",
+			  json_string(compare_window_kind_to_string(w->kind))) < 0 ||
+		  json_object_set_new(o, "offsets_seen",
+				      json_integer((json_int_t)w->n_offsets)) < 0 ||
+		  json_object_set_new(o, "offsets_failing",
+				      json_integer((json_int_t)w->n_failing)) < 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static void window_from_json(json_t *j, struct compare_window *w)
@@ -1050,6 +1115,15 @@ static void window_from_json(json_t *j, struct compare_window *w)
 	w->last_us = json_integer_value(json_object_get(j, "last_us"));
 	w->n_above = (size_t)json_integer_value(json_object_get(j, "offsets"));
 	w->baseline_us = json_integer_value(json_object_get(j, "baseline_us"));
+	w->n_offsets = (size_t)json_integer_value(json_object_get(j, "offsets_seen"));
+	w->n_failing = (size_t)json_integer_value(json_object_get(j, "offsets_failing"));
+	/* absent from the answers of older servers: unknown */
+	w->kind = w->found ? COMPARE_WINDOW_FOUND : COMPARE_WINDOW_UNKNOWN;
+	for (int k = 0; k < _COMPARE_WINDOW_KIND_MAX; k++)
+		if (json_string_value(json_object_get(j, "kind")) &&
+		    streq(json_string_value(json_object_get(j, "kind")),
+			  compare_window_kind_to_string(k)))
+			w->kind = k;
 }
 
 json_t *compare_result_to_json(const struct compare_result *r)
@@ -1108,6 +1182,11 @@ json_t *compare_result_to_json(const struct compare_result *r)
 			json_object_set_new(o, "p", json_num(l->p));
 			json_object_set_new(o, "hl_shift_ns", json_num(l->shift_ns));
 			json_object_set_new(o, "binned", json_boolean(l->binned));
+			json_object_set_new(o, "conditional",
+					    json_boolean(l->conditional));
+			json_object_set_new(
+				o, "shift_verdict",
+				json_string(stats_verdict_to_string(l->shift_verdict)));
 			for (int q = 0; q < _COMPARE_Q_MAX; q++) {
 				json_t *bq =
 					l->n_base
@@ -1257,6 +1336,18 @@ static int latency_from_json(json_t *o, struct compare_latency *l)
 	l->shift_ns = num_from_json(json_object_get(o, "hl_shift_ns"));
 	/* absent from the answers of servers before schema 004: raw values */
 	l->binned = json_is_true(json_object_get(o, "binned"));
+	/* absent before schema 007: never conditional */
+	l->conditional = json_is_true(json_object_get(o, "conditional"));
+	l->shift_verdict = l->verdict;
+	if (json_object_get(o, "shift_verdict")) {
+		json_t *sv = json_pack("{s:O}", "verdict",
+				       json_object_get(o, "shift_verdict"));
+		bool good = sv && verdict_from_json(sv, &l->shift_verdict);
+
+		json_decref(sv);
+		if (!good)
+			return -EBADMSG;
+	}
 	for (int q = 0; q < _COMPARE_Q_MAX; q++) {
 		json_t *pair = json_object_get(o, qn[q]);
 		json_t *b = json_object_get(pair, "base"),
@@ -1407,12 +1498,43 @@ static void fmt_ms(char *buf, size_t size, double ns)
 
 static void window_describe(const struct compare_window *w, char *buf, size_t size)
 {
-	if (!w->found)
-		snprintf(buf, size, "none");
-	else
-		snprintf(buf, size, "%.3f..%.3f ms (%zu offset%s)",
+	switch (w->kind) {
+	case COMPARE_WINDOW_FOUND:
+		snprintf(buf, size, "%.3f..%.3f ms (%zu offset%s)%s",
 			 (double)w->first_us / 1000.0, (double)w->last_us / 1000.0,
-			 w->n_above, w->n_above == 1 ? "" : "s");
+			 w->n_above, w->n_above == 1 ? "" : "s",
+			 w->n_offsets > 0 && w->n_failing == w->n_offsets
+				 ? ", failures at every offset"
+				 : "");
+		break;
+	case COMPARE_WINDOW_NO_CYCLES: snprintf(buf, size, "no cycles"); break;
+	case COMPARE_WINDOW_NO_FAILURES:
+		snprintf(buf, size, "no failures at any offset");
+		break;
+	case COMPARE_WINDOW_EVERY_OFFSET:
+		snprintf(buf, size, "fails at every offset (no offset dependence)");
+		break;
+	case COMPARE_WINDOW_NO_DEPENDENCE:
+		snprintf(buf, size,
+			 "no offset dependence (failures at %zu of %zu offsets)",
+			 w->n_failing, w->n_offsets);
+		break;
+	default: snprintf(buf, size, "none");
+	}
+}
+
+/* The verdict of a latency metric as the reports print it. */
+static const char *latency_verdict_text(const struct compare_latency *l)
+{
+	if (!l->conditional)
+		return stats_verdict_to_string(l->verdict);
+	return l->shift_verdict == STATS_IMPROVEMENT
+		       ? "conditional (head faster among the cycles that bound "
+			 "correctly, "
+			 "but the failure rates differ: not an improvement)"
+		       : "conditional (head slower among the cycles that bound "
+			 "correctly, "
+			 "but the failure rates differ: not a regression)";
 }
 
 static bool result_binned(const struct compare_result *r)
@@ -1459,6 +1581,10 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 		"latency: "
 		"bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n",
 		markdown ? "- " : "", r->alpha_outcome, r->alpha_latency);
+	fprintf(f,
+		"%slatency of the cycles that bound correctly (ok, deferred_ok) only; a "
+		"shift between sides whose failure rates differ is conditional\n",
+		markdown ? "- " : "");
 	print_binned_note(f, r, markdown);
 	fputc('\n', f);
 
@@ -1508,8 +1634,9 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 			fmt_p(p, sizeof(p), l->p);
 			fmt_ms(sh, sizeof(sh), l->shift_ns);
 			fprintf(f,
-				"%s%s%s ms (n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, "
-				"p99 %s -> %s; "
+				"%s%s%s ms (bound correctly: n %zu vs %zu): p50 %s -> "
+				"%s, "
+				"p90 %s -> %s, p99 %s -> %s; "
 				"shift %s ms, p %s: %s\n",
 				markdown && m == 0 ? "\n" : "", markdown ? "- " : "  ",
 				l->metric, l->n_base, l->n_head,
@@ -1517,7 +1644,7 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 				l->n_base ? q[1][0] : "-", l->n_head ? q[1][1] : "-",
 				l->n_base ? q[2][0] : "-", l->n_head ? q[2][1] : "-",
 				isnan(l->shift_ns) ? "-" : sh, p,
-				stats_verdict_to_string(l->verdict));
+				latency_verdict_text(l));
 		}
 		if (g->n_buckets > 0 && markdown)
 			fprintf(f,
@@ -1670,8 +1797,8 @@ void compare_print_side(FILE *f, const struct compare_result *r, bool markdown)
 				fmt_ms(q[k][2], sizeof(q[k][2]), l->ci_base[k].hi);
 			}
 			fprintf(f,
-				"%s%s ms (n %zu): p50 %s [%s, %s], p90 %s [%s, %s], "
-				"p99 %s [%s, %s]\n",
+				"%s%s ms (bound correctly: n %zu): p50 %s [%s, %s], "
+				"p90 %s [%s, %s], p99 %s [%s, %s]\n",
 				markdown ? "- " : "  ", l->metric, l->n_base, q[0][0],
 				q[0][1], q[0][2], q[1][0], q[1][1], q[1][2], q[2][0],
 				q[2][1], q[2][2]);
@@ -1753,13 +1880,14 @@ static void latency_message(char *buf, size_t size, const struct compare_latency
 	fmt_p(p, sizeof(p), l->p);
 	fmt_ms(sh, sizeof(sh), l->shift_ns);
 	snprintf(buf, size,
-		 "%s ms (n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; "
+		 "%s ms (bound correctly: n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, "
+		 "p99 %s -> %s; "
 		 "Hodges-Lehmann shift %s ms, Mann-Whitney p %s at alpha %g: %s",
 		 l->metric, l->n_base, l->n_head, l->n_base ? q[0][0] : "-",
 		 l->n_head ? q[0][1] : "-", l->n_base ? q[1][0] : "-",
 		 l->n_head ? q[1][1] : "-", l->n_base ? q[2][0] : "-",
 		 l->n_head ? q[2][1] : "-", isnan(l->shift_ns) ? "-" : sh, p, alpha,
-		 stats_verdict_to_string(l->verdict));
+		 latency_verdict_text(l));
 }
 
 static void junit_case(FILE *f, const struct compare_group *g, const char *name,
@@ -1810,7 +1938,7 @@ void compare_print_junit(FILE *f, const struct compare_result *r)
 		const struct compare_group *g = &r->groups[i];
 		struct compare_rate sorted[_OUTCOME_MAX + 1];
 		size_t fails = 0, skips = 0;
-		char msg[512], name[64];
+		char msg[768], name[64];
 
 		sorted_rates(g, sorted);
 		for (size_t j = 0; j < g->n_rates; j++)

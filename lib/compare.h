@@ -8,6 +8,14 @@
  * time-to-bound and bind latency, and per-sweep-offset failure counts (the race window).
  * Every metric gets a verdict at its alpha; the result regressed if any metric did.
  *
+ * Every cycle counts: crash and hang cycles carry one observation per consumer (schema
+ * 007), so they are in every rate and per-offset count. Latency is that of the cycles
+ * that bound correctly (outcome ok or deferred_ok) only: a failure mode that skips work
+ * makes a bind faster. When the two sides' failure rates differ significantly (the "any
+ * failure" row's Fisher p <= alpha_outcome), the cycles that bound correctly are not
+ * comparable populations: a significant latency shift is then "conditional" and its
+ * verdict is no_change, whichever way it goes (shift_verdict says which way).
+ *
  * The JSON form (compare_result_to_json, the API's /compare body) carries everything the
  * renderers print, and compare_result_from_json reads it back, so the CLI renders a
  * remote daemon's answer with the same code as a local comparison (text, markdown,
@@ -65,6 +73,12 @@ struct compare_latency {
 	double p;	 /* Mann-Whitney two-sided; NaN when a side is empty */
 	double shift_ns; /* Hodges-Lehmann, head - base */
 	enum stats_verdict verdict;
+	/* The verdict the shift alone gets at alpha_latency; differs from verdict only when
+	 * conditional. */
+	enum stats_verdict shift_verdict;
+	/* The shift is significant but the failure rates of the sides differ significantly:
+	 * verdict is STATS_NO_CHANGE (see the top of this file). */
+	bool conditional;
 	/* The statistics are those of the agg_latency histograms (schema 004: values of
 	 * 1 µs and more to three significant digits, bins at most 1% wide, each at its
 	 * midpoint), not of the raw values: a side had more than COMPARE_BOOTSTRAP_MAX_N. */
@@ -80,8 +94,23 @@ struct compare_bucket {
  * that of the least-failing offset (Fisher's exact test, two-sided, p <= COMPARE_WINDOW_ALPHA
  * per offset, not corrected for the number of offsets: a descriptive estimate). */
 #define COMPARE_WINDOW_ALPHA 0.05
+enum compare_window_kind {
+	COMPARE_WINDOW_UNKNOWN, /* read from an answer that did not say (older server) */
+	COMPARE_WINDOW_NO_CYCLES,   /* the side has no cycle at any offset */
+	COMPARE_WINDOW_NO_FAILURES, /* no failures at any offset */
+	COMPARE_WINDOW_EVERY_OFFSET, /* failures at every offset, none significantly more */
+	COMPARE_WINDOW_NO_DEPENDENCE, /* failures at some offsets, none significantly more */
+	COMPARE_WINDOW_FOUND,	      /* a window: the fields below */
+	_COMPARE_WINDOW_KIND_MAX,
+};
+/* "unknown", "no_cycles", "no_failures", "every_offset", "no_dependence", "window". */
+const char *compare_window_kind_to_string(enum compare_window_kind k);
+
 struct compare_window {
-	bool found;
+	enum compare_window_kind kind;
+	size_t n_offsets,
+		n_failing; /* offsets with cycles on the side, and with failures */
+	bool found;	   /* kind == COMPARE_WINDOW_FOUND */
 	int64_t first_us, last_us; /* first and last offset above the baseline */
 	size_t n_above;		   /* how many offsets are */
 	int64_t baseline_us;	   /* the least-failing offset (ties: the most cycles) */

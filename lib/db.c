@@ -660,8 +660,10 @@ static int db_run_insert_locked(struct db *db, const struct run_record *rr,
 		db,
 		"INSERT INTO runs (uuid, kernel_id, target_id, campaign, scenario, "
 		"scenario_text, load_profile, load_args, load_metrics, sweep_var, "
-		"cycles_planned, started_at, finished_at, status, hostname) VALUES "
-		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		"cycles_planned, started_at, finished_at, status, hostname, consumers) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+		"?15, "
+		"?16)",
 		&s);
 	if (r < 0)
 		return r;
@@ -673,7 +675,7 @@ static int db_run_insert_locked(struct db *db, const struct run_record *rr,
 	    bind_int(s, 11, rr->cycles_planned) || bind_text(s, 12, rr->started_at) ||
 	    bind_text(s, 13, rr->finished_at) ||
 	    bind_text(s, 14, rr->status ? rr->status : "running") ||
-	    bind_text(s, 15, rr->hostname))
+	    bind_text(s, 15, rr->hostname) || bind_text(s, 16, rr->consumers))
 		return db_sqlerr_last(db);
 	r = db_step_done(db, s);
 	if (r < 0)
@@ -734,9 +736,8 @@ int db_run_load(struct db *db, const char *uuid, struct run_record *ret)
 		"r.hostname, r.load_profile, r.load_args, r.load_metrics, r.sweep_var, "
 		"r.cycles_planned, r.started_at, r.finished_at, r.status, k.release, "
 		"k.version, k.build_id, k.cmdline, k.label, k.patches, k.fw_devlink, "
-		"k.deferred_probe_timeout, r.status_reason FROM runs r JOIN targets t ON "
-		"t.id = "
-		"r.target_id "
+		"k.deferred_probe_timeout, r.status_reason, r.consumers FROM runs r "
+		"JOIN targets t ON t.id = r.target_id "
 		"JOIN kernels k ON k.id = r.kernel_id WHERE r.uuid = ?1",
 		&s);
 	if (r < 0)
@@ -773,6 +774,7 @@ int db_run_load(struct db *db, const char *uuid, struct run_record *ret)
 	rr.kernel.fw_devlink = col_dup(s, 21, &oom);
 	rr.kernel.deferred_probe_timeout = col_dup(s, 22, &oom);
 	rr.status_reason = col_dup(s, 23, &oom);
+	rr.consumers = col_dup(s, 24, &oom);
 	if (oom) {
 		run_record_done(&rr);
 		return db_fail(db, -ENOMEM, "out of memory");
@@ -924,7 +926,7 @@ static int db_exec_durable(struct db *db, sqlite3_stmt *s)
 	return r;
 }
 
-int db_inflight_set(struct db *db, int64_t run_id, int64_t cycle_seq, const char *boot_id,
+int db_inflight_set(struct db *db, int64_t run_id, const struct cycle_record *c,
 		    const struct action_record *a)
 {
 	_cleanup_finalize_ sqlite3_stmt *s = NULL;
@@ -933,20 +935,20 @@ int db_inflight_set(struct db *db, int64_t run_id, int64_t cycle_seq, const char
 
 	if (!verb)
 		return db_fail(db, -EINVAL, "invalid action verb %d", (int)a->verb);
-	r = db_prepare(
-		db,
-		"INSERT OR REPLACE INTO inflight (run_id, cycle_seq, action_idx, "
-		"grp, verb, arg, params, offset_us, started_at_ns, boot_id) VALUES "
-		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-		&s);
+	r = db_prepare(db,
+		       "INSERT OR REPLACE INTO inflight (run_id, cycle_seq, action_idx, "
+		       "grp, verb, arg, params, offset_us, started_at_ns, sweep_value, "
+		       "boot_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		       &s);
 	if (r < 0)
 		return r;
-	if (bind_int(s, 1, run_id) || bind_int(s, 2, cycle_seq) ||
+	if (bind_int(s, 1, run_id) || bind_int(s, 2, c->seq) ||
+	    bind_int_or_null(s, 10, c->sweep_value, !c->has_sweep) ||
 	    bind_int(s, 3, a->idx) || bind_int(s, 4, a->group) || bind_text(s, 5, verb) ||
 	    bind_text(s, 6, a->arg) || bind_text(s, 7, a->params) ||
 	    bind_int(s, 8, a->offset_us) ||
 	    bind_int(s, 9, a->start_ns ? a->start_ns : now_ns()) ||
-	    bind_text(s, 10, boot_id))
+	    bind_text(s, 11, c->boot_id))
 		return db_sqlerr_last(db);
 	return db_exec_durable(db, s);
 }
@@ -964,8 +966,8 @@ int db_inflight_clear(struct db *db, int64_t run_id)
 	return db_exec_durable(db, s);
 }
 
-int db_inflight_get(struct db *db, int64_t run_id, int64_t *ret_cycle_seq,
-		    char **ret_boot_id, struct action_record *ret_action)
+int db_inflight_get(struct db *db, int64_t run_id, struct cycle_record *ret_cycle,
+		    struct action_record *ret_action)
 {
 	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	struct action_record a = {};
@@ -975,7 +977,7 @@ int db_inflight_get(struct db *db, int64_t run_id, int64_t *ret_cycle_seq,
 
 	r = db_prepare(db,
 		       "SELECT cycle_seq, action_idx, grp, verb, arg, params, offset_us, "
-		       "started_at_ns, boot_id FROM inflight WHERE run_id = ?1",
+		       "started_at_ns, sweep_value, boot_id FROM inflight WHERE run_id = ?1",
 		       &s);
 	if (r < 0)
 		return r;
@@ -998,16 +1000,20 @@ int db_inflight_get(struct db *db, int64_t run_id, int64_t *ret_cycle_seq,
 	a.params = col_dup(s, 5, &oom);
 	a.offset_us = col_int(s, 6);
 	a.start_ns = col_int(s, 7);
-	boot_id = ret_boot_id ? col_dup(s, 8, &oom) : NULL;
+	boot_id = ret_cycle ? col_dup(s, 9, &oom) : NULL;
 	if (oom) {
 		action_record_done(&a);
 		free(boot_id);
 		return db_fail(db, -ENOMEM, "out of memory");
 	}
-	if (ret_cycle_seq)
-		*ret_cycle_seq = col_int(s, 0);
-	if (ret_boot_id)
-		*ret_boot_id = boot_id;
+	if (ret_cycle) {
+		*ret_cycle = (struct cycle_record){
+			.seq = col_int(s, 0),
+			.has_sweep = sqlite3_column_type(s, 8) != SQLITE_NULL,
+			.sweep_value = col_int(s, 8),
+			.boot_id = boot_id,
+		};
+	}
 	*ret_action = a;
 	return 0;
 }
@@ -1846,4 +1852,76 @@ int db_query_kernels(struct db *db, json_t **ret)
 sqlite3 *db_sqlite(struct db *db)
 {
 	return db->sql;
+}
+
+/* ---- what a cycle the target died in needs to know ------------------------------ */
+
+int db_run_consumers(struct db *db, int64_t run_id, char **ret)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_free_ char *list = NULL;
+	int r;
+
+	/* As recorded at the start of the run; for runs of older producers, the consumers
+	 * its other cycles observed. */
+	r = db_prepare(
+		db,
+		"SELECT consumers FROM runs WHERE id = ?1 AND consumers IS NOT NULL "
+		"UNION ALL SELECT * FROM (SELECT DISTINCT o.device FROM observations o "
+		"JOIN cycles c ON c.id = o.cycle_id WHERE c.run_id = ?1 AND "
+		"o.consumer = 1 AND NOT EXISTS (SELECT 1 FROM runs WHERE id = ?1 "
+		"AND consumers IS NOT NULL) ORDER BY o.device)",
+		&s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id))
+		return db_sqlerr_last(db);
+	while ((r = db_step_row(db, s)) > 0) {
+		const char *d = col_text(s, 0);
+		char *n;
+
+		if (!d || !*d)
+			continue;
+		n = list ? strprintf("%s %s", list, d) : strdup(d);
+		if (!n)
+			return db_fail(db, -ENOMEM, "out of memory");
+		free(list);
+		list = n;
+	}
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(list);
+	return 0;
+}
+
+int db_run_sweep_guess(struct db *db, int64_t run_id, int64_t seq, int64_t *ret_value)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r;
+
+	/* The rule of schema/007-failures-count.sql: S distinct values, more than S swept
+	 * cycles, every residue mod S with one value. */
+	r = db_prepare(
+		db,
+		"WITH t AS (SELECT COUNT(DISTINCT sweep_value) AS s, COUNT(*) AS n "
+		"FROM cycles WHERE run_id = ?1 AND sweep_value IS NOT NULL), "
+		"res AS (SELECT c.seq % t.s AS k, COUNT(DISTINCT c.sweep_value) AS m, "
+		"MIN(c.sweep_value) AS v FROM cycles c, t WHERE c.run_id = ?1 AND "
+		"c.sweep_value IS NOT NULL GROUP BY 1) "
+		"SELECT (SELECT v FROM res, t WHERE res.k = ?2 % t.s) FROM t "
+		"WHERE t.s > 0 AND t.n > t.s AND NOT EXISTS (SELECT 1 FROM res WHERE m > "
+		"1)",
+		&s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id) || bind_int(s, 2, seq))
+		return db_sqlerr_last(db);
+	r = db_step_row(db, s);
+	if (r < 0)
+		return r;
+	if (r == 0 || sqlite3_column_type(s, 0) == SQLITE_NULL)
+		return db_fail(db, -ENOENT, "no sweep value known for cycle %lld",
+			       (long long)seq);
+	*ret_value = col_int(s, 0);
+	return 0;
 }

@@ -100,20 +100,22 @@ int db_run_finish(struct db *db, int64_t run_id, const char *status,
 int db_run_next_seq(struct db *db, int64_t run_id, int64_t *ret);
 
 /* Records (replacing any previous one) the action the runner is about to perform in cycle
- * cycle_seq of the boot whose boot_id is given (NULL: not known), and commits it with
- * synchronous=FULL whatever the crash-safe setting, so a target crash during the action
- * finds it after the reboot. start_ns 0 means "now".
- * Must not be called inside a transaction (-EBUSY). 0 or negative errno. */
-int db_inflight_set(struct db *db, int64_t run_id, int64_t cycle_seq, const char *boot_id,
+ * c (its seq, sweep value and boot_id are kept; nothing else of c is read; a NULL
+ * boot_id: not known), and commits it with synchronous=FULL whatever the crash-safe
+ * setting, so a target crash during the action finds it after the reboot. start_ns 0
+ * means "now". Must not be called inside a transaction (-EBUSY). 0 or negative errno. */
+int db_inflight_set(struct db *db, int64_t run_id, const struct cycle_record *c,
 		    const struct action_record *a);
 /* Removes the run's in-flight record (0 also when there was none), durably like _set. */
 int db_inflight_clear(struct db *db, int64_t run_id);
-/* The run's in-flight action: cycle seq into *ret_cycle_seq, its boot_id into
- * *ret_boot_id (optional; malloc'd, NULL when not recorded), idx, group, verb, arg,
- * params, offset_us and start_ns into *ret_action (zeroed first; caller owns it,
- * action_record_done); end_ns 0, err 0, hung false. -ENOENT if none is recorded. */
-int db_inflight_get(struct db *db, int64_t run_id, int64_t *ret_cycle_seq,
-		    char **ret_boot_id, struct action_record *ret_action);
+/* The run's in-flight action: the cycle's seq, has_sweep, sweep_value and boot_id into
+ * *ret_cycle (optional; everything else zero; boot_id malloc'd or NULL when not recorded:
+ * the caller frees it, cycle_record_done; has_sweep false also when the record predates
+ * schema 7), idx, group, verb, arg, params, offset_us and start_ns into *ret_action
+ * (zeroed first; caller owns it, action_record_done); end_ns 0, err 0, hung false.
+ * -ENOENT if none is recorded. */
+int db_inflight_get(struct db *db, int64_t run_id, struct cycle_record *ret_cycle,
+		    struct action_record *ret_action);
 
 /* Records a whole cycle in one transaction (a savepoint inside a caller's transaction):
  * the cycle row, its actions, observations and events. Events whose (boot, source, seq)
@@ -165,3 +167,13 @@ int db_query_run_summary(struct db *db, const char *uuid, json_t **ret);
 /* Recorded kernels as a JSON array ({id, all identity fields, runs, cycles}), newest row
  * first. The caller owns *ret. */
 int db_query_kernels(struct db *db, json_t **ret);
+
+/* The consumers of a run, space-separated, into *ret (malloc'd, the caller frees; NULL
+ * when none is known): as the run recorded them (run_record.consumers), else, for a run
+ * of an older producer, the consumers its cycles observed. 0 or negative errno. */
+int db_run_consumers(struct db *db, int64_t run_id, char **ret);
+/* The sweep value of cycle seq of a swept run whose in-flight record did not carry it
+ * (an older producer), from the values its other cycles recorded: the runner gives cycle
+ * k the point k mod steps. -ENOENT when they do not determine it (fewer cycles than
+ * points seen, or values that do not repeat with the number of distinct values). */
+int db_run_sweep_guess(struct db *db, int64_t run_id, int64_t seq, int64_t *ret_value);

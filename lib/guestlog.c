@@ -74,6 +74,10 @@ int guestlog_scan(FILE *f, struct guestlog_tail *ret)
 			}
 			t.inflight_cycle =
 				json_integer_value(json_object_get(j, "cycle"));
+			t.inflight_has_sweep =
+				json_is_integer(json_object_get(j, "sweep_value"));
+			t.inflight_sweep =
+				json_integer_value(json_object_get(j, "sweep_value"));
 			t.inflight_action =
 				(int)json_integer_value(json_object_get(j, "action"));
 			snprintf(t.inflight_verb, sizeof(t.inflight_verb), "%s",
@@ -113,6 +117,87 @@ int64_t guestlog_resume_seq(const struct guestlog_tail *t)
 	if (t->has_inflight && t->inflight_cycle + 1 > s)
 		s = t->inflight_cycle + 1;
 	return s;
+}
+
+int guestlog_death_cycle(const struct guestlog_death *d, struct cycle_record *ret)
+{
+	_cleanup_(cycle_record_done) struct cycle_record c = {
+		.seq = d->seq,
+		.boot = d->boot,
+		.has_sweep = d->has_sweep,
+		.sweep_value = d->has_sweep ? d->sweep_value : 0,
+		.start_ns = d->action ? d->action->start_ns : 0,
+		.end_ns = d->action ? d->action->start_ns : 0,
+		.outcome = d->how,
+	};
+	const char *what = d->how == OUTCOME_HANG ? "hung" : "died";
+	const char *cause = d->cause && *d->cause ? d->cause : NULL;
+	const struct action_record *a = d->action;
+
+	if ((d->how != OUTCOME_CRASH && d->how != OUTCOME_HANG) || !a)
+		return -EINVAL;
+	c.actions = calloc(1, sizeof(*c.actions));
+	if (!c.actions)
+		return -ENOMEM;
+	c.n_actions = 1;
+	c.actions[0] = (struct action_record){
+		.idx = a->idx,
+		.group = a->group,
+		.verb = a->verb,
+		.arg = a->arg ? strdup(a->arg) : NULL,
+		.params = a->params ? strdup(a->params) : NULL,
+		.offset_us = a->offset_us,
+		.planned_ns = a->planned_ns,
+		.start_ns = a->start_ns,
+		/* it never returned */
+		.end_ns = 0,
+		.hung = true,
+	};
+	if ((a->arg && !c.actions[0].arg) || (a->params && !c.actions[0].params))
+		return -ENOMEM;
+	/* The group names every member (a crash in a group may come from any of them, the
+	 * console's trace tells which); a single action names its device or module. */
+	if (d->group)
+		c.note = strprintf(
+			"target %s during the concurrent group '%s' (boot %d)%s%s", what,
+			d->group, d->boot, cause ? ": " : "", cause ? cause : "");
+	else
+		c.note = strprintf("target %s during '%s%s%s' (boot %d)%s%s", what,
+				   step_verb_to_string(a->verb) ?: "?",
+				   a->arg && *a->arg ? " " : "", a->arg ? a->arg : "",
+				   d->boot, cause ? ": " : "", cause ? cause : "");
+	if (!c.note)
+		return -ENOMEM;
+	/* One observation per consumer: the cycle counts for each of them, in every rate,
+	 * per-offset table and verdict (the counts are kept from observations). */
+	for (const char *p = d->consumers; p && *p;) {
+		size_t n;
+		struct observation *o;
+
+		p += strspn(p, " \t");
+		n = strcspn(p, " \t");
+		if (n == 0)
+			break;
+		o = realloc(c.observations, (c.n_observations + 1) * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		c.observations = o;
+		o = &c.observations[c.n_observations];
+		*o = (struct observation){
+			.device = strndup(p, n),
+			.consumer = true,
+			.iommu_group = -1,
+			.time_to_bound_ns = -1,
+			.outcome = d->how,
+		};
+		if (!o->device)
+			return -ENOMEM;
+		c.n_observations++;
+		p += n;
+	}
+	*ret = c;
+	c = (struct cycle_record){ 0 };
+	return 0;
 }
 
 /* The last lines of the console, and the line that says how the kernel died. */
@@ -210,11 +295,8 @@ int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum out
 		evs[1 + i] = extra[i];
 
 	if (t->has_inflight && t->inflight_cycle > t->last_cycle) {
-		struct cycle_record c = {
-			.seq = t->inflight_cycle,
-			.boot = boot,
-			.outcome = how,
-		};
+		_cleanup_(cycle_record_done) struct cycle_record c = { 0 };
+		_cleanup_free_ char *consumers = NULL;
 		struct action_record a = {
 			.idx = t->inflight_action,
 			.group = -1,
@@ -223,28 +305,44 @@ int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum out
 						  t->inflight_verb)
 					: STEP_SLEEP,
 			.arg = (char *)t->inflight_arg,
-			.hung = true,
+			/* as the rig's in-flight record keeps it */
+			.params = t->inflight_group[0] ? (char *)t->inflight_group : NULL,
 		};
+		struct guestlog_death d = {
+			.seq = t->inflight_cycle,
+			.boot = boot,
+			.how = how,
+			.has_sweep = t->inflight_has_sweep,
+			.sweep_value = t->inflight_sweep,
+			.action = &a,
+			.group = t->inflight_group[0] ? t->inflight_group : NULL,
+			.cause = headline,
+		};
+		struct run_record run = { 0 };
 
-		if (t->inflight_group[0])
-			c.note = strprintf(
-				"guest %s during the concurrent group '%s' (boot %d)%s%s",
-				how == OUTCOME_HANG ? "hung" : "died", t->inflight_group,
-				boot, headline ? ": " : "", headline ? headline : "");
-		else
-			c.note =
-				strprintf("guest %s during '%s %s' (boot %d)%s%s",
-					  how == OUTCOME_HANG ? "hung" : "died",
-					  t->inflight_verb, t->inflight_arg, boot,
-					  headline ? ": " : "", headline ? headline : "");
-		if (!c.note)
-			return -ENOMEM;
-		c.actions = &a;
-		c.n_actions = 1;
+		r = db_run_consumers(db, run_id, &consumers);
+		if (r < 0)
+			return r;
+		d.consumers = consumers;
+		/* A guest from before the inflight line carried the sweep value. */
+		if (!d.has_sweep) {
+			r = db_run_load(db, t->uuid, &run);
+			if (r < 0)
+				return r;
+			if (run.sweep_var &&
+			    db_run_sweep_guess(db, run_id, d.seq, &d.sweep_value) >= 0)
+				d.has_sweep = true;
+			run_record_done(&run);
+		}
+		r = guestlog_death_cycle(&d, &c);
+		if (r < 0)
+			return r;
+		/* borrowed for the insert, given back before c is freed */
 		c.events = evs;
 		c.n_events = 1 + n_extra;
 		r = db_cycle_insert(db, run_id, &c, NULL);
-		free(c.note);
+		c.events = NULL;
+		c.n_events = 0;
 		return r == -EEXIST ? 0 : r;
 	}
 	for (size_t i = 0; i < 1 + n_extra; i++) {

@@ -187,6 +187,7 @@ void run_record_done(struct run_record *r)
 	free(r->load_args);
 	free(r->load_metrics);
 	free(r->sweep_var);
+	free(r->consumers);
 	free(r->started_at);
 	free(r->finished_at);
 	free(r->status);

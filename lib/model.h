@@ -184,6 +184,8 @@ struct run_record {
 	char *load_args;    /* stress-ng arguments or NULL */
 	char *load_metrics; /* stress-ng --yaml output (text) or NULL */
 	char *sweep_var;    /* swept variable name or NULL */
+	char *consumers;    /* the consumers the runner observes, space-separated, or NULL
+			     * (not known: recorded by an older producer) */
 	int64_t cycles_planned;
 	char *started_at;    /* UTC, ISO 8601 */
 	char *finished_at;   /* NULL while running */

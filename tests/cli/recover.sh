@@ -50,11 +50,22 @@ target = rig
 scenario = s
 cycles = 3
 deadline = 10ms
+
+[scenario sw]
+step = unbind decon
+step = bind decon @\${offset}
+
+[campaign sw]
+target = rig
+scenario = sw
+cycles = 1
+sweep = offset 0 2ms 3
+deadline = 10ms
 CONF
 q() { sqlite3 -batch -noheader "$t/db" "$1"; }
 
 # A real run of one cycle, then made to look like the target died in cycle 1's bind.
-timeout 60 "$ps" --config "$t/conf" run --cycles 1 > /dev/null 2>&1
+timeout 60 "$ps" --config "$t/conf" run --campaign c --cycles 1 > /dev/null 2>&1
 check "a first run recorded one cycle" $([ "$(q 'SELECT COUNT(*) FROM cycles')" = 1 ]; echo $?)
 q "UPDATE runs SET status = 'running', finished_at = NULL, cycles_planned = 3;
    INSERT INTO inflight (run_id, cycle_seq, action_idx, verb, arg, started_at_ns)
@@ -65,7 +76,11 @@ timeout 60 "$psd" --config "$t/conf" --once --no-api > "$t/log" 2>&1
 check "probestormd exits 0 after taking the run up ($?)" $?
 check "cycle 1 is a crash naming the action" \
 	$([ "$(q "SELECT outcome || ' ' || note FROM cycles WHERE seq = 1")" = \
-	    "crash target died during 'bind decon'" ]; echo $?)
+	    "crash target died during 'bind decon' (boot 1)" ]; echo $?)
+check "the crash counts for the run's consumer decon" \
+	$([ "$(q "SELECT o.device || ' ' || o.outcome || ' ' || r.consumers FROM observations o
+	         JOIN cycles c ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id
+	         WHERE c.seq = 1")" = "decon crash decon" ]; echo $?)
 check "the crash cycle holds the pstore panic" \
 	$([ "$(q "SELECT COUNT(*) FROM events e JOIN cycles c ON c.id = e.cycle_id WHERE c.seq = 1
 	         AND e.source = 'pstore' AND e.class = 'panic'")" = 1 ]; echo $?)
@@ -74,9 +89,25 @@ check "the run continued with cycle 2 and finished" \
 	    "1 finished" ]; echo $?)
 check "no in-flight action is left" $([ "$(q 'SELECT COUNT(*) FROM inflight')" = 0 ]; echo $?)
 
+# A swept run whose in-flight record has no sweep value (recorded by an older probestorm):
+# the crash cycle gets the value the campaign's sweep gives its seq (cycle 4: point 4 mod 3
+# = 1, 1 ms), and counts for decon at that offset.
+rm -f "$t/db" "$t/root/sys/fs/pstore/dmesg-ramoops-0"
+timeout 60 "$ps" --config "$t/conf" run --campaign sw --cycles 4 > /dev/null 2>&1
+q "UPDATE runs SET status = 'running', finished_at = NULL, cycles_planned = 6;
+   INSERT INTO inflight (run_id, cycle_seq, action_idx, verb, arg, started_at_ns)
+   VALUES (1, 4, 1, 'bind', 'decon', 123)"
+timeout 60 "$psd" --config "$t/conf" --once --no-api >> "$t/log" 2>&1
+check "probestormd exits 0 after taking the swept run up ($?)" $?
+check "the swept crash cycle has the campaign's sweep value and counts at that offset" \
+	$([ "$(q "SELECT c.outcome, c.sweep_value, a.n FROM cycles c JOIN agg_outcomes a ON
+	          a.run_id = c.run_id AND a.swept = 1 AND a.sweep_value = c.sweep_value AND
+	          a.outcome = 'crash' AND a.device = 'decon' WHERE c.seq = 4")" = \
+	    "crash|1000|1" ]; echo $?)
+
 # Reboot: the stored partial cycle 1 (cycle 0's line renumbered, a reboot action added).
 rm -f "$t/db" "$t/root/sys/fs/pstore/dmesg-ramoops-0"
-timeout 60 "$ps" --config "$t/conf" run --cycles 1 > /dev/null 2>&1
+timeout 60 "$ps" --config "$t/conf" run --campaign c --cycles 1 > /dev/null 2>&1
 uuid=$(q "SELECT uuid FROM runs")
 "$ps" --database "$t/db" export "$uuid" | grep '"type":"cycle"' | python3 -c '
 import json, sys

@@ -477,22 +477,27 @@ static void test_line_format(_unused_ void **state)
 	for (int with_group = 0; with_group < 2; with_group++) {
 		const char *group =
 			with_group ? "bind decon @0us, probe \"x\" @40us" : NULL;
-		/* the boot_id is left out when not known (the lines of older versions) */
-		const char *boot_id =
-			with_group ? "0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f" : NULL;
+		/* the swept cycle of a known boot says its boot_id and sweep value; the
+		 * other one has neither (the lines of older versions) */
+		char boot_id[] = "0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f";
+		struct cycle_record ic = { .seq = 7,
+					   .has_sweep = with_group,
+					   .sweep_value = 40000,
+					   .boot_id = with_group ? boot_id : NULL };
 		json_t *j =
-			boot_id ? json_pack("{s:s, s:s, s:I, s:s, s:i, s:s, s:s, s:s?}",
+			with_group
+				? json_pack("{s:s, s:s, s:I, s:s, s:I, s:i, s:s, s:s, s:s?}",
 					    "type", "inflight", "run", UUID_A, "cycle",
-					    (json_int_t)7, "boot_id", boot_id, "action",
-					    3, "verb", "bind", "arg", "decon", "group",
-					    group)
+					    (json_int_t)7, "boot_id", boot_id, "sweep_value",
+					    (json_int_t)40000, "action", 3, "verb",
+					    "bind", "arg", "decon", "group", group)
 				: json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}",
 					    "type", "inflight", "run", UUID_A, "cycle",
 					    (json_int_t)7, "action", 3, "verb", "bind",
 					    "arg", "decon", "group", group);
 		char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-		assert_int_equal(bundle_inflight_format(&l, UUID_A, 7, boot_id, 3, "bind",
+		assert_int_equal(bundle_inflight_format(&l, UUID_A, &ic, 3, "bind",
 							"decon", group),
 				 0);
 		assert_int_equal(strncmp(l.data, s, strlen(s)), 0);
@@ -933,6 +938,7 @@ static void test_guest_died(void **state)
 	*end = '\0';
 	assert_true(asprintf(&stream,
 			     "%s{\"type\":\"inflight\",\"run\":\"%s\",\"cycle\":%d,"
+			     "\"sweep_value\":3997,"
 			     "\"action\":3,\"verb\":\"bind\",\"arg\":\"decon\"}\n",
 			     text, UUID_A, N_CYCLES) > 0);
 	assert_int_equal(import_string(f->db2, stream, &st, NULL), 0);
@@ -945,6 +951,8 @@ static void test_guest_died(void **state)
 	assert_false(t.ended);
 	assert_true(t.has_inflight);
 	assert_int_equal(t.inflight_cycle, N_CYCLES);
+	assert_true(t.inflight_has_sweep);
+	assert_int_equal(t.inflight_sweep, 3997);
 	assert_int_equal(t.last_cycle, N_CYCLES - 1);
 	assert_int_equal(guestlog_resume_seq(&t), N_CYCLES + 1);
 
@@ -977,7 +985,20 @@ static void test_guest_died(void **state)
 			 1);
 	assert_int_equal(count_sql(f->path2,
 				   "SELECT COUNT(*) FROM cycles WHERE seq = 4 AND "
-				   "outcome = 'crash' AND note LIKE '%bind decon%'"),
+				   "outcome = 'crash' AND note LIKE '%bind decon%' AND "
+				   "sweep_value = 3997"),
+			 1);
+	/* The crash counts for the run's consumer (the run line named none: the
+	 * consumers its cycles observed), in the counts kept at ingest too. */
+	assert_int_equal(count_sql(f->path2,
+				   "SELECT COUNT(*) FROM observations o JOIN cycles c ON "
+				   "c.id = o.cycle_id WHERE c.seq = 4 AND o.device = "
+				   "'decon' AND o.consumer = 1 AND o.outcome = 'crash'"),
+			 1);
+	assert_int_equal(count_sql(f->path2,
+				   "SELECT n FROM agg_outcomes WHERE device = 'decon' "
+				   "AND outcome = 'crash' AND swept = 1 AND "
+				   "sweep_value = 3997"),
 			 1);
 	assert_int_equal(count_sql(f->path2,
 				   "SELECT COUNT(*) FROM actions WHERE verb = 'bind' "

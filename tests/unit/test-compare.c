@@ -29,6 +29,7 @@
 
 #include "compare.h"
 #include "db.h"
+#include "guestlog.h"
 #include "macro.h"
 #include "model.h"
 
@@ -281,26 +282,30 @@ static void test_counts_and_rates(void **state)
 
 static void test_latency(void **state)
 {
-	static const double ttb_b[] = { 1975000.0, 2725000.0, 2932500.0 };
-	static const double ttb_h[] = { 2575000.0, 3355000.0, 3530500.0 };
-	static const double bl_b[] = { 219500.0, 235100.0, 238610.0 };
-	static const double bl_h[] = { 220000.0, 235600.0, 239110.0 };
+	static const double ttb_b[] = { 1975000.0, 2745000.0, 2934500.0 };
+	static const double ttb_h[] = { 2700000.0, 3380000.0, 3533000.0 };
+	static const double bl_b[] = { 219500.0, 234900.0, 238690.0 };
+	static const double bl_h[] = { 222500.0, 236100.0, 239160.0 };
 	struct compare_result *r = run_compare("base", "head", 0);
 	const struct compare_latency *t = &r->groups[0].latency[0];
 	const struct compare_latency *b = &r->groups[0].latency[1];
 
 	assert_string_equal(t->metric, "time_to_bound");
-	assert_int_equal(t->n_base, 36); /* the unbound cycles have none */
-	assert_int_equal(t->n_head, 40);
-	assert_close(t->p, 9.965286052613628e-05);
-	assert_close(t->shift_ns, 600000.0);
+	/* the cycles that bound correctly (ok, deferred_ok) only */
+	assert_int_equal(t->n_base, 32);
+	assert_int_equal(t->n_head, 18);
+	assert_close(t->p, 0.0003204067759141474);
+	assert_close(t->shift_ns, 750000.0);
+	/* any failure 8/40 vs 22/40, p 0.0024: not significant at alpha 0.001, so the
+	 * shift has its verdict */
+	assert_false(t->conditional);
 	assert_int_equal(t->verdict, STATS_REGRESSION);
 
 	assert_string_equal(b->metric, "bind_latency");
-	assert_int_equal(b->n_base, 40);
-	assert_int_equal(b->n_head, 40);
-	assert_close(b->p, 0.8511597790430957);
-	assert_close(b->shift_ns, 500.0);
+	assert_int_equal(b->n_base, 32);
+	assert_int_equal(b->n_head, 18);
+	assert_close(b->p, 0.39035136345898236);
+	assert_close(b->shift_ns, 3500.0);
 	assert_int_equal(b->verdict, STATS_NO_CHANGE);
 
 	for (int q = 0; q < _COMPARE_Q_MAX; q++) {
@@ -346,11 +351,11 @@ static void test_binned(void **state)
 	/* time to bound: multiples of 10 µs, each in a bin of its own, all moved to the
 	 * bins' midpoints alike: ranks, p and the shift are those of the raw values */
 	assert_close(r->groups[0].latency[0].p, x->groups[0].latency[0].p);
-	assert_close(r->groups[0].latency[0].shift_ns, 600000.0);
+	assert_close(r->groups[0].latency[0].shift_ns, 750000.0);
 	assert_close(r->groups[0].latency[0].q_base[0], 1975000.0 + 4999.5);
 	/* bind latency: head's +500 ns falls inside the 1 µs bins of ~200 µs values, so
-	 * the binned shift is 0, one bin width from the exact 500 ns: the resolution */
-	assert_true(r->groups[0].latency[1].shift_ns == 0.0);
+	 * the binned shift is 3000, one bin width from the exact 3500 ns: the resolution */
+	assert_true(r->groups[0].latency[1].shift_ns == 3000.0);
 	assert_true(fabs(r->groups[0].latency[1].shift_ns -
 			 x->groups[0].latency[1].shift_ns) <= 1000.0);
 	assert_int_equal(r->groups[0].latency[1].verdict, STATS_NO_CHANGE);
@@ -652,6 +657,279 @@ static void test_golden_markdown(void **state)
 	compare_result_free(r);
 }
 
+/* ------------------------------------------- crash, hang and failures that bind faster */
+
+/* The kinds of cycles of the second database, one run per kernel label. */
+enum fkind { FK_OK, FK_CRASH, FK_HANG, FK_BYPASS_FAST };
+
+static struct db *fdb;
+
+/* A cycle of two consumers, decon and decon-ctl, at offset (seq % 4) * 20 ms. Crash and
+ * hang cycles are built as the host and the rig daemon build them
+ * (guestlog_death_cycle): one observation per consumer, no latency. bind_us: the bind
+ * latency of decon in the cycle. */
+static void fcycle(int64_t run_id, int64_t seq, enum fkind k, int64_t bind_us)
+{
+	int64_t t0 = 1000000000LL * (seq + 1);
+	struct cycle_record c = { 0 };
+
+	if (k == FK_CRASH || k == FK_HANG) {
+		struct action_record a = { .idx = 1,
+					   .group = -1,
+					   .verb = STEP_BIND,
+					   .arg = (char *)"decon",
+					   .start_ns = t0 };
+		struct guestlog_death d = { .seq = seq,
+					    .boot = (int)seq,
+					    .how = k == FK_CRASH ? OUTCOME_CRASH
+								 : OUTCOME_HANG,
+					    .has_sweep = true,
+					    .sweep_value = (seq % 4) * 20000,
+					    .action = &a,
+					    .consumers = "decon decon-ctl",
+					    .cause = "Kernel panic - not syncing: Oops" };
+
+		assert_int_equal(guestlog_death_cycle(&d, &c), 0);
+		assert_int_equal(c.n_observations, 2);
+		assert_non_null(strstr(c.note, "'bind decon'"));
+	} else {
+		enum outcome o = k == FK_BYPASS_FAST ? OUTCOME_NO_IOMMU : OUTCOME_OK;
+
+		c = (struct cycle_record){ .seq = seq,
+					   .has_sweep = true,
+					   .sweep_value = (seq % 4) * 20000,
+					   .start_ns = t0,
+					   .end_ns = t0 + 50000000,
+					   .outcome = o };
+		c.actions = calloc(1, sizeof(*c.actions));
+		c.observations = calloc(2, sizeof(*c.observations));
+		assert_non_null(c.actions);
+		assert_non_null(c.observations);
+		c.n_actions = 1;
+		c.actions[0] = (struct action_record){ .idx = 0,
+						       .group = -1,
+						       .verb = STEP_BIND,
+						       .arg = xstrdup("decon"),
+						       .start_ns = t0,
+						       .end_ns = t0 + bind_us * 1000 };
+		c.n_observations = 2;
+		for (int i = 0; i < 2; i++)
+			c.observations[i] = (struct observation){
+				.device = xstrdup(i ? "decon-ctl" : "decon"),
+				.consumer = true,
+				.iommu_group = o == OUTCOME_NO_IOMMU ? -1 : 3,
+				.time_to_bound_ns = (bind_us + 800) * 1000,
+				.outcome = o,
+			};
+	}
+	assert_int_equal(db_cycle_insert(fdb, run_id, &c, NULL), 0);
+	cycle_record_done(&c);
+}
+
+static int64_t frun(const char *uuid, const char *label)
+{
+	struct run_record r;
+	int64_t run_id;
+
+	make_run(&r, uuid, label, "2026-11-23T01:00:00Z");
+	r.consumers = xstrdup("decon decon-ctl");
+	assert_int_equal(db_run_insert(fdb, &r, &run_id), 0);
+	run_record_done(&r);
+	return run_id;
+}
+
+static int fsetup(void **state)
+{
+	int64_t stock, crashy, bypass, half;
+
+	if (db_open(":memory:", 0, &fdb) < 0)
+		return -1;
+	stock = frun("c0000000-0000-4000-8000-000000000001", "stock");
+	crashy = frun("c0000000-0000-4000-8000-000000000002", "crashy");
+	bypass = frun("c0000000-0000-4000-8000-000000000003", "bypass");
+	half = frun("c0000000-0000-4000-8000-000000000004", "halfbypass");
+	for (int64_t i = 0; i < 20; i++) {
+		fcycle(stock, i, FK_OK, 200 + i);
+		/* 12 crashes and 2 hangs, spread over every offset */
+		fcycle(crashy, i,
+		       i % 5 == 0 || i % 5 == 2 || i % 5 == 3 ? FK_CRASH
+		       : i == 1 || i == 9		      ? FK_HANG
+							      : FK_OK,
+		       200 + i);
+		/* translation bypassed in every cycle, and binds twice as fast */
+		fcycle(bypass, i, FK_BYPASS_FAST, 100 + i);
+		/* bypassed (fast) in every other cycle; the others bind correctly, faster */
+		fcycle(half, i, i % 2 ? FK_OK : FK_BYPASS_FAST,
+		       i % 2 ? 150 + i : 100 + i);
+	}
+	return 0;
+}
+
+static int fteardown(void **state)
+{
+	db_close(fdb);
+	return 0;
+}
+
+static struct compare_result *fcompare(const char *base, const char *head)
+{
+	struct compare_opts o = { .base = base, .head = head };
+	struct compare_result *r = NULL;
+
+	assert_int_equal(compare_run(fdb, &o, &r), 0);
+	return r;
+}
+
+static const struct compare_group *fgroup(const struct compare_result *r,
+					  const char *device)
+{
+	for (size_t i = 0; i < r->n_groups; i++)
+		if (streq(r->groups[i].device, device))
+			return &r->groups[i];
+	fail_msg("no group %s", device);
+	return NULL;
+}
+
+/* Crash and hang cycles count for every consumer, in every rate, per-offset count and
+ * rendering, and make the comparison a regression when the counts say so. */
+static void test_crash_counts(void **state)
+{
+	struct compare_result *r = fcompare("stock", "crashy"), *back = NULL;
+	_cleanup_free_ char *txt = render(r, 0), *md = render(r, 1),
+			    *junit = render(r, 2);
+	json_t *j = compare_result_to_json(r), *jw;
+	uint64_t n = 0, fail = 0;
+
+	assert_int_equal(r->n_groups, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct compare_group *g = fgroup(r, i ? "decon-ctl" : "decon");
+
+		assert_int_equal(rate(g, OUTCOME_CRASH)->k_head, 12);
+		assert_int_equal(rate(g, OUTCOME_CRASH)->n_head, 20);
+		assert_int_equal(rate(g, OUTCOME_CRASH)->k_base, 0);
+		assert_int_equal(rate(g, OUTCOME_CRASH)->n_base, 20);
+		/* 12/20 vs 0/20: Fisher p 4.5e-05 */
+		assert_int_equal(rate(g, OUTCOME_CRASH)->verdict, STATS_REGRESSION);
+		assert_int_equal(rate(g, OUTCOME_HANG)->k_head, 2);
+		assert_int_equal(rate(g, -1)->k_head, 14);
+		assert_int_equal(rate(g, -1)->verdict, STATS_REGRESSION);
+		/* the latency of the 6 cycles that bound correctly only */
+		assert_int_equal(g->latency[0].n_head, 6);
+		assert_int_equal(g->latency[0].n_base, 20);
+		n = fail = 0;
+		for (size_t b = 0; b < g->n_buckets; b++) {
+			n += g->buckets[b].n_head;
+			fail += g->buckets[b].fail_head;
+			assert_true(g->buckets[b].fail_head > 0);
+		}
+		assert_int_equal(g->n_buckets, 4);
+		assert_int_equal(n, 20);
+		assert_int_equal(fail, 14);
+		/* failing at every offset is no window, and not "none" either */
+		assert_int_equal(g->window_head.kind, COMPARE_WINDOW_EVERY_OFFSET);
+		assert_false(g->window_head.found);
+		assert_int_equal(g->window_base.kind, COMPARE_WINDOW_NO_FAILURES);
+	}
+	assert_true(compare_result_regressed(r));
+	assert_non_null(strstr(txt, "crash               0/20 (<"));
+	assert_non_null(strstr(txt, "12/20 60.0%"));
+	assert_non_null(strstr(txt, "base no failures at any offset; head fails at every "
+				    "offset (no offset dependence)"));
+	assert_null(strstr(txt, " none"));
+	assert_non_null(strstr(txt, "verdict: REGRESSION"));
+	assert_non_null(strstr(md, "| crash | 0/20 (<"));
+	assert_non_null(strstr(md, "head fails at every offset (no offset dependence)"));
+	assert_non_null(strstr(junit,
+			       "<failure type=\"regression\" message=\"crash: base "
+			       "0/20"));
+	jw = json_object_get(json_array_get(json_object_get(j, "groups"), 0), "window");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(jw, "head"), "kind")),
+		"every_offset");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(jw, "base"), "kind")),
+		"no_failures");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(jw, "head"),
+							    "offsets_failing")),
+			 4);
+	/* what a remote daemon's answer renders is the same */
+	assert_int_equal(compare_result_from_json(j, &back), 0);
+	assert_int_equal(fgroup(back, "decon")->window_head.kind,
+			 COMPARE_WINDOW_EVERY_OFFSET);
+	{
+		_cleanup_free_ char *t2 = render(back, 0);
+
+		assert_string_equal(txt, t2);
+	}
+	compare_result_free(back);
+	json_decref(j);
+	compare_result_free(r);
+}
+
+/* A kernel whose consumer binds with translation bypassed binds faster: that is never an
+ * improvement. In every cycle: nothing to compare. In half the cycles, the other half
+ * binding faster: conditional, no verdict. */
+static void test_latency_of_failures(void **state)
+{
+	struct compare_result *r = fcompare("stock", "bypass");
+	const struct compare_group *g = fgroup(r, "decon");
+	char *txt;
+	json_t *j, *l;
+
+	assert_int_equal(rate(g, OUTCOME_NO_IOMMU)->k_head, 20);
+	assert_int_equal(rate(g, OUTCOME_NO_IOMMU)->verdict, STATS_REGRESSION);
+	for (int m = 0; m < 2; m++) {
+		assert_int_equal(g->latency[m].n_base, 20);
+		assert_int_equal(g->latency[m].n_head, 0);
+		assert_int_equal(g->latency[m].verdict, STATS_NO_CHANGE);
+		assert_false(g->latency[m].conditional);
+	}
+	txt = render(r, 0);
+	assert_non_null(strstr(txt, "bind_latency ms (bound correctly: n 20 vs 0)"));
+	assert_null(strstr(txt, "improvement"));
+	free(txt);
+	compare_result_free(r);
+
+	r = fcompare("stock", "halfbypass");
+	g = fgroup(r, "decon");
+	/* 10/20 vs 0/20 no_iommu: the failure rates differ (p 4.5e-04 <= 0.001) */
+	assert_int_equal(rate(g, -1)->verdict, STATS_REGRESSION);
+	assert_int_equal(g->latency[1].n_base, 20);
+	assert_int_equal(g->latency[1].n_head, 10);
+	assert_true(g->latency[1].shift_ns < 0);
+	assert_int_equal(g->latency[1].shift_verdict, STATS_IMPROVEMENT);
+	assert_true(g->latency[1].conditional);
+	assert_int_equal(g->latency[1].verdict, STATS_NO_CHANGE);
+	for (int how = 0; how < 3; how++) {
+		txt = render(r, how);
+		assert_non_null(strstr(txt,
+				       "conditional (head faster among the cycles that "
+				       "bound correctly, but the failure rates differ: "
+				       "not an improvement)"));
+		assert_null(strstr(txt, ": improvement"));
+		free(txt);
+	}
+	j = compare_result_to_json(r);
+	l = json_array_get(
+		json_object_get(json_array_get(json_object_get(j, "groups"), 0),
+				"latency"),
+		1);
+	assert_string_equal(json_string_value(json_object_get(l, "metric")),
+			    "bind_latency");
+	assert_true(json_is_true(json_object_get(l, "conditional")));
+	assert_string_equal(json_string_value(json_object_get(l, "verdict")),
+			    "no_change");
+	assert_string_equal(json_string_value(json_object_get(l, "shift_verdict")),
+			    "improvement");
+	compare_result_free(r);
+	r = NULL;
+	assert_int_equal(compare_result_from_json(j, &r), 0);
+	assert_true(fgroup(r, "decon")->latency[1].conditional);
+	assert_int_equal(fgroup(r, "decon")->latency[1].shift_verdict, STATS_IMPROVEMENT);
+	json_decref(j);
+	compare_result_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,5 +945,11 @@ int main(void)
 		cmocka_unit_test(test_golden_markdown),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	const struct CMUnitTest failures[] = {
+		cmocka_unit_test(test_crash_counts),
+		cmocka_unit_test(test_latency_of_failures),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown) ||
+	       cmocka_run_group_tests(failures, fsetup, fteardown);
 }

@@ -699,28 +699,34 @@ static void test_inflight(void **state)
 				   .offset_us = 150,
 				   .start_ns = 123456789 };
 	struct action_record got;
-	int64_t run, cycle_seq = -1;
-	char *boot_id = NULL;
+	struct cycle_record ic = { .seq = -1 };
+	int64_t run;
 
 	assert_int_equal(insert_run(f->db, UUID_A, "stock", NULL, &run), 0);
-	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &boot_id, &got),
-			 -ENOENT);
-	assert_int_equal(cycle_seq, -1);
+	assert_int_equal(db_inflight_get(f->db, run, &ic, &got), -ENOENT);
+	assert_int_equal(ic.seq, -1);
 
 	a.arg = xstrdup("decon");
 	a.params = xstrdup("x=1");
-	assert_int_equal(db_inflight_set(f->db, run, 17,
-					 "0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f", &a),
-			 0);
+	/* a swept cycle of a known boot: its sweep value and boot_id go along */
+	ic = (struct cycle_record){ .seq = 17,
+				    .has_sweep = true,
+				    .sweep_value = 40000,
+				    .boot_id = (char *)"0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f" };
+	assert_int_equal(db_inflight_set(f->db, run, &ic, &a), 0);
+	ic = (struct cycle_record){ 0 };
 	/* Committed for another connection to see (what a reboot finds). */
 	assert_int_equal(count_sql(f->path,
 				   "SELECT COUNT(*) FROM inflight WHERE cycle_seq = 17 "
 				   "AND action_idx = 4 AND verb = 'bind'"),
 			 1);
-	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &boot_id, &got), 0);
-	assert_int_equal(cycle_seq, 17);
-	assert_string_equal(boot_id, "0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f");
-	free(boot_id);
+	assert_int_equal(db_inflight_get(f->db, run, &ic, &got), 0);
+	assert_int_equal(ic.seq, 17);
+	assert_true(ic.has_sweep);
+	assert_int_equal(ic.sweep_value, 40000);
+	assert_string_equal(ic.boot_id, "0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f");
+	free(ic.boot_id);
+	ic.boot_id = NULL;
 	assert_int_equal(got.idx, 4);
 	assert_int_equal(got.group, 1);
 	assert_int_equal(got.verb, STEP_BIND);
@@ -736,27 +742,32 @@ static void test_inflight(void **state)
 	a.idx = 5;
 	a.verb = STEP_RMMOD;
 	a.start_ns = 0; /* "now" */
-	assert_int_equal(db_inflight_set(f->db, run, 18, NULL, &a), 0);
+	ic = (struct cycle_record){ .seq = 18 };
+	assert_int_equal(db_inflight_set(f->db, run, &ic, &a), 0);
 	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM inflight"), 1);
-	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, &boot_id, &got), 0);
-	assert_int_equal(cycle_seq, 18);
-	assert_null(boot_id); /* not known */
+	ic = (struct cycle_record){ .has_sweep = true };
+	assert_int_equal(db_inflight_get(f->db, run, &ic, &got), 0);
+	assert_int_equal(ic.seq, 18);
+	assert_false(ic.has_sweep);
+	assert_null(ic.boot_id); /* not known */
 	assert_int_equal(got.verb, STEP_RMMOD);
 	assert_true(got.start_ns > 0);
 	action_record_done(&got);
 
 	/* Not inside a transaction: durability would be the caller's commit's. */
 	assert_int_equal(db_begin(f->db), 0);
-	assert_int_equal(db_inflight_set(f->db, run, 19, NULL, &a), -EBUSY);
+	ic.seq = 19;
+	assert_int_equal(db_inflight_set(f->db, run, &ic, &a), -EBUSY);
 	assert_int_equal(db_rollback(f->db), 0);
 
 	assert_int_equal(db_inflight_clear(f->db, run), 0);
-	assert_int_equal(db_inflight_get(f->db, run, &cycle_seq, NULL, &got), -ENOENT);
+	assert_int_equal(db_inflight_get(f->db, run, &ic, &got), -ENOENT);
 	assert_int_equal(db_inflight_clear(f->db, run), 0);
 	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM inflight"), 0);
 
 	assert_int_equal(db_set_crash_safe(f->db, true), 0);
-	assert_int_equal(db_inflight_set(f->db, run, 20, NULL, &a), 0);
+	ic.seq = 20;
+	assert_int_equal(db_inflight_set(f->db, run, &ic, &a), 0);
 	assert_int_equal(db_set_crash_safe(f->db, false), 0);
 	assert_int_equal(count_sql(f->path, "SELECT COUNT(*) FROM inflight"), 1);
 	action_record_done(&a);

@@ -135,12 +135,22 @@ try {
 	ok(cells.length === 2 * sweeps.length, 'the heatmap has a base and a head cell per offset',
 		`${cells.length} cells, ${sweeps.length} offsets`);
 	// The engine's window estimate, as the API gives it: on the recorded bundle stock's decon
-	// fails inside the window only, lkml-v1 everywhere (no window).
+	// fails inside the window only, lkml-v1 at every offset, which is no window but never
+	// "none" (that would read as "no race").
 	const win = cmp.groups.find((g) => g.consumer === 'decon').window;
 	const est = await text('p.window-estimate[data-consumer="decon"]');
-	ok(win && win.base.found && !win.head.found && est.includes('base: ') &&
-		!est.includes('base: none') && est.includes('head: none'),
-	'the window estimate shows base\'s window and none for head', est);
+	ok(win && win.base.found && !win.head.found && win.head.kind === 'every_offset' &&
+		est.includes('base: ') && !est.includes('none') &&
+		est.includes('head: fails at every offset (no offset dependence)') &&
+		(await page.$('p.window-estimate[data-consumer="decon"][data-head-kind="every_offset"]')),
+	'the window estimate shows base\'s window and that head fails at every offset', est);
+	// Latency is that of the cycles that bound correctly: lkml-v1 has none (every cycle
+	// failed), so there is no latency verdict at all, and the caption says which cycles.
+	const lat = cmp.groups.find((g) => g.consumer === 'decon').latency;
+	const caption = await text('section[data-consumer="decon"] table.latency caption');
+	ok(lat.every((l) => l.head_n === 0 && l.verdict === 'no_change' && !l.conditional) &&
+		caption && caption.includes('cycles that bound correctly (ok, deferred_ok)'),
+	'latency compares only the cycles that bound correctly, as the caption says', caption);
 	if (haveChartjs)
 		ok((await page.$$('section[data-consumer] figure.chart[data-drawn] canvas')).length ===
 			cmp.groups.length, 'a race-window chart per consumer is drawn');

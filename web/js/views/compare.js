@@ -57,16 +57,31 @@ function latencyTable(g, alpha) {
 		l.hl_shift_ns === undefined || l.hl_shift_ns === null ? '—'
 			: `${l.hl_shift_ns >= 0 ? '+' : '−'}${ns(Math.abs(l.hl_shift_ns))}`) : null,
 	i === 0 ? h('td', { class: 'num', rowspan: 2 }, pValue(l.p)) : null,
-	i === 0 ? h('td', { rowspan: 2 }, verdictBadge(l.verdict)) : null)));
+	i === 0 ? h('td', { rowspan: 2, 'data-conditional': l.conditional ? 'true' : 'false' },
+		l.conditional ? conditionalBadge(l) : verdictBadge(l.verdict)) : null)));
 	// Large runs: the statistics of the histograms the database keeps (compare.h).
 	const binned = g.latency.some((l) => l.binned) ? '; from histograms: values of 1 µs ' +
 		'and more to 3 significant digits, bins at most 1% wide' : '';
-	return table(`Latency percentiles with bootstrap 95% intervals; Mann-Whitney p, ` +
-		`Hodges-Lehmann shift head − base (α = ${alpha})${binned}`,
+	// A shift between sides whose failure rates differ compares different populations.
+	const conditional = g.latency.some((l) => l.conditional) ? '. Conditional: the ' +
+		'failure rates of base and head differ significantly, so a shift among the cycles ' +
+		'that bound correctly is neither an improvement nor a regression' : '';
+	return table(`Latency percentiles of the cycles that bound correctly (ok, deferred_ok), ` +
+		`n per side, with bootstrap 95% intervals; Mann-Whitney p, ` +
+		`Hodges-Lehmann shift head − base (α = ${alpha})${binned}${conditional}`,
 	['Metric', 'Kernel', { text: 'p50', attrs: { class: 'num' } },
 		{ text: 'p90', attrs: { class: 'num' } }, { text: 'p99', attrs: { class: 'num' } },
 		{ text: 'Shift', attrs: { class: 'num' } }, { text: 'p', attrs: { class: 'num' } },
 		'Verdict'], rows, { class: 'data latency' });
+}
+
+// The verdict cell of a conditional shift: which way it went, and that it is no verdict.
+function conditionalBadge(l) {
+	const way = l.shift_verdict === 'improvement' ? 'faster' : 'slower';
+	return h('span', { class: 'badge v-nochange', 'data-verdict': 'conditional',
+		title: `head ${way} among the cycles that bound correctly, but the failure ` +
+			'rates differ: no verdict' },
+	h('span', { 'aria-hidden': 'true' }, '? '), `conditional (head ${way})`);
 }
 
 function heatCell(k, n, href, what) {
@@ -224,15 +239,33 @@ export async function render({ view, params, signal, hash }) {
 	});
 }
 
+// What the engine found on one side, in words (compare.c's window_describe): "none"
+// would read as "no race" for a kernel that fails at every offset.
+function windowText(w) {
+	switch (w.kind) {
+	case 'no_cycles': return 'no cycles';
+	case 'no_failures': return 'no failures at any offset';
+	case 'every_offset': return 'fails at every offset (no offset dependence)';
+	case 'no_dependence':
+		return `no offset dependence (failures at ${w.offsets_failing} of ${w.offsets_seen} offsets)`;
+	default:
+		break;
+	}
+	if (!w.found)
+		return 'none'; // an older server's answer
+	const every = w.offsets_seen > 0 && w.offsets_failing === w.offsets_seen
+		? ', failures at every offset' : '';
+	return `${sweepText(w.first_us)} to ${sweepText(w.last_us)} ` +
+		`(${w.offsets} offset${w.offsets === 1 ? '' : 's'})${every}`;
+}
+
 // The engine's window estimate: offsets whose failure rate is significantly above the
 // least-failing offset's, per kernel.
 function windowEstimate(g) {
 	if (!g.window) return null;
-	const side = (w) => w.found
-		? `${sweepText(w.first_us)} to ${sweepText(w.last_us)} (${w.offsets} offset${w.offsets === 1 ? '' : 's'})`
-		: 'none';
-	return h('p', { class: 'window-estimate', 'data-consumer': g.consumer },
-		`Window estimate — base: ${side(g.window.base)}; head: ${side(g.window.head)}. `,
-		h('span', { class: 'muted small' },
-			`Offsets whose failure rate is above the least-failing offset's (Fisher p ≤ ${g.window.alpha} each, uncorrected).`));
+	return h('p', { class: 'window-estimate', 'data-consumer': g.consumer,
+		'data-base-kind': g.window.base.kind, 'data-head-kind': g.window.head.kind },
+	`Window estimate — base: ${windowText(g.window.base)}; head: ${windowText(g.window.head)}. `,
+	h('span', { class: 'muted small' },
+		`Offsets whose failure rate is above the least-failing offset's (Fisher p ≤ ${g.window.alpha} each, uncorrected).`));
 }
