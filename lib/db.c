@@ -975,10 +975,11 @@ int db_inflight_get(struct db *db, int64_t run_id, struct cycle_record *ret_cycl
 	bool oom = false;
 	int r, verb;
 
-	r = db_prepare(db,
-		       "SELECT cycle_seq, action_idx, grp, verb, arg, params, offset_us, "
-		       "started_at_ns, sweep_value, boot_id FROM inflight WHERE run_id = ?1",
-		       &s);
+	r = db_prepare(
+		db,
+		"SELECT cycle_seq, action_idx, grp, verb, arg, params, offset_us, "
+		"started_at_ns, sweep_value, boot_id FROM inflight WHERE run_id = ?1",
+		&s);
 	if (r < 0)
 		return r;
 	if (bind_int(s, 1, run_id))

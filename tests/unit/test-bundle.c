@@ -485,16 +485,17 @@ static void test_line_format(_unused_ void **state)
 					   .sweep_value = 40000,
 					   .boot_id = with_group ? boot_id : NULL };
 		json_t *j =
-			with_group
-				? json_pack("{s:s, s:s, s:I, s:s, s:I, s:i, s:s, s:s, s:s?}",
-					    "type", "inflight", "run", UUID_A, "cycle",
-					    (json_int_t)7, "boot_id", boot_id, "sweep_value",
-					    (json_int_t)40000, "action", 3, "verb",
-					    "bind", "arg", "decon", "group", group)
-				: json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}",
-					    "type", "inflight", "run", UUID_A, "cycle",
-					    (json_int_t)7, "action", 3, "verb", "bind",
-					    "arg", "decon", "group", group);
+			with_group ? json_pack("{s:s, s:s, s:I, s:s, s:I, s:i, s:s, s:s, "
+					       "s:s?}",
+					       "type", "inflight", "run", UUID_A, "cycle",
+					       (json_int_t)7, "boot_id", boot_id,
+					       "sweep_value", (json_int_t)40000, "action",
+					       3, "verb", "bind", "arg", "decon", "group",
+					       group)
+				   : json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:s?}",
+					       "type", "inflight", "run", UUID_A, "cycle",
+					       (json_int_t)7, "action", 3, "verb", "bind",
+					       "arg", "decon", "group", group);
 		char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 		assert_int_equal(bundle_inflight_format(&l, UUID_A, &ic, 3, "bind",

@@ -709,10 +709,12 @@ static void test_inflight(void **state)
 	a.arg = xstrdup("decon");
 	a.params = xstrdup("x=1");
 	/* a swept cycle of a known boot: its sweep value and boot_id go along */
-	ic = (struct cycle_record){ .seq = 17,
-				    .has_sweep = true,
-				    .sweep_value = 40000,
-				    .boot_id = (char *)"0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f" };
+	ic = (struct cycle_record){
+		.seq = 17,
+		.has_sweep = true,
+		.sweep_value = 40000,
+		.boot_id = (char *)"0d3e5c64-1a7b-4c8e-9f21-5a6b7c8d9e0f"
+	};
 	assert_int_equal(db_inflight_set(f->db, run, &ic, &a), 0);
 	ic = (struct cycle_record){ 0 };
 	/* Committed for another connection to see (what a reboot finds). */
