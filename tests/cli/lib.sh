@@ -11,3 +11,21 @@ fake_target() {
 	: > "$1/dev/kmsg"
 	echo "console=ttyAMA0" > "$1/proc/cmdline"
 }
+
+# fake_rig_conf ROOT: the INI sections of a local target "rig" on ROOT (a fake_target) with
+# consumer decon behind supplier sysmmu-b, for the tests' configs (inside their heredocs).
+fake_rig_conf() {
+	cat <<CONF
+[target rig]
+kind = local
+sysroot = $1
+
+[consumer decon]
+driver = ps-decon
+iommus = sysmmu-b
+expect-domain = identity
+
+[supplier sysmmu-b]
+driver = ps-sysmmu
+CONF
+}

@@ -17,17 +17,7 @@ check() { if [ "$2" = 0 ]; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1;
 
 fake_target "$t/root"
 cat > "$t/conf" <<CONF
-[target rig]
-kind = local
-sysroot = $t/root
-
-[consumer decon]
-driver = ps-decon
-iommus = sysmmu-b
-expect-domain = identity
-
-[supplier sysmmu-b]
-driver = ps-sysmmu
+$(fake_rig_conf "$t/root")
 
 [load cpu]
 stress-ng = --cpu 1 --cpu-load 20

@@ -29,17 +29,7 @@ cat > "$t/conf" <<CONF
 database = $t/db
 listen = 127.0.0.1:0
 
-[target rig]
-kind = local
-sysroot = $t/root
-
-[consumer decon]
-driver = ps-decon
-iommus = sysmmu-b
-expect-domain = identity
-
-[supplier sysmmu-b]
-driver = ps-sysmmu
+$(fake_rig_conf "$t/root")
 
 [scenario s]
 step = unbind decon
@@ -156,17 +146,7 @@ database = $t/db
 listen = 127.0.0.1:0
 autostart = k
 
-[target rig]
-kind = local
-sysroot = $t/root
-
-[consumer decon]
-driver = ps-decon
-iommus = sysmmu-b
-expect-domain = identity
-
-[supplier sysmmu-b]
-driver = ps-sysmmu
+$(fake_rig_conf "$t/root")
 
 [scenario slow]
 step = unbind decon

@@ -38,17 +38,7 @@ database = $t/db
 listen = 127.0.0.1:0
 reboot-command = echo reboot >> '$t/rebooted'
 
-[target rig]
-kind = local
-sysroot = $t/root
-
-[consumer decon]
-driver = ps-decon
-iommus = sysmmu-b
-expect-domain = identity
-
-[supplier sysmmu-b]
-driver = ps-sysmmu
+$(fake_rig_conf "$t/root")
 
 [scenario s]
 step = unbind decon
