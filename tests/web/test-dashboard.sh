@@ -21,8 +21,9 @@ for tool in node npm; do
 		{ echo "Bail out! $tool is not installed"; exit 99; }
 done
 
-# playwright-core, pinned; its browser download is never used (executablePath).
-PW_VERSION=1.65.1
+# playwright-core, pinned to 1.61.1, the newest release that runs on Debian 12's Node.js 18
+# (1.62 and later need Node.js 20); its browser download is never used (executablePath).
+PW_VERSION=1.61.1
 PS_PW_PREFIX=${PS_PW_PREFIX:-$top_builddir/build/web-tests}
 pw_pkg=$PS_PW_PREFIX/node_modules/playwright-core/package.json
 if [ ! -f "$pw_pkg" ] || ! grep -q "\"version\": \"$PW_VERSION\"" "$pw_pkg"; then
