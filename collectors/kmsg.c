@@ -674,10 +674,11 @@ static const struct action_record *kmsg_action_of_task(const struct cycle_record
 }
 
 /* The action in flight when the report began (the latest started of those), else the
- * last one that started before it. */
+ * last one that started before it (*ret_flying false). Only actions on topology
+ * devices count. */
 static const struct action_record *kmsg_action_in_flight(const struct kmsg_state *s,
 							 const struct cycle_record *c,
-							 int64_t ts_ns)
+							 int64_t ts_ns, bool *ret_flying)
 {
 	const struct action_record *flying = NULL, *before = NULL;
 
@@ -692,6 +693,7 @@ static const struct action_record *kmsg_action_in_flight(const struct kmsg_state
 		if (!before || a->start_ns >= before->start_ns)
 			before = a;
 	}
+	*ret_flying = flying;
 	return flying ? flying : before;
 }
 
@@ -811,16 +813,15 @@ static int kmsg_attribute(const struct kmsg_state *s, const struct cycle_record 
 	}
 	/* 4. */
 	if (dev < 0 && fatal) {
+		bool flying = false;
 		const struct action_record *a =
-			act && kmsg_action_dev(s, act) >= 0
-				? act
-				: kmsg_action_in_flight(s, c, e->ts_ns);
+			kmsg_action_in_flight(s, c, e->ts_ns, &flying);
 
 		if (a) {
 			dev = kmsg_action_dev(s, a);
 			snprintf(how, sizeof(how),
-				 "the report names no device; the action in flight was "
-				 "'%s %s'",
+				 "the report names no device; the %s was '%s %s'",
+				 flying ? "action in flight" : "last action before it",
 				 step_verb_to_string(a->verb), a->arg);
 		}
 	}

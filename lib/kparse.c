@@ -780,7 +780,7 @@ static int report_add(struct open_report *o, const struct kmsg_record *rec,
 
 	o->last_ts_us = rec->ts_us;
 	if (o->tail) {
-		o->n_lines++; /* only counted, for the bound on what a tail swallows */
+		o->dropped++; /* only counted, for the bound on what a tail swallows */
 		return 0;
 	}
 	if (rec->level < o->prio)
@@ -1128,7 +1128,7 @@ int kparse_report_feed(struct kparse_report *r, const struct kmsg_record *rec)
 	o = report_find(r, rec->caller);
 	/* A long silence ends a report (and a tail): what comes now is something else. */
 	if (o && (rec->ts_us - o->last_ts_us > KPARSE_REPORT_GAP_US ||
-		  (o->tail && o->n_lines >= REPORT_MAX_LINES))) {
+		  (o->tail && o->dropped >= REPORT_MAX_LINES))) {
 		k = report_close(r, o, false);
 		if (k < 0)
 			return k;
