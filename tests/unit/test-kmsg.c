@@ -549,6 +549,58 @@ static void test_frame_of_one_driver(void **state)
 	free(rep);
 }
 
+/* The real deferred-probe case (oops-deferred-worker.kmsg): decon-ctl queued by
+ * drivers_probe, released by sysmmu-b's bind, oopses in the deferred-probe kworker (T24,
+ * "Workqueue: events_unbound deferred_probe_work_func"), a thread no action ran in. The
+ * report took 57 ms to print under TCG; the end marker lands in it, and its second half
+ * comes while cycle_end() waits. */
+static void test_deferred_worker_capture(void **state)
+{
+	struct tk *t = *state;
+	struct cycle_record c0 = {}, c1 = {};
+	FILE *f = fopen(TEST_DATA_DIR "/kmsg/oops-deferred-worker.kmsg", "re");
+	char *text = calloc(1, 65536), *split, *tail;
+	const struct kernel_event *e;
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(text);
+	n = fread(text, 1, 65535, f);
+	fclose(f);
+	assert_true(n > 0 && n < 65535);
+	split = strstr(text, ";Internal error: Oops");
+	assert_non_null(split);
+	while (split > text && split[-1] != '\n')
+		split--;
+	tail = strdup(split);
+	assert_non_null(tail);
+	*split = '\0';
+
+	/* the rebind-race cycle's actions, in the capture's clock (µs 4199294 on) */
+	add_action(&c0, STEP_PROBE, "decon", 80, 4100000000LL, 4100500000LL);
+	add_action(&c0, STEP_PROBE, "decon-ctl", 81, 4101000000LL, 4101500000LL);
+	add_action(&c0, STEP_BIND, "sysmmu-b", 87, 4170000000LL, 4592400000LL);
+	run_cycle(t, 0, text, tail, 30 * NSEC_PER_MSEC, &c0);
+	e = find_class(&c0, EVENT_OOPS);
+	assert_int_equal(count_class(&c0, EVENT_OOPS), 1);
+	assert_non_null(e);
+	assert_non_null(
+		strstr(e->detail, "Workqueue: events_unbound deferred_probe_work_func"));
+	assert_non_null(strstr(e->detail, "---[ end trace 0000000000000000 ]---"));
+	assert_string_equal(e->device, "decon-ctl");
+	assert_non_null(strstr(e->detail, "probestorm: attributed to decon-ctl: the call "
+					  "trace is in ps_decon, and task T24's record "
+					  "before it names the device"));
+	check_outcome(&c0, "decon-ctl");
+
+	run_cycle(t, 1, NULL, NULL, 0, &c1);
+	assert_int_equal(count_class(&c1, EVENT_OOPS), 0);
+	cycle_record_done(&c0);
+	cycle_record_done(&c1);
+	free(text);
+	free(tail);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -564,6 +616,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fallback_action_in_flight, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_frame_of_one_driver, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_worker_capture, setup,
 						teardown),
 	};
 

@@ -1196,6 +1196,8 @@ static const struct capture_expect kmsg_expect[] = {
 	{ "generic-warning", EVENT_WARN, 1, {} },
 	{ "generic-warning", EVENT_LATE_IOMMU_PROBE, 0, {} },
 	{ "oops-null-deref", EVENT_OOPS, 1, {} },
+	{ "oops-deferred-worker", EVENT_OOPS, 1, {} },
+	{ "oops-deferred-worker", EVENT_PROBE_TIME, 1, { "sysmmu-b" } },
 	{ "hung-task", EVENT_HUNG_TASK, 1, {} },
 	{ "bind-error-eio", EVENT_PROBE_FAILED, 1, { "platform:sysmmu-b" } },
 	{ "bind-error-eio", EVENT_WARN, 0, {} },
