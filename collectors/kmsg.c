@@ -709,10 +709,11 @@ static const struct action_record *kmsg_action_in_flight(const struct kmsg_state
  *   3. of several devices of that driver, the one this cycle bound, unbound or probed;
  *   4. for an oops or panic that none of this identifies: the device of the action in
  *      flight, saying so.
- * Sets e->device to the kernel's device name and appends how to e->detail. Lock held.
+ * Sets e->device to the kernel's device name and appends how to e->detail. clock_off:
+ * printk clock minus CLOCK_MONOTONIC (kmsg_clock_offset()). Lock held.
  */
 static int kmsg_attribute(const struct kmsg_state *s, const struct cycle_record *c,
-			  struct kmsg_held *h)
+			  struct kmsg_held *h, int64_t clock_off)
 {
 	struct kernel_event *e = &h->e;
 	const struct kparse_origin *o = &h->o;
@@ -732,7 +733,7 @@ static int kmsg_attribute(const struct kmsg_state *s, const struct cycle_record 
 		task = atoi(o->caller + 1);
 	else
 		task = o->pid;
-	act = kmsg_action_of_task(c, task, e->ts_ns);
+	act = kmsg_action_of_task(c, task, e->ts_ns - clock_off);
 	if (act && action_is_module_op(act))
 		action_module(act, mod, sizeof(mod));
 
@@ -815,7 +816,7 @@ static int kmsg_attribute(const struct kmsg_state *s, const struct cycle_record 
 	if (dev < 0 && fatal) {
 		bool flying = false;
 		const struct action_record *a =
-			kmsg_action_in_flight(s, c, e->ts_ns, &flying);
+			kmsg_action_in_flight(s, c, e->ts_ns - clock_off, &flying);
 
 		if (a) {
 			dev = kmsg_action_dev(s, a);
@@ -848,12 +849,33 @@ static int kmsg_attribute(const struct kmsg_state *s, const struct cycle_record 
 	return 0;
 }
 
+/* The printk clock (local_clock) is not CLOCK_MONOTONIC: in the QEMU kit's guests it runs
+ * hundreds of ms ahead. The cycle's begin marker was written just before c->start_ns was
+ * taken, so its printk time minus start_ns is the offset (to a few µs; 0 when either is
+ * missing). kept: the cycle's events. */
+static int64_t kmsg_clock_offset(const struct kmsg_state *s, const struct cycle_record *c,
+				 size_t kept)
+{
+	for (size_t i = 0; c->start_ns > 0 && i < kept; i++) {
+		const struct kernel_event *e = &s->held[i].e;
+		char uuid[37];
+		int64_t cycle;
+		bool is_end;
+
+		if (e->class == EVENT_MARKER &&
+		    kparse_marker(e->message, uuid, &cycle, &is_end) == 0 && !is_end &&
+		    cycle == c->seq && streq(uuid, s->uuid))
+			return e->ts_ns - c->start_ns;
+	}
+	return 0;
+}
+
 static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 			  struct cycle_record *c)
 {
 	struct kmsg_state *s = state;
 	struct timespec until;
-	int64_t deadline = now_ns() + KMSG_END_WAIT_NS, epoch;
+	int64_t deadline = now_ns() + KMSG_END_WAIT_NS, epoch, clock_off;
 	size_t kept = 0;
 	int k = 0;
 
@@ -943,8 +965,9 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 		}
 	}
 	qsort(s->held, kept, sizeof(*s->held), held_cmp_seq);
+	clock_off = kmsg_clock_offset(s, c, kept);
 	for (size_t i = 0; i < kept; i++) {
-		int r = kmsg_attribute(s, c, &s->held[i]);
+		int r = kmsg_attribute(s, c, &s->held[i], clock_off);
 
 		if (r < 0 && k == 0)
 			k = r;

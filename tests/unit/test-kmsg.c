@@ -507,6 +507,35 @@ static void test_fallback_action_in_flight(void **state)
 	free(rep);
 }
 
+/* The printk clock is not CLOCK_MONOTONIC (in the kit's guests it runs ahead by hundreds
+ * of ms): "in flight" is judged after aligning the two on the cycle's begin marker. */
+static void test_fallback_clock_offset(void **state)
+{
+	struct tk *t = *state;
+	struct cycle_record c = { .seq = 0 };
+	char *rep = oops_chunk(oops_start, n_oops, 777), marker[200];
+	const int64_t mono0 = 1000 * NSEC_PER_SEC; /* start_ns: 1000 s monotonic */
+	const int64_t printk0 = OOPS_TS_NS - 300 * NSEC_PER_MSEC;
+	const struct kernel_event *e;
+
+	/* the begin marker as the kernel stamps it: 300 ms before the oops in printk time */
+	snprintf(marker, sizeof(marker), "13,1,%lld,-;probestorm: run=%s cycle=0 begin\n",
+		 (long long)(printk0 / 1000), UUID);
+	append(t, marker);
+	c.start_ns = mono0;
+	/* in monotonic time: decon-ctl's probe ran 0-100 ms (done long before the oops),
+	 * decon's started at 250 ms and never returned; in printk time the oops is at 300 ms */
+	add_action(&c, STEP_PROBE, "decon-ctl", 500, mono0, mono0 + 100 * NSEC_PER_MSEC);
+	add_action(&c, STEP_PROBE, "decon", 501, mono0 + 250 * NSEC_PER_MSEC, 0);
+	append(t, rep);
+	assert_int_equal(kmsg_write_marker(UUID, 0, true), 0);
+	assert_int_equal(collector_kmsg.cycle_end(t->state, &t->ctx, &c), 0);
+	e = check_oops(&c, "decon");
+	assert_non_null(strstr(e->detail, "the action in flight was 'probe decon'"));
+	cycle_record_done(&c);
+	free(rep);
+}
+
 /* The stack names one topology driver: that device, whatever thread printed it. */
 static void test_frame_of_one_driver(void **state)
 {
@@ -618,6 +647,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_frame_of_one_driver, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_worker_capture, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fallback_clock_offset, setup,
 						teardown),
 	};
 
