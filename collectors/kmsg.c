@@ -4,7 +4,19 @@
  * with the kparse aggregator and attributes every classified event to one cycle by the
  * runner's markers ("probestorm: run=UUID cycle=N begin|end"): records after cycle N's
  * end marker (and before N+1's begin) are reported with cycle N+1, so none is lost and none
- * is counted twice. On /dev/kmsg, cycle_end() reads what is there itself (the end marker is
+ * is counted twice. A report (an oops, a WARN with its trace) belongs to the cycle in
+ * which it began, even when the end marker lands inside it (the kernel prints an oops in
+ * a burst of tens of ms; a runner that sees the consumer's driver link while its deferred
+ * probe oopses writes the marker meanwhile): cycle_end() waits for such a report while its
+ * records keep coming (KMSG_REPORT_IDLE_NS apart, KMSG_REPORT_WAIT_NS at most), then cuts
+ * what is still open; the aggregator swallows the rest of a cut report.
+ *
+ * A report that names no device itself (an oops: no DEVICE= record, no dev_WARN prefix)
+ * gets one at cycle_end() from the kernel's words and the cycle's actions (see
+ * kmsg_attribute()): the printing task matched to an action's worker tid, the driver of
+ * the stack's innermost topology frame, the same task's dev_printk just before, else the
+ * action in flight; the event's detail ends with a line saying which and why, so one
+ * consumer is blamed instead of all. On /dev/kmsg, cycle_end() reads what is there itself (the end marker is
  * in the log once its write returned): the reader thread alone would see it late, as the
  * kernel wakes /dev/kmsg readers by lazy irq_work, at the next timer tick (up to 4 ms at
  * HZ=250). Then, or for a file stand-in, it waits (at most 2 s) until the end marker has
@@ -376,10 +388,13 @@ static int kmsg_keep(struct kmsg_state *s, struct kernel_event *e,
 	struct kmsg_held *h;
 	bool capped = false;
 
-	if ((!force && !kmsg_wanted(s, e, &capped)) ||
-	    (capped && s->n_info >= KMSG_MAX_INFO)) {
-		if (capped && s->n_info >= KMSG_MAX_INFO)
-			s->dropped_info++;
+	if (!force && !kmsg_wanted(s, e, &capped)) {
+		kernel_event_done(e);
+		kparse_origin_done(o);
+		return 0;
+	}
+	if (capped && s->n_info >= KMSG_MAX_INFO) {
+		s->dropped_info++;
 		kernel_event_done(e);
 		kparse_origin_done(o);
 		return 0;
