@@ -1220,7 +1220,8 @@ static int report_close_all(struct kparse_report *r, int64_t epoch, bool cut)
 			};
 
 			memcpy(keep.key, oldest->key, sizeof(keep.key));
-			k = report_close(r, oldest, true);
+			/* one without an end marker may well be complete: no note then */
+			k = report_close(r, oldest, oldest->want_end);
 			*oldest = keep;
 		} else
 			k = report_close(r, oldest, false);

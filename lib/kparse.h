@@ -142,7 +142,8 @@ void kparse_report_set_epoch(struct kparse_report *r, int64_t epoch);
 /* Number of reports still open that began in an epoch before the given one. */
 size_t kparse_report_open_before(const struct kparse_report *r, int64_t epoch);
 /* Ends every open report that began in an epoch before the given one (INT64_MAX: all):
- * queues it as it is now, with origin.cut set and a last detail line saying so, and
+ * queues it as it is now (one that waits for its end marker with origin.cut set and a
+ * last detail line saying so), and
  * swallows the records that continue it from now on (until its end marker, a record
  * that cannot belong to it, KPARSE_REPORT_GAP_US of silence or 512 records). Returns
  * the number of queued events or -ENOMEM. */

@@ -939,6 +939,36 @@ static void test_epoch_and_cut(_unused_ void **state)
 	assert_true(kparse_report_flush(r) >= 0);
 	assert_int_equal(kparse_report_pop(r, &e), 0);
 	kparse_report_free(r);
+
+	/* a report without an end marker (hung task) is cut without a note: it may well
+	 * be complete; its trailing trace lines are still swallowed */
+	{
+		static const char *const hung[] = {
+			"3,70,122000000,-,caller=T30;INFO: task sh:93 blocked for more "
+			"than "
+			"122 seconds.\n",
+			"6,74,122000004,-,caller=T30;Call trace:\n",
+			NULL,
+		};
+		static const char *const more[] = {
+			"6,76,122000006,-,caller=T30; bind_store+0xd0/0x140\n",
+			NULL,
+		};
+
+		r = feed_list(NULL, hung);
+		kparse_report_set_epoch(r, 1);
+		assert_int_equal(kparse_report_cut(r, 1), 1);
+		assert_int_equal(kparse_report_pop_origin(r, &e, &o), 1);
+		assert_int_equal(e.class, EVENT_HUNG_TASK);
+		assert_false(o.cut);
+		assert_string_equal(e.detail, "Call trace:");
+		kernel_event_done(&e);
+		kparse_origin_done(&o);
+		r = feed_list(r, more);
+		assert_true(kparse_report_flush(r) >= 0);
+		assert_int_equal(kparse_report_pop(r, &e), 0);
+		kparse_report_free(r);
+	}
 }
 
 static void test_gap_ends_report(_unused_ void **state)
