@@ -4,7 +4,19 @@
  * with the kparse aggregator and attributes every classified event to one cycle by the
  * runner's markers ("probestorm: run=UUID cycle=N begin|end"): records after cycle N's
  * end marker (and before N+1's begin) are reported with cycle N+1, so none is lost and none
- * is counted twice. On /dev/kmsg, cycle_end() reads what is there itself (the end marker is
+ * is counted twice. A report (an oops, a WARN with its trace) belongs to the cycle in
+ * which it began, even when the end marker lands inside it (the kernel prints an oops in
+ * a burst of tens of ms; a runner that sees the consumer's driver link while its deferred
+ * probe oopses writes the marker meanwhile): cycle_end() waits for such a report while its
+ * records keep coming (KMSG_REPORT_IDLE_NS apart, KMSG_REPORT_WAIT_NS at most), then cuts
+ * what is still open; the aggregator swallows the rest of a cut report.
+ *
+ * A report that names no device itself (an oops: no DEVICE= record, no dev_WARN prefix)
+ * gets one at cycle_end() from the kernel's words and the cycle's actions (see
+ * kmsg_attribute()): the printing task matched to an action's worker tid, the driver of
+ * the stack's innermost topology frame, the same task's dev_printk just before, else the
+ * action in flight; the event's detail ends with a line saying which and why, so one
+ * consumer is blamed instead of all. On /dev/kmsg, cycle_end() reads what is there itself (the end marker is
  * in the log once its write returned): the reader thread alone would see it late, as the
  * kernel wakes /dev/kmsg readers by lazy irq_work, at the next timer tick (up to 4 ms at
  * HZ=250). Then, or for a file stand-in, it waits (at most 2 s) until the end marker has
@@ -54,6 +66,10 @@
 #define KMSG_FILE_MAX	 (4 * 1024 * 1024)
 #define KMSG_END_WAIT_NS (2 * NSEC_PER_SEC)
 #define KMSG_MAX_INFO	 500
+/* How long cycle_end() waits for a report that began before the end marker: while its
+ * records keep coming (at most KMSG_REPORT_IDLE_NS apart), up to KMSG_REPORT_WAIT_NS. */
+#define KMSG_REPORT_WAIT_NS (2 * NSEC_PER_SEC)
+#define KMSG_REPORT_IDLE_NS (250 * NSEC_PER_MSEC)
 
 /* ------------------------------------------------------------- reading records */
 
@@ -252,6 +268,12 @@ struct kmsg_dev {
 	int deferrals; /* probe-time records with -EPROBE_DEFER in this cycle */
 };
 
+/* A kept event and where the aggregator says it came from (its epoch, its task). */
+struct kmsg_held {
+	struct kernel_event e;
+	struct kparse_origin o;
+};
+
 struct kmsg_state {
 	struct kmsg_reader reader;
 	struct collector_thread
@@ -269,8 +291,14 @@ struct kmsg_state {
 	int64_t last_seq; /* last record seen, -1 before the first */
 	int64_t in_cycle; /* cycle whose begin marker was read, -1 between cycles */
 	int64_t last_end; /* last cycle whose end marker was read, -1 */
-	struct kernel_event *events;
-	size_t n_events, cap_events;
+	/* The aggregator's epoch: how many of this run's end markers were read. A report
+	 * (or record) of epoch E belongs to the first cycle whose end marker came after it
+	 * began. end_epoch: the epoch right after the last end marker. */
+	int64_t epoch, end_epoch;
+	int64_t last_record_ns; /* CLOCK_MONOTONIC when the last record was read */
+	bool report_wait;	/* cycle_end() waits for a report to complete */
+	struct kmsg_held *held;
+	size_t n_held, cap_held;
 	size_t n_info, dropped_info;
 };
 
@@ -352,47 +380,61 @@ static bool kmsg_wanted(struct kmsg_state *s, const struct kernel_event *e,
 	}
 }
 
-/* Takes ownership of e (frees it when it is not kept). force keeps the collector's own
- * notes, which name no device. Lock held. */
-static int kmsg_keep(struct kmsg_state *s, struct kernel_event *e, bool force)
+/* Takes ownership of e and o (frees them when not kept; o may be NULL: the current
+ * epoch). force keeps the collector's own notes, which name no device. Lock held. */
+static int kmsg_keep(struct kmsg_state *s, struct kernel_event *e,
+		     struct kparse_origin *o, bool force)
 {
+	struct kmsg_held *h;
 	bool capped = false;
 
 	if (!force && !kmsg_wanted(s, e, &capped)) {
 		kernel_event_done(e);
+		kparse_origin_done(o);
 		return 0;
 	}
 	if (capped && s->n_info >= KMSG_MAX_INFO) {
 		s->dropped_info++;
 		kernel_event_done(e);
+		kparse_origin_done(o);
 		return 0;
 	}
-	if (s->n_events == s->cap_events) {
-		size_t cap = s->cap_events ? s->cap_events * 2 : 64;
-		struct kernel_event *v = realloc(s->events, cap * sizeof(*v));
+	if (s->n_held == s->cap_held) {
+		size_t cap = s->cap_held ? s->cap_held * 2 : 64;
+		struct kmsg_held *v = realloc(s->held, cap * sizeof(*v));
 
 		if (!v) {
 			kernel_event_done(e);
+			kparse_origin_done(o);
 			return -ENOMEM;
 		}
-		s->events = v;
-		s->cap_events = cap;
+		s->held = v;
+		s->cap_held = cap;
 	}
+	h = &s->held[s->n_held++];
 	e->boot = s->boot;
-	s->events[s->n_events++] = *e;
+	h->e = *e;
 	memset(e, 0, sizeof(*e));
+	if (o) {
+		h->o = *o;
+		memset(o, 0, sizeof(*o));
+	} else
+		h->o = (struct kparse_origin){ .epoch = s->epoch, .pid = -1 };
 	if (capped)
 		s->n_info++;
 	return 0;
 }
 
-/* Moves the aggregator's finished events into the cycle's list. Lock held. */
+/* Moves the aggregator's finished events into the held list. An end marker of this run
+ * starts a new epoch: reports still open stay open and stay the ending cycle's (its
+ * cycle_end() waits a little for them). Lock held. */
 static int kmsg_take_events(struct kmsg_state *s)
 {
 	struct kernel_event e;
+	struct kparse_origin o;
 	int k = 0;
 
-	while (kparse_report_pop(s->report, &e) == 1) {
+	while (kparse_report_pop_origin(s->report, &e, &o) == 1) {
 		bool end_marker = false;
 		int64_t cycle = -1;
 		char uuid[37];
@@ -401,26 +443,17 @@ static int kmsg_take_events(struct kmsg_state *s)
 		if (e.class == EVENT_MARKER &&
 		    kparse_marker(e.message, uuid, &cycle, &end_marker) == 0 &&
 		    streq(uuid, s->uuid) && end_marker) {
-			/* Close reports still open: what they printed so far is this cycle's. The
-			 * aggregator's queue is FIFO, so the flushed events come after the marker
-			 * in the list; cycle_end() sorts by seq. */
-			r = kparse_report_flush(s->report);
+			r = kmsg_keep(s, &e, &o, false);
 			if (r < 0 && k == 0)
 				k = r;
-			r = kmsg_keep(s, &e, false);
-			if (r < 0 && k == 0)
-				k = r;
-			while (kparse_report_pop(s->report, &e) == 1) {
-				r = kmsg_keep(s, &e, false);
-				if (r < 0 && k == 0)
-					k = r;
-			}
+			s->end_epoch = ++s->epoch;
+			kparse_report_set_epoch(s->report, s->epoch);
 			s->last_end = cycle;
 			s->in_cycle = -1;
 			pthread_cond_broadcast(&s->t.cond);
 			continue;
 		}
-		r = kmsg_keep(s, &e, false);
+		r = kmsg_keep(s, &e, &o, false);
 		if (r < 0 && k == 0)
 			k = r;
 	}
@@ -444,15 +477,18 @@ static int kmsg_on_record(const struct kmsg_record *rec, void *userdata)
 		log_warning("%s (log buffer overwritten before they were read)", msg);
 		k = event_set_note(&e, s->last_seq + 1, rec->ts_us * NSEC_PER_USEC, msg);
 		if (k >= 0)
-			k = kmsg_keep(s, &e, true);
+			k = kmsg_keep(s, &e, NULL, true);
 		if (k < 0)
 			log_warning_errno(k, "kmsg: cannot record the loss note");
 	}
 	if (rec->seq > s->last_seq)
 		s->last_seq = rec->seq;
+	s->last_record_ns = now_ns();
 	k = kparse_report_feed(s->report, rec);
 	if (k >= 0)
 		k = kmsg_take_events(s);
+	if (s->report_wait)
+		pthread_cond_broadcast(&s->t.cond);
 	pthread_mutex_unlock(&s->t.lock);
 	return k;
 }
@@ -508,11 +544,13 @@ static void kmsg_stop(void *state)
 	kmsg_reader_close(&s->reader);
 	kparse_report_free(s->report);
 	s->report = NULL;
-	for (size_t i = 0; i < s->n_events; i++)
-		kernel_event_done(&s->events[i]);
-	free(s->events);
-	s->events = NULL;
-	s->n_events = s->cap_events = 0;
+	for (size_t i = 0; i < s->n_held; i++) {
+		kernel_event_done(&s->held[i].e);
+		kparse_origin_done(&s->held[i].o);
+	}
+	free(s->held);
+	s->held = NULL;
+	s->n_held = s->cap_held = 0;
 	free(s->devs);
 	s->devs = NULL;
 }
@@ -578,11 +616,273 @@ static int kmsg_cycle_begin(void *state, const struct collector_ctx *ctx,
 	return 0;
 }
 
-static int event_cmp_seq(const void *a, const void *b)
+static int held_cmp_seq(const void *a, const void *b)
 {
-	const struct kernel_event *x = a, *y = b;
+	const struct kmsg_held *x = a, *y = b;
 
-	return (x->seq > y->seq) - (x->seq < y->seq);
+	return (x->e.seq > y->e.seq) - (x->e.seq < y->e.seq);
+}
+
+/* ------------------------------------------------------------- attribution */
+
+/* The module an insmod/modprobe/rmmod action names: "/lib/modules/ps/ps_decon.ko" ->
+ * "ps_decon", "ps_decon verbose=1" -> "ps_decon". */
+static void action_module(const struct action_record *a, char *buf, size_t size)
+{
+	const char *p = a->arg ? a->arg : "", *slash = strrchr(p, '/');
+	size_t n;
+
+	if (slash)
+		p = slash + 1;
+	n = strcspn(p, " ");
+	if (n > 3 && strncmp(p + n - 3, ".ko", 3) == 0)
+		n -= 3;
+	snprintf(buf, size, "%.*s", (int)n, p);
+}
+
+static bool module_eq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if ((*a == '-' ? '_' : *a) != (*b == '-' ? '_' : *b))
+			return false;
+	return *a == *b;
+}
+
+static bool action_is_module_op(const struct action_record *a)
+{
+	return a->verb == STEP_INSMOD || a->verb == STEP_MODPROBE ||
+	       a->verb == STEP_RMMOD;
+}
+
+/* The topology device an action names (bind, unbind, probe, wait-bound), or -1. */
+static int kmsg_action_dev(const struct kmsg_state *s, const struct action_record *a)
+{
+	if (!a->arg || action_is_module_op(a) || a->verb == STEP_SLEEP ||
+	    a->verb == STEP_REBOOT)
+		return -1;
+	for (size_t i = 0; i < s->n_devs; i++)
+		if (streq(s->devs[i].conf->name, a->arg))
+			return (int)i;
+	return -1;
+}
+
+/* The cycle's action that ran in thread tid (the worker's gettid()): the one still in
+ * the kernel, else the last that started before the report. */
+static const struct action_record *kmsg_action_of_task(const struct cycle_record *c,
+						       int tid, int64_t ts_ns)
+{
+	const struct action_record *best = NULL;
+
+	if (tid <= 0)
+		return NULL;
+	for (size_t i = 0; i < c->n_actions; i++) {
+		const struct action_record *a = &c->actions[i];
+
+		if (a->tid != tid)
+			continue;
+		if (a->hung || a->end_ns == 0)
+			return a;
+		if (!best || a->start_ns <= ts_ns)
+			best = a;
+	}
+	return best;
+}
+
+/* The action in flight when the report began (the latest started of those), else the
+ * last one that started before it (*ret_flying false). Only actions on topology
+ * devices count. */
+static const struct action_record *kmsg_action_in_flight(const struct kmsg_state *s,
+							 const struct cycle_record *c,
+							 int64_t ts_ns, bool *ret_flying)
+{
+	const struct action_record *flying = NULL, *before = NULL;
+
+	for (size_t i = 0; i < c->n_actions; i++) {
+		const struct action_record *a = &c->actions[i];
+
+		if (kmsg_action_dev(s, a) < 0 || a->start_ns > ts_ns)
+			continue;
+		if ((a->hung || a->end_ns == 0 || a->end_ns >= ts_ns) &&
+		    (!flying || a->start_ns >= flying->start_ns))
+			flying = a;
+		if (!before || a->start_ns >= before->start_ns)
+			before = a;
+	}
+	*ret_flying = flying;
+	return flying ? flying : before;
+}
+
+/*
+ * Finds the device of a report that names none itself (no DEVICE= record, no dev_WARN
+ * prefix), from what the kernel says about it and the cycle's actions, in this order:
+ *   1. the printing task (caller id, else the "PID:" of its dump; for a hung-task report
+ *      the blocked task) is the worker of an action on a topology device: that device
+ *      (the thread writing its sysfs file crashed);
+ *   2. the stack's innermost frame of a topology driver (its [module], or a function
+ *      named after the driver), narrowed to the module of a module action of that task,
+ *      and to the device named by the same task's record just before the report;
+ *   3. of several devices of that driver, the one this cycle bound, unbound or probed;
+ *   4. for an oops or panic that none of this identifies: the device of the action in
+ *      flight, saying so.
+ * Sets e->device to the kernel's device name and appends how to e->detail. clock_off:
+ * printk clock minus CLOCK_MONOTONIC (kmsg_clock_offset()). Lock held.
+ */
+static int kmsg_attribute(const struct kmsg_state *s, const struct cycle_record *c,
+			  struct kmsg_held *h, int64_t clock_off)
+{
+	struct kernel_event *e = &h->e;
+	const struct kparse_origin *o = &h->o;
+	const struct action_record *act;
+	char how[256], mod[64] = "";
+	int task = -1, dev = -1, best = -1, n_best = 0;
+	bool fatal = e->class == EVENT_OOPS || e->class == EVENT_PANIC;
+	size_t len;
+	char *d;
+
+	if (e->device ||
+	    !(fatal || e->class == EVENT_WARN || e->class == EVENT_HUNG_TASK))
+		return 0;
+	if (e->class == EVENT_HUNG_TASK)
+		task = o->pid;
+	else if (o->caller[0] == 'T')
+		task = atoi(o->caller + 1);
+	else
+		task = o->pid;
+	act = kmsg_action_of_task(c, task, e->ts_ns - clock_off);
+	if (act && action_is_module_op(act))
+		action_module(act, mod, sizeof(mod));
+
+	/* 1. */
+	if (act && (dev = kmsg_action_dev(s, act)) >= 0)
+		snprintf(how, sizeof(how), "task %d (%s) ran '%s %s'", task,
+			 o->comm[0] ? o->comm : "?", step_verb_to_string(act->verb),
+			 act->arg);
+
+	/* 2. innermost frame of a topology driver */
+	for (size_t i = 0; dev < 0 && i < s->n_devs; i++) {
+		const struct conf_device *cd = s->devs[i].conf;
+		int f;
+
+		if (mod[0] && (!cd->module || !module_eq(cd->module, mod)))
+			continue;
+		f = kparse_report_frame(e, cd->module, cd->driver);
+		if (f < 0)
+			continue;
+		if (best < 0 || f < best) {
+			best = f;
+			n_best = 0;
+		}
+		if (f == best)
+			n_best++;
+	}
+	if (dev < 0 && best >= 0) {
+		int prior = kmsg_dev_find(s, o->prior_device), acted = -1, n_acted = 0;
+		const char *drv = NULL;
+
+		for (size_t i = 0; i < s->n_devs; i++) {
+			const struct conf_device *cd = s->devs[i].conf;
+
+			if ((mod[0] && (!cd->module || !module_eq(cd->module, mod))) ||
+			    kparse_report_frame(e, cd->module, cd->driver) != best)
+				continue;
+			drv = cd->module ? cd->module : cd->driver;
+			if ((int)i == prior)
+				dev = prior;
+			for (size_t a = 0; a < c->n_actions; a++)
+				if (kmsg_action_dev(s, &c->actions[a]) == (int)i) {
+					if (acted != (int)i)
+						n_acted++;
+					acted = (int)i;
+					break;
+				}
+			if (n_best == 1)
+				dev = (int)i;
+		}
+		if (dev >= 0 && dev == prior)
+			snprintf(
+				how, sizeof(how),
+				"the call trace is in %s, and task %s's record before it "
+				"names the device",
+				drv, o->caller);
+		else if (dev >= 0)
+			snprintf(how, sizeof(how), "the call trace is in %s", drv);
+		else if (n_acted == 1) {
+			/* 3. */
+			dev = acted;
+			snprintf(how, sizeof(how),
+				 "the call trace is in %s, the one device of it this "
+				 "cycle "
+				 "acted on",
+				 drv);
+		}
+	}
+	if (dev < 0 && !act && o->caller[0] == 'T') {
+		/* the same task's dev_printk just before, without a driver frame to check */
+		int prior = kmsg_dev_find(s, o->prior_device);
+
+		if (prior >= 0 && best < 0) {
+			dev = prior;
+			snprintf(how, sizeof(how),
+				 "task %s's record before it names the device",
+				 o->caller);
+		}
+	}
+	/* 4. */
+	if (dev < 0 && fatal) {
+		bool flying = false;
+		const struct action_record *a =
+			kmsg_action_in_flight(s, c, e->ts_ns - clock_off, &flying);
+
+		if (a) {
+			dev = kmsg_action_dev(s, a);
+			snprintf(how, sizeof(how),
+				 "the report names no device; the %s was '%s %s'",
+				 flying ? "action in flight" : "last action before it",
+				 step_verb_to_string(a->verb), a->arg);
+		}
+	}
+	if (dev < 0)
+		return 0;
+
+	d = strdup(s->devs[dev].conf->device);
+	if (!d)
+		return -ENOMEM;
+	len = e->detail ? strlen(e->detail) : 0;
+	{
+		size_t need = len + strlen(how) + strlen(d) + 64;
+		char *nd = realloc(e->detail, need);
+
+		if (!nd) {
+			free(d);
+			return -ENOMEM;
+		}
+		snprintf(nd + len, need - len, "%sprobestorm: attributed to %s: %s",
+			 len ? "\n" : "", d, how);
+		e->detail = nd;
+	}
+	e->device = d;
+	return 0;
+}
+
+/* The printk clock (local_clock) is not CLOCK_MONOTONIC: in the QEMU kit's guests it runs
+ * hundreds of ms ahead. The cycle's begin marker was written just before c->start_ns was
+ * taken, so its printk time minus start_ns is the offset (to a few µs; 0 when either is
+ * missing). kept: the cycle's events. */
+static int64_t kmsg_clock_offset(const struct kmsg_state *s, const struct cycle_record *c,
+				 size_t kept)
+{
+	for (size_t i = 0; c->start_ns > 0 && i < kept; i++) {
+		const struct kernel_event *e = &s->held[i].e;
+		char uuid[37];
+		int64_t cycle;
+		bool is_end;
+
+		if (e->class == EVENT_MARKER &&
+		    kparse_marker(e->message, uuid, &cycle, &is_end) == 0 && !is_end &&
+		    cycle == c->seq && streq(uuid, s->uuid))
+			return e->ts_ns - c->start_ns;
+	}
+	return 0;
 }
 
 static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
@@ -590,7 +890,8 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 {
 	struct kmsg_state *s = state;
 	struct timespec until;
-	int64_t deadline = now_ns() + KMSG_END_WAIT_NS;
+	int64_t deadline = now_ns() + KMSG_END_WAIT_NS, epoch, clock_off;
+	size_t kept = 0;
 	int k = 0;
 
 	until.tv_sec = deadline / NSEC_PER_SEC;
@@ -616,7 +917,37 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 			"records go to the next cycle",
 			(long long)c->seq, (long long)(KMSG_END_WAIT_NS / NSEC_PER_MSEC),
 			s->in_cycle == c->seq ? "" : " (nor its begin marker)");
-		if (kparse_report_flush(s->report) >= 0)
+		epoch = INT64_MAX;
+	} else {
+		/* A report that began before the end marker is this cycle's, and the kernel
+		 * prints it in one burst (an oops in a deferred probe can straddle the marker):
+		 * wait while it still grows, within bounds. */
+		int64_t hard = now_ns() + KMSG_REPORT_WAIT_NS;
+
+		epoch = s->end_epoch;
+		s->report_wait = true;
+		while (kparse_report_open_before(s->report, epoch) > 0 &&
+		       !s->thread_done) {
+			int64_t t = s->last_record_ns + KMSG_REPORT_IDLE_NS;
+
+			if (t > hard)
+				t = hard;
+			if (now_ns() >= t)
+				break;
+			until.tv_sec = t / NSEC_PER_SEC;
+			until.tv_nsec = t % NSEC_PER_SEC;
+			pthread_cond_timedwait(&s->t.cond, &s->t.lock, &until);
+		}
+		s->report_wait = false;
+	}
+	/* What is still open now is cut: this cycle gets it as far as it got, and the rest
+	 * of it is swallowed rather than counted again in the next cycle. */
+	if (kparse_report_open_before(s->report, epoch) > 0) {
+		log_notice(
+			"kmsg: cycle %lld ends with a kernel report still being printed; "
+			"it is recorded as far as it was read",
+			(long long)c->seq);
+		if (kparse_report_cut(s->report, epoch) >= 0)
 			kmsg_take_events(s);
 	}
 	if (s->dropped_info > 0) {
@@ -626,19 +957,42 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 		snprintf(msg, sizeof(msg),
 			 "kmsg: %zu device records not kept (limit %d per cycle)",
 			 s->dropped_info, KMSG_MAX_INFO);
-		int64_t ts = s->n_events ? s->events[s->n_events - 1].ts_ns : 0;
+		int64_t ts = s->n_held ? s->held[s->n_held - 1].e.ts_ns : 0;
 
-		if (event_set_note(&e, s->last_seq, ts, msg) >= 0)
-			kmsg_keep(s, &e, true);
+		if (event_set_note(&e, s->last_seq, ts, msg) >= 0) {
+			struct kparse_origin o = { .epoch = epoch == INT64_MAX
+								    ? s->epoch
+								    : epoch - 1,
+						   .pid = -1 };
+
+			kmsg_keep(s, &e, &o, true);
+		}
 	}
 
-	qsort(s->events, s->n_events, sizeof(*s->events), event_cmp_seq);
-	for (size_t i = 0; i < s->n_events; i++) {
+	/* This cycle's events: those of epochs before the end marker's; later ones (records
+	 * after the marker, read before we got here) wait for the next cycle. */
+	for (size_t i = 0; i < s->n_held; i++) {
+		if (s->held[i].o.epoch < epoch) {
+			struct kmsg_held t = s->held[kept];
+
+			s->held[kept++] = s->held[i];
+			s->held[i] = t;
+		}
+	}
+	qsort(s->held, kept, sizeof(*s->held), held_cmp_seq);
+	clock_off = kmsg_clock_offset(s, c, kept);
+	for (size_t i = 0; i < kept; i++) {
+		int r = kmsg_attribute(s, c, &s->held[i], clock_off);
+
+		if (r < 0 && k == 0)
+			k = r;
 		if (k == 0)
-			k = cycle_add_event(c, &s->events[i]);
-		kernel_event_done(&s->events[i]);
+			k = cycle_add_event(c, &s->held[i].e);
+		kernel_event_done(&s->held[i].e);
+		kparse_origin_done(&s->held[i].o);
 	}
-	s->n_events = 0;
+	memmove(s->held, s->held + kept, (s->n_held - kept) * sizeof(*s->held));
+	s->n_held -= kept;
 	s->n_info = s->dropped_info = 0;
 
 	/* The deferred collector counts deferrals it saw in debugfs; both count the same

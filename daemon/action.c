@@ -57,6 +57,7 @@ static int64_t exec_spin_ns;	  /* how long before a planned start the sleep ends
 
 struct worker {
 	pthread_t thread;
+	int tid; /* gettid(), set by the thread before it takes its first job */
 	pthread_cond_t cond; /* job handed over / quit */
 	bool has_job;
 	bool done;
@@ -213,11 +214,15 @@ static void *worker_main(void *arg)
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 
 	pthread_mutex_lock(&exec_lock);
+	/* The kernel names this thread in what it prints while the job runs (caller id, the
+	 * oops's PID): the job carries it so a report can be matched to its action. */
+	w->tid = (int)syscall(SYS_gettid);
 	for (;;) {
 		while (!w->has_job && !w->quit)
 			pthread_cond_wait(&w->cond, &exec_lock);
 		if (w->quit)
 			break;
+		w->job.tid = w->tid;
 		pthread_mutex_unlock(&exec_lock);
 
 		job_perform(&w->job);
@@ -415,6 +420,7 @@ int action_exec_run(struct action_exec *x, struct action_job *jobs, size_t n,
 		}
 		/* Stuck in the kernel: keep what we know, give the thread up. */
 		jobs[i].start_ns = w->job.start_ns;
+		jobs[i].tid = w->job.tid;
 		jobs[i].end_ns = 0;
 		jobs[i].err = 0;
 		jobs[i].hung = true;

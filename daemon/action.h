@@ -32,6 +32,7 @@ struct action_job {
 	int64_t end_ns; /* 0 if it never returned */
 	int err;	/* 0 or positive errno */
 	bool hung;
+	int tid; /* the worker thread's id (gettid), also for a hung job */
 };
 
 struct action_exec;

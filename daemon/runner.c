@@ -365,6 +365,7 @@ static int runner_append_action(struct cycle_record *c, const struct conf_step *
 		.end_ns = j->end_ns,
 		.err = j->err,
 		.hung = j->hung,
+		.tid = j->tid,
 	};
 	if (!a->arg || (st->params && !a->params)) {
 		action_record_done(a);

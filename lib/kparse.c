@@ -530,6 +530,7 @@ int kparse_marker(const char *msg, char ret_uuid[37], int64_t *ret_cycle,
 
 #define REPORT_MAX_OPEN	 8
 #define REPORT_MAX_LINES 512
+#define REPORT_MAX_SEEN	 16
 
 /* Rank of a class inside a report: a report takes the most severe class it shows. */
 static int class_rank(enum event_class c)
@@ -546,27 +547,56 @@ static int class_rank(enum event_class c)
 
 struct open_report {
 	bool used;
+	/* a cut report's tail: absorbs what continues it, keeps nothing, queues nothing */
+	bool tail;
 	char key[16];
 	uint64_t order;
+	int64_t epoch;
 	enum event_class class;
 	bool want_end; /* closes at "---[ end ..." (else at the first non-trace line) */
 	int64_t seq, ts_us;
+	int64_t last_ts_us; /* of its last record, for the gap rule */
 	int prio;
 	char *device;
 	int device_rank; /* 3 late-probe line, 2 dev_WARN prefix, 1 DEVICE= */
-	int headline;	 /* index into lines or -1 */
+	char *prior_device;
+	int headline; /* index into lines or -1 */
 	int headline_rank;
 	int cut; /* index of the "cut here" line or -1 */
 	char **lines;
 	size_t n_lines, cap_lines, dropped;
 };
 
+/* The last device record of a caller, for kparse_origin.prior_device. */
+struct caller_seen {
+	char key[16];
+	char *device;
+	int64_t ts_us;
+	uint64_t order;
+};
+
+struct queued {
+	struct kernel_event e;
+	struct kparse_origin o;
+};
+
 struct kparse_report {
 	struct open_report open[REPORT_MAX_OPEN];
+	struct caller_seen seen[REPORT_MAX_SEEN];
 	uint64_t order;
-	struct kernel_event *queue;
+	int64_t epoch;
+	struct queued *queue;
 	size_t q_head, q_len, q_cap;
 };
+
+void kparse_origin_done(struct kparse_origin *o)
+{
+	if (!o)
+		return;
+	free(o->prior_device);
+	memset(o, 0, sizeof(*o));
+	o->pid = -1;
+}
 
 int kparse_report_new(struct kparse_report **ret)
 {
@@ -587,6 +617,7 @@ static void open_report_clear(struct open_report *o)
 		free(o->lines[i]);
 	free(o->lines);
 	free(o->device);
+	free(o->prior_device);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -596,10 +627,20 @@ void kparse_report_free(struct kparse_report *r)
 		return;
 	for (size_t i = 0; i < REPORT_MAX_OPEN; i++)
 		open_report_clear(&r->open[i]);
-	for (size_t i = r->q_head; i < r->q_len; i++)
-		kernel_event_done(&r->queue[i]);
+	for (size_t i = 0; i < REPORT_MAX_SEEN; i++)
+		free(r->seen[i].device);
+	for (size_t i = r->q_head; i < r->q_len; i++) {
+		kernel_event_done(&r->queue[i].e);
+		kparse_origin_done(&r->queue[i].o);
+	}
 	free(r->queue);
 	free(r);
+}
+
+void kparse_report_set_epoch(struct kparse_report *r, int64_t epoch)
+{
+	if (r)
+		r->epoch = epoch;
 }
 
 size_t kparse_report_open(const struct kparse_report *r)
@@ -607,7 +648,16 @@ size_t kparse_report_open(const struct kparse_report *r)
 	size_t n = 0;
 
 	for (size_t i = 0; r && i < REPORT_MAX_OPEN; i++)
-		n += r->open[i].used;
+		n += r->open[i].used && !r->open[i].tail;
+	return n;
+}
+
+size_t kparse_report_open_before(const struct kparse_report *r, int64_t epoch)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; r && i < REPORT_MAX_OPEN; i++)
+		n += r->open[i].used && !r->open[i].tail && r->open[i].epoch < epoch;
 	return n;
 }
 
@@ -616,14 +666,15 @@ static int queued(const struct kparse_report *r)
 	return (int)(r->q_len - r->q_head);
 }
 
-/* Takes ownership of e's strings (also on failure, when they are freed). */
-static int queue_push(struct kparse_report *r, struct kernel_event *e)
+/* Takes ownership of e's and o's strings (also on failure, when they are freed). */
+static int queue_push(struct kparse_report *r, struct kernel_event *e,
+		      struct kparse_origin *o)
 {
 	if (r->q_head == r->q_len)
 		r->q_head = r->q_len = 0;
 	if (r->q_len == r->q_cap) {
 		size_t cap = r->q_cap ? r->q_cap * 2 : 16;
-		struct kernel_event *q;
+		struct queued *q;
 
 		if (r->q_head > 0) {
 			/* compact before growing */
@@ -635,25 +686,41 @@ static int queue_push(struct kparse_report *r, struct kernel_event *e)
 			q = realloc(r->queue, cap * sizeof(*q));
 			if (!q) {
 				kernel_event_done(e);
+				kparse_origin_done(o);
 				return -ENOMEM;
 			}
 			r->queue = q;
 			r->q_cap = cap;
 		}
 	}
-	r->queue[r->q_len++] = *e;
+	r->queue[r->q_len].e = *e;
+	r->queue[r->q_len].o = *o;
+	r->q_len++;
 	memset(e, 0, sizeof(*e));
+	memset(o, 0, sizeof(*o));
 	return 0;
+}
+
+int kparse_report_pop_origin(struct kparse_report *r, struct kernel_event *ret,
+			     struct kparse_origin *ret_origin)
+{
+	struct queued *q;
+
+	if (!r || !ret || r->q_head == r->q_len)
+		return 0;
+	q = &r->queue[r->q_head++];
+	*ret = q->e;
+	if (ret_origin)
+		*ret_origin = q->o;
+	else
+		kparse_origin_done(&q->o);
+	memset(q, 0, sizeof(*q));
+	return 1;
 }
 
 int kparse_report_pop(struct kparse_report *r, struct kernel_event *ret)
 {
-	if (!r || !ret || r->q_head == r->q_len)
-		return 0;
-	*ret = r->queue[r->q_head];
-	memset(&r->queue[r->q_head], 0, sizeof(*ret));
-	r->q_head++;
-	return 1;
+	return kparse_report_pop_origin(r, ret, NULL);
 }
 
 /* "<driver> <device>: late IOMMU probe ..." -> device (the token before the colon). */
@@ -711,6 +778,11 @@ static int report_add(struct open_report *o, const struct kmsg_record *rec,
 	const char *msg = rec->message ? rec->message : "";
 	int idx = -1;
 
+	o->last_ts_us = rec->ts_us;
+	if (o->tail) {
+		o->dropped++; /* only counted, for the bound on what a tail swallows */
+		return 0;
+	}
 	if (rec->level < o->prio)
 		o->prio = rec->level;
 	if (o->n_lines >= REPORT_MAX_LINES) {
@@ -767,7 +839,70 @@ static int report_add(struct open_report *o, const struct kmsg_record *rec,
 	return 0;
 }
 
-static int report_close(struct kparse_report *r, struct open_report *o)
+/* "comm:pid" / "comm/pid" ending at end (exclusive): the separator is the last one, as a
+ * comm may hold either ("kworker/u8:1"). */
+static void parse_comm_pid(const char *s, const char *end, char sep,
+			   struct kparse_origin *o)
+{
+	const char *p = end;
+	char *e;
+	long pid;
+
+	while (p > s && p[-1] != sep)
+		p--;
+	if (p == s || p == end || !isdigit((unsigned char)*p))
+		return;
+	pid = strtol(p, &e, 10);
+	if (e != end || pid <= 0 || pid > INT32_MAX)
+		return;
+	o->pid = (int)pid;
+	snprintf(o->comm, sizeof(o->comm), "%.*s", (int)(p - 1 - s), s);
+}
+
+/* The task a report is about (see struct kparse_origin). */
+static void report_task(const struct open_report *o, struct kparse_origin *ret)
+{
+	const char *warn = NULL;
+
+	for (size_t i = 0; i < o->n_lines; i++) {
+		const char *l = o->lines[i], *p, *q;
+
+		if (o->class == EVENT_HUNG_TASK) {
+			if (is_hung_line(l)) {
+				p = l + strlen("INFO: task ");
+				q = strstr(p, " blocked for more than ");
+				if (q)
+					parse_comm_pid(p, q, ':', ret);
+				return;
+			}
+			continue;
+		}
+		/* arm64/x86 dump_stack / show_regs: "CPU: 0 UID: 0 PID: 294 Comm: sh ..." */
+		if (startswith(l, "CPU: ") && (p = strstr(l, " PID: ")) &&
+		    (q = strstr(l, " Comm: "))) {
+			long pid = strtol(p + strlen(" PID: "), NULL, 10);
+
+			if (pid > 0 && pid <= INT32_MAX) {
+				q += strlen(" Comm: ");
+				ret->pid = (int)pid;
+				snprintf(ret->comm, sizeof(ret->comm), "%.*s",
+					 (int)strcspn(q, " "), q);
+				return;
+			}
+		}
+		if (!warn && startswith(l, "WARNING: ") && strstr(l, ", CPU#"))
+			warn = l;
+	}
+	/* 7.x "WARNING: file:line at sym+off/len, CPU#1: sh/88" */
+	if (warn) {
+		const char *p = strstr(warn, ", CPU#"), *c = strstr(p, ": ");
+
+		if (c)
+			parse_comm_pid(c + 2, c + 2 + strcspn(c + 2, " "), '/', ret);
+	}
+}
+
+static int report_close(struct kparse_report *r, struct open_report *o, bool cut)
 {
 	struct kernel_event e = {
 		.source = SOURCE_KMSG,
@@ -777,9 +912,14 @@ static int report_close(struct kparse_report *r, struct open_report *o)
 		.prio = o->prio,
 		.boot = 0,
 	};
+	struct kparse_origin origin = { .epoch = o->epoch, .pid = -1, .cut = cut };
 	struct sbuf detail = {};
 	int h = o->headline, k = -ENOMEM;
 
+	if (o->tail) {
+		open_report_clear(o);
+		return 0;
+	}
 	if (h < 0) {
 		/* no headline line (e.g. "cut here" then a flush): the first real line */
 		for (size_t i = 0; i < o->n_lines && h < 0; i++)
@@ -788,6 +928,9 @@ static int report_close(struct kparse_report *r, struct open_report *o)
 		if (h < 0)
 			h = 0;
 	}
+	snprintf(origin.caller, sizeof(origin.caller), "%s", o->key);
+	report_task(o, &origin);
+	origin.prior_device = TAKE_PTR(o->prior_device);
 	e.message = o->n_lines > 0 ? TAKE_PTR(o->lines[h]) : strdup("");
 	if (!e.message)
 		goto out;
@@ -798,55 +941,118 @@ static int report_close(struct kparse_report *r, struct open_report *o)
 		    sbuf_append(&detail, o->lines[i], strlen(o->lines[i])) < 0)
 			goto out;
 	}
-	if (o->dropped) {
-		char note[64];
+	if (o->dropped || cut) {
+		char note[96];
 
-		snprintf(note, sizeof(note), "%s(%zu more lines)", detail.len ? "\n" : "",
-			 o->dropped);
+		if (o->dropped)
+			snprintf(note, sizeof(note), "%s(%zu more lines)",
+				 detail.len ? "\n" : "", o->dropped);
+		else
+			snprintf(note, sizeof(note),
+				 "%s(report cut short: its end was not read in time)",
+				 detail.len ? "\n" : "");
 		if (sbuf_append(&detail, note, strlen(note)) < 0)
 			goto out;
 	}
 	e.detail = TAKE_PTR(detail.s);
 	e.device = TAKE_PTR(o->device);
-	k = queue_push(r, &e);
+	k = queue_push(r, &e, &origin);
 out:
 	free(detail.s);
 	kernel_event_done(&e);
+	kparse_origin_done(&origin);
 	open_report_clear(o);
 	return k;
+}
+
+static const char *seen_device(const struct kparse_report *r,
+			       const struct kmsg_record *rec)
+{
+	if (!rec->caller[0])
+		return NULL; /* one stream for every context: the last device means nothing */
+	for (size_t i = 0; i < REPORT_MAX_SEEN; i++) {
+		const struct caller_seen *c = &r->seen[i];
+
+		if (c->device && streq(c->key, rec->caller))
+			return rec->ts_us - c->ts_us <= KPARSE_PRIOR_MAX_US ? c->device
+									    : NULL;
+	}
+	return NULL;
+}
+
+/* Remembers the DEVICE= of a kernel record by caller (the least recent entry goes). */
+static int seen_update(struct kparse_report *r, const struct kmsg_record *rec)
+{
+	struct caller_seen *c = NULL;
+	char *dev;
+
+	if (!rec->caller[0] || !rec->device)
+		return 0;
+	for (size_t i = 0; i < REPORT_MAX_SEEN && !c; i++)
+		if (r->seen[i].device && streq(r->seen[i].key, rec->caller))
+			c = &r->seen[i];
+	for (size_t i = 0; i < REPORT_MAX_SEEN && !c; i++)
+		if (!r->seen[i].device)
+			c = &r->seen[i];
+	if (!c) {
+		c = &r->seen[0];
+		for (size_t i = 1; i < REPORT_MAX_SEEN; i++)
+			if (r->seen[i].order < c->order)
+				c = &r->seen[i];
+	}
+	dev = kparse_device_id(rec->device);
+	if (!dev)
+		return -ENOMEM;
+	free(c->device);
+	c->device = dev;
+	snprintf(c->key, sizeof(c->key), "%s", rec->caller);
+	c->ts_us = rec->ts_us;
+	c->order = ++r->order;
+	return 0;
 }
 
 static int report_open(struct kparse_report *r, const struct kmsg_record *rec,
 		       enum line_kind kind, struct open_report **ret)
 {
 	struct open_report *o = NULL;
+	const char *prior;
 
 	for (size_t i = 0; i < REPORT_MAX_OPEN; i++)
 		if (!r->open[i].used) {
 			o = &r->open[i];
 			break;
 		}
+	/* every slot busy: a swallowed tail goes first, then the oldest report, which has
+	 * waited long enough */
+	for (size_t i = 0; i < REPORT_MAX_OPEN && !o; i++)
+		if (r->open[i].tail) {
+			o = &r->open[i];
+			open_report_clear(o);
+		}
 	if (!o) {
-		/* every slot busy: the oldest report has waited long enough */
 		struct open_report *oldest = &r->open[0];
 		int k;
 
 		for (size_t i = 1; i < REPORT_MAX_OPEN; i++)
 			if (r->open[i].order < oldest->order)
 				oldest = &r->open[i];
-		k = report_close(r, oldest);
+		k = report_close(r, oldest, false);
 		if (k < 0)
 			return k;
 		o = oldest;
 	}
 
+	prior = seen_device(r, rec);
+	if (prior && !(o->prior_device = strdup(prior)))
+		return -ENOMEM;
 	o->used = true;
 	snprintf(o->key, sizeof(o->key), "%s", rec->caller);
 	o->order = ++r->order;
+	o->epoch = r->epoch;
 	o->class = EVENT_WARN;
 	o->want_end = kind != LINE_WARN_OTHER && kind != LINE_BUG && kind != LINE_HUNG;
 	o->seq = rec->seq;
-	o->ts_us = rec->ts_us;
+	o->ts_us = o->last_ts_us = rec->ts_us;
 	o->prio = rec->level;
 	o->headline = -1;
 	o->cut = -1;
@@ -873,8 +1079,10 @@ static int emit_single(struct kparse_report *r, const struct kmsg_record *rec)
 		.prio = rec->level,
 		.boot = 0,
 	};
+	struct kparse_origin origin = { .epoch = r->epoch, .pid = -1 };
 	int k;
 
+	snprintf(origin.caller, sizeof(origin.caller), "%s", rec->caller);
 	e.message = strdup(msg);
 	if (!e.message)
 		return -ENOMEM;
@@ -893,7 +1101,7 @@ static int emit_single(struct kparse_report *r, const struct kmsg_record *rec)
 		if (f > d && !(e.device = strndup(d, (size_t)(f - d))))
 			goto enomem;
 	}
-	return queue_push(r, &e);
+	return queue_push(r, &e, &origin);
 enomem:
 	kernel_event_done(&e);
 	return -ENOMEM;
@@ -918,6 +1126,14 @@ int kparse_report_feed(struct kparse_report *r, const struct kmsg_record *rec)
 
 	kind = line_kind(msg);
 	o = report_find(r, rec->caller);
+	/* A long silence ends a report (and a tail): what comes now is something else. */
+	if (o && (rec->ts_us - o->last_ts_us > KPARSE_REPORT_GAP_US ||
+		  (o->tail && o->dropped >= REPORT_MAX_LINES))) {
+		k = report_close(r, o, false);
+		if (k < 0)
+			return k;
+		o = NULL;
+	}
 	if (o) {
 		bool absorb;
 
@@ -939,12 +1155,14 @@ int kparse_report_feed(struct kparse_report *r, const struct kmsg_record *rec)
 		if (absorb) {
 			k = report_add(o, rec, kind);
 			if (k >= 0 && kind == LINE_END)
-				k = report_close(r, o);
+				k = report_close(r, o, false);
+			if (k >= 0)
+				k = seen_update(r, rec);
 			return k < 0 ? k : queued(r);
 		}
 		/* a foreign record passes by a report that waits for its end marker */
 		if (!o->want_end || kind != LINE_OTHER || rec->caller[0]) {
-			k = report_close(r, o);
+			k = report_close(r, o, false);
 			if (k < 0)
 				return k;
 		}
@@ -965,28 +1183,169 @@ int kparse_report_feed(struct kparse_report *r, const struct kmsg_record *rec)
 		break;
 	default: k = emit_single(r, rec); break;
 	}
+	if (k >= 0)
+		k = seen_update(r, rec);
 	return k < 0 ? k : queued(r);
+}
+
+/* Closes the open reports that match, oldest first; cut ones become tails. */
+static int report_close_all(struct kparse_report *r, int64_t epoch, bool cut)
+{
+	for (;;) {
+		struct open_report *oldest = NULL;
+		int k;
+
+		for (size_t i = 0; i < REPORT_MAX_OPEN; i++) {
+			const struct open_report *o = &r->open[i];
+
+			if (o->used && !(cut && (o->tail || o->epoch >= epoch)) &&
+			    (!oldest || o->order < oldest->order))
+				oldest = &r->open[i];
+		}
+		if (!oldest)
+			break;
+		if (cut) {
+			struct open_report keep = {
+				.used = true,
+				.tail = true,
+				.order = oldest->order,
+				.epoch = oldest->epoch,
+				.class = oldest->class,
+				.want_end = oldest->want_end,
+				.seq = oldest->seq,
+				.ts_us = oldest->ts_us,
+				.last_ts_us = oldest->last_ts_us,
+				.headline = -1,
+				.cut = -1,
+			};
+
+			memcpy(keep.key, oldest->key, sizeof(keep.key));
+			/* one without an end marker may well be complete: no note then */
+			k = report_close(r, oldest, oldest->want_end);
+			*oldest = keep;
+		} else
+			k = report_close(r, oldest, false);
+		if (k < 0)
+			return k;
+	}
+	return queued(r);
 }
 
 int kparse_report_flush(struct kparse_report *r)
 {
 	if (!r)
 		return -EINVAL;
-	for (;;) {
-		struct open_report *oldest = NULL;
-		int k;
+	return report_close_all(r, INT64_MAX, false);
+}
 
-		for (size_t i = 0; i < REPORT_MAX_OPEN; i++)
-			if (r->open[i].used &&
-			    (!oldest || r->open[i].order < oldest->order))
-				oldest = &r->open[i];
-		if (!oldest)
-			break;
-		k = report_close(r, oldest);
-		if (k < 0)
-			return k;
+int kparse_report_cut(struct kparse_report *r, int64_t epoch)
+{
+	if (!r)
+		return -EINVAL;
+	return report_close_all(r, epoch, true);
+}
+
+/* Does the frame "func+0x../0x.. [mod]" starting at f (ending before end) belong to the
+ * module or to a function of the driver? */
+static bool frame_matches(const char *f, const char *plus, const char *end,
+			  const char *module, const char *driver)
+{
+	if (module && *module) {
+		const char *b = memchr(plus, '[', (size_t)(end - plus));
+		size_t n = strlen(module);
+
+		/* "[ps_decon]" right after the offset; module names use '_' where the .ko
+		 * file may say '-' */
+		if (b && (size_t)(end - b) > n + 1 && b[n + 1] == ']' &&
+		    !memchr(plus, ' ', (size_t)(b - plus - 1))) {
+			bool eq = true;
+
+			for (size_t i = 0; i < n && eq; i++)
+				eq = (b[1 + i] == '-' ? '_' : b[1 + i]) ==
+				     (module[i] == '-' ? '_' : module[i]);
+			if (eq)
+				return true;
+		}
 	}
-	return queued(r);
+	if (driver && *driver) {
+		size_t n = strlen(driver);
+
+		if ((size_t)(plus - f) > n && f[n] == '_') {
+			for (size_t i = 0; i < n; i++)
+				if (f[i] != (driver[i] == '-' ? '_' : driver[i]))
+					return false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Counts the frames of one line, *pos running over the report; -1 or the matching pos. */
+static int line_frame(const char *l, const char *end, const char *module,
+		      const char *driver, int *pos)
+{
+	for (const char *p = l; p < end; p++) {
+		const char *plus = memchr(p, '+', (size_t)(end - p)), *f, *q;
+
+		if (!plus)
+			break;
+		p = plus;
+		if (plus[1] != '0' || plus[2] != 'x')
+			continue;
+		f = plus;
+		while (f > l &&
+		       (isalnum((unsigned char)f[-1]) || f[-1] == '_' || f[-1] == '.'))
+			f--;
+		if (f == plus)
+			continue;
+		q = plus + 3;
+		while (q < end && isxdigit((unsigned char)*q))
+			q++;
+		if (q == plus + 3 || q + 3 > end || q[0] != '/' || q[1] != '0' ||
+		    q[2] != 'x')
+			continue;
+		/* a frame: "func+0xOFF/0xLEN", maybe " [module]" after it */
+		q += 3;
+		while (q < end && isxdigit((unsigned char)*q))
+			q++;
+		{
+			const char *fe = q;
+
+			if (q + 1 < end && q[0] == ' ' && q[1] == '[') {
+				const char *rb = memchr(q, ']', (size_t)(end - q));
+
+				if (rb)
+					fe = rb + 1;
+			}
+			if (frame_matches(f, plus, fe, module, driver))
+				return *pos;
+			(*pos)++;
+			p = fe - 1;
+		}
+	}
+	return -1;
+}
+
+int kparse_report_frame(const struct kernel_event *e, const char *module,
+			const char *driver)
+{
+	const char *texts[2];
+	int pos = 0;
+
+	if (!e || ((!module || !*module) && (!driver || !*driver)))
+		return -1;
+	texts[0] = e->message;
+	texts[1] = e->detail;
+	for (size_t t = 0; t < ARRAY_SIZE(texts); t++)
+		for (const char *l = texts[t]; l && *l;) {
+			const char *nl = strchr(l, '\n'), *end = nl ? nl : l + strlen(l);
+			int k = line_frame(l, end, module, driver, &pos);
+
+			if (k >= 0)
+				return k;
+			l = nl ? nl + 1 : NULL;
+		}
+	return -1;
 }
 
 /* ---------------------------------------------------------------- devices_deferred */

@@ -95,11 +95,71 @@ int kparse_report_feed(struct kparse_report *r, const struct kmsg_record *rec);
 /* Closes every open report (e.g. one cut short by a panic or by the end of input).
  * Returns the number of queued events. */
 int kparse_report_flush(struct kparse_report *r);
-/* Number of reports still open (waiting for more records). */
+/* Number of reports still open (waiting for more records); a cut report's swallowed
+ * tail does not count. */
 size_t kparse_report_open(const struct kparse_report *r);
 /* Takes the oldest queued event: returns 1 and moves it into *ret (caller owns it,
  * kernel_event_done()), or 0 when the queue is empty. */
 int kparse_report_pop(struct kparse_report *r, struct kernel_event *ret);
+
+/*
+ * Where a report came from, for placing it in a cycle and finding its device.
+ *
+ * Epochs: the aggregator stamps every report with the epoch that was current when its
+ * first record was fed (kparse_report_set_epoch(); 0 at first), and every single-record
+ * event with the epoch of its record. A report that began in epoch N stays N's however
+ * late its other records come (the kmsg collector's epochs are its cycles: an oops that
+ * began before a cycle's end marker stays that cycle's).
+ *
+ * A report stays open until its end (see above) or a gap: a record of the same caller
+ * more than KPARSE_REPORT_GAP_US after the report's last one does not continue it.
+ * kparse_report_cut() ends reports early; what they print afterwards (their tail) is
+ * swallowed, never made into a second event.
+ */
+#define KPARSE_REPORT_GAP_US (2 * 1000 * 1000)
+/* How long before a report the same task's last DEVICE= record still names its device. */
+#define KPARSE_PRIOR_MAX_US (1000 * 1000)
+
+struct kparse_origin {
+	int64_t epoch;	 /* epoch in which the report (or the record) began */
+	char caller[16]; /* caller id of its first record ("T294", "C1"), "" without */
+	/* The task the report is about: "PID: N Comm: X" of its "CPU: ..." line, else the
+	 * "comm/pid" of a 7.x WARNING line; for a hung-task report the blocked task of its
+	 * "INFO: task comm:pid blocked ..." line. -1 and "" when it names none. */
+	int pid;
+	char comm[32];
+	/* DEVICE= (kparse_device_id() form) of the last record the same caller printed at
+	 * most KPARSE_PRIOR_MAX_US before the report began (e.g. a driver's dev_err() just
+	 * before it crashed); NULL when there is none or the kernel has no caller ids.
+	 * Owned. */
+	char *prior_device;
+	bool cut; /* ended by kparse_report_cut() before its end */
+};
+void kparse_origin_done(struct kparse_origin *o);
+
+/* Sets the epoch for the records fed from now on. */
+void kparse_report_set_epoch(struct kparse_report *r, int64_t epoch);
+/* Number of reports still open that began in an epoch before the given one. */
+size_t kparse_report_open_before(const struct kparse_report *r, int64_t epoch);
+/* Ends every open report that began in an epoch before the given one (INT64_MAX: all):
+ * queues it as it is now (one that waits for its end marker with origin.cut set and a
+ * last detail line saying so), and
+ * swallows the records that continue it from now on (until its end marker, a record
+ * that cannot belong to it, KPARSE_REPORT_GAP_US of silence or 512 records). Returns
+ * the number of queued events or -ENOMEM. */
+int kparse_report_cut(struct kparse_report *r, int64_t epoch);
+/* kparse_report_pop() with the event's origin (*ret_origin owned by the caller, free
+ * with kparse_origin_done()); ret_origin may be NULL. */
+int kparse_report_pop_origin(struct kparse_report *r, struct kernel_event *ret,
+			     struct kparse_origin *ret_origin);
+
+/* Where a driver shows in a report's stack: the position (0 = innermost) of the first
+ * frame "func+0xOFF/0xLEN" of the report (headline, then detail: "pc :", "lr :", the
+ * call trace, a 7.x WARNING's "at func+..") that sits in module ("[module]") or whose
+ * function starts with the driver's name ('-' read as '_') and an underscore. module and
+ * driver may be NULL. -1 when no frame matches (or the event has no frames). */
+int kparse_report_frame(const struct kernel_event *e, const char *module,
+			const char *driver);
 
 /* /sys/kernel/debug/devices_deferred: one "name\treason" line per device. */
 struct kparse_deferred_entry {

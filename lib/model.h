@@ -125,6 +125,9 @@ struct action_record {
 	int64_t end_ns;	  /* 0 when it did not return (hang) */
 	int err;	  /* 0 or positive errno the operation returned */
 	bool hung;	  /* did not return within its timeout */
+	/* thread id (gettid) of the runner's worker that performed it, 0 when unknown: the
+	 * kmsg collector matches it against a report's printing task. Not stored. */
+	int tid;
 };
 void action_record_done(struct action_record *a);
 /* start_ns - planned_ns; false (ret_ns untouched) when the action has no planned start or

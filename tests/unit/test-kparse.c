@@ -747,6 +747,254 @@ static void test_queue_order(_unused_ void **state)
 
 /* ---------------------------------------------------------------- other formats */
 
+/* ---------------------------------------------------------------- origins, epochs, cuts */
+
+static struct kparse_report *feed_list(struct kparse_report *r, const char *const *recs)
+{
+	if (!r)
+		assert_int_equal(kparse_report_new(&r), 0);
+	for (size_t i = 0; recs[i]; i++) {
+		struct kmsg_record rec;
+
+		assert_int_equal(kparse_kmsg_record(recs[i], strlen(recs[i]), &rec), 0);
+		assert_true(kparse_report_feed(r, &rec) >= 0);
+		kparse_kmsg_record_done(&rec);
+	}
+	return r;
+}
+
+/* the capture's oops (oops-null-deref.kmsg), shortened: its dev_err, the report's first
+ * records, then (oops_rest) from "Internal error" to the end marker */
+static const char *const oops_head[] = {
+	"0,1334,54432644,-,caller=T294;ps-decon decon-ctl: fault injection: NULL "
+	"dereference on probe 19\n SUBSYSTEM=platform\n DEVICE=+platform:decon-ctl\n",
+	"1,1335,54432914,-,caller=T294;Unable to handle kernel NULL pointer dereference "
+	"at "
+	"virtual address 0000000000000000\n",
+	"1,1336,54432970,-,caller=T294;Mem abort info:\n",
+	"1,1337,54432975,-,caller=T294;  ESR = 0x0000000096000046\n",
+	NULL,
+};
+static const char *const oops_rest[] = {
+	"0,1348,54437818,-,caller=T294;Internal error: Oops: 0000000096000046 [#1]  "
+	"SMP\n",
+	"4,1349,54439575,-,caller=T294;Modules linked in: ps_decon(O) ps_sysmmu(O)\n",
+	"4,1350,54439723,-,caller=T294;CPU: 0 UID: 0 PID: 294 Comm: sh Tainted: G        "
+	"W  "
+	"O        7.3.4-probestorm+ #5 PREEMPTLAZY  \n",
+	"4,1354,54440203,-,caller=T294;pc : ps_decon_probe+0x1ac/0x200 [ps_decon]\n",
+	"4,1355,54440338,-,caller=T294;lr : ps_decon_probe+0x1a0/0x200 [ps_decon]\n",
+	"4,1367,54441468,-,caller=T294;Call trace:\n",
+	"4,1368,54441512,-,caller=T294; ps_decon_probe+0x1ac/0x200 [ps_decon] (P)\n",
+	"4,1369,54441589,-,caller=T294; platform_probe+0x50/0x90\n",
+	"4,1370,54441656,-,caller=T294; really_probe+0xa8/0x288\n",
+	"4,1373,54441865,-,caller=T294; bind_store+0x78/0xc8\n",
+	"0,1385,54442643,-,caller=T294;Code: 95ec7978 f94027e0 7100029f 7a5412a0 "
+	"(b9000015) \n",
+	"4,1386,54442819,-,caller=T294;---[ end trace 0000000000000000 ]---\n",
+	NULL,
+};
+
+static void test_origin_oops(_unused_ void **state)
+{
+	struct kparse_report *r = feed_list(NULL, oops_head);
+	struct kernel_event e;
+	struct kparse_origin o;
+
+	r = feed_list(r, oops_rest);
+	/* the dev_err, then the oops */
+	assert_int_equal(kparse_report_pop_origin(r, &e, &o), 1);
+	assert_int_equal(e.class, EVENT_INFO);
+	assert_string_equal(o.caller, "T294");
+	assert_int_equal(o.pid, -1);
+	kernel_event_done(&e);
+	kparse_origin_done(&o);
+	assert_int_equal(kparse_report_pop_origin(r, &e, &o), 1);
+	assert_int_equal(e.class, EVENT_OOPS);
+	assert_null(e.device); /* the report itself names none */
+	assert_int_equal(o.epoch, 0);
+	assert_string_equal(o.caller, "T294");
+	assert_int_equal(o.pid, 294);
+	assert_string_equal(o.comm, "sh");
+	assert_string_equal(o.prior_device, "platform:decon-ctl");
+	assert_false(o.cut);
+
+	/* frames: pc first, then lr and the call trace */
+	assert_int_equal(kparse_report_frame(&e, "ps_decon", NULL), 0);
+	assert_int_equal(kparse_report_frame(&e, "ps-decon", NULL), 0);
+	assert_int_equal(kparse_report_frame(&e, NULL, "ps-decon"), 0);
+	assert_int_equal(kparse_report_frame(&e, "ps_sysmmu", "ps-sysmmu"), -1);
+	assert_int_equal(kparse_report_frame(&e, NULL, "really"), 4);
+	assert_int_equal(kparse_report_frame(&e, "ps_deco", "ps-deco"), -1);
+	assert_int_equal(kparse_report_frame(&e, NULL, NULL), -1);
+	kernel_event_done(&e);
+	kparse_origin_done(&o);
+	assert_int_equal(kparse_report_pop_origin(r, &e, &o), 0);
+	kparse_report_free(r);
+}
+
+static void test_origin_warn_hung(_unused_ void **state)
+{
+	/* a 7.x WARNING without a "CPU:" line: the task from "CPU#N: comm/pid" */
+	static const char *const warn[] = {
+		"4,10,100,-,caller=T12;------------[ cut here ]------------\n",
+		"4,11,101,-,caller=T12;WARNING: drivers/base/core.c:3912 at "
+		"device_del+0x2a0/0x3b0 [some_mod], CPU#0: kworker/u8:1/12\n",
+		"4,13,103,-,caller=T12;Call trace:\n",
+		"4,14,104,-,caller=T12; device_del+0x2a0/0x3b0\n",
+		"4,15,105,-,caller=T12;---[ end trace 0000000000000000 ]---\n",
+		NULL,
+	};
+	static const char *const hung[] = {
+		"3,70,122000000,-,caller=T30;INFO: task probestormd:93 blocked for more "
+		"than "
+		"122 seconds.\n",
+		"6,74,122000004,-,caller=T30;Call trace:\n",
+		"6,76,122000006,-,caller=T30; bind_store+0xd0/0x140\n",
+		NULL,
+	};
+	struct kparse_report *r = feed_list(NULL, warn);
+	struct kernel_event e;
+	struct kparse_origin o;
+
+	assert_int_equal(kparse_report_pop_origin(r, &e, &o), 1);
+	assert_int_equal(e.class, EVENT_WARN);
+	assert_int_equal(o.pid, 12);
+	assert_string_equal(o.comm, "kworker/u8:1");
+	assert_null(o.prior_device);
+	/* the headline's frame counts first */
+	assert_int_equal(kparse_report_frame(&e, "some_mod", NULL), 0);
+	kernel_event_done(&e);
+	kparse_origin_done(&o);
+
+	r = feed_list(r, hung);
+	assert_true(kparse_report_flush(r) >= 0);
+	assert_int_equal(kparse_report_pop_origin(r, &e, &o), 1);
+	assert_int_equal(e.class, EVENT_HUNG_TASK);
+	/* the blocked task, not khungtaskd that printed it */
+	assert_int_equal(o.pid, 93);
+	assert_string_equal(o.comm, "probestormd");
+	assert_string_equal(o.caller, "T30");
+	kernel_event_done(&e);
+	kparse_origin_done(&o);
+	kparse_report_free(r);
+}
+
+static void test_epoch_and_cut(_unused_ void **state)
+{
+	static const char *const after[] = {
+		"6,1400,54500000,-,caller=T294;hello\n SUBSYSTEM=platform\n"
+		" DEVICE=+platform:decon\n",
+		NULL,
+	};
+	struct kparse_report *r = feed_list(NULL, oops_head);
+	struct kernel_event e;
+	struct kparse_origin o;
+
+	/* the cycle's end marker was read: epoch 1 from now on */
+	kparse_report_set_epoch(r, 1);
+	assert_int_equal(kparse_report_open_before(r, 1), 1);
+	assert_int_equal(kparse_report_open_before(r, 0), 0);
+	assert_int_equal(kparse_report_pop_origin(r, &e, &o), 1); /* the dev_err */
+	kernel_event_done(&e);
+	kparse_origin_done(&o);
+
+	/* the rest arrives in time: one event, of epoch 0, with the whole report */
+	r = feed_list(r, oops_rest);
+	assert_int_equal(kparse_report_open_before(r, 1), 0);
+	assert_int_equal(kparse_report_pop_origin(r, &e, &o), 1);
+	assert_int_equal(e.class, EVENT_OOPS);
+	assert_int_equal(o.epoch, 0);
+	assert_non_null(strstr(e.detail, "Internal error: Oops"));
+	kernel_event_done(&e);
+	kparse_origin_done(&o);
+	assert_int_equal(kparse_report_pop_origin(r, &e, &o), 0);
+	kparse_report_free(r);
+
+	/* it does not: cut at epoch 1, the rest is swallowed */
+	r = feed_list(NULL, oops_head);
+	kparse_report_set_epoch(r, 1);
+	assert_int_equal(kparse_report_pop(r, &e), 1);
+	kernel_event_done(&e);
+	assert_int_equal(kparse_report_cut(r, 0), 0); /* nothing began before epoch 0 */
+	assert_int_equal(kparse_report_cut(r, 1), 1);
+	assert_int_equal(kparse_report_open(r), 0);
+	assert_int_equal(kparse_report_pop_origin(r, &e, &o), 1);
+	assert_int_equal(e.class, EVENT_OOPS);
+	assert_true(o.cut);
+	assert_int_equal(o.epoch, 0);
+	assert_null(strstr(e.detail, "Internal error"));
+	assert_non_null(strstr(e.detail, "report cut short"));
+	kernel_event_done(&e);
+	kparse_origin_done(&o);
+	r = feed_list(r, oops_rest);
+	assert_int_equal(kparse_report_pop(r, &e), 0);
+	/* after the tail's end marker the task's records are events again, of epoch 1 */
+	r = feed_list(r, after);
+	assert_int_equal(kparse_report_pop_origin(r, &e, &o), 1);
+	assert_string_equal(e.message, "hello");
+	assert_int_equal(o.epoch, 1);
+	kernel_event_done(&e);
+	kparse_origin_done(&o);
+	assert_true(kparse_report_flush(r) >= 0);
+	assert_int_equal(kparse_report_pop(r, &e), 0);
+	kparse_report_free(r);
+
+	/* a report without an end marker (hung task) is cut without a note: it may well
+	 * be complete; its trailing trace lines are still swallowed */
+	{
+		static const char *const hung[] = {
+			"3,70,122000000,-,caller=T30;INFO: task sh:93 blocked for more "
+			"than "
+			"122 seconds.\n",
+			"6,74,122000004,-,caller=T30;Call trace:\n",
+			NULL,
+		};
+		static const char *const more[] = {
+			"6,76,122000006,-,caller=T30; bind_store+0xd0/0x140\n",
+			NULL,
+		};
+
+		r = feed_list(NULL, hung);
+		kparse_report_set_epoch(r, 1);
+		assert_int_equal(kparse_report_cut(r, 1), 1);
+		assert_int_equal(kparse_report_pop_origin(r, &e, &o), 1);
+		assert_int_equal(e.class, EVENT_HUNG_TASK);
+		assert_false(o.cut);
+		assert_string_equal(e.detail, "Call trace:");
+		kernel_event_done(&e);
+		kparse_origin_done(&o);
+		r = feed_list(r, more);
+		assert_true(kparse_report_flush(r) >= 0);
+		assert_int_equal(kparse_report_pop(r, &e), 0);
+		kparse_report_free(r);
+	}
+}
+
+static void test_gap_ends_report(_unused_ void **state)
+{
+	/* an oops whose end marker never came (records lost), then the same caller seconds
+	 * later: not part of it */
+	static const char *const recs[] = {
+		"1,1,1000000,-,caller=T7;Unable to handle kernel paging request at "
+		"virtual "
+		"address dead\n",
+		"4,2,1000100,-,caller=T7;Call trace:\n",
+		"6,3,4000000,-,caller=T7;probe of decon with driver ps-decon returned 0 "
+		"after "
+		"5 usecs\n",
+		NULL,
+	};
+	struct events ev = {};
+
+	feed_all(recs, false, &ev);
+	assert_int_equal(ev.n, 2);
+	assert_int_equal(ev.v[0].class, EVENT_OOPS);
+	assert_int_equal(ev.v[1].class, EVENT_PROBE_TIME);
+	assert_string_equal(ev.v[1].device, "decon");
+	events_done(&ev);
+}
+
 static void test_deferred(_unused_ void **state)
 {
 	struct kparse_deferred_entry *e = NULL, *sentinel = (void *)0x1;
@@ -978,6 +1226,8 @@ static const struct capture_expect kmsg_expect[] = {
 	{ "generic-warning", EVENT_WARN, 1, {} },
 	{ "generic-warning", EVENT_LATE_IOMMU_PROBE, 0, {} },
 	{ "oops-null-deref", EVENT_OOPS, 1, {} },
+	{ "oops-deferred-worker", EVENT_OOPS, 1, {} },
+	{ "oops-deferred-worker", EVENT_PROBE_TIME, 1, { "sysmmu-b" } },
 	{ "hung-task", EVENT_HUNG_TASK, 1, {} },
 	{ "bind-error-eio", EVENT_PROBE_FAILED, 1, { "platform:sysmmu-b" } },
 	{ "bind-error-eio", EVENT_WARN, 0, {} },
@@ -1197,6 +1447,10 @@ int main(void)
 		cmocka_unit_test(test_marker_not_absorbed),
 		cmocka_unit_test(test_interleaved_callers),
 		cmocka_unit_test(test_queue_order),
+		cmocka_unit_test(test_origin_oops),
+		cmocka_unit_test(test_origin_warn_hung),
+		cmocka_unit_test(test_epoch_and_cut),
+		cmocka_unit_test(test_gap_ends_report),
 		cmocka_unit_test(test_deferred),
 		cmocka_unit_test(test_uevent),
 		cmocka_unit_test(test_trace_line),
