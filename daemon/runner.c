@@ -392,6 +392,7 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
 	};
 	/* What the in-flight record keeps of the cycle, with this boot's boot_id. */
 	const struct cycle_record view = { .seq = c->seq,
+					   .boot = c->boot,
 					   .has_sweep = c->has_sweep,
 					   .sweep_value = c->sweep_value,
 					   .boot_id = r->boot_id };
@@ -466,6 +467,7 @@ static int runner_do_reboot(struct runner *r, struct cycle_record *c,
 	if (r->opts->db) {
 		struct action_record ia = *a;
 		const struct cycle_record view = { .seq = c->seq,
+						   .boot = c->boot,
 						   .has_sweep = c->has_sweep,
 						   .sweep_value = c->sweep_value,
 						   .boot_id = r->boot_id };

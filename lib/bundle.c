@@ -609,6 +609,7 @@ int bundle_inflight_format(struct bundle_line *l, const char *run_uuid,
 	if (line_put(l, "{", 1) < 0 || line_str(l, &first, "type", "inflight") < 0 ||
 	    line_str(l, &first, "run", run_uuid) < 0 ||
 	    line_int(l, &first, "cycle", c->seq) < 0 ||
+	    (c->boot > 0 && line_int(l, &first, "boot", c->boot) < 0) ||
 	    (c->boot_id && line_str(l, &first, "boot_id", c->boot_id) < 0) ||
 	    (c->has_sweep && line_int(l, &first, "sweep_value", c->sweep_value) < 0) ||
 	    line_int(l, &first, "action", action) < 0 ||

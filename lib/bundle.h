@@ -88,8 +88,8 @@ void bundle_line_done(struct bundle_line *l);
  * (a verb, outcome, source or class with no name); l's content is undefined on failure. */
 int bundle_cycle_format(struct bundle_line *l, const char *run_uuid,
 			const struct cycle_record *c);
-/* {"type":"inflight","run":...,"cycle":...,"boot_id":...,"sweep_value":...,"action":...,
- * "verb":...,"arg":...,"group":...} and '\n' in l: cycle, boot_id and sweep_value are c's
+/* {"type":"inflight","run":...,"cycle":...,"boot":...,"boot_id":...,"sweep_value":...,"action":...,
+ * "verb":...,"arg":...,"group":...} and '\n' in l ("boot" only when above 0): cycle, boot_id and sweep_value are c's
  * seq, boot_id and sweep value (the last two left out when c has none); "group":null when
  * group is NULL, as json_pack's "s?" gave it. 0 or -ENOMEM. */
 int bundle_inflight_format(struct bundle_line *l, const char *run_uuid,

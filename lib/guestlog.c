@@ -74,6 +74,11 @@ int guestlog_scan(FILE *f, struct guestlog_tail *ret)
 			}
 			t.inflight_cycle =
 				json_integer_value(json_object_get(j, "cycle"));
+			/* A boot that dies in its first cycle streams no cycle line: the
+			 * in-flight line says which boot it is. */
+			if ((int)json_integer_value(json_object_get(j, "boot")) > t.boot)
+				t.boot = (int)json_integer_value(
+					json_object_get(j, "boot"));
 			t.inflight_has_sweep =
 				json_is_integer(json_object_get(j, "sweep_value"));
 			t.inflight_sweep =
