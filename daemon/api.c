@@ -1719,7 +1719,14 @@ static void api_mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
-	log_warning("libmicrohttpd: %s", buf);
+	/* What one client did to its own connection: under a flood of them that would
+	 * be a line per connection (the reaper and api_accept() count them instead). */
+	if (strncmp(buf, "Connection was closed", 21) == 0 ||
+	    strncmp(buf, "Connection socket is closed", 27) == 0 ||
+	    strstr(buf, "Server reached connection limit") || strstr(buf, "timed out"))
+		log_debug("libmicrohttpd: %s", buf);
+	else
+		log_warning("libmicrohttpd: %s", buf);
 }
 
 static void api_reader_close(void *p)
