@@ -1409,9 +1409,8 @@ static int compare_event(struct import_ctx *ic, const char *ctx,
 }
 
 /* The events of a recorded cycle against those of the line. An event of the line that
- * the run holds outside this cycle is fine: inserting the cycle would have kept that
- * copy too (db_cycle_insert never duplicates a kernel record); so is a repeat of a key
- * within the line, of which the first copy counts. */
+ * the run holds outside this cycle is fine when it says the same (db_cycle_insert never
+ * duplicates a kernel record), and so is a repeat of a key within the line. */
 static int compare_cycle_events(struct import_ctx *ic, int64_t run_id, const char *ctx,
 				const struct cycle_record *rec,
 				const struct cycle_record *given)
@@ -1422,14 +1421,19 @@ static int compare_cycle_events(struct import_ctx *ic, int64_t run_id, const cha
 	for (size_t i = 0; i < given->n_events; i++) {
 		const struct kernel_event *e = &given->events[i];
 		const struct kernel_event *found = NULL;
-		bool repeat = false;
+		const struct kernel_event *repeat = NULL;
 		char sub[160];
 
-		for (size_t k = 0; k < i && !repeat; k++)
-			repeat = event_same_key(&given->events[k], e);
-		if (repeat)
-			continue;
 		snprintf(sub, sizeof(sub), "%s: events[%zu]", ctx, i);
+		for (size_t k = 0; k < i && !repeat; k++)
+			if (event_same_key(&given->events[k], e))
+				repeat = &given->events[k];
+		if (repeat) {
+			r = compare_event(ic, sub, repeat, e);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		for (size_t k = 0; k < rec->n_events && !found; k++)
 			if (event_same_key(&rec->events[k], e))
 				found = &rec->events[k];
@@ -1444,6 +1448,10 @@ static int compare_cycle_events(struct import_ctx *ic, int64_t run_id, const cha
 			_cleanup_(kernel_event_done) struct kernel_event other = {};
 
 			r = db_event_find(ic->db, run_id, e, &other);
+			if (r >= 0)
+				r = compare_event(ic, sub, &other, e);
+			if (r == -EEXIST)
+				return r;
 			if (r == -ENOENT) {
 				free(ic->msg);
 				ic->msg = strprintf(
@@ -1551,6 +1559,32 @@ static int import_cycle_compare(struct import_ctx *ic, int64_t run_id,
 	return compare_cycle_events(ic, run_id, ctx, &rec, given);
 }
 
+/* The events of a cycle just inserted (inside the import's transaction, which a conflict
+ * rolls back): db_cycle_insert() keeps one copy of a kernel record (run, boot, source,
+ * seq), the first, adopting one the run held unattached and leaving one another cycle
+ * holds. What is kept must say what the line says; otherwise a copy would be dropped
+ * without a word. */
+static int import_cycle_events_check(struct import_ctx *ic, int64_t run_id,
+				     const struct cycle_record *c)
+{
+	char sub[160];
+	int r;
+
+	for (size_t i = 0; i < c->n_events; i++) {
+		_cleanup_(kernel_event_done) struct kernel_event kept = {};
+
+		snprintf(sub, sizeof(sub), "cycle %lld: events[%zu]", (long long)c->seq,
+			 i);
+		r = db_event_find(ic->db, run_id, &c->events[i], &kept);
+		if (r < 0)
+			return import_db_error(ic, r);
+		r = compare_event(ic, sub, &kept, &c->events[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int import_cycle(struct import_ctx *ic, json_t *j)
 {
 	_cleanup_(cycle_record_done) struct cycle_record c = {};
@@ -1573,6 +1607,9 @@ static int import_cycle(struct import_ctx *ic, json_t *j)
 	}
 	if (r < 0)
 		return import_db_error(ic, r);
+	r = import_cycle_events_check(ic, run_id, &c);
+	if (r < 0)
+		return r;
 	ic->stats.cycles_inserted++;
 	return 0;
 }
