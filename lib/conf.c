@@ -1333,7 +1333,12 @@ static char *conf_reader(char *str, int num, void *stream)
 			   "line is longer than %d characters", num - 3);
 		return NULL;
 	}
-	memcpy(str, start, n);
+	/* Only the content and one '\n': n also counts every '\r' before the newline, and
+	 * copying those could overrun inih's buffer (found by tests/fuzz/fuzz-conf). */
+	memcpy(str, start, content);
+	n = content;
+	if (nl)
+		str[n++] = '\n';
 	str[n] = 0;
 
 	if (str[0] == '[') {

@@ -67,4 +67,11 @@ check "token = passes --check-config (got $rc)" test "$rc" = 0
 check "with a warning naming file and line ($out)" \
 	grep -q "emptytok.conf:2: \[daemon\] token is empty: ingest .* is off" <<< "$out"
 
+# A line ending in many carriage returns: the reader copied them all into inih's line
+# buffer on the stack (tests/fuzz/fuzz-conf found it); now they are the line's end.
+python3 -c 'import sys; sys.stdout.write("[daemon]\nlabel = x" + "\r" * 4000 + "\n")' \
+	> "$ps_tmp/crs.conf"
+checkcfg "$ps_tmp/crs.conf"
+check "a line ending in 4000 CRs parses (got $rc: $out)" test "$rc" = 0
+
 ps_done
