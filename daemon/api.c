@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -56,6 +57,8 @@
 
 /* A campaign request is one small JSON object. */
 #define API_MAX_CAMPAIGN_BODY ((size_t)4096)
+/* After a request whose body took this much, free memory goes back to the system. */
+#define API_TRIM_THRESHOLD ((size_t)1 << 20)
 /* Of an oversized chunked upload this much is read and thrown away so the client gets
  * its 413; beyond it the connection is closed. */
 #define API_MAX_DISCARD ((uint64_t)16 << 20)
@@ -89,6 +92,18 @@ struct api {
 	bool thread_started;
 	pthread_t thread;
 	volatile sig_atomic_t campaign_stop;
+
+	/* The open connections (struct api_conn), for the limits libmicrohttpd 0.9.75 does
+	 * not have: connection counts that leave out connections already done, a reserve
+	 * for local clients, header and body deadlines enforced by the reaper thread. */
+	unsigned max_conns, max_per_ip;
+	pthread_mutex_t conn_lock;
+	struct api_conn *conns;
+	unsigned long refused; /* since the last log line about it */
+	int64_t noted_ns;
+	pthread_cond_t reaper_cond;
+	bool reaper_stop, reaper_started;
+	pthread_t reaper;
 };
 
 bool api_campaign_claim(struct api *a, const char *name)
@@ -123,12 +138,273 @@ void api_campaign_release(struct api *a, const char *uuid, int result)
 
 #ifdef HAVE_LIBMICROHTTPD
 
+/* ---- connections ----------------------------------------------------------------- */
+
+/* One open connection, from libmicrohttpd's STARTED to its CLOSED notification (which
+ * comes before it closes the socket: the reaper may shut fd down under conn_lock). All
+ * fields under a->conn_lock. */
+struct api_conn {
+	struct api *api;
+	struct api_conn *prev, *next;
+	int fd;
+	struct sockaddr_storage addr;
+	bool local;	   /* 127.0.0.1 or ::1 */
+	bool closing;	   /* its last request ended and it carries no other */
+	bool killed;	   /* shut down by the reaper */
+	bool headers_done; /* a request is in, waiting for its body or being answered */
+	bool in_body;
+	int64_t since_ns; /* when the connection opened or its last request ended */
+	int64_t body_ns;  /* when the headers were in */
+	uint64_t body_bytes;
+	int64_t answered_ns; /* when an answer was queued; 0: none */
+};
+
+static bool api_addr_is_local(const struct sockaddr *sa)
+{
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+		       htonl(INADDR_LOOPBACK);
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a6) ||
+		       (memcmp(a6->s6_addr, mapped, 12) == 0 && a6->s6_addr[12] == 127 &&
+			a6->s6_addr[13] == 0 && a6->s6_addr[14] == 0 &&
+			a6->s6_addr[15] == 1);
+	}
+	return false;
+}
+
+/* Same host (the port does not count). */
+static bool api_addr_equal(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (b->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			      &((const struct sockaddr_in6 *)b)->sin6_addr,
+			      sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
+/* libmicrohttpd's accept policy: the connection limits. libmicrohttpd's own per-IP limit
+ * counts a connection until its worker thread gets round to cleaning it up, well after
+ * the client saw it closed: 12 clients that each open, ask and close got refused under a
+ * limit of 16. Here a connection stops counting once its last request has ended (and
+ * once the reaper shut it down); the small race between two workers accepting at once
+ * can let the count exceed a limit by the number of workers less one. */
+static enum MHD_Result api_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct api *a = cls;
+	unsigned total = 0, same = 0;
+	bool ok;
+
+	if (!addr || len == 0)
+		return MHD_YES;
+	pthread_mutex_lock(&a->conn_lock);
+	for (struct api_conn *ac = a->conns; ac; ac = ac->next) {
+		if (ac->closing || ac->killed)
+			continue;
+		total++;
+		if (api_addr_equal(&ac->addr, addr))
+			same++;
+	}
+	ok = same < a->max_per_ip &&
+	     total < a->max_conns + (api_addr_is_local(addr) ? API_LOCAL_RESERVE : 0);
+	if (!ok)
+		a->refused++;
+	pthread_mutex_unlock(&a->conn_lock);
+	return ok ? MHD_YES : MHD_NO;
+}
+
+static void api_notify_connection(void *cls, struct MHD_Connection *c,
+				  void **socket_context,
+				  enum MHD_ConnectionNotificationCode toe)
+{
+	struct api *a = cls;
+	struct api_conn *ac = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+		/* Without the state the connection is only left out of the counts. */
+		ac = calloc(1, sizeof(*ac));
+		if (!ac || !fd) {
+			free(ac);
+			return;
+		}
+		ac->api = a;
+		ac->fd = fd->connect_fd;
+		if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+			memcpy(&ac->addr, sa,
+			       sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+							: sizeof(struct sockaddr_in6));
+			ac->local = api_addr_is_local(sa);
+		}
+		ac->since_ns = now_ns();
+		pthread_mutex_lock(&a->conn_lock);
+		ac->next = a->conns;
+		if (a->conns)
+			a->conns->prev = ac;
+		a->conns = ac;
+		pthread_mutex_unlock(&a->conn_lock);
+		*socket_context = ac;
+		return;
+	}
+	if (!ac)
+		return;
+	pthread_mutex_lock(&a->conn_lock);
+	if (ac->prev)
+		ac->prev->next = ac->next;
+	else
+		a->conns = ac->next;
+	if (ac->next)
+		ac->next->prev = ac->prev;
+	pthread_mutex_unlock(&a->conn_lock);
+	free(ac);
+	*socket_context = NULL;
+}
+
+static struct api_conn *api_conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+enum api_conn_event {
+	API_CONN_HEADERS,   /* a request's headers are in */
+	API_CONN_BODY,	    /* n bytes of its body */
+	API_CONN_BODY_DONE, /* its body is complete */
+	API_CONN_ANSWERED,  /* an answer is queued */
+	API_CONN_DONE,	    /* the request ended; the connection stays open */
+	API_CONN_CLOSING,   /* the request ended and so does the connection */
+};
+
+static void api_conn_event(struct MHD_Connection *c, enum api_conn_event ev, size_t n)
+{
+	struct api_conn *ac = api_conn_of(c);
+	int64_t now = now_ns();
+
+	if (!ac)
+		return;
+	pthread_mutex_lock(&ac->api->conn_lock);
+	switch (ev) {
+	case API_CONN_HEADERS:
+		ac->headers_done = ac->in_body = true;
+		ac->closing = false;
+		ac->body_ns = now;
+		ac->body_bytes = 0;
+		ac->answered_ns = 0;
+		break;
+	case API_CONN_BODY: ac->body_bytes += n; break;
+	case API_CONN_BODY_DONE: ac->in_body = false; break;
+	case API_CONN_ANSWERED:
+		ac->in_body = false;
+		ac->answered_ns = now;
+		break;
+	case API_CONN_DONE:
+	case API_CONN_CLOSING:
+		ac->headers_done = ac->in_body = false;
+		ac->answered_ns = 0;
+		ac->since_ns = now;
+		ac->closing = ev == API_CONN_CLOSING;
+		break;
+	}
+	pthread_mutex_unlock(&ac->api->conn_lock);
+}
+
+/* Shuts down the connections that are too slow: headers not in after
+ * API_HEADER_TIMEOUT_S (so also keep-alive connections idle for as long), a body below
+ * API_BODY_MIN_RATE, an answer not taken after API_ANSWER_TIMEOUT_S. libmicrohttpd's
+ * idle timeout alone lets a client that sends a byte now and then hold a connection for
+ * ever. shutdown(2) makes the worker see the end of the connection and close it itself. */
+static void *api_reaper(void *userdata)
+{
+	struct api *a = userdata;
+	unsigned long headers = 0, body = 0, answer = 0;
+
+	pthread_mutex_lock(&a->conn_lock);
+	while (!a->reaper_stop) {
+		int64_t now = now_ns();
+		struct timespec ts;
+
+		for (struct api_conn *ac = a->conns; ac; ac = ac->next) {
+			int64_t t = now - ac->body_ns;
+			bool slow_headers =
+				!ac->headers_done && !ac->closing &&
+				now - ac->since_ns >
+					(int64_t)API_HEADER_TIMEOUT_S * NSEC_PER_SEC;
+			bool slow_body = ac->headers_done && ac->in_body &&
+					 t > (int64_t)API_BODY_GRACE_S * NSEC_PER_SEC &&
+					 ac->body_bytes < (uint64_t)(t / NSEC_PER_SEC) *
+								  API_BODY_MIN_RATE;
+			bool slow_answer =
+				ac->answered_ns &&
+				now - ac->answered_ns >
+					(int64_t)API_ANSWER_TIMEOUT_S * NSEC_PER_SEC;
+
+			if (ac->killed || !(slow_headers || slow_body || slow_answer))
+				continue;
+			shutdown(ac->fd, SHUT_RDWR);
+			ac->killed = true;
+			headers += slow_headers;
+			body += slow_body && !slow_headers;
+			answer += slow_answer && !slow_body && !slow_headers;
+		}
+		/* One line every 10 s at most: a flood must not flood the journal. */
+		if ((headers + body + answer > 0 || a->refused > 0) &&
+		    now - a->noted_ns >= 10 * NSEC_PER_SEC) {
+			unsigned long refused = a->refused;
+
+			a->refused = 0;
+			a->noted_ns = now;
+			pthread_mutex_unlock(&a->conn_lock);
+			if (headers + body + answer > 0)
+				log_notice(
+					"API: closed %lu slow connections (%lu without "
+					"headers after %u s, %lu with a body below %u "
+					"bytes/s, %lu not taking their answer)",
+					headers + body + answer, headers,
+					API_HEADER_TIMEOUT_S, body, API_BODY_MIN_RATE,
+					answer);
+			if (refused > 0)
+				log_notice(
+					"API: refused %lu connections over the limits "
+					"(%u, %u per address, %u more for 127.0.0.1 and "
+					"::1)",
+					refused, a->max_conns, a->max_per_ip,
+					API_LOCAL_RESERVE);
+			headers = body = answer = 0;
+			pthread_mutex_lock(&a->conn_lock);
+		}
+		now = now_ns() + NSEC_PER_SEC / 2;
+		ts = (struct timespec){ .tv_sec = now / NSEC_PER_SEC,
+					.tv_nsec = now % NSEC_PER_SEC };
+		if (!a->reaper_stop)
+			pthread_cond_timedwait(&a->reaper_cond, &a->conn_lock, &ts);
+	}
+	pthread_mutex_unlock(&a->conn_lock);
+	return NULL;
+}
+
 /* ---- replies --------------------------------------------------------------------- */
 
 struct api_reply {
 	unsigned status;
 	json_t *body;
-	const char *allow;	  /* Allow header of a 405 */
+	bool close;	   /* Connection: close (a request that cannot be trusted) */
+	const char *allow; /* Allow header of a 405 */
 	const char *authenticate; /* WWW-Authenticate header of a 401 */
 };
 
@@ -148,6 +424,14 @@ static int api_error(struct api_reply *rep, unsigned status, const char *error,
 	rep->status = status;
 	rep->body =
 		json_pack("{s:s, s:s}", "error", error, "detail", detail ? detail : "");
+	/* The detail may quote what the client sent (a path, a parameter), which need not
+	 * be UTF-8 and so no JSON string: such bytes are shown as '?'. */
+	if (!rep->body && detail) {
+		for (char *p = detail; *p; p++)
+			if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+				*p = '?';
+		rep->body = json_pack("{s:s, s:s}", "error", error, "detail", detail);
+	}
 	return 0;
 }
 
@@ -184,6 +468,8 @@ static enum MHD_Result api_queue(struct MHD_Connection *c, unsigned status,
 		return MHD_NO;
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
+	if (ret == MHD_YES)
+		api_conn_event(c, API_CONN_ANSWERED, 0);
 	return ret;
 }
 
@@ -214,7 +500,9 @@ static enum MHD_Result api_send(struct MHD_Connection *c, struct api_reply *rep)
 						   rep->allow) == MHD_NO) ||
 	    (rep->authenticate &&
 	     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-				     rep->authenticate) == MHD_NO)) {
+				     rep->authenticate) == MHD_NO) ||
+	    (rep->close && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+						   "close") == MHD_NO)) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
@@ -238,6 +526,78 @@ static enum MHD_Result api_param_iter(void *cls, enum MHD_ValueKind kind, const 
 			return MHD_YES;
 	pc->unknown = key;
 	return MHD_NO;
+}
+
+struct api_param_bad {
+	const char *key;
+	const char *why;
+};
+
+static bool api_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned n, min;
+		uint32_t cp;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0)
+			n = 1, min = 0x80, cp = *p & 0x1f;
+		else if ((*p & 0xf0) == 0xe0)
+			n = 2, min = 0x800, cp = *p & 0x0f;
+		else if ((*p & 0xf8) == 0xf0)
+			n = 3, min = 0x10000, cp = *p & 0x07;
+		else
+			return false;
+		if ((size_t)(end - p) <= n)
+			return false;
+		for (unsigned i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+static enum MHD_Result api_param_bad_iter(void *cls, enum MHD_ValueKind kind,
+					  const char *key, size_t key_size,
+					  const char *value, size_t value_size)
+{
+	struct api_param_bad *b = cls;
+
+	if (strlen(key) != key_size || (value && strlen(value) != value_size))
+		b->why = "holds a NUL byte (%00)";
+	else if (!api_utf8_valid(key, key_size) ||
+		 (value && !api_utf8_valid(value, value_size)))
+		b->why = "is not UTF-8";
+	else
+		return MHD_YES;
+	b->key = key;
+	return MHD_NO;
+}
+
+/* 0, or -EINVAL with a 400 in rep for a query parameter whose name or value has a NUL
+ * byte (libmicrohttpd's lookup would see "%00" as an empty value, that is no filter at
+ * all) or is not UTF-8 (it could be neither matched nor quoted in a JSON answer). */
+static int api_params_sane(struct MHD_Connection *c, struct api_reply *rep)
+{
+	struct api_param_bad b = {};
+
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, api_param_bad_iter, &b);
+	if (b.key) {
+		api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter", "parameter '%s' %s",
+			  b.key, b.why);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* 0, or -EINVAL with a 400 in rep for a query parameter the endpoint does not know: a
@@ -691,6 +1051,7 @@ struct api_request {
 	enum api_post post;
 	char *body;
 	size_t len, cap, limit;
+	bool keep_alive; /* the connection carries another request after this one */
 	bool too_large;
 	bool get_pending; /* a GET or HEAD, answered once its request is complete */
 	uint64_t discarded;
@@ -832,11 +1193,19 @@ static int api_post_bundle(struct api *a, struct MHD_Connection *c,
 		pthread_mutex_unlock(&a->writer_lock);
 		fclose(f);
 	}
-	if (r == -EBADMSG || r == -ENOENT || r == -EINVAL) {
+	if (r == -EBADMSG || r == -ENOENT || r == -EINVAL || r == -EEXIST ||
+	    r == -E2BIG) {
+		unsigned status = r == -EEXIST	? MHD_HTTP_CONFLICT
+				  : r == -E2BIG ? MHD_HTTP_CONTENT_TOO_LARGE
+						: MHD_HTTP_BAD_REQUEST;
+
 		log_notice("API: bundle from %s refused: %s",
 			   api_client(c, peer, sizeof(peer)), err ? err : strerror(-r));
-		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad bundle", "%s",
-				 err ? err : strerror(-r));
+		return api_error(rep, status,
+				 r == -EEXIST  ? "conflict"
+				 : r == -E2BIG ? "line too large"
+					       : "bad bundle",
+				 "%s", err ? err : strerror(-r));
 	}
 	if (r == -EBUSY)
 		return api_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy", "%s",
@@ -1146,7 +1515,15 @@ static enum MHD_Result api_begin(struct api *a, struct MHD_Connection *c, const 
 	}
 	if (route->get) {
 		struct api_get g = { .a = a, .c = c, .arg = arg };
-		int r = api_reader(a, &g.db);
+		int r;
+
+		if (api_params_sane(c, &rep) < 0)
+			return api_send(c, &rep);
+		/* Run UUIDs are recorded in lower case (bundle.h). */
+		for (char *p = arg; *p; p++)
+			if (*p >= 'A' && *p <= 'F')
+				*p = (char)(*p - 'A' + 'a');
+		r = api_reader(a, &g.db);
 
 		/* One snapshot per request: the queries of an answer agree with each
 		 * other while the runner or an import commits beside them. */
@@ -1191,6 +1568,58 @@ static enum MHD_Result api_begin(struct api *a, struct MHD_Connection *c, const 
 	return MHD_YES;
 }
 
+struct api_framing {
+	unsigned content_length;
+	const char *first_length;
+	bool length_differs, chunked;
+};
+
+static enum MHD_Result api_framing_iter(void *cls, enum MHD_ValueKind kind,
+					const char *key, const char *value)
+{
+	struct api_framing *f = cls;
+
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (f->content_length++ == 0)
+			f->first_length = value;
+		else if (!value || !f->first_length || !streq(value, f->first_length))
+			f->length_differs = true;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		f->chunked = true;
+	return MHD_YES;
+}
+
+/* 0, or a 400 in rep for a request whose body length is ambiguous: two Content-Length
+ * headers that differ, or Content-Length beside Transfer-Encoding. A proxy in front could
+ * frame such a request otherwise than libmicrohttpd (request smuggling); the connection
+ * is closed after the answer. */
+static int api_framing_check(struct MHD_Connection *c, struct api_reply *rep)
+{
+	struct api_framing f = {};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, api_framing_iter, &f);
+	if (!f.length_differs && !(f.content_length > 0 && f.chunked))
+		return 0;
+	api_error(rep, MHD_HTTP_BAD_REQUEST, "bad request",
+		  f.length_differs
+			  ? "conflicting Content-Length headers"
+			  : "Content-Length and Transfer-Encoding exclude each other");
+	rep->close = true;
+	return -EBADMSG;
+}
+
+/* Whether the connection carries another request after this one (HTTP/1.1 unless
+ * "Connection: close", HTTP/1.0 only with "Connection: keep-alive"). */
+static bool api_keeps_alive(struct MHD_Connection *c, const char *version)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_CONNECTION);
+
+	if (version && streq(version, MHD_HTTP_VERSION_1_1))
+		return !h || !strcasestr(h, "close");
+	return h && strcasestr(h, "keep-alive");
+}
+
 static enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -1205,6 +1634,12 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const cha
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
+		api_conn_event(c, API_CONN_HEADERS, 0);
+		req->keep_alive = api_keeps_alive(c, version);
+		if (api_framing_check(c, &rep) < 0) {
+			req->keep_alive = false;
+			return api_send(c, &rep);
+		}
 		/* libmicrohttpd closes a connection whose answer was queued before the
 		 * request was complete, even one without a body: GETs are answered on the
 		 * next call, which keeps the connection alive for the next request. */
@@ -1213,8 +1648,19 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const cha
 			req->get_pending = true;
 			return MHD_YES;
 		}
-		return api_begin(a, c, url, method, req);
+		{
+			enum MHD_Result ret = api_begin(a, c, url, method, req);
+
+			/* answered before its body: libmicrohttpd closes the connection */
+			if (req->post == API_POST_NONE)
+				req->keep_alive = false;
+			return ret;
+		}
 	}
+	if (*upload_data_size > 0)
+		api_conn_event(c, API_CONN_BODY, *upload_data_size);
+	else
+		api_conn_event(c, API_CONN_BODY_DONE, 0);
 	if (req->get_pending) {
 		if (*upload_data_size > 0) {
 			*upload_data_size = 0; /* a GET's body means nothing: dropped */
@@ -1227,8 +1673,11 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const cha
 		size_t size = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (req->post == API_POST_NONE)
-			return MHD_YES; /* answered already; the rest is dropped */
+		if (req->post == API_POST_NONE) {
+			/* answered already; the rest is dropped, and so is the connection */
+			req->keep_alive = false;
+			return MHD_YES;
+		}
 		return api_body_add(req, upload_data, size);
 	}
 	if (req->too_large) {
@@ -1247,8 +1696,17 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const cha
 static void api_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			  enum MHD_RequestTerminationCode toe)
 {
-	api_request_free(*con_cls);
+	struct api_request *req = *con_cls;
+	bool alive = req && req->keep_alive && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+	/* A large body leaves the worker's malloc arena with free memory glibc keeps
+	 * (jansson's trees of an import, the body itself): given back here. */
+	bool trim = req && req->cap >= API_TRIM_THRESHOLD;
+
+	api_conn_event(c, alive ? API_CONN_DONE : API_CONN_CLOSING, 0);
+	api_request_free(req);
 	*con_cls = NULL;
+	if (trim)
+		malloc_trim(0);
 }
 
 static void api_mhd_log(void *cls, const char *fmt, va_list ap) _printf_(2, 0);
@@ -1261,7 +1719,14 @@ static void api_mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
-	log_warning("libmicrohttpd: %s", buf);
+	/* What one client did to its own connection: under a flood of them that would
+	 * be a line per connection (the reaper and api_accept() count them instead). */
+	if (strncmp(buf, "Connection was closed", 21) == 0 ||
+	    strncmp(buf, "Connection socket is closed", 27) == 0 ||
+	    strstr(buf, "Server reached connection limit") || strstr(buf, "timed out"))
+		log_debug("libmicrohttpd: %s", buf);
+	else
+		log_warning("libmicrohttpd: %s", buf);
 }
 
 static void api_reader_close(void *p)
@@ -1352,6 +1817,15 @@ static void api_free(struct api *a)
 	db_close(a->writer);
 	if (a->reader_key_set)
 		pthread_key_delete(a->reader_key);
+	if (a->reaper_started) {
+		pthread_mutex_lock(&a->conn_lock);
+		a->reaper_stop = true;
+		pthread_cond_signal(&a->reaper_cond);
+		pthread_mutex_unlock(&a->conn_lock);
+		pthread_join(a->reaper, NULL);
+	}
+	pthread_cond_destroy(&a->reaper_cond);
+	pthread_mutex_destroy(&a->conn_lock);
 	pthread_mutex_destroy(&a->writer_lock);
 	pthread_mutex_destroy(&a->campaign_lock);
 	free(a->database);
@@ -1384,6 +1858,12 @@ int api_start(const struct api_opts *o, struct api **ret)
 		return log_oom();
 	pthread_mutex_init(&a->writer_lock, NULL);
 	pthread_mutex_init(&a->campaign_lock, NULL);
+	pthread_mutex_init(&a->conn_lock, NULL);
+	cond_init_monotonic(&a->reaper_cond);
+	a->max_conns =
+		o->max_connections ? o->max_connections : API_MAX_CONNECTIONS_DEFAULT;
+	a->max_per_ip = o->max_connections_per_ip ? o->max_connections_per_ip
+						  : API_MAX_CONNECTIONS_PER_IP_DEFAULT;
 	a->conf = o->conf;
 	a->max_body = o->max_body ? o->max_body : API_MAX_BODY_DEFAULT;
 	a->started_ns = now_ns();
@@ -1431,16 +1911,16 @@ int api_start(const struct api_opts *o, struct api **ret)
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
 					    o->threads ? o->threads : API_THREADS_DEFAULT,
 					    NULL };
-	ops[n++] =
-		(struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-					 o->max_connections ? o->max_connections
-							    : API_MAX_CONNECTIONS_DEFAULT,
-					 NULL };
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-					    o->max_connections_per_ip
-						    ? o->max_connections_per_ip
-						    : API_MAX_CONNECTIONS_PER_IP_DEFAULT,
+	/* The limits are api_accept()'s; libmicrohttpd's own, which it splits between the
+	 * workers and which counts connections until they are cleaned up, is only a
+	 * backstop well above them. */
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+					    2 * (a->max_conns + API_LOCAL_RESERVE) +
+						    (o->threads ? o->threads
+								: API_THREADS_DEFAULT),
 					    NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+					    (intptr_t)api_notify_connection, a };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 					    API_CONNECTION_TIMEOUT_S, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -1451,7 +1931,13 @@ int api_start(const struct api_opts *o, struct api **ret)
 
 	/* The logger comes first, so that MHD's messages about the other options reach
 	 * it. */
-	a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, api_handle, a,
+	r = pthread_create(&a->reaper, NULL, api_reaper, a);
+	if (r != 0) {
+		r = log_error_errno(r, "Failed to start a thread");
+		goto fail;
+	}
+	a->reaper_started = true;
+	a->mhd = MHD_start_daemon(flags, 0, api_accept, a, api_handle, a,
 				  MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
 				  MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 	if (!a->mhd) {

@@ -41,6 +41,18 @@ struct api_opts {
 #define API_THREADS_DEFAULT		   4u
 #define API_CONNECTION_TIMEOUT_S	   30u
 #define API_CONNECTION_MEMORY_LIMIT	   ((size_t)128 << 10)
+/* Beyond max_connections, this many more for clients on 127.0.0.1 or ::1 (health checks,
+ * the CLI on the host), so that remote clients filling the limit do not lock them out. */
+#define API_LOCAL_RESERVE 8u
+/* A request's headers must be complete this long after the connection opened (or the
+ * previous request on it ended); an idle keep-alive connection is closed after as long. */
+#define API_HEADER_TIMEOUT_S 10u
+/* A body must arrive at API_BODY_MIN_RATE bytes/s on average, measured from
+ * API_BODY_GRACE_S after the headers on. */
+#define API_BODY_GRACE_S  10u
+#define API_BODY_MIN_RATE 4096u
+/* An answer must be taken by the client within this long after it is queued. */
+#define API_ANSWER_TIMEOUT_S 60u
 
 /* Starts the server: reads the token (token-file), opens the writer connection, binds
  * and listens. Errors are logged; returns 0 or a negative errno (-EOPNOTSUPP when built

@@ -422,7 +422,18 @@ int main(int argc, char **argv)
 		log_error("%s", err ? err : "cannot load configuration");
 		return 2;
 	}
+	if (conf->daemon.token_emptied_at && !conf->daemon.token)
+		log_warning(
+			"%s: [daemon] token is empty: ingest (POST /api/v1/bundles and "
+			"/api/v1/campaigns) is off",
+			conf->daemon.token_emptied_at);
 	if (arg_check) {
+		r = conf_check_files(conf, &err);
+		if (r < 0) {
+			log_error("%s: %s", arg_config, err ? err : strerror(-r));
+			conf_free(conf);
+			return 2;
+		}
 		printf("%s: ok (%zu targets, %zu devices, %zu scenarios, %zu "
 		       "campaigns)\n",
 		       arg_config, conf->n_targets, conf->n_devices, conf->n_scenarios,

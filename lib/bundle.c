@@ -51,6 +51,14 @@ static bool uuid_is_valid(const char *s)
 	return true;
 }
 
+/* UUIDs are compared as strings: an upper-case spelling must not make a second run. */
+static void uuid_canonicalize(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'F')
+			*s = (char)(*s - 'A' + 'a');
+}
+
 static bool str_eq_null(const char *a, const char *b)
 {
 	return a == b || (a && b && streq(a, b));
@@ -810,6 +818,7 @@ int bundle_run_from_json(json_t *j, struct run_record *ret, char **ret_error)
 		r = perr(&err, ctx, "\"uuid\" is not a UUID: \"%s\"", uuid);
 		goto fail;
 	}
+	uuid_canonicalize(uuid);
 	memcpy(rr.uuid, uuid, sizeof(rr.uuid));
 	if ((r = get_str(j, ctx, "campaign", true, &rr.campaign, &err)) < 0 ||
 	    (r = get_str(j, ctx, "scenario", true, &rr.scenario, &err)) < 0 ||
@@ -1213,6 +1222,7 @@ static int import_resolve_run(struct import_ctx *ic, json_t *j, int64_t *ret_id)
 	r = get_str(j, NULL, "run", true, &uuid, &ic->msg);
 	if (r < 0)
 		return r;
+	uuid_canonicalize(uuid);
 	if (ic->run_uuid[0] && streq(ic->run_uuid, uuid)) {
 		*ret_id = ic->run_id;
 		return 0;
@@ -1232,6 +1242,120 @@ static int import_resolve_run(struct import_ctx *ic, json_t *j, int64_t *ret_id)
 	return 0;
 }
 
+/* ---- conflicts: a record that is present already must say the same ---------------- */
+
+/* v as compact JSON for a message, cut after 60 bytes. */
+static char *conflict_value(json_t *v)
+{
+	char *s;
+
+	if (!v)
+		return strdup("(absent)");
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (s && strlen(s) > 60)
+		memcpy(s + 56, "...", 4);
+	return s;
+}
+
+/* -EEXIST with "CTX: FIELD differs from the recorded copy (recorded X, given Y)". */
+static int conflict(struct import_ctx *ic, const char *ctx, const char *field,
+		    json_t *recorded, json_t *given)
+{
+	_cleanup_free_ char *rv = conflict_value(recorded), *gv = conflict_value(given);
+
+	free(ic->msg);
+	ic->msg = strprintf("%s: \"%s\" differs from the recorded copy (recorded %s, "
+			    "given %s): conflicting content",
+			    ctx, field, rv ? rv : "?", gv ? gv : "?");
+	return -EEXIST;
+}
+
+static bool key_skipped(const char *key, const char *const *skip)
+{
+	for (; skip && *skip; skip++)
+		if (streq(*skip, key))
+			return true;
+	return false;
+}
+
+/* The first key, in a's order and then b's, whose values differ; NULL when a and b agree
+ * on every key but those in skip (NULL-terminated, may be NULL). */
+static const char *json_first_diff(json_t *a, json_t *b, const char *const *skip)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(a, key, v)
+	{
+		if (!key_skipped(key, skip) && !json_equal(v, json_object_get(b, key)))
+			return key;
+	}
+	json_object_foreach(b, key, v)
+	{
+		if (!key_skipped(key, skip) && !json_object_get(a, key))
+			return key;
+	}
+	return NULL;
+}
+
+/* Compares two objects made by the *_to_json() functions (r is their result: both
+ * must have succeeded); 0 when they agree, -EEXIST with the first differing field. */
+static int compare_json(struct import_ctx *ic, int r, const char *ctx, json_t *recorded,
+			json_t *given, const char *const *skip)
+{
+	const char *key;
+
+	if (r < 0)
+		return r;
+	key = json_first_diff(recorded, given, skip);
+	if (!key)
+		return 0;
+	return conflict(ic, ctx, key, json_object_get(recorded, key),
+			json_object_get(given, key));
+}
+
+/* A run line of a run that is recorded: the fields that say which run it is must agree.
+ * Left out: how the run ended (the end line's business), and what a resumed run's next
+ * boot writes anew in its run line (start time, host name, the kernel command line and
+ * what it sets). */
+static int import_run_compare(struct import_ctx *ic, const struct run_record *given)
+{
+	static const char *const skip_run[] = {
+		"type",	      "status",	  "finished_at", "load_metrics",
+		"started_at", "hostname", "kernel",	 NULL,
+	};
+	static const char *const skip_kernel[] = { "cmdline", "fw_devlink",
+						   "deferred_probe_timeout", NULL };
+	_cleanup_(run_record_done) struct run_record rec = {};
+	_cleanup_json_ json_t *jr = NULL, *jg = NULL;
+	_cleanup_free_ char *ctx = strprintf("run %s", given->uuid);
+	json_t *kr, *kg;
+	const char *key;
+	int r;
+
+	if (!ctx)
+		return -ENOMEM;
+	r = db_run_load(ic->db, given->uuid, &rec);
+	if (r < 0)
+		return import_db_error(ic, r);
+	r = bundle_run_to_json(&rec, &jr);
+	if (r >= 0)
+		r = bundle_run_to_json(given, &jg);
+	r = compare_json(ic, r, ctx, jr, jg, skip_run);
+	if (r < 0)
+		return r;
+	kr = json_object_get(jr, "kernel");
+	kg = json_object_get(jg, "kernel");
+	key = json_first_diff(kr, kg, skip_kernel);
+	if (key) {
+		_cleanup_free_ char *field = strprintf("kernel.%s", key);
+
+		return conflict(ic, ctx, field ? field : key, json_object_get(kr, key),
+				json_object_get(kg, key));
+	}
+	return 0;
+}
+
 static int import_run(struct import_ctx *ic, json_t *j)
 {
 	_cleanup_(run_record_done) struct run_record rr = {};
@@ -1243,6 +1367,9 @@ static int import_run(struct import_ctx *ic, json_t *j)
 		return r;
 	r = db_run_find(ic->db, rr.uuid, &id);
 	if (r == 0) {
+		r = import_run_compare(ic, &rr);
+		if (r < 0)
+			return r;
 		ic->stats.runs_present++;
 	} else if (r == -ENOENT) {
 		r = db_run_insert(ic->db, &rr, &id);
@@ -1254,6 +1381,215 @@ static int import_run(struct import_ctx *ic, json_t *j)
 	}
 	memcpy(ic->run_uuid, rr.uuid, sizeof(ic->run_uuid));
 	ic->run_id = id;
+	return 0;
+}
+
+static bool event_same_key(const struct kernel_event *a, const struct kernel_event *b)
+{
+	return a->boot == b->boot && a->source == b->source && a->seq == b->seq;
+}
+
+static int event_json(const struct kernel_event *e, json_t **ret)
+{
+	_cleanup_json_ json_t *o = json_object();
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	r = event_fields_to_json(o, e);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+static int compare_event(struct import_ctx *ic, const char *ctx,
+			 const struct kernel_event *recorded,
+			 const struct kernel_event *given)
+{
+	_cleanup_json_ json_t *jr = NULL, *jg = NULL;
+	int r;
+
+	r = event_json(recorded, &jr);
+	if (r >= 0)
+		r = event_json(given, &jg);
+	return compare_json(ic, r, ctx, jr, jg, NULL);
+}
+
+/* The events of a recorded cycle against those of the line. An event of the line that
+ * the run holds outside this cycle is fine when it says the same (db_cycle_insert never
+ * duplicates a kernel record), and so is a repeat of a key within the line. */
+static int compare_cycle_events(struct import_ctx *ic, int64_t run_id, const char *ctx,
+				const struct cycle_record *rec,
+				const struct cycle_record *given)
+{
+	size_t matched = 0;
+	int r;
+
+	for (size_t i = 0; i < given->n_events; i++) {
+		const struct kernel_event *e = &given->events[i];
+		const struct kernel_event *found = NULL;
+		const struct kernel_event *repeat = NULL;
+		char sub[160];
+
+		snprintf(sub, sizeof(sub), "%s: events[%zu]", ctx, i);
+		for (size_t k = 0; k < i && !repeat; k++)
+			if (event_same_key(&given->events[k], e))
+				repeat = &given->events[k];
+		if (repeat) {
+			r = compare_event(ic, sub, repeat, e);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		for (size_t k = 0; k < rec->n_events && !found; k++)
+			if (event_same_key(&rec->events[k], e))
+				found = &rec->events[k];
+		if (found) {
+			r = compare_event(ic, sub, found, e);
+			if (r < 0)
+				return r;
+			matched++;
+			continue;
+		}
+		{
+			_cleanup_(kernel_event_done) struct kernel_event other = {};
+
+			r = db_event_find(ic->db, run_id, e, &other);
+			if (r >= 0)
+				r = compare_event(ic, sub, &other, e);
+			if (r == -EEXIST)
+				return r;
+			if (r == -ENOENT) {
+				free(ic->msg);
+				ic->msg = strprintf(
+					"%s: not in the recorded copy (boot %d, %s seq "
+					"%lld): conflicting content",
+					sub, e->boot,
+					event_source_to_string(e->source)
+						? event_source_to_string(e->source)
+						: "?",
+					(long long)e->seq);
+				return -EEXIST;
+			}
+			if (r < 0)
+				return import_db_error(ic, r);
+		}
+	}
+	if (matched != rec->n_events) {
+		free(ic->msg);
+		ic->msg =
+			strprintf("%s: \"events\": the recorded copy has %zu events the "
+				  "line does not have: conflicting content",
+				  ctx, rec->n_events - matched);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/* A cycle line whose (run, seq) is recorded: every field, action, observation and event
+ * must agree with the recorded copy. Actions are matched by idx and observations by
+ * device, since that is what identifies them (the order on disk may differ). */
+static int import_cycle_compare(struct import_ctx *ic, int64_t run_id,
+				const struct cycle_record *given)
+{
+	static const char *const skip_cycle[] = { "type",	  "run",    "actions",
+						  "observations", "events", NULL };
+	_cleanup_(cycle_record_done) struct cycle_record rec = {};
+	_cleanup_json_ json_t *jr = NULL, *jg = NULL;
+	char ctx[64];
+	int r;
+
+	snprintf(ctx, sizeof(ctx), "cycle %lld", (long long)given->seq);
+	r = db_cycle_load(ic->db, run_id, given->seq, &rec);
+	if (r < 0)
+		return import_db_error(ic, r);
+	r = bundle_cycle_to_json(NULL, &rec, &jr);
+	if (r >= 0)
+		r = bundle_cycle_to_json(NULL, given, &jg);
+	r = compare_json(ic, r, ctx, jr, jg, skip_cycle);
+	if (r < 0)
+		return r;
+
+	if (rec.n_actions != given->n_actions ||
+	    rec.n_observations != given->n_observations) {
+		bool act = rec.n_actions != given->n_actions;
+		_cleanup_json_ json_t *nr = json_integer(
+			(json_int_t)(act ? rec.n_actions : rec.n_observations));
+		_cleanup_json_ json_t *ng = json_integer(
+			(json_int_t)(act ? given->n_actions : given->n_observations));
+
+		return conflict(ic, ctx, act ? "actions" : "observations", nr, ng);
+	}
+	for (size_t i = 0; i < given->n_actions; i++) {
+		const struct action_record *a = &given->actions[i], *b = NULL;
+		_cleanup_json_ json_t *ar = NULL, *ag = NULL;
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s: actions[%zu]", ctx, i);
+		for (size_t k = 0; k < rec.n_actions && !b; k++)
+			if (rec.actions[k].idx == a->idx)
+				b = &rec.actions[k];
+		if (!b) {
+			_cleanup_json_ json_t *idx = json_integer(a->idx);
+
+			return conflict(ic, sub, "idx", NULL, idx);
+		}
+		r = action_to_json(b, &ar);
+		if (r >= 0)
+			r = action_to_json(a, &ag);
+		r = compare_json(ic, r, sub, ar, ag, NULL);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < given->n_observations; i++) {
+		const struct observation *o = &given->observations[i], *b = NULL;
+		_cleanup_json_ json_t *orec = NULL, *ogiv = NULL;
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s: observations[%zu]", ctx, i);
+		for (size_t k = 0; k < rec.n_observations && !b; k++)
+			if (str_eq_null(rec.observations[k].device, o->device))
+				b = &rec.observations[k];
+		if (!b) {
+			_cleanup_json_ json_t *dev =
+				json_string(o->device ? o->device : "");
+
+			return conflict(ic, sub, "device", NULL, dev);
+		}
+		r = observation_to_json(b, &orec);
+		if (r >= 0)
+			r = observation_to_json(o, &ogiv);
+		r = compare_json(ic, r, sub, orec, ogiv, NULL);
+		if (r < 0)
+			return r;
+	}
+	return compare_cycle_events(ic, run_id, ctx, &rec, given);
+}
+
+/* The events of a cycle just inserted (inside the import's transaction, which a conflict
+ * rolls back): db_cycle_insert() keeps one copy of a kernel record (run, boot, source,
+ * seq), the first, adopting one the run held unattached and leaving one another cycle
+ * holds. What is kept must say what the line says; otherwise a copy would be dropped
+ * without a word. */
+static int import_cycle_events_check(struct import_ctx *ic, int64_t run_id,
+				     const struct cycle_record *c)
+{
+	char sub[160];
+	int r;
+
+	for (size_t i = 0; i < c->n_events; i++) {
+		_cleanup_(kernel_event_done) struct kernel_event kept = {};
+
+		snprintf(sub, sizeof(sub), "cycle %lld: events[%zu]", (long long)c->seq,
+			 i);
+		r = db_event_find(ic->db, run_id, &c->events[i], &kept);
+		if (r < 0)
+			return import_db_error(ic, r);
+		r = compare_event(ic, sub, &kept, &c->events[i]);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -1271,11 +1607,17 @@ static int import_cycle(struct import_ctx *ic, json_t *j)
 		return r;
 	r = db_cycle_insert(ic->db, run_id, &c, NULL);
 	if (r == -EEXIST) {
+		r = import_cycle_compare(ic, run_id, &c);
+		if (r < 0)
+			return r;
 		ic->stats.cycles_present++;
 		return 0;
 	}
 	if (r < 0)
 		return import_db_error(ic, r);
+	r = import_cycle_events_check(ic, run_id, &c);
+	if (r < 0)
+		return r;
 	ic->stats.cycles_inserted++;
 	return 0;
 }
@@ -1283,6 +1625,7 @@ static int import_cycle(struct import_ctx *ic, json_t *j)
 static int import_event(struct import_ctx *ic, json_t *j)
 {
 	_cleanup_(kernel_event_done) struct kernel_event e = {};
+	_cleanup_(kernel_event_done) struct kernel_event rec = {};
 	int64_t run_id;
 	int r;
 
@@ -1295,11 +1638,29 @@ static int import_event(struct import_ctx *ic, json_t *j)
 	r = db_event_insert_unattached(ic->db, run_id, &e);
 	if (r < 0)
 		return import_db_error(ic, r);
-	if (r > 0)
+	if (r > 0) {
 		ic->stats.events_inserted++;
-	else
-		ic->stats.events_present++;
+		return 0;
+	}
+	r = db_event_find(ic->db, run_id, &e, &rec);
+	if (r < 0)
+		return import_db_error(ic, r);
+	r = compare_event(ic, "event", &rec, &e);
+	if (r < 0)
+		return r;
+	ic->stats.events_present++;
 	return 0;
+}
+
+/* How far along its life a status is: a run only moves forward. An interrupted run may
+ * still be taken up and end otherwise; finished and aborted are final. */
+static int run_status_rank(const char *s)
+{
+	if (streq(s, "running"))
+		return 0;
+	if (streq(s, "interrupted"))
+		return 1;
+	return 2;
 }
 
 static int import_end(struct import_ctx *ic, json_t *j)
@@ -1307,8 +1668,9 @@ static int import_end(struct import_ctx *ic, json_t *j)
 	_cleanup_(run_record_done) struct run_record cur = {};
 	_cleanup_free_ char *status = NULL, *finished_at = NULL, *load_metrics = NULL,
 			    *reason = NULL;
+	_cleanup_free_ char *ctx = NULL;
 	int64_t run_id;
-	int r;
+	int r, have, want;
 
 	r = import_resolve_run(ic, j, &run_id);
 	if (r < 0)
@@ -1327,6 +1689,37 @@ static int import_end(struct import_ctx *ic, json_t *j)
 	if (streq(cur.status, status) && str_eq_null(cur.finished_at, finished_at) &&
 	    (!load_metrics || str_eq_null(cur.load_metrics, load_metrics)) &&
 	    (!reason || str_eq_null(cur.status_reason, reason))) {
+		ic->stats.ends_present++;
+		return 0;
+	}
+	have = run_status_rank(cur.status);
+	want = run_status_rank(status);
+	ctx = strprintf("end of run %s", ic->run_uuid);
+	if (!ctx)
+		return -ENOMEM;
+	/* An end line saying "running" of a run that ended would undo the end. */
+	if (want == 0 || (have == 2 && want == 2)) {
+		_cleanup_json_ json_t *jr = NULL, *jg = NULL;
+		bool st = !streq(cur.status, status);
+		const char *field = st ? "status"
+				    : !str_eq_null(cur.finished_at, finished_at)
+					    ? "finished_at"
+					    : "load_metrics";
+		const char *rv = st			       ? cur.status
+				 : streq(field, "finished_at") ? cur.finished_at
+							       : cur.load_metrics;
+		const char *gv = st			       ? status
+				 : streq(field, "finished_at") ? finished_at
+							       : load_metrics;
+
+		jr = rv ? json_string(rv) : json_null();
+		jg = gv ? json_string(gv) : json_null();
+		return conflict(ic, ctx, field, jr, jg);
+	}
+	/* An older state arriving late (an interruption the run has since got past, as
+	 * a spool or a stream replayed out of order can deliver) changes nothing. */
+	if (want < have || (want == 1 && have == 1 && cur.finished_at && finished_at &&
+			    strcmp(finished_at, cur.finished_at) < 0)) {
 		ic->stats.ends_present++;
 		return 0;
 	}
@@ -1382,6 +1775,98 @@ static size_t line_content_len(const char *line, size_t len)
 	return 0;
 }
 
+/* Refuses, before jansson builds a tree of it, a line that would cost far more memory
+ * than its size (30 MB of "[]," is ten million arrays, gigabytes as json_t): too long,
+ * nested too deep or holding too many values. One pass that only tracks strings; the
+ * parsing proper is jansson's. -E2BIG with the reason in *ret_msg. */
+static int line_check_limits(const char *s, size_t len, char **ret_msg)
+{
+	size_t depth = 0, values = 0;
+	bool in_str = false, esc = false;
+
+	if (len > BUNDLE_LINE_MAX) {
+		*ret_msg = strprintf("longer than %zu bytes", BUNDLE_LINE_MAX);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_str = true;
+			values++;
+			break;
+		case '[':
+		case '{':
+			values++;
+			if (++depth > BUNDLE_LINE_MAX_DEPTH) {
+				*ret_msg = strprintf("nested deeper than %d levels",
+						     BUNDLE_LINE_MAX_DEPTH);
+				return -E2BIG;
+			}
+			break;
+		case ']':
+		case '}':
+			if (depth > 0)
+				depth--;
+			break;
+		case ',': values++; break;
+		default: break;
+		}
+		if (values > BUNDLE_LINE_MAX_VALUES) {
+			*ret_msg = strprintf("more than %d JSON values",
+					     BUNDLE_LINE_MAX_VALUES);
+			return -E2BIG;
+		}
+	}
+	return 0;
+}
+
+/* Reads one line, '\n' included when there is one, into *buf (grown as needed, NUL
+ * terminated). Returns its length, 0 at the end of the input, -E2BIG (the rest of the line
+ * is not read) for a line longer than BUNDLE_LINE_MAX plus its terminator, or -ENOMEM /
+ * -EIO: a failure to read is never taken for the end of the input. */
+static ssize_t read_line(FILE *in, char **buf, size_t *cap)
+{
+	size_t len = 0;
+	int c;
+
+	for (;;) {
+		c = getc_unlocked(in);
+		if (c == EOF)
+			break;
+		if (len >= BUNDLE_LINE_MAX + 2) /* the content and "\r\n" */
+			return -E2BIG;
+		if (len + 2 > *cap) {
+			size_t ncap = *cap ? *cap * 2 : 4096;
+			char *nb;
+
+			nb = realloc(*buf, ncap);
+			if (!nb)
+				return -ENOMEM;
+			*buf = nb;
+			*cap = ncap;
+		}
+		(*buf)[len++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (c == EOF && ferror(in))
+		return errno == ENOMEM ? -ENOMEM : -EIO;
+	if (*buf)
+		(*buf)[len] = '\0';
+	return (ssize_t)len;
+}
+
 static void stats_add(struct bundle_stats *to, const struct bundle_stats *s)
 {
 	to->lines += s->lines;
@@ -1401,12 +1886,18 @@ int bundle_import_line(struct db *db, const char *line, size_t len,
 {
 	struct import_ctx ic = { .db = db };
 	_cleanup_json_ json_t *j = NULL;
+	_cleanup_free_ char *msg = NULL;
 	json_error_t je;
 	int r;
 
 	len = line_content_len(line, len);
 	if (len == 0)
 		return 0;
+	r = line_check_limits(line, len, &msg);
+	if (r < 0) {
+		hand_error(TAKE_PTR(msg), ret_error);
+		return r;
+	}
 	j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
 		hand_error(strdup(je.text), ret_error);
@@ -1453,9 +1944,10 @@ int bundle_import(struct db *db, FILE *in, struct bundle_stats *ret_stats,
 		return r;
 	}
 
-	while ((n = getline(&line, &cap, in)) >= 0) {
+	while ((n = read_line(in, &line, &cap)) > 0) {
 		_cleanup_json_ json_t *j = NULL;
-		bool complete = n > 0 && line[n - 1] == '\n';
+		_cleanup_free_ char *why = NULL;
+		bool complete = line[n - 1] == '\n';
 		size_t len = line_content_len(line, (size_t)n);
 		json_error_t je;
 
@@ -1463,10 +1955,15 @@ int bundle_import(struct db *db, FILE *in, struct bundle_stats *ret_stats,
 		if (len == 0)
 			continue;
 
+		r = line_check_limits(line, len, &why);
+		if (r < 0) {
+			err = strprintf("line %zu: %s", lineno, why ? why : strerror(-r));
+			goto fail;
+		}
 		j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 		if (!j) {
-			/* getline() only returns a line without '\n' at the end of the
-			 * input: the producer died in the middle of writing it. */
+			/* A line without '\n' comes only at the end of the input: the
+			 * producer died in the middle of writing it. */
 			if (!complete) {
 				ic.stats.torn_tail = true;
 				break;
@@ -1483,9 +1980,12 @@ int bundle_import(struct db *db, FILE *in, struct bundle_stats *ret_stats,
 			goto fail;
 		}
 	}
-	if (ferror(in)) {
-		r = -EIO;
-		err = strprintf("line %zu: read error", lineno + 1);
+	if (n < 0) {
+		r = (int)n;
+		err = r == -E2BIG ? strprintf("line %zu: longer than %zu bytes",
+					      lineno + 1, BUNDLE_LINE_MAX)
+				  : strprintf("line %zu: cannot read: %s", lineno + 1,
+					      strerror(-r));
 		goto fail;
 	}
 

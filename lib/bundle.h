@@ -15,9 +15,18 @@
  * model is absent; unknown fields are ignored so older readers accept newer producers;
  * an unknown "type" is an error, because skipping it would lose records silently.
  *
- * Importing is idempotent: runs are keyed by UUID, cycles by (run, seq), events by (run,
- * boot, source, seq); what is recorded already is counted, not written again (the first
- * copy wins). One import is one transaction: on any error nothing of the bundle stays.
+ * Importing is idempotent: runs are keyed by UUID (lower-cased), cycles by (run, seq),
+ * events by (run, boot, source, seq); what is recorded already is counted, not written
+ * again. A record that is present must say the same as the recorded copy: otherwise the
+ * import is a conflict and refused (-EEXIST). Of a run line that means the fields naming
+ * the run (campaign, scenario, target, load, sweep, cycles_planned and the kernel but its
+ * command line: a resumed run's next boot writes started_at, hostname and cmdline anew);
+ * of a cycle, everything. An end line only moves a run forward: running, then
+ * interrupted, then finished or aborted; an older state arriving late is counted as
+ * present, an end line saying "running" of a run that ended, or another final state or
+ * time for one that is final, is a conflict. An event a cycle line carries that the run
+ * holds already elsewhere keeps its recorded copy, as db_cycle_insert() does.
+ * One import is one transaction: on any error nothing of the bundle stays.
  * Functions return 0 or a negative errno and never log; outputs named ret_ are untouched
  * on failure, except ret_error, which is set only on failure.
  */
@@ -31,6 +40,13 @@
 
 #include "db.h"
 #include "model.h"
+
+/* Limits of one line, checked before it is parsed (a cycle line is a few kB; a cycle with
+ * a kernel log flood a few MB): what a line may cost in memory stays a small multiple of
+ * its size. */
+#define BUNDLE_LINE_MAX	       ((size_t)16 << 20) /* bytes, without the line end */
+#define BUNDLE_LINE_MAX_DEPTH  16		  /* nesting of arrays and objects */
+#define BUNDLE_LINE_MAX_VALUES 1000000		  /* JSON values (about) */
 
 struct bundle_stats {
 	size_t lines; /* non-blank lines processed */
@@ -107,9 +123,12 @@ int bundle_export_run(struct db *db, const char *uuid, FILE *out);
 /* Imports a bundle (any number of runs) in one transaction. *ret_stats (optional) counts
  * what was inserted and what was present already. On failure nothing is written, and
  * *ret_error (optional) gets a malloc'd "line N: ..." message: -EBADMSG for a malformed
- * line or a record the schema refuses, -ENOENT for a line naming a run that neither the
- * bundle (earlier) nor the database has, or the db error (-EBUSY, -ENOSPC, ...). Inside a
- * caller's transaction the import nests as a savepoint. */
+ * line or a record the schema refuses, -E2BIG for a line over the BUNDLE_LINE_* limits,
+ * -ENOENT for a line naming a run that neither the bundle (earlier) nor the database has,
+ * -EEXIST for a conflict (a run, cycle or event that is recorded with other content: the
+ * message names the field), -ENOMEM or -EIO when reading the input fails (never taken for
+ * its end), or the db error (-EBUSY, -ENOSPC, ...). Inside a caller's transaction the
+ * import nests as a savepoint. */
 int bundle_import(struct db *db, FILE *in, struct bundle_stats *ret_stats,
 		  char **ret_error);
 

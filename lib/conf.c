@@ -395,6 +395,7 @@ void conf_free(struct conf *c)
 	free(c->daemon.stream);
 	free(c->daemon.label);
 	free(c->daemon.reboot_command);
+	free(c->daemon.token_emptied_at);
 	free(c->push.url);
 	free(c->push.token);
 	free(c->push.token_file);
@@ -1345,7 +1346,12 @@ static char *conf_reader(char *str, int num, void *stream)
 			   "line is longer than %d characters", num - 3);
 		return NULL;
 	}
-	memcpy(str, start, n);
+	/* Only the content and one '\n': n also counts every '\r' before the newline, and
+	 * copying those could overrun inih's buffer (found by tests/fuzz/fuzz-conf). */
+	memcpy(str, start, content);
+	n = content;
+	if (nl)
+		str[n++] = '\n';
 	str[n] = 0;
 
 	if (str[0] == '[') {
@@ -1629,6 +1635,20 @@ static int conf_check_daemon(struct conf_parser *p, struct conf_meta *m)
 		return conf_key_error_at(p, m, "token-file",
 					 conf_key_origin(m, "token-file"),
 					 "'token' and 'token-file' exclude each other");
+	/* An empty value resets a key (docs/config.md); for the token that turns ingest
+	 * off, which a template with an unset variable would do by mistake: recorded for
+	 * --check-config's and the daemon's warning. */
+	{
+		struct conf_origin o = m->keys[conf_key_index("token")];
+
+		if (!d->token && !d->token_file && o.line > 0) {
+			free(p->c->daemon.token_emptied_at);
+			p->c->daemon.token_emptied_at =
+				strprintf("%s:%u", o.file, o.line);
+			if (!p->c->daemon.token_emptied_at)
+				return conf_oom(p);
+		}
+	}
 	return 0;
 }
 
@@ -1747,7 +1767,8 @@ static int conf_read_file(const char *path, char **ret, size_t *ret_len)
 	struct stat st;
 	size_t len = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer for ever. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return negative_errno();
 	if (fstat(fd, &st) < 0)
@@ -1788,7 +1809,8 @@ static int conf_feed_file(struct conf_parser *p, const char *path)
 	if (r == -EFBIG)
 		return conf_error(p, r, path, 0, "larger than %d bytes", CONF_FILE_MAX);
 	if (r == -EINVAL)
-		return conf_error(p, r, path, 0, "not a regular file");
+		return conf_error(p, r, path, 0,
+				  "not a regular file (a FIFO, device or socket)");
 	if (r < 0)
 		return conf_error(p, r, path, 0, "cannot read: %s", strerror(-r));
 	return conf_feed(p, path, text, len);
@@ -1883,6 +1905,86 @@ int conf_load(const char *main_path, const char *dropin_dir, struct conf **ret,
 	}
 	free(dropins);
 	return conf_parser_finish(&p, ret, ret_error);
+}
+
+/* ---- files the daemon opens at startup (--check-config) ---- */
+
+/* A token file as api.c and push.c read it: a regular file whose first line is the
+ * token. */
+static int conf_check_token_file(const char *section, const char *path, char **ret_error)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	char buf[4096];
+	ssize_t n;
+	const char *why;
+	int r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = negative_errno();
+		*ret_error = strprintf("[%s] token-file '%s': cannot open: %s", section,
+				       path, strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*ret_error = strprintf("[%s] token-file '%s': not a regular file",
+				       section, path);
+		return -EINVAL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		r = negative_errno();
+		*ret_error = strprintf("[%s] token-file '%s': cannot read: %s", section,
+				       path, strerror(-r));
+		return r;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	why = *strip_trailing(buf) ? NULL : "its first line is empty";
+	if (why) {
+		*ret_error = strprintf("[%s] token-file '%s': %s", section, path, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int conf_check_files(const struct conf *c, char **ret_error)
+{
+	char *msg = NULL;
+	int r = 0;
+
+	if (!c || !ret_error)
+		return -EINVAL;
+	if (c->daemon.token_file)
+		r = conf_check_token_file("daemon", c->daemon.token_file, &msg);
+	if (r >= 0 && c->push.url && c->push.token_file)
+		r = conf_check_token_file("push", c->push.token_file, &msg);
+	if (r >= 0 && c->daemon.stream) {
+		_cleanup_free_ char *dir = strdup(c->daemon.stream);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		struct stat st;
+
+		if (!dir)
+			return -ENOMEM;
+		/* the path is absolute (conf_parse_path): slash is not NULL */
+		if (slash && slash != dir)
+			*slash = '\0';
+		else if (slash)
+			slash[1] = '\0';
+		if (stat(c->daemon.stream, &st) == 0 && S_ISDIR(st.st_mode)) {
+			r = -EISDIR;
+			msg = strprintf("[daemon] stream '%s': is a directory",
+					c->daemon.stream);
+		} else if (stat(dir, &st) < 0) {
+			r = negative_errno();
+			msg = strprintf("[daemon] stream '%s': directory '%s': %s",
+					c->daemon.stream, dir, strerror(-r));
+		}
+	}
+	if (r < 0)
+		*ret_error = msg ? msg : strdup(strerror(-r));
+	return r;
 }
 
 /* ---- runtime topology check ---- */

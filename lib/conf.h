@@ -26,6 +26,9 @@ struct conf_daemon {
 	bool crash_safe;  /* fsync the in-flight action before it runs (default yes) */
 	char *label;	  /* kernel label for identity (overridden by --label) */
 	char *reboot_command; /* sh -c command rebooting a wedged rig ("systemctl reboot") */
+	/* "FILE:LINE" of a `token =` with no value that left ingest off (neither token nor
+	 * token-file set), for a warning; NULL otherwise */
+	char *token_emptied_at;
 };
 
 /* [push]: send every run (finished, and the progress of running ones) to a central
@@ -141,6 +144,13 @@ int conf_load(const char *main_path, const char *dropin_dir, struct conf **ret,
 int conf_load_string(const char *name, const char *text, struct conf **ret,
 		     char **ret_error);
 void conf_free(struct conf *c);
+
+/* What --check-config looks at beyond the syntax: the files the daemon will open at
+ * startup. [daemon] and [push] token-file must be readable regular files holding a
+ * token, [daemon] stream must not be a directory and its directory must exist. 0, or
+ * the first problem as a negative errno and a malloc'd message in *ret_error. Opens
+ * without blocking (a FIFO is refused, not waited on); reads nothing else. */
+int conf_check_files(const struct conf *c, char **ret_error);
 
 /* Lookups by name; NULL if absent. */
 const struct conf_device *conf_device_find(const struct conf *c, const char *name);

@@ -1505,6 +1505,40 @@ int db_events_load_unattached(struct db *db, int64_t run_id, struct kernel_event
 	return db_events_load(db, s, ret, ret_n);
 }
 
+int db_event_find(struct db *db, int64_t run_id, const struct kernel_event *key,
+		  struct kernel_event *ret)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	const char *source = event_source_to_string(key->source);
+	struct kernel_event *ev = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!source)
+		return db_fail(db, -EINVAL, "invalid event source %d", (int)key->source);
+	r = db_prepare(db,
+		       "SELECT boot, source, class, seq, ts_ns, prio, device, message, "
+		       "detail FROM events WHERE run_id = ?1 AND "
+		       "boot = ?2 AND source = ?3 AND seq = ?4",
+		       &s);
+	if (r < 0)
+		return r;
+	if (bind_int(s, 1, run_id) || bind_int(s, 2, key->boot) ||
+	    bind_text(s, 3, source) || bind_int(s, 4, key->seq))
+		return db_sqlerr_last(db);
+	/* The unique index allows one row at most. */
+	r = db_events_load(db, s, &ev, &n);
+	if (r < 0)
+		return r;
+	if (n == 0)
+		return db_fail(db, -ENOENT, "no such event");
+	*ret = ev[0];
+	for (size_t i = 1; i < n; i++)
+		kernel_event_done(&ev[i]);
+	free(ev);
+	return 0;
+}
+
 /* ---- JSON queries ---------------------------------------------------------------- */
 
 /* A JSON value for column i; a column named "a.b" goes into the nested object "a" as "b"

@@ -143,6 +143,12 @@ int db_event_insert_unattached(struct db *db, int64_t run_id,
 int db_events_load_unattached(struct db *db, int64_t run_id, struct kernel_event **ret,
 			      size_t *ret_n);
 
+/* The run's event with key's (boot, source, seq), attached to a cycle or not, into *ret
+ * (zeroed first; caller owns it, kernel_event_done): for importers that compare a record
+ * with the copy kept. -ENOENT if there is none. */
+int db_event_find(struct db *db, int64_t run_id, const struct kernel_event *key,
+		  struct kernel_event *ret);
+
 /* Selection for db_query_runs: NULL fields match everything; limit <= 0: no limit. */
 struct db_run_filter {
 	const char *target; /* target name */

@@ -166,9 +166,24 @@ ps_start "$ps_tmp/rig2.conf" "$ps_tmp/rig2.db" --campaign pushed
 rig_pid=$ps_pid
 wait_for 20 q "$ps_tmp/rig2.db" "SELECT 1 FROM runs WHERE campaign = 'pushed'"
 uuid=$(q "$ps_tmp/rig2.db" "SELECT uuid FROM runs WHERE campaign = 'pushed'")
-wait_for 30 is run_status "$ps_tmp/rig2.db" "$uuid" finished
+# Each step is waited for, not assumed after a fixed time: on a loaded machine the rig
+# could be killed before it spooled the final state, and after the restart the spool
+# would be empty for a moment between sending the old files and spooling the end.
+if wait_for 60 is run_status "$ps_tmp/rig2.db" "$uuid" finished; then
+	ps_ok "the rig finished its run"
+else
+	ps_fail "the rig finished its run ($(run_status "$ps_tmp/rig2.db" "$uuid"))"
+fi
 # The finished state is spooled once push_runs says so.
-wait_for 10 test "$(q "$ps_tmp/rig2.db" "SELECT status FROM push_runs")" = finished
+pushed_status() {
+	test "$(q "$ps_tmp/rig2.db" "SELECT status FROM push_runs")" = finished
+}
+if wait_for 60 pushed_status; then
+	ps_ok "the finished state is spooled"
+else
+	ps_fail "the finished state is spooled (push_runs: $(q "$ps_tmp/rig2.db" \
+		"SELECT status FROM push_runs"))"
+fi
 check "the finished run is in the spool" spool_has_bundle "$ps_tmp/spool2"
 {
 	kill -9 "$rig_pid"
@@ -177,13 +192,17 @@ check "the finished run is in the spool" spool_has_bundle "$ps_tmp/spool2"
 central central2 "$ps_tmp/central2.db" --listen "127.0.0.1:$port2"
 ps_start "$ps_tmp/rig2.conf" "$ps_tmp/rig2.db"
 rig_pid=$ps_pid
-if wait_for 20 spool_empty "$ps_tmp/spool2"; then
+if wait_for 30 spool_empty "$ps_tmp/spool2"; then
 	ps_ok "the spool is delivered after the restart and ends empty"
 else
 	ps_fail "the spool is delivered after the restart and ends empty ($(ls "$ps_tmp/spool2"))"
 fi
-check "the run is finished on the central side" \
-	is run_status "$ps_tmp/central2.db" "$uuid" finished
+if wait_for 30 is run_status "$ps_tmp/central2.db" "$uuid" finished; then
+	ps_ok "the run is finished on the central side"
+else
+	ps_fail "the run is finished on the central side ($(run_status "$ps_tmp/central2.db" \
+		"$uuid"))"
+fi
 check "with both cycles" test "$(seqs "$ps_tmp/central2.db" "$uuid")" = "0,1"
 
 # --- 3: a permanent error ---

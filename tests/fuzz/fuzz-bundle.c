@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * libFuzzer target: the bundle line parser and importer (lib/bundle.c) into an in-memory
+ * database. The input is imported as a bundle, inside a transaction that is rolled back
+ * afterwards, so every input starts from the same empty database. What the import
+ * promises is checked, not only that it does not crash:
+ *  - when it succeeds, importing the same bytes again succeeds and inserts nothing
+ *    (idempotence; a conflict on the second import would mean the first one dropped or
+ *    changed something);
+ *  - when it fails, it leaves nothing behind (the run count is back to zero);
+ *  - each line alone goes through bundle_import_line() (the live-stream path) too.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "bundle.h"
+#include "db.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct db *fuzz_db;
+
+static int64_t fuzz_count(const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(db_sqlite(fuzz_db), sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+static int fuzz_import(const uint8_t *data, size_t size, struct bundle_stats *st)
+{
+	FILE *f = fmemopen((void *)data, size, "r");
+	char *err = NULL;
+	int r;
+
+	if (!f)
+		abort();
+	r = bundle_import(fuzz_db, f, st, &err);
+	fclose(f);
+	free(err);
+	return r;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct bundle_stats a = {}, b = {};
+	int r;
+
+	if (size == 0)
+		return 0;
+	if (!fuzz_db && db_open(":memory:", 0, &fuzz_db) < 0)
+		abort();
+	if (db_begin(fuzz_db) < 0)
+		abort();
+	r = fuzz_import(data, size, &a);
+	if (r == 0) {
+		r = fuzz_import(data, size, &b);
+		if (r != 0 || b.runs_inserted || b.cycles_inserted || b.events_inserted ||
+		    b.ends_applied) {
+			fprintf(stderr,
+				"re-import: %d, %zu runs, %zu cycles, %zu events, "
+				"%zu ends new\n",
+				r, b.runs_inserted, b.cycles_inserted, b.events_inserted,
+				b.ends_applied);
+			abort();
+		}
+	} else if (r != -ENOMEM && fuzz_count("SELECT count(*) FROM runs") != 0) {
+		fprintf(stderr, "a failed import (%d) left runs behind\n", r);
+		abort();
+	}
+	if (db_rollback(fuzz_db) < 0)
+		abort();
+
+	/* line by line, as a live stream arrives */
+	if (db_begin(fuzz_db) < 0)
+		abort();
+	for (const uint8_t *p = data, *end = data + size; p < end;) {
+		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		char *err = NULL;
+
+		(void)bundle_import_line(fuzz_db, (const char *)p, len, NULL, &err);
+		free(err);
+		p += len;
+	}
+	if (db_rollback(fuzz_db) < 0)
+		abort();
+	return 0;
+}
