@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 #ifdef HAVE_LIBSYSTEMD
+/* The call site is passed in as CODE_FILE/CODE_LINE: without this, sd_journal_send() adds
+ * its own (lib/log.c), and every entry has both (arrays of two values). */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 #endif
 
