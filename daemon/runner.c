@@ -375,6 +375,18 @@ static int runner_append_action(struct cycle_record *c, const struct conf_step *
 	return 0;
 }
 
+/* What an in-flight record keeps of cycle c: its seq, boot and sweep value, with this
+ * boot's boot_id (a shallow view: nothing to free). */
+static struct cycle_record runner_inflight_view(const struct runner *r,
+						const struct cycle_record *c)
+{
+	return (struct cycle_record){ .seq = c->seq,
+				      .boot = c->boot,
+				      .has_sweep = c->has_sweep,
+				      .sweep_value = c->sweep_value,
+				      .boot_id = r->boot_id };
+}
+
 /* Stores the in-flight action before the kernel gets to act on it. For a concurrent group
  * the first member is the action and the whole group ("bind sysmmu-b @0us, probe decon
  * @40000us, ...") goes along (params in the database, "group" in the stream): a crash in a
@@ -390,12 +402,7 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
 		.arg = (char *)steps[0]->arg,
 		.start_ns = now_ns(),
 	};
-	/* What the in-flight record keeps of the cycle, with this boot's boot_id. */
-	const struct cycle_record view = { .seq = c->seq,
-					   .boot = c->boot,
-					   .has_sweep = c->has_sweep,
-					   .sweep_value = c->sweep_value,
-					   .boot_id = r->boot_id };
+	const struct cycle_record view = runner_inflight_view(r, c);
 	char desc[512] = "";
 	size_t len = 0;
 
@@ -466,11 +473,7 @@ static int runner_do_reboot(struct runner *r, struct cycle_record *c,
 	}
 	if (r->opts->db) {
 		struct action_record ia = *a;
-		const struct cycle_record view = { .seq = c->seq,
-						   .boot = c->boot,
-						   .has_sweep = c->has_sweep,
-						   .sweep_value = c->sweep_value,
-						   .boot_id = r->boot_id };
+		const struct cycle_record view = runner_inflight_view(r, c);
 
 		ia.params = partial;
 		k = db_inflight_set(r->opts->db, r->run_id, &view, &ia);
