@@ -284,7 +284,8 @@ static int run_campaign(const struct conf *conf, struct db *db, FILE *stream,
 	bool raised;
 	int r;
 
-	if (reboot_requested)
+	/* a run (the API's too) asked for a reboot of the machine */
+	if (reboot_requested || runner_reboot_requested_ns() > 0)
 		return 0;
 	/* A restart that resumed this campaign's run must not start a second one. */
 	for (size_t i = 0; i < recovered.n; i++)
@@ -544,6 +545,8 @@ int main(int argc, char **argv)
 				notify_status("idle");
 			while (wait-- > 0 && !stop_requested) {
 				watchdog_ping();
+				/* reboot(2) when the asked-for reboot does not come */
+				(void)runner_reboot_check(conf);
 				sleep(1);
 			}
 			if (next && !stop_requested)

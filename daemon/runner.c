@@ -13,10 +13,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/reboot.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -433,6 +433,113 @@ static void runner_mark_inflight(struct runner *r, struct cycle_record *c,
 	}
 }
 
+/* When the machine was asked to reboot (now_ns()), 0 when it was not. Process-wide: a
+ * reboot is the machine's, whichever thread asked; runner_reboot_check() falls back to
+ * reboot(2) when it does not come. */
+static _Atomic int64_t runner_reboot_ns;
+
+int64_t runner_reboot_requested_ns(void)
+{
+	return atomic_load(&runner_reboot_ns);
+}
+
+/* Runs the reboot command through /bin/sh -c and waits for it, at most timeout_us: 0 when
+ * it exited 0, or when *stop was set meanwhile (SIGTERM: the shutdown it asked for is
+ * under way; systemctl may wait for its job until then). Else a negative errno, logged;
+ * a command still running at the timeout is killed. */
+static int runner_reboot_command(const char *cmd, int64_t timeout_us,
+				 const volatile sig_atomic_t *stop)
+{
+	int64_t end = now_ns() + timeout_us * NSEC_PER_USEC;
+	pid_t pid, w;
+	int st;
+
+	pid = fork();
+	if (pid < 0)
+		return log_error_errno(errno, "Failed to fork for '%s'", cmd);
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	for (;;) {
+		w = waitpid(pid, &st, WNOHANG);
+		if (w < 0 && errno != EINTR)
+			return log_error_errno(errno, "Failed to wait for '%s'", cmd);
+		if (w == pid)
+			break;
+		if (stop && *stop)
+			return 0;
+		if (now_ns() >= end) {
+			kill(pid, SIGKILL);
+			(void)waitpid(pid, NULL, 0);
+			log_error(
+				"reboot command '%s' still running after %lld s, killed",
+				cmd, (long long)(timeout_us / USEC_PER_SEC));
+			return -ETIME;
+		}
+		sleep_until_ns(now_ns() + 50 * NSEC_PER_MSEC);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		log_error("reboot command '%s' failed (%s %d)", cmd,
+			  WIFEXITED(st) ? "exit status" : "signal",
+			  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Reboots the machine, for a reboot step or a wedged cycle, after the run's state is
+ * stored. On a rig (a database) the configured reboot-command first, `systemctl reboot`
+ * by default: a clean shutdown stops the services (this daemon included, by SIGTERM) and
+ * flushes the journal and the file systems. When it fails or outlasts reboot-timeout,
+ * and when no command is configured, reboot(2) at once after sync(). A guest that only
+ * streams has no service manager to ask: reboot(2). Returns 0 once the reboot is asked
+ * for (reboot(2) does not return), a negative errno when even reboot(2) failed.
+ */
+static int runner_reboot_machine(struct runner *r)
+{
+	const char *cmd = r->conf->daemon.reboot_command;
+	int k;
+
+	sync();
+	if (r->opts->db && cmd && *cmd) {
+		k = runner_reboot_command(cmd, r->conf->daemon.reboot_timeout_us,
+					  r->opts->stop);
+		if (k >= 0) {
+			log_notice("run %s: reboot requested with '%s'", r->run.uuid,
+				   cmd);
+			atomic_store(&runner_reboot_ns, now_ns());
+			return 0;
+		}
+		log_warning("run %s: '%s' did not reboot the machine; falling back to "
+			    "reboot(2)",
+			    r->run.uuid, cmd);
+	}
+	log_notice("run %s: rebooting with reboot(2)", r->run.uuid);
+	k = kio_reboot();
+	if (k < 0)
+		return log_error_errno(k, "Failed to reboot");
+	return 0;
+}
+
+int runner_reboot_check(const struct conf *conf)
+{
+	int64_t t = atomic_load(&runner_reboot_ns);
+	int k;
+
+	if (t == 0 || now_ns() - t < conf->daemon.reboot_timeout_us * NSEC_PER_USEC)
+		return 0;
+	atomic_store(&runner_reboot_ns, 0);
+	log_error("no reboot %lld s after '%s' asked for it; rebooting with reboot(2)",
+		  (long long)((now_ns() - t) / NSEC_PER_SEC),
+		  conf->daemon.reboot_command ? conf->daemon.reboot_command : "");
+	k = kio_reboot();
+	if (k < 0)
+		return log_error_errno(k, "Failed to reboot");
+	return 1;
+}
+
 /*
  * A reboot ends the boot, not the cycle: the cycle's outcome is what the next boot shows.
  * So the cycle so far (its actions, with the reboot last) is stored durably where the next
@@ -504,11 +611,8 @@ static int runner_do_reboot(struct runner *r, struct cycle_record *c,
 	log_notice("run %s cycle %lld: rebooting (boot %d ends here)", r->run.uuid,
 		   (long long)c->seq, r->ctx.boot);
 	(void)st;
-	sync();
-	if (reboot(RB_AUTOBOOT) < 0)
-		return log_error_errno(errno, "Failed to reboot");
-	pause();
-	return 0;
+	k = runner_reboot_machine(r);
+	return k < 0 ? k : RUNNER_REBOOT;
 }
 
 static int runner_exec_group(struct runner *r, struct cycle_record *c,
@@ -704,7 +808,8 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 	r->inflight_ns = r->exec_ns = r->op_ns = 0;
 	for (size_t g = 0; g < r->scen->n_groups; g++) {
 		k = runner_exec_group(r, c, &r->scen->groups[g], (int)g, sweep);
-		if (k < 0)
+		/* a reboot step: the next boot completes the cycle */
+		if (k < 0 || k == RUNNER_REBOOT)
 			return k;
 	}
 	deadline = now_ns() + r->camp->deadline_us * NSEC_PER_USEC;
@@ -1128,43 +1233,16 @@ static int runner_wedged(struct runner *r, const struct cycle_record *c, char **
 	return RUNNER_REBOOT;
 }
 
-/* Runs the configured reboot command through /bin/sh -c and waits for it. 0 when it
- * exited 0, else a negative errno (logged). */
-static int runner_reboot_command(const char *cmd)
-{
-	pid_t pid;
-	int st;
-
-	pid = fork();
-	if (pid < 0)
-		return log_error_errno(errno, "Failed to fork for '%s'", cmd);
-	if (pid == 0) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return log_error_errno(errno, "Failed to wait for '%s'", cmd);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		log_error("reboot command '%s' failed (%s %d)", cmd,
-			  WIFEXITED(st) ? "exit status" : "signal",
-			  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-		return -EIO;
-	}
-	return 0;
-}
-
 /*
  * Asks for the reboot a wedged cycle needs. The stream (a QEMU guest's) ends with
  *   {"type":"reboot","run":UUID,"cycle":SEQ,"boot":B,"boot_id":ID,"reason":TEXT}
  * (boot_id left out when unknown): the host resets the guest and resumes the run at
- * SEQ + 1 in boot B + 1. With a database (a rig) the reboot command runs; the systemd
- * watchdog stays the backstop when the kernel cannot reboot past the held device lock.
+ * SEQ + 1 in boot B + 1. With a database (a rig) the machine reboots
+ * (runner_reboot_machine); the systemd watchdog stays the backstop when the kernel cannot
+ * reboot past the held device lock.
  */
 static void runner_reboot(struct runner *r, int64_t seq, const char *reason)
 {
-	const char *cmd = r->conf->daemon.reboot_command;
-
 	log_notice(
 		"run %s: %s; rebooting, the run goes on with cycle %lld in a fresh boot",
 		r->run.uuid, reason ? reason : "the target is wedged",
@@ -1184,17 +1262,8 @@ static void runner_reboot(struct runner *r, int64_t seq, const char *reason)
 		}
 		runner_stream(r, j);
 	}
-	if (!r->opts->db)
-		return;
-	if (!cmd || !*cmd) {
-		log_error("run %s: no reboot-command configured; reboot the target to go "
-			  "on",
-			  r->run.uuid);
-		return;
-	}
-	sync();
-	if (runner_reboot_command(cmd) >= 0)
-		log_notice("run %s: reboot requested with '%s'", r->run.uuid, cmd);
+	if (r->opts->db)
+		(void)runner_reboot_machine(r);
 }
 
 int runner_run(const struct conf *conf, const char *campaign, const struct runner_opts *o,
@@ -1235,6 +1304,7 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		return k;
 	}
 	memcpy(ret_uuid, r.run.uuid, 37);
+	log_set_run(r.run.uuid);
 	log_debug("run %s: set up in %.3f ms", r.run.uuid,
 		  (double)(now_ns() - r.progress.started_ns) / NSEC_PER_MSEC);
 	log_info("run %s: campaign '%s', %lld cycles, kernel %s%s%s", r.run.uuid,
@@ -1251,6 +1321,7 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		if (k < 0) {
 			runner_finish(&r, "aborted",
 				      "could not complete the cycle after the reboot");
+			log_set_run(NULL);
 			run_record_done(&r.run);
 			free(r.boot_id);
 			*ret_error = strprintf(
@@ -1269,6 +1340,12 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		stuck_before = action_exec_stuck(r.exec);
 		t_cycle = now_ns();
 		k = runner_cycle(&r, seq, &c);
+		if (k == RUNNER_REBOOT) {
+			/* a reboot step: the cycle so far waits in the in-flight record */
+			status = NULL;
+			cycle_record_done(&c);
+			break;
+		}
 		t_store = now_ns();
 		if (k >= 0)
 			k = runner_store_cycle(&r, &c);
@@ -1333,8 +1410,9 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 	runner_finish(&r, status, reason);
 	log_debug("run %s: torn down in %.3f ms", r.run.uuid,
 		  (double)(now_ns() - t_cycle) / NSEC_PER_MSEC);
-	if (k == RUNNER_REBOOT)
+	if (k == RUNNER_REBOOT && wedged_seq >= 0)
 		runner_reboot(&r, wedged_seq, reason);
+	log_set_run(NULL);
 	run_record_done(&r.run);
 	free(r.boot_id);
 	if (k == -ECANCELED && reason && ret_error)
@@ -1477,6 +1555,8 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		char uuid[37];
 		int k;
 
+		/* what recovery says of a run is about that run (PROBESTORM_RUN=) */
+		log_set_run(runs[i].uuid);
 		if (!runs[i].campaign || !conf_campaign_find(conf, runs[i].campaign)) {
 			log_warning("run %s: campaign '%s' is not configured any more; "
 				    "marking it "
@@ -1560,6 +1640,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 			break;
 		}
 	}
+	log_set_run(NULL);
 	for (size_t i = 0; i < n; i++) {
 		free(runs[i].campaign);
 		free(runs[i].boot_id);

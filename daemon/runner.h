@@ -19,7 +19,8 @@
 
 struct db;
 
-/* runner_run(): the run stopped for a reboot of the wedged target (on-wedged = reboot). */
+/* runner_run(): the run stopped for a reboot, of the wedged target (on-wedged = reboot)
+ * or by a reboot step. */
 #define RUNNER_REBOOT 1
 
 struct runner_progress {
@@ -93,10 +94,20 @@ void runner_recovered_done(struct runner_recovered *r);
 int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		   struct runner_recovered *ret);
 
+/* When a run asked for a reboot of the machine (now_ns() then; 0: none asked for): no
+ * other campaign starts in this boot. */
+int64_t runner_reboot_requested_ns(void);
+/* Called every second or so by the daemon: when the reboot asked for with reboot-command
+ * has not come within reboot-timeout, reboots with reboot(2) (kio_reboot()). Returns 1
+ * when it did (only a fake root returns), 0 when there was nothing to do, or a negative
+ * errno. */
+int runner_reboot_check(const struct conf *conf);
+
 /* Runs the campaign. The run's UUID is written to ret_uuid as soon as it is recorded.
  * Returns 0 when the run finished (or was stopped: status "interrupted"), RUNNER_REBOOT
- * when it stopped after a wedged cycle for a reboot (it stays "running" and the next
- * boot takes it up; the stream ends with a "reboot" line, the reboot command ran),
+ * when it stopped for a reboot, after a wedged cycle or at a reboot step (it stays
+ * "running" and the next boot takes it up; the stream ends with a "reboot" or the
+ * step's "inflight" line; on a rig the machine was asked to reboot),
  * -ECANCELED when it was aborted (wedged with on-wedged = abort, max-reboots,
  * max-consecutive-hangs; the reason in *ret_error and stored with the run), other
  * negative errno on failure with the reason logged. Preflight is run first; nothing is

@@ -173,6 +173,12 @@ static const struct conf_key conf_keys[] = {
 	/* How the runner reboots a wedged rig (on-wedged = reboot); run with /bin/sh -c. */
 	KEY(K(CONF_DAEMON), "reboot-command", conf_parse_string, DAEMON(reboot_command),
 	    .def = "systemctl reboot"),
+	/* How long a reboot may take after reboot-command returned before the daemon falls
+	 * back to reboot(2); longer than the unit's TimeoutStopSec= (a shutdown waits for a
+	 * cycle in flight). */
+	KEY(K(CONF_DAEMON), "reboot-timeout", conf_parse_duration,
+	    DAEMON(reboot_timeout_us), .min = USEC_PER_SEC, .max = CONF_HOUR_US,
+	    .def = "300s"),
 
 	KEY(K(CONF_TARGET), "kind", conf_parse_choice, TARGET(kind), .def = "local",
 	    .choices = conf_target_kinds),

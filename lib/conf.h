@@ -25,7 +25,8 @@ struct conf_daemon {
 	char *stream;	  /* NDJSON stream path (QEMU guest: /dev/hvc0), or NULL */
 	bool crash_safe;  /* fsync the in-flight action before it runs (default yes) */
 	char *label;	  /* kernel label for identity (overridden by --label) */
-	char *reboot_command; /* sh -c command rebooting a wedged rig ("systemctl reboot") */
+	char *reboot_command; /* sh -c command rebooting the rig ("systemctl reboot") */
+	int64_t reboot_timeout_us; /* then reboot(2) when the machine is still up (300 s) */
 	/* "FILE:LINE" of a `token =` with no value that left ingest off (neither token nor
 	 * token-file set), for a warning; NULL otherwise */
 	char *token_emptied_at;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -285,4 +286,19 @@ bool kio_driver_has_bind_attrs(const char *bus, const char *driver)
 	char p[PATH_MAX];
 
 	return kio_bind_path(bus, driver, p, sizeof(p)) == 0 && kio_exists(p);
+}
+
+int kio_reboot(void)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if (*kio_root()) {
+		r = kio_path(path, sizeof(path), "/proc/sysrq-trigger");
+		return r < 0 ? r : kio_write_file(path, "b");
+	}
+	sync();
+	if (reboot(RB_AUTOBOOT) < 0)
+		return negative_errno();
+	return 0;
 }

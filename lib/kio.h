@@ -48,3 +48,8 @@ int kio_unbind_path(const char *bus, const char *driver, char *buf, size_t size)
 int kio_drivers_probe_path(const char *bus, char *buf, size_t size);
 /* Whether the driver was registered with suppress_bind_attrs (no bind/unbind files). */
 bool kio_driver_has_bind_attrs(const char *bus, const char *driver);
+
+/* Reboots the machine at once: sync(2), then reboot(2) with RB_AUTOBOOT, which does not
+ * return. Under a fake root (tests) nothing reboots: "b" (sysrq's reboot) is written to
+ * ROOT/proc/sysrq-trigger instead, for the test to find, and 0 is returned. */
+int kio_reboot(void);

@@ -20,6 +20,8 @@
 static const char *log_ident = "probestorm";
 static enum log_target log_target = LOG_TARGET_STDERR;
 static int log_max_level = LOG_INFO;
+/* Thread-local: the API's campaign thread and the main loop log for different runs. */
+static _Thread_local char log_run[37];
 
 void log_setup(const char *ident, enum log_target target, int max_level)
 {
@@ -36,6 +38,16 @@ void log_set_max_level(int level)
 int log_get_max_level(void)
 {
 	return log_max_level;
+}
+
+void log_set_run(const char *uuid)
+{
+	snprintf(log_run, sizeof(log_run), "%s", uuid ? uuid : "");
+}
+
+const char *log_get_run(void)
+{
+	return log_run[0] ? log_run : NULL;
 }
 
 int log_internal(int level, int err, const char *file, int line, const char *fmt, ...)
@@ -61,7 +73,9 @@ int log_internal(int level, int err, const char *file, int line, const char *fmt
 	if (log_target == LOG_TARGET_JOURNAL) {
 		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "CODE_FILE=%s",
 				file, "CODE_LINE=%d", line, "ERRNO=%d", err,
-				"SYSLOG_IDENTIFIER=%s", log_ident, NULL);
+				"SYSLOG_IDENTIFIER=%s", log_ident,
+				/* the field list ends here (NULL) when there is no run */
+				log_run[0] ? "PROBESTORM_RUN=%s" : NULL, log_run, NULL);
 		goto out;
 	}
 #else

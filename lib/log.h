@@ -16,6 +16,11 @@ void log_setup(const char *ident, enum log_target target, int max_level);
 void log_set_max_level(int level);
 int log_get_max_level(void);
 
+/* The run this thread logs for (a UUID; NULL: none): under the journal its entries carry
+ * PROBESTORM_RUN=UUID, so `journalctl PROBESTORM_RUN=UUID` selects a run. Per thread. */
+void log_set_run(const char *uuid);
+const char *log_get_run(void);
+
 /* Logs at level; returns -abs(err) (or -EIO when err is 0) so callers can `return log_...`. */
 int log_internal(int level, int err, const char *file, int line, const char *fmt, ...)
 	_printf_(5, 6);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -147,6 +148,30 @@ static void test_write_and_read(void **state)
 	assert_string_equal(kio_root(), root);
 }
 
+/* Under a fake root nothing reboots: the request lands in ROOT/proc/sysrq-trigger. */
+static void test_reboot_under_fake_root(void **state)
+{
+	char dir[] = "/tmp/probestorm-kio-XXXXXX", p[PATH_MAX];
+	_cleanup_free_ char *back = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(kio_set_root(dir), 0);
+	assert_int_equal(kio_path(p, sizeof(p), "/proc"), 0);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(kio_path(p, sizeof(p), "/proc/sysrq-trigger"), 0);
+	/* no trigger file: the open's errno, and still no reboot(2) */
+	assert_int_equal(kio_reboot(), -ENOENT);
+	fclose(fopen(p, "w"));
+	assert_int_equal(kio_reboot(), 0);
+	assert_int_equal(kio_read_file(p, &back), 0);
+	assert_string_equal(back, "b");
+	unlink(p);
+	assert_int_equal(kio_path(p, sizeof(p), "/proc"), 0);
+	rmdir(p);
+	rmdir(dir);
+	assert_int_equal(kio_set_root(root), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_names_cannot_escape),
 		cmocka_unit_test(test_paths_and_truncation),
 		cmocka_unit_test(test_write_and_read),
+		cmocka_unit_test(test_reboot_under_fake_root),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
