@@ -19,6 +19,17 @@
 #  5. rig-watchdog (30 cycles): SIGSTOP of probestormd mid-run; the unit's WatchdogSec= has
 #     systemd kill it and start it again (NRestarts=1), the run resumes and the central
 #     daemon ends with each of the 30 cycles once.
+#  6. rig-hang (4 cycles, action-timeout 90 s): ps_decon.hang_on_bind_s=120 set at run time;
+#     for the 90 s the runner's worker waits on the stuck bind the API answers and the
+#     watchdog (60 s) does not fire (same MainPID, NRestarts unchanged); the hung cycle is
+#     a hang (no deferred_ok), the daemon reboots the machine with systemctl reboot
+#     (on-wedged = reboot), and the next boot's service finishes the run: each cycle at the
+#     central daemon once, cycle 0 in the first boot, 1..3 in the next.
+#  7. rig-crash (3 cycles): the rig boots with oops=panic panic=1 and ps_decon.oops_on_bind
+#     is set at run time to the next probe: the oops panics the kernel, the machine resets,
+#     systemd starts probestormd, which records cycle 0 as crash (another boot_id than the
+#     cycles after it) and finishes the run; each cycle at the central daemon once.
+# RIG_STEPS="rebind hang" runs only those of 3-7 (default: all).
 # Needs root (mmdebstrap --mode=root, the image tree's ownership), the QEMU kit's packages
 # plus mmdebstrap and e2fsprogs (contrib/setup-deps --qemu), curl, jq and sqlite3; 77 (skip)
 # otherwise. RIG_WORK: work directory (default build/tests/qemu/rig-work, kept).
@@ -28,6 +39,9 @@ set -u
 rig=$top_srcdir/contrib/qemu/rig
 work=${RIG_WORK:-$top_builddir/tests/qemu/rig-work}
 walk_us=${RIG_WALK_US:-5000}
+# RIG_STEPS: which of the campaigns below run (all by default), for working on one of them.
+steps=${RIG_STEPS:-rebind reboot watchdog hang crash}
+want() { case " $steps " in *" $1 "*) return 0 ;; esac; return 1; }
 
 for t in qemu-system-aarch64 mmdebstrap mkfs.ext4 curl jq sqlite3; do
 	command -v "$t" > /dev/null || { echo "rig: $t missing (contrib/setup-deps --qemu)"; exit 77; }
@@ -124,7 +138,7 @@ say "image $img in $t_image s (Debian base $base)"
 port=$(free_port)
 t=$(now)
 "$rig/boot" --image "$img" --dir "$work/run" --data "$work/data.img" --port "$port" --quiet \
-	--timeout 2400 --append "ps_sysmmu.walk_delay_us=$walk_us" > "$work/boot.log" 2>&1 &
+	--timeout 2400 --append "ps_sysmmu.walk_delay_us=$walk_us oops=panic panic=1" > "$work/boot.log" 2>&1 &
 boot_pid=$!
 t_ready=
 while [ $(($(now) - t)) -lt 300 ]; do
@@ -141,6 +155,8 @@ boot0=$(agent --wait-ready --timeout 60) || die "the agent did not come up"
 say "boot $boot0: $(agent 'systemd-analyze' | head -n 1)"
 
 # --- 3. a rebind campaign, the service and its journal -----------------------------------
+boots=
+if want rebind; then
 code=$(post_campaign rig-rebind)
 check "POST /api/v1/campaigns rig-rebind: 202 ($code)" "$([ "$code" = 202 ] && echo 0 || echo 1)"
 end=$(($(now) + 300))
@@ -172,8 +188,20 @@ bad=$(jq -s --arg u "$rebind" --arg b "$(echo "$boot0" | tr -d -)" '[.[] |
 	       ._BOOT_ID != $b)] | length' "$work/journal.json" 2> /dev/null)
 check "journal: those entries carry one CODE_FILE (daemon/...) and CODE_LINE, PRIORITY, SYSLOG_IDENTIFIER, _SYSTEMD_UNIT, _BOOT_ID (${bad:-?} do not)" \
 	"$([ "${bad:-1}" = 0 ] && echo 0 || echo 1)"
+# The run's own field: every line the runner wrote about the run carries it.
+n=$(jq -s --arg u "$rebind" '[.[] | select(.PROBESTORM_RUN == $u)] | length' \
+	"$work/journal.json" 2> /dev/null)
+miss=$(jq -s --arg u "$rebind" '[.[] | select(.MESSAGE | type == "string" and
+	startswith("run " + $u)) | select(.PROBESTORM_RUN != $u)] | length' "$work/journal.json" 2> /dev/null)
+check "journal: $n entries carry PROBESTORM_RUN=$rebind, every 'run $rebind ...' line among them (${miss:-?} not)" \
+	"$([ "${n:-0}" -ge 3 ] && [ "${miss:-1}" = 0 ] && echo 0 || echo 1)"
+sel=$(agent "journalctl PROBESTORM_RUN=$rebind -o cat --no-pager | wc -l")
+check "journalctl PROBESTORM_RUN=$rebind selects those $sel entries" \
+	"$([ "$sel" = "$n" ] && echo 0 || echo 1)"
+fi
 
 # --- 4. a reboot campaign under systemd --------------------------------------------------
+if want reboot; then
 code=$(post_campaign rig-reboot)
 check "POST /api/v1/campaigns rig-reboot: 202 ($code)" "$([ "$code" = 202 ] && echo 0 || echo 1)"
 t=$(now)
@@ -199,8 +227,18 @@ check "journal: $n boots recorded (persistent journal across the daemon's reboot
 agent 'systemctl show -p NRestarts -p ActiveState -p SubState probestormd' > "$work/show.txt"
 check "after the last boot: $(tr '\n' ' ' < "$work/show.txt")" \
 	"$(grep -qx 'NRestarts=0' "$work/show.txt" && grep -qx 'SubState=running' "$work/show.txt" && echo 0 || echo 1)"
+# The reboots were clean ones (reboot-command = systemctl reboot), not reboot(2).
+n=$(agent "journalctl -u probestormd --no-pager -o cat | grep -c \"run $reboot_uuid: reboot requested with 'systemctl reboot'\"")
+f=$(agent "journalctl -u probestormd --no-pager -o cat | grep -c 'falling back to reboot(2)'")
+check "journal: $n reboots requested with systemctl reboot, $f fell back to reboot(2)" \
+	"$([ "$n" = 3 ] && [ "$f" = 0 ] && echo 0 || echo 1)"
+n=$(agent 'journalctl -b -1 --no-pager -o cat | grep -c -e "probestormd.service: Deactivated successfully" -e "Stopped probestorm"')
+check "journal of the boot before: systemd stopped probestormd on the way down ($n)" \
+	"$([ "${n:-0}" -ge 1 ] && echo 0 || echo 1)"
+fi
 
 # --- 5. the systemd watchdog -------------------------------------------------------------
+if want watchdog; then
 boot_wd=$(agent --wait-ready --timeout 10)
 code=$(post_campaign rig-watchdog)
 check "POST /api/v1/campaigns rig-watchdog: 202 ($code)" "$([ "$code" = 202 ] && echo 0 || echo 1)"
@@ -235,6 +273,105 @@ check "the watchdog restarted the service, not the machine (boot $same)" \
 wait_central "$wd" 30 400
 check "watchdog run $wd: the central daemon has cycles 0..29 once each, finished" $?
 agent 'systemctl status probestormd --no-pager -l' > "$work/status-watchdog.txt"
+fi
+
+# --- 6. a hung probe under systemd ---------------------------------------------------------
+# cycles RUN: "seq:boot:outcome ..." of RUN at the central daemon
+cycles() {
+	cq "SELECT group_concat(seq || ':' || boot || ':' || outcome, ' ') FROM (SELECT c.seq,
+		c.boot, c.outcome FROM cycles c JOIN runs r ON r.id = c.run_id WHERE r.uuid = '$1'
+		ORDER BY c.seq)"
+}
+central_run() { # central_run CAMPAIGN: the central daemon's newest run of CAMPAIGN
+	curl -s -m 10 "http://127.0.0.1:$cport/api/v1/runs" |
+		jq -r --arg c "$1" '[.runs[] | select(.campaign == $c)][0].uuid // empty'
+}
+hang_summary=
+if want hang; then
+boot_h=$(agent --wait-ready --timeout 10)
+agent 'systemctl show -p NRestarts -p MainPID probestormd' > "$work/hang-before.txt"
+wd_before=$(agent 'journalctl -b -u probestormd --no-pager -o cat | grep -c "Watchdog timeout"')
+agent 'echo 120 > /sys/module/ps_decon/parameters/hang_on_bind_s' > /dev/null ||
+	die "cannot set ps_decon.hang_on_bind_s"
+code=$(post_campaign rig-hang)
+t=$(now)
+check "POST /api/v1/campaigns rig-hang: 202 ($code)" "$([ "$code" = 202 ] && echo 0 || echo 1)"
+asked=0
+answered=0
+hang_uuid=
+while [ $(($(now) - t)) -lt 80 ]; do
+	asked=$((asked + 1))
+	api /api/v1/health | jqtrue '.status == "ok" and .campaign.running == true' &&
+		answered=$((answered + 1))
+	[ -n "$hang_uuid" ] || hang_uuid=$(newest_run rig-hang)
+	sleep 4
+done
+[ -n "$hang_uuid" ] || die "the rig has no rig-hang run"
+agent 'systemctl show -p NRestarts -p MainPID probestormd' > "$work/hang-during.txt"
+asleep=$(agent 'dmesg | grep -c "fault injection: sleeping 120 s in probe"')
+check "hung probe ($asleep probes asleep): the API answered $answered of $asked requests in 80 s, the campaign running" \
+	"$([ "$answered" = "$asked" ] && [ "${asleep:-0}" -ge 1 ] && echo 0 || echo 1)"
+check "80 s into the hang (WatchdogSec=60s): the same process, no restart ($(tr '\n' ' ' < "$work/hang-during.txt"))" \
+	"$(cmp -s "$work/hang-before.txt" "$work/hang-during.txt" && echo 0 || echo 1)"
+b=$(agent --wait-ready --not-boot "$boot_h" --timeout 400) || die "no reboot after the hung cycle"
+t_hboot=$(($(now) - t))
+wait_central "$hang_uuid" 4 300
+check "hang run $hang_uuid: the central daemon has cycles 0..3 once each, finished ($(($(now) - t)) s)" $?
+rows=$(cycles "$hang_uuid")
+case $rows in "0:0:hang 1:1:"*" 2:1:"*" 3:1:"*) ok=0 ;; *) ok=1 ;; esac
+check "cycle 0 hang in boot 0, cycles 1..3 in boot 1 (boots used: 2): $rows" "$ok"
+n=$(cq "SELECT count(*) FROM observations o JOIN cycles c ON c.id = o.cycle_id JOIN runs r ON
+	r.id = c.run_id WHERE r.uuid = '$hang_uuid' AND c.seq = 0 AND o.outcome = 'deferred_ok'")
+d=$(cq "SELECT group_concat(o.device || '=' || o.outcome, ' ') FROM observations o JOIN cycles c
+	ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id WHERE r.uuid = '$hang_uuid' AND c.seq = 0")
+check "no deferred_ok in the hung cycle ($d)" \
+	"$([ "$n" = 0 ] && echo "$d" | grep -q 'decon=hang' && echo 0 || echo 1)"
+agent 'journalctl -b -1 -u probestormd --no-pager -o cat' > "$work/hang-journal.txt"
+wd_after=$(grep -c "Watchdog timeout" "$work/hang-journal.txt")
+check "the boot of the hang: no watchdog timeout during it ($wd_before before, $wd_after after)" \
+	"$([ "$wd_after" = "$wd_before" ] && echo 0 || echo 1)"
+check "... and the daemon asked for the reboot with systemctl reboot (on-wedged = reboot)" \
+	"$(grep -q "run $hang_uuid: reboot requested with 'systemctl reboot'" "$work/hang-journal.txt" &&
+		! grep -q 'falling back to reboot(2)' "$work/hang-journal.txt" && echo 0 || echo 1)"
+hang_summary="hang 4 (up again ${t_hboot} s after the POST)"
+fi
+
+# --- 7. a crash through the service --------------------------------------------------------
+crash_summary=
+if want crash; then
+boot_c=$(agent --wait-ready --timeout 10)
+agent 'cat /proc/cmdline' | grep -q 'oops=panic' || die "the rig was not booted with oops=panic"
+agent 'p=/sys/module/ps_decon/parameters; echo $(($(cat $p/probe_count) + 1)) > $p/oops_on_bind' \
+	> /dev/null || die "cannot set ps_decon.oops_on_bind"
+code=$(post_campaign rig-crash)
+t=$(now)
+check "POST /api/v1/campaigns rig-crash: 202 ($code)" "$([ "$code" = 202 ] && echo 0 || echo 1)"
+b=$(agent --wait-ready --not-boot "$boot_c" --timeout 400) || die "no boot after the panic"
+t_cboot=$(($(now) - t))
+crash_uuid=
+end=$(($(now) + 120))
+while [ -z "$crash_uuid" ] && [ "$(now)" -lt "$end" ]; do
+	crash_uuid=$(central_run rig-crash)
+	[ -n "$crash_uuid" ] || crash_uuid=$(newest_run rig-crash)
+	[ -n "$crash_uuid" ] || sleep 2
+done
+[ -n "$crash_uuid" ] || die "no rig-crash run after the panic"
+wait_central "$crash_uuid" 3 300
+check "crash run $crash_uuid: the central daemon has cycles 0..2 once each, finished ($(($(now) - t)) s)" $?
+rows=$(cycles "$crash_uuid")
+bids=$(cq "SELECT count(DISTINCT c.boot_id) || ' ' || ((SELECT boot_id FROM cycles WHERE
+	run_id = r.id AND seq = 0) <> (SELECT boot_id FROM cycles WHERE run_id = r.id AND seq = 1))
+	FROM cycles c JOIN runs r ON r.id = c.run_id WHERE r.uuid = '$crash_uuid'")
+case $rows in "0:"*":crash 1:"*" 2:"*) ok=0 ;; *) ok=1 ;; esac
+check "cycle 0 crash, cycles 1..2 after it: $rows; boot_ids: $bids (distinct, cycle 0's differs)" \
+	"$([ "$ok" = 0 ] && [ "$bids" = "2 1" ] && echo 0 || echo 1)"
+grep -q 'Kernel panic' "$work/run/console.log"
+check "the console shows the panic" $?
+n=$(agent "journalctl -b -u probestormd --no-pager -o cat | grep -c 'run $crash_uuid: the target died during cycle 0'")
+check "journal: the restarted service recorded the target's death ($n)" \
+	"$([ "${n:-0}" = 1 ] && echo 0 || echo 1)"
+crash_summary="crash 3 (up again ${t_cboot} s after the POST)"
+fi
 
 # --- the end -----------------------------------------------------------------------------
 pushes=$(grep -c 'bundle from .* imported' "$work/central.log")
@@ -248,6 +385,7 @@ else
 	boot_pid=
 fi
 say "summary: image $t_image s (Debian base $base), boot to probestormd ready $t_ready s;" \
-	"runs rebind 6, reboot 3 (up at$boots), watchdog 30 cycles; $pushes bundles" \
-	"pushed, $present cycles sent again (already present, not duplicated)"
+	"steps $steps: rebind 6, reboot 3 (up at$boots), watchdog 30, $hang_summary," \
+	"$crash_summary cycles; $pushes bundles pushed, $present cycles sent again (already" \
+	"present, not duplicated)"
 exit "$fail"
