@@ -32,7 +32,7 @@
 # RIG_STEPS="rebind hang" runs only those of 3-7 (default: all).
 # Needs root (mmdebstrap --mode=root, the image tree's ownership), the QEMU kit's packages
 # plus mmdebstrap and e2fsprogs (contrib/setup-deps --qemu), curl, jq and sqlite3; 77 (skip)
-# otherwise. RIG_WORK: work directory (default build/tests/qemu/rig-work, kept).
+# without root or mmdebstrap, a failure when another of them is missing. RIG_WORK: work directory (default build/tests/qemu/rig-work, kept).
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
@@ -43,10 +43,14 @@ walk_us=${RIG_WALK_US:-5000}
 steps=${RIG_STEPS:-rebind reboot watchdog hang crash}
 want() { case " $steps " in *" $1 "*) return 0 ;; esac; return 1; }
 
-for t in qemu-system-aarch64 mmdebstrap mkfs.ext4 curl jq sqlite3; do
-	command -v "$t" > /dev/null || { echo "rig: $t missing (contrib/setup-deps --qemu)"; exit 77; }
+# Skipped (77) only where it cannot run: not root, no mmdebstrap (contrib/setup-deps
+# --qemu). Any other missing tool is a failure: setup-deps installs them all.
+[ "$(id -u)" = 0 ] || { echo "rig: needs root (mmdebstrap --mode=root); skipped"; exit 77; }
+command -v mmdebstrap > /dev/null ||
+	{ echo "rig: mmdebstrap missing (contrib/setup-deps --qemu); skipped"; exit 77; }
+for t in qemu-system-aarch64 mkfs.ext4 curl jq sqlite3; do
+	command -v "$t" > /dev/null || { echo "rig: $t missing (contrib/setup-deps --qemu)"; exit 1; }
 done
-[ "$(id -u)" = 0 ] || { echo "rig: needs root (mmdebstrap --mode=root)"; exit 77; }
 [ -x "$top_builddir/probestormd" ] || { echo "rig: no $top_builddir/probestormd"; exit 1; }
 
 rm -rf "$work" && mkdir -p "$work"
