@@ -940,6 +940,8 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 		if (k < 0)
 			return log_error_errno(k, "Failed to generate a run UUID");
 	}
+	/* from here on this thread's lines are about the run (runner_run clears it) */
+	log_set_run(r->run.uuid);
 	k = identity_collect(&r->run.kernel);
 	if (k < 0)
 		return log_error_errno(k, "Failed to read the kernel identity");
@@ -1298,13 +1300,13 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 	k = runner_start(&r, o->label, o->patches);
 	if (k < 0) {
 		runner_finish(&r, "aborted", "could not start the run");
+		log_set_run(NULL);
 		run_record_done(&r.run);
 		free(r.boot_id);
 		*ret_error = strprintf("could not start the run (see the log above)");
 		return k;
 	}
 	memcpy(ret_uuid, r.run.uuid, 37);
-	log_set_run(r.run.uuid);
 	log_debug("run %s: set up in %.3f ms", r.run.uuid,
 		  (double)(now_ns() - r.progress.started_ns) / NSEC_PER_MSEC);
 	log_info("run %s: campaign '%s', %lld cycles, kernel %s%s%s", r.run.uuid,
