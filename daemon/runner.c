@@ -1428,7 +1428,9 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 
 /* A target that died in the middle of an action: the crash cycle for that action (one
  * crash observation per consumer of the run, the cycle's sweep value), with the records
- * pstore kept of the crash (none without a pstore backend). */
+ * pstore kept of the crash (none without a pstore backend). The cycle belongs to the boot
+ * it died in: BOOT is that boot's number, and its boot_id is the in-flight record's, as the
+ * QEMU kit records a crash cycle (the kernel events pstore kept are of that boot too). */
 static int runner_record_crash(struct db *db, int64_t run_id,
 			       const struct cycle_record *ic, int boot,
 			       const struct action_record *a)
@@ -1456,6 +1458,8 @@ static int runner_record_crash(struct db *db, int64_t run_id,
 		&c);
 	if (k < 0)
 		return k;
+	if (ic->boot_id && !(c.boot_id = strdup(ic->boot_id)))
+		return -ENOMEM;
 	k = pstore_read(&evs, &n_evs);
 	if (k < 0)
 		log_warning_errno(k, "Cannot read pstore");
@@ -1615,8 +1619,8 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 					"a crash",
 					runs[i].uuid, (long long)seq,
 					step_verb_to_string(a.verb), a.arg ? a.arg : "");
-				k = runner_record_crash(base->db, runs[i].id, &ic, o.boot,
-							&a);
+				k = runner_record_crash(base->db, runs[i].id, &ic,
+							runs[i].boot, &a);
 				if (k >= 0)
 					k = db_inflight_clear(base->db, runs[i].id);
 				o.start_seq = seq + 1;

@@ -66,7 +66,7 @@ timeout 60 "$psd" --config "$t/conf" --once --no-api > "$t/log" 2>&1
 check "probestormd exits 0 after taking the run up ($?)" $?
 check "cycle 1 is a crash naming the action" \
 	$([ "$(q "SELECT outcome || ' ' || note FROM cycles WHERE seq = 1")" = \
-	    "crash target died during 'bind decon' (boot 1)" ]; echo $?)
+	    "crash target died during 'bind decon' (boot 0)" ]; echo $?)
 check "the crash counts for the run's consumer decon" \
 	$([ "$(q "SELECT o.device || ' ' || o.outcome || ' ' || r.consumers FROM observations o
 	         JOIN cycles c ON c.id = o.cycle_id JOIN runs r ON r.id = c.run_id
