@@ -489,7 +489,7 @@ static int verb_import(int argc, char **argv)
 
 /*
  * export RUN-UUID [--format ndjson|kcidb|summary] [--origin NAME] [--arch NAME]:
- * ndjson is the bundle (import's input); kcidb a KernelCI KCIDB v5.3 report (lib/kcidb.h,
+ * ndjson is the bundle (import's input); kcidb a KernelCI KCIDB v5.3 report (cli/kcidb.h,
  * docs/fleet.md); summary the run summary `run --json` prints (contrib/lava/report reads it).
  */
 static int verb_export(int argc, char **argv)
@@ -871,7 +871,7 @@ out:
 
 /* --- decide --- */
 
-/* report SEL [--markdown] [--json]: one kernel's runs alone (lib/report.h). */
+/* report SEL [--markdown] [--json]: one kernel's runs alone (analysis/report.h). */
 static int verb_report(int argc, char **argv)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },

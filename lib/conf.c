@@ -224,7 +224,7 @@ static const struct conf_key conf_keys[] = {
 	KEY(K(CONF_CAMPAIGN), "max-reboots", conf_parse_int, CAMPAIGN(max_reboots),
 	    .min = 0, .max = 1000000, .def = "10"),
 	/* SCHED_FIFO workers and locked memory (as root, on a real kernel, where the clock
-	 * allows a short spin; daemon/action.c). Off by default: under QEMU it made the
+	 * allows a short spin; kernel/action.c). Off by default: under QEMU it made the
 	 * tail of the start lateness 5-10x worse (docs/qemu-kit.md); real rigs unmeasured. */
 	KEY(K(CONF_CAMPAIGN), "realtime", conf_parse_boolean, CAMPAIGN(realtime),
 	    .def = "no"),

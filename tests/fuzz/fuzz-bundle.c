@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libFuzzer target: the bundle line parser and importer (lib/bundle.c) into an in-memory
+ * libFuzzer target: the bundle line parser and importer (store/bundle.c) into an in-memory
  * database. The input is imported as a bundle, inside a transaction that is rolled back
  * afterwards, so every input starts from the same empty database. What the import
  * promises is checked, not only that it does not crash:

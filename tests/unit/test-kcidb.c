@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/kcidb.c on a hand-built run and summary: names are sanitised into
+ * Unit tests of cli/kcidb.c on a hand-built run and summary: names are sanitised into
  * path components, origins are checked, the report has one checkout, one build and, per
  * consumer, eight failure-class tests plus a summary with the right statuses, counts and
  * Wilson intervals (3 of 28: [0.0371, 0.2720], computed independently with Python), and
