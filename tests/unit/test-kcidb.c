@@ -68,9 +68,9 @@ static json_t *test_by_path(json_t *tests, const char *path)
 	size_t i;
 	json_t *t;
 
-	json_array_foreach(tests, i,
-			   t) if (strcmp(json_string_value(json_object_get(t, "path")),
-					 path) == 0) return t;
+	json_array_foreach(tests, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "path")), path) == 0)
+			return t;
 	return NULL;
 }
 
@@ -109,8 +109,7 @@ static void test_report(void **state)
 			    "arm64");
 	key = json_string_value(json_object_get(b, "id"));
 
-	json_array_foreach(json_object_get(k, "tests"), i, t)
-	{
+	json_array_foreach(json_object_get(k, "tests"), i, t) {
 		assert_string_equal(json_string_value(json_object_get(t, "build_id")),
 				    key);
 		assert_string_equal(json_string_value(json_object_get(t, "origin")),
