@@ -115,22 +115,31 @@ static void fake_maybe_block(void)
 	pthread_cond_broadcast(&fake_cond);
 }
 
+/* Lock held: what every module call does first: note the thread, block if the test
+ * says so, and fail with the chosen errno (once). */
+static int fake_call_enter(struct fake_call *c)
+{
+	int e;
+
+	c->tid = (int)gettid();
+	fake_maybe_block();
+	e = fake_fail_next;
+	fake_fail_next = 0;
+	return -e;
+}
+
 static int fake_finit_module(int fd, const char *params, int flags)
 {
 	struct fake_call *c = &fake_calls[n_fake_calls++ % ARRAY_SIZE(fake_calls)];
 	struct fake_mod *m;
+	int r;
 
 	*c = (struct fake_call){ .nr = SYS_finit_module, .flags = flags };
 	fake_fd_module(fd, c->module, sizeof(c->module));
 	snprintf(c->params, sizeof(c->params), "%s", params ? params : "(null)");
-	c->tid = (int)gettid();
-	fake_maybe_block();
-	if (fake_fail_next) {
-		int e = fake_fail_next;
-
-		fake_fail_next = 0;
-		return -e;
-	}
+	r = fake_call_enter(c);
+	if (r < 0)
+		return r;
 	m = fake_mod_find(c->module, true);
 	if (!m)
 		return -ENOMEM;
@@ -145,17 +154,13 @@ static int fake_delete_module(const char *name, int flags)
 {
 	struct fake_call *c = &fake_calls[n_fake_calls++ % ARRAY_SIZE(fake_calls)];
 	struct fake_mod *m;
+	int r;
 
 	*c = (struct fake_call){ .nr = SYS_delete_module, .flags = flags };
 	snprintf(c->module, sizeof(c->module), "%s", name);
-	c->tid = (int)gettid();
-	fake_maybe_block();
-	if (fake_fail_next) {
-		int e = fake_fail_next;
-
-		fake_fail_next = 0;
-		return -e;
-	}
+	r = fake_call_enter(c);
+	if (r < 0)
+		return r;
 	m = fake_mod_find(name, false);
 	if (!m || !m->loaded)
 		return -ENOENT;
