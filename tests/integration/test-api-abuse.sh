@@ -140,12 +140,22 @@ expect_error 413 "a 9 MB line of three million arrays is refused" \
 rss_after=$(rss)
 rss_peak=$(awk '/^VmHWM/ {print $2}' "/proc/$ps_pid/status")
 echo "# peak RSS $rss_peak kB"
-check "the peak stays small ($rss_peak kB)" test "$rss_peak" -lt 262144
+# 256 MiB; 1 GiB on an ASan build, whose allocator keeps freed blocks in a quarantine of
+# 256 MiB (before the limits, the peak was 2 GB)
+peak_max=262144
+ldd "$PS_DAEMON" 2>/dev/null | grep -q libasan && peak_max=1048576
+check "the peak stays small ($rss_peak kB, limit $peak_max kB)" test "$rss_peak" -lt $peak_max
 python3 -c 'import sys; sys.stdout.write("["*100 + "]"*100 + "\n")' > "$ps_tmp/deep"
 ps_req POST /api/v1/bundles -H "Authorization: Bearer $TOKEN" --data-binary "@$ps_tmp/deep"
 expect_error 413 "a line nested 100 deep is refused" '(.detail | test("nested deeper"))'
 echo "# RSS before $rss_before kB, after $rss_after kB"
-check "memory is given back after the large body ($rss_before -> $rss_after kB)" \
-	test "$rss_after" -lt $((rss_before + 16384))
+# Given back is glibc's malloc_trim(); ASan's allocator keeps freed memory in its
+# quarantine and does not give it back (contrib/run-tests runs this test on an ASan build).
+if ldd "$PS_DAEMON" 2>/dev/null | grep -q libasan; then
+	ps_ok "# SKIP memory given back (an ASan build: its allocator keeps freed memory)"
+else
+	check "memory is given back after the large body ($rss_before -> $rss_after kB)" \
+		test "$rss_after" -lt $((rss_before + 16384))
+fi
 
 ps_done
