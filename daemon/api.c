@@ -1203,6 +1203,14 @@ static int api_post_bundle(struct api *a, struct MHD_Connection *c,
 	if (r == -EBUSY)
 		return api_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy", "%s",
 				 err ? err : strerror(-r));
+	/* The import rolled back whole: the client may send it again once there is room. */
+	if (r == -ENOSPC) {
+		log_error("API: bundle import failed: the database's disk is full: %s",
+			  err ? err : "");
+		return api_error(rep, MHD_HTTP_INSUFFICIENT_STORAGE, "disk full",
+				 "no space left for the database: %s",
+				 err ? err : strerror(-r));
+	}
 	if (r < 0) {
 		log_error_errno(r, "API: bundle import failed: %s", err ? err : "");
 		return api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "import failed",

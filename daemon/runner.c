@@ -56,6 +56,7 @@ struct collector_slot {
 };
 
 struct runner {
+	bool module_error_logged; /* runner_note_module_errors() warned once this run */
 	const struct conf *conf;
 	const struct conf_campaign *camp;
 	const struct conf_scenario *scen;
@@ -662,6 +663,38 @@ static void runner_count_deferrals(struct runner *r, struct cycle_record *c)
 	}
 }
 
+int runner_note_module_errors(struct cycle_record *c)
+{
+	char note[512] = "";
+	size_t len = c->note ? strlen(c->note) : 0;
+	int n = 0;
+
+	if (len >= sizeof(note))
+		return 0;
+	if (len)
+		memcpy(note, c->note, len + 1);
+	for (size_t a = 0; a < c->n_actions; a++) {
+		const struct action_record *ar = &c->actions[a];
+		int k;
+
+		if (ar->err == 0 || !(ar->verb == STEP_RMMOD || ar->verb == STEP_INSMOD ||
+				      ar->verb == STEP_MODPROBE))
+			continue;
+		k = snprintf(note + len, sizeof(note) - len, "%s%s %s: %s",
+			     len ? "; " : "", step_verb_to_string(ar->verb),
+			     ar->arg ? ar->arg : "", strerror(ar->err));
+		if (k < 0 || (size_t)k >= sizeof(note) - len)
+			break;
+		len += (size_t)k;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	free(c->note);
+	c->note = strdup(note);
+	return c->note ? 1 : -ENOMEM;
+}
+
 /* The sweep point of cycle seq (interleaved: see the top of this file). */
 static int64_t runner_sweep_value(const struct conf_campaign *camp, int64_t seq)
 {
@@ -752,7 +785,17 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 	runner_time_to_bound(r, c);
 	runner_mark_probing(r, c);
 	runner_count_deferrals(r, c);
-	return outcome_classify(c, r->odevs, r->n_devs);
+	k = outcome_classify(c, r->odevs, r->n_devs);
+	if (k < 0)
+		return k;
+	k = runner_note_module_errors(c);
+	if (k > 0 && !r->module_error_logged) {
+		r->module_error_logged = true;
+		log_warning("cycle %lld: a module step failed (%s); the cycle did not "
+			    "reload what its scenario says",
+			    (long long)seq, c->note);
+	}
+	return k < 0 ? k : 0;
 }
 
 static int runner_store_cycle(struct runner *r, const struct cycle_record *c)

@@ -93,6 +93,13 @@ void runner_recovered_done(struct runner_recovered *r);
 int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		   struct runner_recovered *ret);
 
+/* A module step that failed (rmmod EAGAIN: the module is pinned, e.g. an IOMMU driver
+ * holding a reference per probed device; insmod EEXIST: it was never unloaded) leaves the
+ * cycle without the reload its scenario names, which no outcome shows: appends
+ * "rmmod ps_sysmmu: Resource temporarily unavailable" (and so on, "; "-separated) to
+ * c->note. Returns 1 when it noted something, 0 when no module step failed, -ENOMEM. */
+int runner_note_module_errors(struct cycle_record *c);
+
 /* Runs the campaign. The run's UUID is written to ret_uuid as soon as it is recorded.
  * Returns 0 when the run finished (or was stopped: status "interrupted"), RUNNER_REBOOT
  * when it stopped after a wedged cycle for a reboot (it stays "running" and the next

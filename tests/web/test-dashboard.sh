@@ -3,7 +3,8 @@
 # The dashboard (web/) in headless Chromium against a real probestormd on a random loopback
 # port, over a database imported from the bundle recorded from the QEMU kit (stock vs
 # lkml-v1): every view renders, the comparison shows the compare engine's regression,
-# heatmap cells open the matching cycles, bad deep links show readable errors
+# heatmap cells open the matching cycles, bad deep links show readable errors, and a second
+# database of a kernel that crashes shows its crash cycles and its aborted run
 # (tests/web/dashboard.mjs). Uses Debian's chromium (never a downloaded browser) and
 # playwright-core from npm, installed into the build folder (build/web-tests), where the
 # screenshots go too. Skips (77) only when chromium is not installed.
@@ -37,6 +38,14 @@ PS_BUNDLE=$top_srcdir/tests/data/bundles/qemu-e2e-stock-lkml-v1.ndjson
 ps_config web
 ps_database "$ps_tmp/db"
 ps_start "$ps_tmp/web.conf" "$ps_tmp/db"
+main_url=$ps_url
+# A second daemon over the runs recorded from the kit with a kernel that oopses and panics
+# (tests/data/bundles/README.md): crash cycles and an aborted run in the dashboard.
+"$PS_CLI" --database "$ps_tmp/fail.db" import \
+	"$top_srcdir/tests/data/bundles/qemu-failures-stock.ndjson" > /dev/null ||
+	{ echo "Bail out! cannot import qemu-failures-stock.ndjson"; exit 99; }
+ps_start "$ps_tmp/web.conf" "$ps_tmp/fail.db"
+fail_url=$ps_url
 
 PS_SHOTS=$top_builddir/build/web-tests/screenshots
 mkdir -p "$PS_SHOTS"
@@ -45,7 +54,7 @@ PS_CHARTJS=0
 [ "$PS_CHARTJS" = 1 ] ||
 	echo "# libjs-chart.js is not installed: checking the page without charts"
 
-PS_URL=$ps_url PS_SHOTS=$PS_SHOTS PS_PW_PREFIX=$PS_PW_PREFIX PS_CHROMIUM=$PS_CHROMIUM \
+PS_URL=$main_url PS_FAIL_URL=$fail_url PS_SHOTS=$PS_SHOTS PS_PW_PREFIX=$PS_PW_PREFIX PS_CHROMIUM=$PS_CHROMIUM \
 	PS_CHARTJS=$PS_CHARTJS timeout -k 5 240 node "$top_srcdir/tests/web/dashboard.mjs"
 rc=$?
 echo "# screenshots: $PS_SHOTS"
