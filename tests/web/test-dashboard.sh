@@ -24,14 +24,22 @@ done
 
 # playwright-core, pinned to 1.61.1, the newest release that runs on Debian 12's Node.js 18
 # (1.62 and later need Node.js 20); its browser download is never used (executablePath).
+# npm keeps what it fetched in the kit's cache (PS_NPM_CACHE, default
+# ~/.cache/probestorm/npm) and takes it from there first: a build tree, a distcheck or a
+# fresh root that mounts the cache installs it without reaching the registry.
 PW_VERSION=1.61.1
 PS_PW_PREFIX=${PS_PW_PREFIX:-$top_builddir/build/web-tests}
+PS_NPM_CACHE=${PS_NPM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/probestorm/npm}
 pw_pkg=$PS_PW_PREFIX/node_modules/playwright-core/package.json
 if [ ! -f "$pw_pkg" ] || ! grep -q "\"version\": \"$PW_VERSION\"" "$pw_pkg"; then
-	mkdir -p "$PS_PW_PREFIX"
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 180 npm install --prefix "$PS_PW_PREFIX" \
-		--no-audit --no-fund --loglevel=error "playwright-core@$PW_VERSION" ||
-		{ echo "Bail out! cannot install playwright-core@$PW_VERSION from npm"; exit 99; }
+	mkdir -p "$PS_PW_PREFIX" "$PS_NPM_CACHE"
+	if ! PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 180 npm install --prefix "$PS_PW_PREFIX" \
+		--cache "$PS_NPM_CACHE" --prefer-offline --no-audit --no-fund --loglevel=error \
+		"playwright-core@$PW_VERSION" > "$ps_tmp/npm.log" 2>&1; then
+		sed 's/^/# npm: /' "$ps_tmp/npm.log"
+		echo "Bail out! cannot install playwright-core@$PW_VERSION from npm (nor from its cache $PS_NPM_CACHE)"
+		exit 99
+	fi
 fi
 
 PS_BUNDLE=$top_srcdir/tests/data/bundles/qemu-e2e-stock-lkml-v1.ndjson
