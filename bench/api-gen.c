@@ -259,8 +259,7 @@ static int record(void)
 		fprintf(stderr, "api-gen: %s (%s)\n", strerror(-r), db_errmsg(db));
 	else
 		printf("ingest: %" PRId64 " cycles, %" PRId64
-		       " events in %.1f s: %.0f cycles/s, "
-		       "%.0f events/s\n",
+		       " events in %.1f s: %.0f cycles/s, %.0f events/s\n",
 		       n, n * arg_events, (double)t / 1e9, (double)n / ((double)t / 1e9),
 		       (double)(n * arg_events) / ((double)t / 1e9));
 	db_close(db);

@@ -89,9 +89,7 @@ static int open_db(const struct conf *c, int flags, struct db **ret)
 		else if (r == -EROFS || r == -EACCES || r == -EPERM)
 			return log_error_errno(
 				r,
-				"Failed to open database '%s': it needs "
-				"migrating to this probestorm's schema, and "
-				"cannot be written",
+				"Failed to open database '%s': it needs migrating to this probestorm's schema, and cannot be written",
 				path);
 	}
 	if (r < 0)
@@ -413,9 +411,9 @@ static int verb_import(int argc, char **argv)
 			return EXIT_ERROR;
 		}
 		if (!t.uuid[0]) {
-			log_error("%s: no run in the stream (the guest died before "
-				  "starting it?)",
-				  argv[optind]);
+			log_error(
+				"%s: no run in the stream (the guest died before starting it?)",
+				argv[optind]);
 			guestlog_tail_done(&t);
 			return EXIT_ERROR;
 		}
@@ -450,8 +448,7 @@ static int verb_import(int argc, char **argv)
 			if (r >= 0 && !t.ended)
 				r = record_death(db, &t, died, console, pstore_root);
 			if (r >= 0 && guestlog_rebooted(&t)) {
-				printf("%s: guest rebooted in cycle %lld (a scenario "
-				       "step)\n",
+				printf("%s: guest rebooted in cycle %lld (a scenario step)\n",
 				       argv[i], (long long)t.inflight_cycle);
 				guestlog_tail_done(&t);
 				t.ended = true;
@@ -476,9 +473,7 @@ static int verb_import(int argc, char **argv)
 			ret = EXIT_ERROR;
 			continue;
 		}
-		printf("%s: imported %zu runs, %zu cycles, %zu events; already present: "
-		       "%zu runs, "
-		       "%zu cycles, %zu events%s\n",
+		printf("%s: imported %zu runs, %zu cycles, %zu events; already present: %zu runs, %zu cycles, %zu events%s\n",
 		       argv[i], st.runs_inserted, st.cycles_inserted, st.events_inserted,
 		       st.runs_present, st.cycles_present, st.events_present,
 		       st.torn_tail ? "; a torn last line was skipped" : "");
@@ -489,7 +484,7 @@ static int verb_import(int argc, char **argv)
 
 /*
  * export RUN-UUID [--format ndjson|kcidb|summary] [--origin NAME] [--arch NAME]:
- * ndjson is the bundle (import's input); kcidb a KernelCI KCIDB v5.3 report (lib/kcidb.h,
+ * ndjson is the bundle (import's input); kcidb a KernelCI KCIDB v5.3 report (cli/kcidb.h,
  * docs/fleet.md); summary the run summary `run --json` prints (contrib/lava/report reads it).
  */
 static int verb_export(int argc, char **argv)
@@ -642,10 +637,9 @@ static int compare_fetch(const char *server, const struct compare_opts *o, json_
 	eb = curl_easy_escape(c, o->base, 0);
 	eh = curl_easy_escape(c, o->head, 0);
 	if (eb && eh)
-		url = strprintf("%.*s/api/v1/compare?base=%s&head=%s&alpha_outcome=%.17g"
-				"&alpha_latency=%.17g",
-				(int)slen, server, eb, eh, o->alpha_outcome,
-				o->alpha_latency);
+		url = strprintf(
+			"%.*s/api/v1/compare?base=%s&head=%s&alpha_outcome=%.17g&alpha_latency=%.17g",
+			(int)slen, server, eb, eh, o->alpha_outcome, o->alpha_latency);
 	curl_free(eb);
 	curl_free(eh);
 	if (!url) {
@@ -746,9 +740,9 @@ static bool selectors_given(const char *verb, const struct compare_opts *co, int
 			    char **argv)
 {
 	if (!co->base || !co->head) {
-		log_error("%s: give --base and --head (a kernel label, a run UUID, or "
-			  "label:NAME / run:UUID / kernel:ID)",
-			  verb);
+		log_error(
+			"%s: give --base and --head (a kernel label, a run UUID, or label:NAME / run:UUID / kernel:ID)",
+			verb);
 		return false;
 	}
 	if (optind < argc) {
@@ -822,8 +816,8 @@ static int verb_compare(int argc, char **argv)
 			return EXIT_ERROR;
 		}
 #else
-		log_error("--server: this probestorm was built without libcurl; compare "
-			  "a local database instead (--database FILE)");
+		log_error(
+			"--server: this probestorm was built without libcurl; compare a local database instead (--database FILE)");
 		return EXIT_ERROR;
 #endif
 	} else {
@@ -871,7 +865,7 @@ out:
 
 /* --- decide --- */
 
-/* report SEL [--markdown] [--json]: one kernel's runs alone (lib/report.h). */
+/* report SEL [--markdown] [--json]: one kernel's runs alone (analysis/report.h). */
 static int verb_report(int argc, char **argv)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
@@ -892,8 +886,8 @@ static int verb_report(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		log_error("report: one selector expected (a kernel label, a run UUID, "
-			  "label:NAME, run:UUID or kernel:ID)");
+		log_error(
+			"report: one selector expected (a kernel label, a run UUID, label:NAME, run:UUID or kernel:ID)");
 		return EXIT_ERROR;
 	}
 	if (arg_json && arg_markdown) {
@@ -1026,9 +1020,8 @@ static int verb_decide(int argc, char **argv)
 	if (r == -ENOENT)
 		log_error("decide: a --watch consumer is not in the comparison");
 	else if (r == -EINVAL)
-		log_error("decide: a --watch entry is not [CONSUMER:]OUTCOME (an outcome "
-			  "class "
-			  "other than ok/deferred_ok, or any_failure)");
+		log_error(
+			"decide: a --watch entry is not [CONSUMER:]OUTCOME (an outcome class other than ok/deferred_ok, or any_failure)");
 	else if (r < 0)
 		log_error_errno(r, "Failed to decide");
 	if (r >= 0) {
@@ -1095,8 +1088,8 @@ static int verb_qemu(int argc, char **argv)
 		execv(cand[i], argv);
 		return log_error_errno(errno, "Cannot run '%s'", cand[i]), EXIT_ERROR;
 	}
-	log_error("the QEMU kit (contrib/qemu/run-campaign) was not found; set "
-		  "PROBESTORM_QEMU_KIT");
+	log_error(
+		"the QEMU kit (contrib/qemu/run-campaign) was not found; set PROBESTORM_QEMU_KIT");
 	return EXIT_ERROR;
 }
 
@@ -1109,37 +1102,28 @@ static const struct {
 	  "run [--campaign NAME] [--label L] [--cycles N] [--stream FILE]" },
 	{ "import", verb_import, "import BUNDLE..." },
 	{ "qemu", verb_qemu,
-	  "qemu --variant stock|lkml-v1 --config F --campaign C [...] "
-	  "(contrib/qemu/run-campaign)" },
+	  "qemu --variant stock|lkml-v1 --config F --campaign C [...] (contrib/qemu/run-campaign)" },
 	{ "export", verb_export,
-	  "export RUN-UUID [--format ndjson|kcidb|summary] [--origin NAME] [--arch "
-	  "NAME]" },
+	  "export RUN-UUID [--format ndjson|kcidb|summary] [--origin NAME] [--arch NAME]" },
 	{ "list", verb_list, "list [runs|kernels] [--json]" },
 	{ "compare", verb_compare,
 	  "compare --base SEL --head SEL [--json|--markdown] [--junit FILE] [--alpha A]\n"
 	  "                     [--alpha-latency A] [--server URL]" },
 	{ "report", verb_report, "report SEL [--markdown|--json]" },
 	{ "decide", verb_decide,
-	  "decide --base SEL --head SEL [--margin 0.05] [--alpha 0.001] [--look k "
-	  "--looks K]\n"
-	  "                     [--watch [CONSUMER:]OUTCOME]... [--json]  (exit 0 "
-	  "decided, 3 "
-	  "undecided)" },
+	  "decide --base SEL --head SEL [--margin 0.05] [--alpha 0.001] [--look k --looks K]\n"
+	  "                     [--watch [CONSUMER:]OUTCOME]... [--json]  (exit 0 decided, 3 undecided)" },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: probestorm [--config FILE] [--database FILE] [--json] VERB "
-		   "...\n\n");
+	fprintf(f,
+		"Usage: probestorm [--config FILE] [--database FILE] [--json] VERB ...\n\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  probestorm %s\n", verbs[i].help);
 	fprintf(f,
-		"\nSEL is a kernel label, a run UUID, label:NAME, run:UUID or "
-		"kernel:ID.\ncompare --server URL asks a probestormd (GET "
-		"URL/api/v1/compare) instead of\nthe local database; --junit - writes "
-		"the JUnit XML to stdout.\n"
-		"Exit codes: 0 ok, 1 regression found by compare, 2 error, 3 undecided "
-		"(decide).\n");
+		"\nSEL is a kernel label, a run UUID, label:NAME, run:UUID or kernel:ID.\ncompare --server URL asks a probestormd (GET URL/api/v1/compare) instead of\nthe local database; --junit - writes the JUnit XML to stdout.\n"
+		"Exit codes: 0 ok, 1 regression found by compare, 2 error, 3 undecided (decide).\n");
 }
 
 int main(int argc, char **argv)

@@ -538,9 +538,9 @@ static void kmsg_stop(void *state)
 
 	collector_thread_stop(&s->t, "kmsg reader thread");
 	if (s->reader.epipe)
-		log_info("kmsg: the kernel overwrote unread records %u time(s) during "
-			 "the run",
-			 s->reader.epipe);
+		log_info(
+			"kmsg: the kernel overwrote unread records %u time(s) during the run",
+			s->reader.epipe);
 	kmsg_reader_close(&s->reader);
 	kparse_report_free(s->report);
 	s->report = NULL;
@@ -801,19 +801,17 @@ static int kmsg_attribute(const struct kmsg_state *s, const struct cycle_record 
 		if (dev >= 0 && dev == prior)
 			snprintf(
 				how, sizeof(how),
-				"the call trace is in %s, and task %s's record before it "
-				"names the device",
+				"the call trace is in %s, and task %s's record before it names the device",
 				drv, o->caller);
 		else if (dev >= 0)
 			snprintf(how, sizeof(how), "the call trace is in %s", drv);
 		else if (n_acted == 1) {
 			/* 3. */
 			dev = acted;
-			snprintf(how, sizeof(how),
-				 "the call trace is in %s, the one device of it this "
-				 "cycle "
-				 "acted on",
-				 drv);
+			snprintf(
+				how, sizeof(how),
+				"the call trace is in %s, the one device of it this cycle acted on",
+				drv);
 		}
 	}
 	if (dev < 0 && !act && o->caller[0] == 'T') {
@@ -913,8 +911,7 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 			break;
 	if (s->last_end < c->seq) {
 		log_warning(
-			"kmsg: end marker of cycle %lld not read within %lld ms%s; later "
-			"records go to the next cycle",
+			"kmsg: end marker of cycle %lld not read within %lld ms%s; later records go to the next cycle",
 			(long long)c->seq, (long long)(KMSG_END_WAIT_NS / NSEC_PER_MSEC),
 			s->in_cycle == c->seq ? "" : " (nor its begin marker)");
 		epoch = INT64_MAX;
@@ -944,8 +941,7 @@ static int kmsg_cycle_end(void *state, _unused_ const struct collector_ctx *ctx,
 	 * of it is swallowed rather than counted again in the next cycle. */
 	if (kparse_report_open_before(s->report, epoch) > 0) {
 		log_notice(
-			"kmsg: cycle %lld ends with a kernel report still being printed; "
-			"it is recorded as far as it was read",
+			"kmsg: cycle %lld ends with a kernel report still being printed; it is recorded as far as it was read",
 			(long long)c->seq);
 		if (kparse_report_cut(s->report, epoch) >= 0)
 			kmsg_take_events(s);

@@ -218,8 +218,7 @@ static int tracefs_drain(struct tracefs_state *s, struct cycle_record *c)
 		int r;
 
 		e.message = strprintf(
-			"tracefs: %zu iommu events of devices outside the topology "
-			"over %.3f ms",
+			"tracefs: %zu iommu events of devices outside the topology over %.3f ms",
 			others, (double)(others_last - others_first) / NSEC_PER_MSEC);
 		if (!e.message)
 			return -ENOMEM;
@@ -240,8 +239,7 @@ static int tracefs_drain(struct tracefs_state *s, struct cycle_record *c)
 		int r;
 
 		e.message = strprintf(
-			"tracefs: %zu iommu events not kept (limit %d per cycle), "
-			"%zu lost-events notices",
+			"tracefs: %zu iommu events not kept (limit %d per cycle), %zu lost-events notices",
 			dropped, TRACEFS_MAX_EVENTS, lost);
 		if (!e.message)
 			return -ENOMEM;
@@ -291,8 +289,8 @@ static int tracefs_start(void *state, const struct collector_ctx *ctx)
 	s->boot = ctx->boot;
 	s->conf = ctx->conf;
 	if (tracefs_find(s) < 0) {
-		log_info("tracefs: no events/iommu under /sys/kernel/tracing or "
-			 "/sys/kernel/debug/tracing");
+		log_info(
+			"tracefs: no events/iommu under /sys/kernel/tracing or /sys/kernel/debug/tracing");
 		return -EOPNOTSUPP;
 	}
 	tracefs_make_instance(s);

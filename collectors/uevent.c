@@ -283,9 +283,9 @@ static int uevent_start(void *state, const struct collector_ctx *ctx)
 	s->sock = s->t.wake_fd = -1;
 	s->boot = ctx->boot;
 	if (kio_root()[0]) {
-		log_info("uevent: kernel tree is redirected to '%s'; uevents not "
-			 "collected",
-			 kio_root());
+		log_info(
+			"uevent: kernel tree is redirected to '%s'; uevents not collected",
+			kio_root());
 		return -EOPNOTSUPP;
 	}
 	if (ctx->conf && ctx->conf->n_devices > 0) {

@@ -372,17 +372,13 @@ static void *api_reaper(void *userdata)
 			pthread_mutex_unlock(&a->conn_lock);
 			if (headers + body + answer > 0)
 				log_notice(
-					"API: closed %lu slow connections (%lu without "
-					"headers after %u s, %lu with a body below %u "
-					"bytes/s, %lu not taking their answer)",
+					"API: closed %lu slow connections (%lu without headers after %u s, %lu with a body below %u bytes/s, %lu not taking their answer)",
 					headers + body + answer, headers,
 					API_HEADER_TIMEOUT_S, body, API_BODY_MIN_RATE,
 					answer);
 			if (refused > 0)
 				log_notice(
-					"API: refused %lu connections over the limits "
-					"(%u, %u per address, %u more for 127.0.0.1 and "
-					"::1)",
+					"API: refused %lu connections over the limits (%u, %u per address, %u more for 127.0.0.1 and ::1)",
 					refused, a->max_conns, a->max_per_ip,
 					API_LOCAL_RESERVE);
 			headers = body = answer = 0;
@@ -894,8 +890,7 @@ static int api_get_compare(struct api_get *g, struct api_reply *rep)
 	if (!o.base || !o.head)
 		return api_error(
 			rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
-			"give base and head (a kernel label, a run UUID, label:NAME, "
-			"run:UUID or kernel:ID)");
+			"give base and head (a kernel label, a run UUID, label:NAME, run:UUID or kernel:ID)");
 	if (api_param_alpha(g->c, "alpha_outcome", 0.001, &o.alpha_outcome, rep) < 0 ||
 	    api_param_alpha(g->c, "alpha_latency", 0.01, &o.alpha_latency, rep) < 0)
 		return 0;
@@ -925,9 +920,9 @@ static int api_get_report(struct api_get *g, struct api_reply *rep)
 	if (api_params_check(g->c, params, rep) < 0)
 		return 0;
 	if (!sel)
-		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
-				 "give selector (a kernel label, a run UUID, label:NAME, "
-				 "run:UUID or kernel:ID)");
+		return api_error(
+			rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
+			"give selector (a kernel label, a run UUID, label:NAME, run:UUID or kernel:ID)");
 	r = report_build(g->db, sel, &report);
 	if (r == -ENOENT)
 		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found",
@@ -971,8 +966,7 @@ static int api_trend_rates(json_t *points)
 	size_t i;
 	json_t *p;
 
-	json_array_foreach(points, i, p)
-	{
+	json_array_foreach(points, i, p) {
 		uint64_t k = (uint64_t)json_integer_value(json_object_get(p, "k"));
 		uint64_t n = (uint64_t)json_integer_value(json_object_get(p, "n"));
 		struct stats_interval ci = { 0, 1 };
@@ -1019,8 +1013,7 @@ static int api_get_trend(struct api_get *g, struct api_reply *rep)
 		if (f.outcome < 0)
 			return api_error(
 				rep, MHD_HTTP_BAD_REQUEST, "bad parameter",
-				"metric: '%s' is not 'failure' or an outcome (ok, "
-				"deferred_ok, ..., crash)",
+				"metric: '%s' is not 'failure' or an outcome (ok, deferred_ok, ..., crash)",
 				metric);
 	}
 	r = db_query_trend(g->db, &f, &j);
@@ -1101,10 +1094,10 @@ static int api_authorize(struct api *a, struct MHD_Connection *c, const char *wh
 						    MHD_HTTP_HEADER_AUTHORIZATION);
 
 	if (!a->token) {
-		api_error(rep, MHD_HTTP_FORBIDDEN, "ingest disabled",
-			  "%s needs a token and none is configured ([daemon] token or "
-			  "token-file)",
-			  what);
+		api_error(
+			rep, MHD_HTTP_FORBIDDEN, "ingest disabled",
+			"%s needs a token and none is configured ([daemon] token or token-file)",
+			what);
 		return -EPERM;
 	}
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
@@ -1210,17 +1203,24 @@ static int api_post_bundle(struct api *a, struct MHD_Connection *c,
 	if (r == -EBUSY)
 		return api_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy", "%s",
 				 err ? err : strerror(-r));
+	/* The import rolled back whole: the client may send it again once there is room. */
+	if (r == -ENOSPC) {
+		log_error("API: bundle import failed: the database's disk is full: %s",
+			  err ? err : "");
+		return api_error(rep, MHD_HTTP_INSUFFICIENT_STORAGE, "disk full",
+				 "no space left for the database: %s",
+				 err ? err : strerror(-r));
+	}
 	if (r < 0) {
 		log_error_errno(r, "API: bundle import failed: %s", err ? err : "");
 		return api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "import failed",
 				 "%s", err ? err : strerror(-r));
 	}
-	log_info("API: bundle from %s imported: %zu lines, %zu runs, %zu cycles, %zu "
-		 "events "
-		 "new; %zu runs, %zu cycles, %zu events present",
-		 api_client(c, peer, sizeof(peer)), st.lines, st.runs_inserted,
-		 st.cycles_inserted, st.events_inserted, st.runs_present,
-		 st.cycles_present, st.events_present);
+	log_info(
+		"API: bundle from %s imported: %zu lines, %zu runs, %zu cycles, %zu events new; %zu runs, %zu cycles, %zu events present",
+		api_client(c, peer, sizeof(peer)), st.lines, st.runs_inserted,
+		st.cycles_inserted, st.events_inserted, st.runs_present,
+		st.cycles_present, st.events_present);
 	return api_ok(rep, MHD_HTTP_OK, api_stats_json(&st));
 }
 
@@ -1975,8 +1975,8 @@ void api_stop(struct api *a)
 
 int api_start(const struct api_opts *o, struct api **ret)
 {
-	return log_error_errno(EOPNOTSUPP, "probestormd was built without libmicrohttpd: "
-					   "no HTTP API");
+	return log_error_errno(
+		EOPNOTSUPP, "probestormd was built without libmicrohttpd: no HTTP API");
 }
 
 uint16_t api_port(const struct api *a)

@@ -154,10 +154,10 @@ static bool watchdog_fit_campaign(const struct conf *conf, const char *name)
 	need = 2 * campaign_cycle_bound_us(conf, camp);
 	if (need <= (int64_t)watchdog_usec)
 		return false;
-	log_info("campaign %s: a cycle may take up to %lld s, watchdog period raised to "
-		 "%lld s",
-		 name, (long long)(need / 2 / USEC_PER_SEC),
-		 (long long)(need / USEC_PER_SEC));
+	log_info(
+		"campaign %s: a cycle may take up to %lld s, watchdog period raised to %lld s",
+		name, (long long)(need / 2 / USEC_PER_SEC),
+		(long long)(need / USEC_PER_SEC));
 	sd_notifyf(0, "WATCHDOG=1\nWATCHDOG_USEC=%lld", (long long)need);
 	watchdog_last_ns = now_ns();
 	return true;
@@ -226,17 +226,14 @@ static int parse_argv(int argc, char **argv)
 		case 'B':
 			if (parse_int64(optarg, 1, INT64_MAX, &arg_max_body) < 0)
 				return log_error_errno(
-					EINVAL,
-					"--max-body: '%s' is not a size in "
-					"bytes",
+					EINVAL, "--max-body: '%s' is not a size in bytes",
 					optarg);
 			break;
 		case 'M':
 			if (parse_int64(optarg, 1, 65536, &arg_max_connections) < 0)
 				return log_error_errno(
 					EINVAL,
-					"--max-connections: '%s' is not in "
-					"1..65536",
+					"--max-connections: '%s' is not in 1..65536",
 					optarg);
 			break;
 		case 'I':
@@ -244,23 +241,18 @@ static int parse_argv(int argc, char **argv)
 			    0)
 				return log_error_errno(
 					EINVAL,
-					"--max-connections-per-ip: '%s' is "
-					"not in 1..65536",
+					"--max-connections-per-ip: '%s' is not in 1..65536",
 					optarg);
 			break;
 		case 'N': arg_no_api = true; break;
 		case 'v': log_set_max_level(LOG_DEBUG); break;
 		case 'h':
-			printf("Usage: probestormd [--config FILE] [--check-config] "
-			       "[--database FILE]\n"
-			       "                   [--campaign NAME]... [--once] "
-			       "[--stream FILE]\n"
+			printf("Usage: probestormd [--config FILE] [--check-config] [--database FILE]\n"
+			       "                   [--campaign NAME]... [--once] [--stream FILE]\n"
 			       "                   [--label LABEL] [--patches LIST]\n"
-			       "                   [--listen HOST:PORT] [--port-file "
-			       "FILE] [--no-api]\n"
+			       "                   [--listen HOST:PORT] [--port-file FILE] [--no-api]\n"
 			       "                   [--web-root DIR] [--max-body BYTES]\n"
-			       "                   [--max-connections N] "
-			       "[--max-connections-per-ip N]\n");
+			       "                   [--max-connections N] [--max-connections-per-ip N]\n");
 			exit(0);
 		default: return -EINVAL;
 		}
@@ -291,8 +283,7 @@ static int run_campaign(const struct conf *conf, struct db *db, FILE *stream,
 	for (size_t i = 0; i < recovered.n; i++)
 		if (streq(recovered.campaigns[i], name)) {
 			log_info(
-				"campaign %s: its run was taken up at start, not started "
-				"again",
+				"campaign %s: its run was taken up at start, not started again",
 				name);
 			return 0;
 		}
@@ -425,8 +416,7 @@ int main(int argc, char **argv)
 	}
 	if (conf->daemon.token_emptied_at && !conf->daemon.token)
 		log_warning(
-			"%s: [daemon] token is empty: ingest (POST /api/v1/bundles and "
-			"/api/v1/campaigns) is off",
+			"%s: [daemon] token is empty: ingest (POST /api/v1/bundles and /api/v1/campaigns) is off",
 			conf->daemon.token_emptied_at);
 	if (arg_check) {
 		r = conf_check_files(conf, &err);
@@ -435,8 +425,7 @@ int main(int argc, char **argv)
 			conf_free(conf);
 			return 2;
 		}
-		printf("%s: ok (%zu targets, %zu devices, %zu scenarios, %zu "
-		       "campaigns)\n",
+		printf("%s: ok (%zu targets, %zu devices, %zu scenarios, %zu campaigns)\n",
 		       arg_config, conf->n_targets, conf->n_devices, conf->n_scenarios,
 		       conf->n_campaigns);
 		conf_free(conf);

@@ -41,9 +41,9 @@ int push_start(const struct push_opts *o, struct push **ret)
 {
 	(void)o;
 	(void)ret;
-	return log_error_errno(EOPNOTSUPP,
-			       "[push] needs libcurl, and this probestormd was "
-			       "built without it");
+	return log_error_errno(
+		EOPNOTSUPP,
+		"[push] needs libcurl, and this probestormd was built without it");
 }
 
 void push_kick(struct push *p)

@@ -56,6 +56,7 @@ struct collector_slot {
 };
 
 struct runner {
+	bool module_error_logged; /* runner_note_module_errors() warned once this run */
 	const struct conf *conf;
 	const struct conf_campaign *camp;
 	const struct conf_scenario *scen;
@@ -164,25 +165,23 @@ int runner_preflight(const struct conf *conf, const char *campaign, char **ret_e
 	}
 	t = conf_target_find(conf, camp->target);
 	if (t && t->kind && !streq(t->kind, "local")) {
-		*ret_error = strprintf("campaign '%s' is for %s target '%s': run it with "
-				       "'probestorm qemu', or on the target itself",
-				       campaign, t->kind, t->name);
+		*ret_error = strprintf(
+			"campaign '%s' is for %s target '%s': run it with 'probestorm qemu', or on the target itself",
+			campaign, t->kind, t->name);
 		return -EOPNOTSUPP;
 	}
 	if (t && t->sysroot && *t->sysroot)
 		kio_set_root(t->sysroot);
 	if (!*kio_root() && geteuid() != 0) {
 		*ret_error = strprintf(
-			"must run as root: campaign '%s' writes to /sys/bus and "
-			"/dev/kmsg",
+			"must run as root: campaign '%s' writes to /sys/bus and /dev/kmsg",
 			campaign);
 		return -EPERM;
 	}
 	r = kio_path(p, sizeof(p), "/sys/kernel/debug/devices_deferred");
 	if (r < 0 || !kio_exists(p)) {
 		*ret_error = strprintf(
-			"debugfs is not mounted (no %s): mount -t debugfs debugfs "
-			"/sys/kernel/debug",
+			"debugfs is not mounted (no %s): mount -t debugfs debugfs /sys/kernel/debug",
 			p);
 		return -ENOENT;
 	}
@@ -199,8 +198,7 @@ int runner_preflight(const struct conf *conf, const char *campaign, char **ret_e
 
 		if (l && l->stress_args && !stress_available()) {
 			*ret_error = strprintf(
-				"load profile '%s' needs stress-ng, which is not "
-				"installed (apt-get install stress-ng)",
+				"load profile '%s' needs stress-ng, which is not installed (apt-get install stress-ng)",
 				l->name);
 			return -ENOENT;
 		}
@@ -336,8 +334,7 @@ static void runner_mark_probing(struct runner *r, struct cycle_record *c)
 		    uevent_probe_pending(ue, d->device) == 1) {
 			o->probing = true;
 			log_warning(
-				"run %s cycle %lld: %s is bound but its probe has not "
-				"returned",
+				"run %s cycle %lld: %s is bound but its probe has not returned",
 				r->run.uuid, (long long)c->seq, d->name);
 		}
 	}
@@ -688,11 +685,11 @@ static int runner_exec_group(struct runner *r, struct cycle_record *c,
 		if (jobs[i].end_ns)
 			r->op_ns += jobs[i].end_ns - jobs[i].start_ns;
 		if (jobs[i].hung)
-			log_warning("run %s cycle %lld: '%s %s' did not return within "
-				    "%lld ms",
-				    r->run.uuid, (long long)c->seq,
-				    step_verb_to_string(steps[i]->verb), steps[i]->arg,
-				    (long long)(r->camp->action_timeout_us / 1000));
+			log_warning(
+				"run %s cycle %lld: '%s %s' did not return within %lld ms",
+				r->run.uuid, (long long)c->seq,
+				step_verb_to_string(steps[i]->verb), steps[i]->arg,
+				(long long)(r->camp->action_timeout_us / 1000));
 	}
 	return 0;
 }
@@ -770,6 +767,38 @@ static void runner_count_deferrals(struct runner *r, struct cycle_record *c)
 	}
 }
 
+int runner_note_module_errors(struct cycle_record *c)
+{
+	char note[512] = "";
+	size_t len = c->note ? strlen(c->note) : 0;
+	int n = 0;
+
+	if (len >= sizeof(note))
+		return 0;
+	if (len)
+		memcpy(note, c->note, len + 1);
+	for (size_t a = 0; a < c->n_actions; a++) {
+		const struct action_record *ar = &c->actions[a];
+		int k;
+
+		if (ar->err == 0 || !(ar->verb == STEP_RMMOD || ar->verb == STEP_INSMOD ||
+				      ar->verb == STEP_MODPROBE))
+			continue;
+		k = snprintf(note + len, sizeof(note) - len, "%s%s %s: %s",
+			     len ? "; " : "", step_verb_to_string(ar->verb),
+			     ar->arg ? ar->arg : "", strerror(ar->err));
+		if (k < 0 || (size_t)k >= sizeof(note) - len)
+			break;
+		len += (size_t)k;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	free(c->note);
+	c->note = strdup(note);
+	return c->note ? 1 : -ENOMEM;
+}
+
 /* The sweep point of cycle seq (interleaved: see the top of this file). */
 static int64_t runner_sweep_value(const struct conf_campaign *camp, int64_t seq)
 {
@@ -843,8 +872,7 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 	}
 	if (log_get_max_level() >= LOG_DEBUG)
 		log_debug(
-			"cycle %lld: steps+wait %.3f ms (in-flight records %.3f, actions "
-			"%.3f, of which in the kernel %.3f), collection %.3f ms",
+			"cycle %lld: steps+wait %.3f ms (in-flight records %.3f, actions %.3f, of which in the kernel %.3f), collection %.3f ms",
 			(long long)seq, (double)(t_steps - c->start_ns) / NSEC_PER_MSEC,
 			(double)r->inflight_ns / NSEC_PER_MSEC,
 			(double)r->exec_ns / NSEC_PER_MSEC,
@@ -862,7 +890,17 @@ static int runner_cycle(struct runner *r, int64_t seq, struct cycle_record *c)
 	runner_time_to_bound(r, c);
 	runner_mark_probing(r, c);
 	runner_count_deferrals(r, c);
-	return outcome_classify(c, r->odevs, r->n_devs);
+	k = outcome_classify(c, r->odevs, r->n_devs);
+	if (k < 0)
+		return k;
+	k = runner_note_module_errors(c);
+	if (k > 0 && !r->module_error_logged) {
+		r->module_error_logged = true;
+		log_warning("cycle %lld: a module step failed (%s); the cycle did not "
+			    "reload what its scenario says",
+			    (long long)seq, c->note);
+	}
+	return k < 0 ? k : 0;
 }
 
 static int runner_store_cycle(struct runner *r, const struct cycle_record *c)
@@ -913,12 +951,11 @@ static int runner_start_exec(struct runner *r)
 	if (k < 0)
 		return log_error_errno(k, "Failed to start the action workers");
 	action_exec_timing(r->exec, &t);
-	log_info("run %s: actions start by clock_nanosleep to %.0f us before the planned "
-		 "time, "
-		 "then a spin (clock resolution %lld ns); workers %s; memory %s",
-		 r->run.uuid, (double)t.spin_ns / NSEC_PER_USEC,
-		 (long long)t.clock_res_ns, t.fifo ? "SCHED_FIFO" : "SCHED_OTHER",
-		 r->mlocked ? "locked" : "not locked");
+	log_info(
+		"run %s: actions start by clock_nanosleep to %.0f us before the planned time, then a spin (clock resolution %lld ns); workers %s; memory %s",
+		r->run.uuid, (double)t.spin_ns / NSEC_PER_USEC, (long long)t.clock_res_ns,
+		t.fifo ? "SCHED_FIFO" : "SCHED_OTHER",
+		r->mlocked ? "locked" : "not locked");
 	return 0;
 }
 
@@ -947,9 +984,9 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 		return log_error_errno(k, "Failed to read the kernel identity");
 	k = identity_boot_id(&r->boot_id);
 	if (k < 0)
-		log_full_errno(LOG_INFO, k,
-			       "No boot_id from the kernel: a restart cannot tell a "
-			       "daemon death from a target death");
+		log_full_errno(
+			LOG_INFO, k,
+			"No boot_id from the kernel: a restart cannot tell a daemon death from a target death");
 	r->run.kernel.label = strdup_null(label ? label : r->conf->daemon.label);
 	r->run.kernel.patches = strdup_null(patches);
 	r->run.campaign = strdup(r->camp->name);
@@ -1199,10 +1236,10 @@ static int runner_wedged(struct runner *r, const struct cycle_record *c, char **
 		return 0;
 	free(*reason);
 	if (streq(policy, "abort")) {
-		*reason = strprintf("cycle %lld: the target is wedged after %s%s%s%s "
-				    "(on-wedged = abort)",
-				    (long long)c->seq, what, *note ? " (" : "", note,
-				    *note ? ")" : "");
+		*reason = strprintf(
+			"cycle %lld: the target is wedged after %s%s%s%s (on-wedged = abort)",
+			(long long)c->seq, what, *note ? " (" : "", note,
+			*note ? ")" : "");
 		log_error("run %s: %s", r->run.uuid, *reason ? *reason : "wedged");
 		return -ECANCELED;
 	}
@@ -1222,10 +1259,10 @@ static int runner_wedged(struct runner *r, const struct cycle_record *c, char **
 			n = hangs + oopses;
 	}
 	if (r->camp->max_reboots > 0 && n > r->camp->max_reboots) {
-		*reason = strprintf("cycle %lld: the target is wedged after %s; %lld "
-				    "reboots would exceed max-reboots = %lld",
-				    (long long)c->seq, what, (long long)n,
-				    (long long)r->camp->max_reboots);
+		*reason = strprintf(
+			"cycle %lld: the target is wedged after %s; %lld reboots would exceed max-reboots = %lld",
+			(long long)c->seq, what, (long long)n,
+			(long long)r->camp->max_reboots);
 		log_error("run %s: %s", r->run.uuid, *reason ? *reason : "wedged");
 		return -ECANCELED;
 	}
@@ -1392,16 +1429,15 @@ int runner_run(const struct conf *conf, const char *campaign, const struct runne
 		/* 0 means never: the run goes on whatever hangs (on-wedged = continue). */
 		if (r.camp->max_consecutive_hangs > 0 &&
 		    r.consecutive_hangs >= r.camp->max_consecutive_hangs) {
-			log_error("run %s: %lld consecutive cycles hung; the target "
-				  "looks wedged, "
-				  "aborting (%u threads stuck in the kernel)",
-				  r.run.uuid, (long long)r.consecutive_hangs,
-				  action_exec_stuck(r.exec));
+			log_error(
+				"run %s: %lld consecutive cycles hung; the target looks wedged, aborting (%u threads stuck in the kernel)",
+				r.run.uuid, (long long)r.consecutive_hangs,
+				action_exec_stuck(r.exec));
 			status = "aborted";
-			reason = strprintf("%lld consecutive cycles hung "
-					   "(max-consecutive-hangs = %lld)",
-					   (long long)r.consecutive_hangs,
-					   (long long)r.camp->max_consecutive_hangs);
+			reason = strprintf(
+				"%lld consecutive cycles hung (max-consecutive-hangs = %lld)",
+				(long long)r.consecutive_hangs,
+				(long long)r.camp->max_consecutive_hangs);
 			k = -ECANCELED;
 			break;
 		}
@@ -1564,11 +1600,9 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		/* what recovery says of a run is about that run (PROBESTORM_RUN=) */
 		log_set_run(runs[i].uuid);
 		if (!runs[i].campaign || !conf_campaign_find(conf, runs[i].campaign)) {
-			log_warning("run %s: campaign '%s' is not configured any more; "
-				    "marking it "
-				    "interrupted",
-				    runs[i].uuid,
-				    runs[i].campaign ? runs[i].campaign : "?");
+			log_warning(
+				"run %s: campaign '%s' is not configured any more; marking it interrupted",
+				runs[i].uuid, runs[i].campaign ? runs[i].campaign : "?");
 			db_run_finish(base->db, runs[i].id, "interrupted", NULL, NULL);
 			continue;
 		}
@@ -1598,13 +1632,10 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		} else if (k >= 0) {
 			switch (runner_recover_decide(&a, ic.boot_id)) {
 			case RUNNER_RECOVER_RERUN:
-				log_warning("run %s: the daemon stopped during cycle "
-					    "%lld ('%s "
-					    "%s') in this same boot; that cycle is not "
-					    "counted and runs again",
-					    runs[i].uuid, (long long)seq,
-					    step_verb_to_string(a.verb),
-					    a.arg ? a.arg : "");
+				log_warning(
+					"run %s: the daemon stopped during cycle %lld ('%s %s') in this same boot; that cycle is not counted and runs again",
+					runs[i].uuid, (long long)seq,
+					step_verb_to_string(a.verb), a.arg ? a.arg : "");
 				k = db_inflight_clear(base->db, runs[i].id);
 				o.start_seq = seq;
 				break;
@@ -1614,9 +1645,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 				break;
 			default:
 				log_warning(
-					"run %s: the target died during cycle %lld ('%s "
-					"%s'); recording "
-					"a crash",
+					"run %s: the target died during cycle %lld ('%s %s'); recording a crash",
 					runs[i].uuid, (long long)seq,
 					step_verb_to_string(a.verb), a.arg ? a.arg : "");
 				k = runner_record_crash(base->db, runs[i].id, &ic,

@@ -103,6 +103,13 @@ int64_t runner_reboot_requested_ns(void);
  * errno. */
 int runner_reboot_check(const struct conf *conf);
 
+/* A module step that failed (rmmod EAGAIN: the module is pinned, e.g. an IOMMU driver
+ * holding a reference per probed device; insmod EEXIST: it was never unloaded) leaves the
+ * cycle without the reload its scenario names, which no outcome shows: appends
+ * "rmmod ps_sysmmu: Resource temporarily unavailable" (and so on, "; "-separated) to
+ * c->note. Returns 1 when it noted something, 0 when no module step failed, -ENOMEM. */
+int runner_note_module_errors(struct cycle_record *c);
+
 /* Runs the campaign. The run's UUID is written to ret_uuid as soon as it is recorded.
  * Returns 0 when the run finished (or was stopped: status "interrupted"), RUNNER_REBOOT
  * when it stopped for a reboot, after a wedged cycle or at a reboot step (it stays

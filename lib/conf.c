@@ -230,7 +230,7 @@ static const struct conf_key conf_keys[] = {
 	KEY(K(CONF_CAMPAIGN), "max-reboots", conf_parse_int, CAMPAIGN(max_reboots),
 	    .min = 0, .max = 1000000, .def = "10"),
 	/* SCHED_FIFO workers and locked memory (as root, on a real kernel, where the clock
-	 * allows a short spin; daemon/action.c). Off by default: under QEMU it made the
+	 * allows a short spin; kernel/action.c). Off by default: under QEMU it made the
 	 * tail of the start lateness 5-10x worse (docs/qemu-kit.md); real rigs unmeasured. */
 	KEY(K(CONF_CAMPAIGN), "realtime", conf_parse_boolean, CAMPAIGN(realtime),
 	    .def = "no"),
@@ -906,8 +906,7 @@ static int conf_step_offset(struct conf_parser *p, const struct conf_key *k,
 	if (m->sweep_var && !streq(m->sweep_var, var))
 		return conf_key_error(
 			p, k,
-			"uses @${%s} but earlier steps use @${%s}; a campaign "
-			"sweeps one variable",
+			"uses @${%s} but earlier steps use @${%s}; a campaign sweeps one variable",
 			var, m->sweep_var);
 	if (!m->sweep_var)
 		m->sweep_var = TAKE_PTR(var);
@@ -979,8 +978,7 @@ static int conf_step_parse(struct conf_parser *p, const struct conf_key *k, char
 	if (v < 0)
 		return conf_key_error(
 			p, k,
-			"unknown step '%s' (expected unbind, bind, probe, insmod, "
-			"modprobe, rmmod, sleep, wait-bound, reboot or concurrent)",
+			"unknown step '%s' (expected unbind, bind, probe, insmod, modprobe, rmmod, sleep, wait-bound, reboot or concurrent)",
 			words[0]);
 	st.verb = v;
 	if (n > 1 && words[n - 1][0] == '@') {
@@ -1025,8 +1023,7 @@ static int conf_step_parse(struct conf_parser *p, const struct conf_key *k, char
 		if (args[0][0] != '/' || strstr(args[0], ".."))
 			return conf_key_error(
 				p, k,
-				"insmod path '%s' must be absolute and must not "
-				"contain '..'",
+				"insmod path '%s' must be absolute and must not contain '..'",
 				args[0]);
 		arg = args[0];
 		break;
@@ -1278,8 +1275,7 @@ static int conf_section_open(struct conf_parser *p, const char *header)
 	if (kind < 0)
 		return conf_error(
 			p, -EINVAL, file, p->lineno,
-			"[%s]: unknown section (expected daemon, push, target, consumer, "
-			"supplier, load, scenario or campaign)",
+			"[%s]: unknown section (expected daemon, push, target, consumer, supplier, load, scenario or campaign)",
 			header);
 	if ((K(kind) & K_SINGLE) && name)
 		return conf_error(p, -EINVAL, file, p->lineno, "[%s]: [%s] takes no name",
@@ -1591,8 +1587,7 @@ static int conf_check_scenario(struct conf_parser *p, struct conf_meta *m)
 			at.line = s->groups[i].line;
 			return conf_key_error_at(
 				p, m, "step", at,
-				"unknown device '%s' (no [consumer %s] or "
-				"[supplier %s])",
+				"unknown device '%s' (no [consumer %s] or [supplier %s])",
 				st->arg, st->arg, st->arg);
 		}
 	return 0;
@@ -1663,9 +1658,9 @@ static int conf_check_push(struct conf_parser *p, struct conf_meta *m)
 	const struct conf_push *u = &p->c->push;
 
 #ifndef HAVE_LIBCURL
-	return conf_key_error_at(p, m, NULL, m->where,
-				 "pushing needs libcurl, and this probestormd was built "
-				 "without it");
+	return conf_key_error_at(
+		p, m, NULL, m->where,
+		"pushing needs libcurl, and this probestormd was built without it");
 #endif
 	if (!u->url)
 		return conf_key_error_at(p, m, "url", m->where,
@@ -2004,9 +1999,9 @@ static int conf_check_one_device(const struct conf_device *d, bool check_driver,
 	r = kio_bus_exists(d->bus);
 	if (r < 0) {
 		msg = r == -ENOENT
-			      ? strprintf("device '%s' (%s/%s): bus '%s' not found under "
-					  "/sys/bus",
-					  d->name, d->bus, d->device, d->bus)
+			      ? strprintf(
+					"device '%s' (%s/%s): bus '%s' not found under /sys/bus",
+					d->name, d->bus, d->device, d->bus)
 			      : strprintf(
 					"device '%s' (%s/%s): cannot check bus '%s': %s",
 					d->name, d->bus, d->device, d->bus, strerror(-r));
@@ -2014,11 +2009,12 @@ static int conf_check_one_device(const struct conf_device *d, bool check_driver,
 	}
 	r = kio_device_exists(d->bus, d->device);
 	if (r < 0) {
-		msg = r == -ENOENT ? strprintf("device '%s' (%s/%s): not found under "
-					       "/sys/bus/%s/devices",
-					       d->name, d->bus, d->device, d->bus)
-				   : strprintf("device '%s' (%s/%s): cannot check: %s",
-					       d->name, d->bus, d->device, strerror(-r));
+		msg = r == -ENOENT
+			      ? strprintf(
+					"device '%s' (%s/%s): not found under /sys/bus/%s/devices",
+					d->name, d->bus, d->device, d->bus)
+			      : strprintf("device '%s' (%s/%s): cannot check: %s",
+					  d->name, d->bus, d->device, strerror(-r));
 		goto fail;
 	}
 	if (!check_driver)
@@ -2026,21 +2022,19 @@ static int conf_check_one_device(const struct conf_device *d, bool check_driver,
 	r = kio_driver_exists(d->bus, d->driver);
 	if (r < 0) {
 		msg = r == -ENOENT
-			      ? strprintf("device '%s' (%s/%s): driver '%s' not found "
-					  "under "
-					  "/sys/bus/%s/drivers",
-					  d->name, d->bus, d->device, d->driver, d->bus)
-			      : strprintf("device '%s' (%s/%s): cannot check driver "
-					  "'%s': %s",
-					  d->name, d->bus, d->device, d->driver,
-					  strerror(-r));
+			      ? strprintf(
+					"device '%s' (%s/%s): driver '%s' not found under /sys/bus/%s/drivers",
+					d->name, d->bus, d->device, d->driver, d->bus)
+			      : strprintf(
+					"device '%s' (%s/%s): cannot check driver '%s': %s",
+					d->name, d->bus, d->device, d->driver,
+					strerror(-r));
 		goto fail;
 	}
 	if (needs_bind_attrs && !kio_driver_has_bind_attrs(d->bus, d->driver)) {
 		r = -EOPNOTSUPP;
 		msg = strprintf(
-			"device '%s' (%s/%s): driver '%s' has no bind/unbind files "
-			"(suppress_bind_attrs); reload its module instead",
+			"device '%s' (%s/%s): driver '%s' has no bind/unbind files (suppress_bind_attrs); reload its module instead",
 			d->name, d->bus, d->device, d->driver);
 		goto fail;
 	}

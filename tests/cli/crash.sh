@@ -16,15 +16,8 @@
 # backfill gives back the same counts.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir/build}"
-ps=$top_builddir/probestorm
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-ok() { echo "ok   - $1"; }
-bad() { echo "FAIL - $1"; fail=1; }
-check() { if [ "$2" = 0 ]; then ok "$1"; else bad "$1"; fi; }
-q() { sqlite3 -batch -noheader "$t/db" "$1"; }
+. "$top_srcdir/tests/cli/lib.sh"
+ps_scratch
 STOCK=c0000000-0000-4000-8000-00000000000a
 CRASHY=c0000000-0000-4000-8000-00000000000b
 

@@ -5,13 +5,8 @@
 # against copies of the fake sysfs tree (tests/data/fake-sysfs.sh).
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir/build}"
 . "$top_srcdir/tests/cli/lib.sh"
-ps=$top_builddir/probestorm
-psd=$top_builddir/probestormd
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
+ps_scratch
 
 # expect NAME PATTERN CMD...: exit 2, exactly one stderr line matching PATTERN, no database
 expect() {

@@ -6,14 +6,9 @@
 # error line and nothing recorded.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir/build}"
 . "$top_srcdir/tests/cli/lib.sh"
-ps=$top_builddir/probestorm
+ps_scratch
 command -v stress-ng > /dev/null || { echo "stress-ng missing"; exit 77; }
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-check() { if [ "$2" = 0 ]; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
 
 fake_target "$t/root"
 cat > "$t/conf" <<CONF
@@ -35,7 +30,6 @@ load = cpu
 CONF
 timeout 60 "$ps" --config "$t/conf" --database "$t/db" run > /dev/null 2> "$t/err"
 check "the loaded run finished (exit $?)" $?
-q() { sqlite3 -batch -noheader "$t/db" "$1"; }
 check "the run records the profile and its arguments" \
 	$([ "$(q "SELECT load_profile || '|' || load_args FROM runs")" = "cpu|--cpu 1 --cpu-load 20" ]; echo $?)
 check "the run records stress-ng's metrics (stressor cpu, bogo-ops)" \

@@ -13,14 +13,8 @@
 #           no cycle is lost or doubled, and no second run is started
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir/build}"
 . "$top_srcdir/tests/cli/lib.sh"
-ps=$top_builddir/probestorm
-psd=$top_builddir/probestormd
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-check() { if [ "$2" = 0 ]; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
+ps_scratch
 
 fake_target "$t/root"
 mkdir -p "$t/root/sys/fs/pstore"
@@ -52,7 +46,6 @@ cycles = 1
 sweep = offset 0 2ms 3
 deadline = 10ms
 CONF
-q() { sqlite3 -batch -noheader "$t/db" "$1"; }
 
 # A real run of one cycle, then made to look like the target died in cycle 1's bind.
 timeout 60 "$ps" --config "$t/conf" run --campaign c --cycles 1 > /dev/null 2>&1
@@ -138,8 +131,7 @@ check "an imported running run is left alone (status and cycles unchanged)" \
 
 # kill -9 of the runner in the middle of a cycle, restart in the same boot.
 rm -f "$t/db"
-mkdir -p "$t/root/proc/sys/kernel/random"
-echo 3f1c9a2e-7b4d-4e8f-a1c2-9d8e7f6a5b4c > "$t/root/proc/sys/kernel/random/boot_id"
+fake_boot_id "$t/root" $PS_BOOT0
 cat > "$t/conf-k" <<CONF
 [daemon]
 database = $t/db
@@ -159,22 +151,26 @@ scenario = slow
 cycles = 4
 deadline = 10ms
 CONF
-"$ps" --config "$t/conf-k" run --campaign k > "$t/run-k.log" 2>&1 &
-runpid=$!
-# wait until cycle 1 sleeps (its in-flight record says so), then kill the runner
-i=0
-until [ "$(q "SELECT COUNT(*) FROM inflight WHERE cycle_seq = 1 AND verb = 'sleep'" 2>/dev/null)" = 1 ] ||
-	[ $i -ge 200 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-kill -9 $runpid
-wait $runpid 2>/dev/null
+# kill_in_cycle1: runs campaign k and kills the runner (-9) once cycle 1 sleeps (its
+# in-flight record says so)
+kill_in_cycle1() {
+	"$ps" --config "$t/conf-k" run --campaign k > "$t/run-k.log" 2>&1 &
+	runpid=$!
+	i=0
+	until [ "$(q "SELECT COUNT(*) FROM inflight WHERE cycle_seq = 1 AND verb = 'sleep'" 2>/dev/null)" = 1 ] ||
+		[ $i -ge 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	kill -9 $runpid
+	wait $runpid 2>/dev/null
+}
+kill_in_cycle1
 check "the runner was killed in cycle 1's sleep" \
 	$([ "$(q "SELECT COUNT(*) FROM cycles") $(q "SELECT cycle_seq || verb FROM inflight")" = \
 	    "1 1sleep" ]; echo $?)
 check "the in-flight record carries the boot_id" \
-	$([ "$(q "SELECT boot_id FROM inflight")" = 3f1c9a2e-7b4d-4e8f-a1c2-9d8e7f6a5b4c ]; echo $?)
+	$([ "$(q "SELECT boot_id FROM inflight")" = $PS_BOOT0 ]; echo $?)
 timeout 60 "$psd" --config "$t/conf-k" --once --no-api >> "$t/log" 2>&1
 check "probestormd exits 0 after taking the run up ($?)" $?
 check "exactly one run, finished" \
@@ -182,7 +178,7 @@ check "exactly one run, finished" \
 check "no crash cycle" $([ "$(q "SELECT COUNT(*) FROM cycles WHERE outcome = 'crash'")" = 0 ]; echo $?)
 check "cycles 0..3 each once, all in boot 0 and carrying the boot_id" \
 	$([ "$(q "SELECT GROUP_CONCAT(seq || ':' || boot, ' ') FROM (SELECT seq, boot FROM cycles
-	          WHERE boot_id = '3f1c9a2e-7b4d-4e8f-a1c2-9d8e7f6a5b4c' ORDER BY seq)")" = \
+	          WHERE boot_id = '$PS_BOOT0' ORDER BY seq)")" = \
 	    "0:0 1:0 2:0 3:0" ]; echo $?)
 check "every cycle ok" $([ "$(q "SELECT COUNT(*) FROM cycles WHERE outcome = 'ok'")" = 4 ]; echo $?)
 check "no in-flight action is left" $([ "$(q 'SELECT COUNT(*) FROM inflight')" = 0 ]; echo $?)
@@ -192,17 +188,8 @@ check "the autostart campaign was not started a second time" \
 	$(grep -q "campaign k: its run was taken up at start, not started again" "$t/log"; echo $?)
 # the same kill, then a restart in another boot: the target died (crash), next boot number
 rm -f "$t/db"
-"$ps" --config "$t/conf-k" run --campaign k > "$t/run-k.log" 2>&1 &
-runpid=$!
-i=0
-until [ "$(q "SELECT COUNT(*) FROM inflight WHERE cycle_seq = 1 AND verb = 'sleep'" 2>/dev/null)" = 1 ] ||
-	[ $i -ge 200 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-kill -9 $runpid
-wait $runpid 2>/dev/null
-echo b2d4f6a8-1c3e-4a5b-8d7f-0e2c4a6b8d0f > "$t/root/proc/sys/kernel/random/boot_id"
+kill_in_cycle1
+fake_boot_id "$t/root" $PS_BOOT1
 timeout 60 "$psd" --config "$t/conf-k" --once --no-api >> "$t/log" 2>&1
 check "another boot_id: cycle 1 is a crash, cycles 2..3 in boot 1, one run" \
 	$([ "$(q "SELECT GROUP_CONCAT(seq || ':' || outcome || ':' || boot, ' ') FROM

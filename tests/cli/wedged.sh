@@ -13,23 +13,15 @@
 #            line, and runs no reboot command
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir/build}"
 . "$top_srcdir/tests/cli/lib.sh"
-ps=$top_builddir/probestorm
-psd=$top_builddir/probestormd
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-check() { if [ "$2" = 0 ]; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
+ps_scratch
 
 fake_target "$t/root"
-mkdir -p "$t/root/proc/sys/kernel/random"
 bindf=$t/root/sys/bus/platform/drivers/ps-decon/bind
 wedge() { rm -f "$bindf" && mkfifo "$bindf"; }
 unwedge() { rm -f "$bindf" && : > "$bindf"; }
-boot_id() { echo "$1" > "$t/root/proc/sys/kernel/random/boot_id"; }
-BOOT0=3f1c9a2e-7b4d-4e8f-a1c2-9d8e7f6a5b4c
-BOOT1=b2d4f6a8-1c3e-4a5b-8d7f-0e2c4a6b8d0f
+BOOT0=$PS_BOOT0
+BOOT1=$PS_BOOT1
 # conf FILE ON_WEDGED MAX_HANGS MAX_REBOOTS
 conf() {
 	cat > "$1" <<CONF
@@ -55,12 +47,11 @@ max-consecutive-hangs = $3
 max-reboots = $4
 CONF
 }
-q() { sqlite3 -batch -noheader "$t/db" "$1"; }
 outcomes() { q "SELECT GROUP_CONCAT(seq || ':' || outcome || ':' || boot, ' ') FROM
 		(SELECT * FROM cycles ORDER BY seq)"; }
 run() { timeout 60 "$ps" --config "$t/conf" run "$@" > "$t/out" 2>> "$t/log"; }
 
-boot_id $BOOT0
+fake_boot_id "$t/root" $BOOT0
 wedge
 
 conf "$t/conf" continue 0 10
@@ -98,7 +89,7 @@ check "on-wedged = reboot: the hung cycle is stored, the run stays running" \
 check "... without an in-flight action" $([ "$(q 'SELECT COUNT(*) FROM inflight')" = 0 ]; echo $?)
 check "... and the reboot command ran once" $([ "$(cat "$t/rebooted" 2>/dev/null)" = reboot ]; echo $?)
 # the next boot: another boot_id, the driver core is fresh
-boot_id $BOOT1
+fake_boot_id "$t/root" $BOOT1
 unwedge
 timeout 60 "$psd" --config "$t/conf" --once --no-api >> "$t/log" 2>&1
 check "the next boot's daemon goes on with cycle 1 in boot 1 and finishes the run" \
@@ -108,11 +99,11 @@ check "... no crash cycle and no second reboot" \
 	$([ "$(q "SELECT COUNT(*) FROM cycles WHERE outcome = 'crash'") $(wc -l < "$t/rebooted")" = "0 1" ]; echo $?)
 
 rm -f "$t/db" "$t/rebooted"
-boot_id $BOOT0
+fake_boot_id "$t/root" $BOOT0
 wedge
 conf "$t/conf" reboot 3 1
 run
-boot_id $BOOT1
+fake_boot_id "$t/root" $BOOT1
 timeout 60 "$psd" --config "$t/conf" --once --no-api >> "$t/log" 2>&1
 check "max-reboots = 1: the second wedged cycle aborts the run" \
 	$([ "$(outcomes) $(q "SELECT status FROM runs")" = "0:hang:0 1:hang:1 aborted" ]; echo $?)

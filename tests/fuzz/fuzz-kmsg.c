@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * libFuzzer target: the /dev/kmsg record parser and the report folding behind it
- * (lib/kparse.c), fed as the kmsg collector feeds them. The input is split into records as
+ * (classify/kparse.c), fed as the kmsg collector feeds them. The input is split into records as
  * a capture in tests/data/kmsg is: a record starts at a line that does not begin with
  * a space (its " KEY=value" lines follow). Every record that parses is classified, looked
  * at as a probe-time line and a cycle marker, and fed to a report, which is flushed and

@@ -4,10 +4,12 @@
 # probestormd on a free loopback port (--listen 127.0.0.1:0 --port-file) and kills every
 # daemon it started on exit. Assertions print TAP-like lines; ps_done exits 1 if one failed.
 
-# The whole test runs under timeout(1): a hung daemon or request fails the test.
-if [ -z "${PS_TEST_UNDER_TIMEOUT:-}" ] && command -v timeout >/dev/null 2>&1; then
-	PS_TEST_UNDER_TIMEOUT=1 exec timeout -k 5 "${PS_TEST_TIMEOUT:-120}" bash "$0" "$@"
-fi
+# The whole test runs under timeout(1) (tests/cli/lib.sh, the shared part): a hung daemon or
+# request fails the test.
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$PWD}"
+ps_test_timeout=120
+. "$top_srcdir/tests/cli/lib.sh"
 set -u
 
 for tool in curl jq; do
@@ -17,8 +19,6 @@ for tool in curl jq; do
 	fi
 done
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$PWD}"
 PS_DAEMON=$top_builddir/probestormd
 PS_CLI=$top_builddir/probestorm
 PS_BUNDLE=$top_srcdir/tests/data/bundles/qemu-sim-2kernels.ndjson
@@ -78,12 +78,7 @@ ps_config() {
 	shift
 	mkdir -p "$ps_tmp/sysroot"
 	if [ ! -d "$ps_tmp/fakeroot" ]; then
-		sh "$top_srcdir/tests/data/fake-sysfs.sh" "$ps_tmp/fakeroot"
-		mkdir -p "$ps_tmp/fakeroot/dev" "$ps_tmp/fakeroot/proc" \
-			"$ps_tmp/fakeroot/sys/kernel/debug"
-		: > "$ps_tmp/fakeroot/dev/kmsg"
-		: > "$ps_tmp/fakeroot/sys/kernel/debug/devices_deferred"
-		echo "console=ttyAMA0" > "$ps_tmp/fakeroot/proc/cmdline"
+		fake_target "$ps_tmp/fakeroot"
 	fi
 	{
 		echo "[daemon]"

@@ -46,10 +46,26 @@ expect_error 400 "a path segment that is not UTF-8 is quoted safely" \
 	'(.detail | test("^.\\?\\?. is not a positive integer"))'
 
 # --- request framing ---
-# raw REQUEST: the status line of the answer (bash's /dev/tcp: curl merges headers).
+# raw HEAD [BODY]: the status line of the answer (bash's /dev/tcp: curl merges headers).
+# BODY, if given, is sent 0.3 s after HEAD, the way a client sends a body it streams.
+# A request refused on its headers is answered and closed by libmicrohttpd before it
+# reads the body (its "discard_request"), so the body then arrives at a closed socket: the
+# server's kernel answers it with a reset, and bash's next write dies of SIGPIPE. That
+# killed the whole $(raw ...) before it read the answer, which had arrived all the same
+# (strace: sendmsg of the 400, shutdown, close): the "empty answer seen under load" was
+# bash's printf writing the request line by line, the load letting the server read the
+# headers before the body. The writes are therefore in a subshell of their own, and the
+# answer is read after them.
 raw() {
 	exec 3<> "/dev/tcp/127.0.0.1/$ps_port"
-	printf '%b' "$1" >&3
+	(
+		trap '' PIPE
+		printf '%b' "$1" >&3
+		if [ -n "${2:-}" ]; then
+			sleep 0.3
+			printf '%b' "$2" >&3
+		fi
+	) 2> /dev/null
 	timeout 5 cat <&3 > "$ps_tmp/raw"
 	exec 3>&-
 	head -n 1 "$ps_tmp/raw" | tr -d '\r'
@@ -57,11 +73,24 @@ raw() {
 line=$(raw "POST /api/v1/bundles HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer $TOKEN\r\nContent-Length: 3\r\nContent-Length: 40\r\n\r\n{}\n")
 check "conflicting Content-Length headers: 400 ($line)" test "$line" = "HTTP/1.1 400 Bad Request"
 check "with a JSON error" grep -q '"detail":"conflicting Content-Length headers"' "$ps_tmp/raw"
-line=$(raw "POST /api/v1/bundles HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer $TOKEN\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-# Refused either by our 400 or by libmicrohttpd closing the connection unanswered (seen on
-# a loaded machine, not yet explained): what matters is that nothing is taken in.
-check "Content-Length with Transfer-Encoding: refused ($line)" \
-	test "$line" = "HTTP/1.1 400 Bad Request" -o -z "$line"
+# Answered on its headers, before any of the body is read; the body sent after them and
+# one sent with them get the same answer. Nothing is taken in.
+runs_before=$(sqlite3 "$db" 'SELECT count(*) FROM runs')
+for how in with after; do
+	head="POST /api/v1/bundles HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer $TOKEN\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+	chunk="3\r\n{}\n\r\n0\r\n\r\n"
+	if [ $how = with ]; then
+		line=$(raw "$head$chunk")
+	else
+		line=$(raw "$head" "$chunk")
+	fi
+	check "Content-Length with Transfer-Encoding, body $how the headers: 400 ($line)" \
+		test "$line" = "HTTP/1.1 400 Bad Request"
+	check "with a JSON error" grep -q \
+		'"detail":"Content-Length and Transfer-Encoding exclude each other"' "$ps_tmp/raw"
+	check "and the connection closed" grep -qi '^Connection: close' "$ps_tmp/raw"
+done
+check "nothing was taken in" test "$(sqlite3 "$db" 'SELECT count(*) FROM runs')" = "$runs_before"
 
 # --- a slow-header flood; health checks from 127.0.0.1 keep being answered ---
 if python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.2", 0))' 2>/dev/null
@@ -111,12 +140,22 @@ expect_error 413 "a 9 MB line of three million arrays is refused" \
 rss_after=$(rss)
 rss_peak=$(awk '/^VmHWM/ {print $2}' "/proc/$ps_pid/status")
 echo "# peak RSS $rss_peak kB"
-check "the peak stays small ($rss_peak kB)" test "$rss_peak" -lt 262144
+# 256 MiB; 1 GiB on an ASan build, whose allocator keeps freed blocks in a quarantine of
+# 256 MiB (before the limits, the peak was 2 GB)
+peak_max=262144
+ldd "$PS_DAEMON" 2>/dev/null | grep -q libasan && peak_max=1048576
+check "the peak stays small ($rss_peak kB, limit $peak_max kB)" test "$rss_peak" -lt $peak_max
 python3 -c 'import sys; sys.stdout.write("["*100 + "]"*100 + "\n")' > "$ps_tmp/deep"
 ps_req POST /api/v1/bundles -H "Authorization: Bearer $TOKEN" --data-binary "@$ps_tmp/deep"
 expect_error 413 "a line nested 100 deep is refused" '(.detail | test("nested deeper"))'
 echo "# RSS before $rss_before kB, after $rss_after kB"
-check "memory is given back after the large body ($rss_before -> $rss_after kB)" \
-	test "$rss_after" -lt $((rss_before + 16384))
+# Given back is glibc's malloc_trim(); ASan's allocator keeps freed memory in its
+# quarantine and does not give it back (contrib/run-tests runs this test on an ASan build).
+if ldd "$PS_DAEMON" 2>/dev/null | grep -q libasan; then
+	ps_ok "# SKIP memory given back (an ASan build: its allocator keeps freed memory)"
+else
+	check "memory is given back after the large body ($rss_before -> $rss_after kB)" \
+		test "$rss_after" -lt $((rss_before + 16384))
+fi
 
 ps_done

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/bundle.c: JSON conversions of runs and cycles both ways, export of a
+ * Unit tests of store/bundle.c: JSON conversions of runs and cycles both ways, export of a
  * recorded run and its import into a fresh database (byte-identical on re-export), the
  * idempotence of a second import, all-or-nothing imports on malformed lines, and bundles
  * cut short by a dying producer (no "end" line, a torn last line).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/compare.c on a database recorded through the real db API
+ * Unit tests of analysis/compare.c on a database recorded through the real db API
  * (db_run_insert, db_cycle_insert): two kernels labelled "base" (two runs) and "head"
  * (one run), one consumer with known outcome counts, latencies and a sweep, plus a
  * supplier whose observations must not count. The counts, Fisher p, Wilson intervals,
@@ -38,7 +38,7 @@
 #define UUID_HEAD  "a0000000-0000-4000-8000-000000000003"
 #define GOLDEN_MD  TEST_DATA_DIR "/golden/compare.md"
 
-/* Relative tolerance for values a different algorithm computed (SciPy vs lib/stats.c). */
+/* Relative tolerance for values a different algorithm computed (SciPy vs analysis/stats.c). */
 #define REL_TOL 1e-9
 
 static struct db *db;

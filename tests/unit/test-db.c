@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/db.c against real SQLite databases, in memory and in a temporary
+ * Unit tests of store/db.c against real SQLite databases, in memory and in a temporary
  * directory: migrations and their refusal of newer files, run and kernel deduplication,
  * a full cycle round trip through db_cycle_insert/db_cycle_load, the atomicity of a cycle
  * (duplicates and bad records leave no rows behind), the in-flight record, nested

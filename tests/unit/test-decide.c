@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/decide.c. Decisions on hand-built compare results: a clear
+ * Unit tests of analysis/decide.c. Decisions on hand-built compare results: a clear
  * difference is DIFFERENT, equal rates with many cycles are SAME within the margin, small
  * samples stay UNDECIDED, and the Bonferroni per-look alpha (alpha / K) turns a p between
  * alpha / K and alpha from DIFFERENT into UNDECIDED. The reference p-values were computed
  * independently (Python: exact hypergeometric sums for Fisher with R's 1 + 1e-7 rule, the
- * Agresti-Caffo TOST with erfc) and agree with lib/stats.c, which test-stats checks against
+ * Agresti-Caffo TOST with erfc) and agree with analysis/stats.c, which test-stats checks against
  * R and SciPy. Then the watch list, the plan's bounds, the design effect on hand-computed
  * cluster counts, and decide_clusters_load() on a database recorded through the db API:
  * four boots of ten cycles (a strong boot effect) against forty one-cycle boots with a

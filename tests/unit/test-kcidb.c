@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/kcidb.c on a hand-built run and summary: names are sanitised into
+ * Unit tests of cli/kcidb.c on a hand-built run and summary: names are sanitised into
  * path components, origins are checked, the report has one checkout, one build and, per
  * consumer, eight failure-class tests plus a summary with the right statuses, counts and
  * Wilson intervals (3 of 28: [0.0371, 0.2720], computed independently with Python), and
@@ -68,9 +68,9 @@ static json_t *test_by_path(json_t *tests, const char *path)
 	size_t i;
 	json_t *t;
 
-	json_array_foreach(tests, i,
-			   t) if (strcmp(json_string_value(json_object_get(t, "path")),
-					 path) == 0) return t;
+	json_array_foreach(tests, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "path")), path) == 0)
+			return t;
 	return NULL;
 }
 
@@ -109,8 +109,7 @@ static void test_report(void **state)
 			    "arm64");
 	key = json_string_value(json_object_get(b, "id"));
 
-	json_array_foreach(json_object_get(k, "tests"), i, t)
-	{
+	json_array_foreach(json_object_get(k, "tests"), i, t) {
 		assert_string_equal(json_string_value(json_object_get(t, "build_id")),
 				    key);
 		assert_string_equal(json_string_value(json_object_get(t, "origin")),

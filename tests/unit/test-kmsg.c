@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -630,6 +631,247 @@ static void test_deferred_worker_capture(void **state)
 	free(tail);
 }
 
+/* ------------------------------------------------------------- the other captures */
+
+/* A capture of tests/data/kmsg, whole (malloc'd). */
+static char *capture(const char *name)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/kmsg/%s", TEST_DATA_DIR, name);
+	assert_int_equal(kio_read_bytes(path, 1 << 20, &text, &len), 0);
+	assert_true(len > 0);
+	return text;
+}
+
+static size_t count_class_dev(const struct cycle_record *c, enum event_class cls,
+			      const char *dev)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_events; i++)
+		n += c->events[i].class == cls && c->events[i].device &&
+		     streq(c->events[i].device, dev);
+	return n;
+}
+
+/* An observation of each consumer, as the sysfs collector leaves them before kmsg's
+ * cycle_end() adds its deferral counts. */
+static void observe_consumers(struct cycle_record *c)
+{
+	static const char *const names[] = { "decon", "decon-ctl" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct observation o = { .device = (char *)names[i],
+					 .consumer = true,
+					 .iommu_group = -1,
+					 .time_to_bound_ns = -1 };
+
+		assert_int_equal(cycle_add_observation(c, &o), 0);
+	}
+}
+
+/* lkml-v1's late-probe WARN for both consumers in one cycle: two events, each naming its
+ * own device from the dev_WARN text (the records carry no DEVICE=). */
+static void test_late_warn_both_consumers(void **state)
+{
+	struct tk *t = *state;
+	struct cycle_record c = {};
+	char *text = capture("late-iommu-warn-lkml-v1.kmsg");
+
+	add_action(&c, STEP_BIND, "decon", 86, 1, 0);
+	run_cycle(t, 0, text, NULL, 0, &c);
+	assert_int_equal(count_class(&c, EVENT_LATE_IOMMU_PROBE), 2);
+	assert_int_equal(count_class_dev(&c, EVENT_LATE_IOMMU_PROBE, "decon"), 1);
+	assert_int_equal(count_class_dev(&c, EVENT_LATE_IOMMU_PROBE, "decon-ctl"), 1);
+	assert_int_equal(count_class(&c, EVENT_WARN), 0);
+	cycle_record_done(&c);
+	free(text);
+}
+
+/* The WARN printed by the thread that binds sysmmu-b (its registration walk met
+ * decon-ctl): decon-ctl's, as the message says, not the printing task's sysmmu-b. The
+ * walk's "Adding to iommu group" records of the 16 masters outside the topology are not
+ * kept; decon's is. */
+static void test_late_warn_from_walk(void **state)
+{
+	struct tk *t = *state;
+	struct cycle_record c = {};
+	char *text = capture("late-iommu-warn-from-walk.kmsg");
+
+	add_action(&c, STEP_BIND, "sysmmu-b", 212, 1, 0);
+	add_action(&c, STEP_BIND, "decon-ctl", 213, 1, 2);
+	run_cycle(t, 0, text, NULL, 0, &c);
+	assert_int_equal(count_class(&c, EVENT_LATE_IOMMU_PROBE), 1);
+	assert_int_equal(count_class_dev(&c, EVENT_LATE_IOMMU_PROBE, "decon-ctl"), 1);
+	for (size_t i = 0; i < c.n_events; i++)
+		if (c.events[i].class == EVENT_INFO)
+			assert_null(strstr(c.events[i].message, "master"));
+	assert_true(count_class(&c, EVENT_INFO) >= 1);
+	cycle_record_done(&c);
+	free(text);
+}
+
+/* drivers_probe deferred decon-ctl twice (-517 from the writer, then from the
+ * deferred-probe worker): its observation counts 2 deferrals, decon (bound) none; the
+ * probe times of topology devices are kept. */
+static void test_deferrals_counted(void **state)
+{
+	struct tk *t = *state;
+	struct cycle_record c = {};
+	char *text = capture("drivers-probe-deferred.kmsg");
+
+	observe_consumers(&c);
+	run_cycle(t, 0, text, NULL, 0, &c);
+	assert_int_equal(count_class(&c, EVENT_PROBE_TIME), 3);
+	assert_int_equal(cycle_find_observation(&c, "decon-ctl")->deferrals, 2);
+	assert_int_equal(cycle_find_observation(&c, "decon")->deferrals, 0);
+	cycle_record_done(&c);
+
+	/* the next cycle starts from zero */
+	memset(&c, 0, sizeof(c));
+	observe_consumers(&c);
+	run_cycle(t, 1, NULL, NULL, 0, &c);
+	assert_int_equal(cycle_find_observation(&c, "decon-ctl")->deferrals, 0);
+	cycle_record_done(&c);
+	free(text);
+}
+
+/* khungtaskd (T29) reports the bind's worker (pid 286) blocked: the hung task is the
+ * action's, so the event is decon-ctl's although another task printed it. */
+static void test_hung_task_is_the_blocked_workers(void **state)
+{
+	struct tk *t = *state;
+	struct cycle_record c = {};
+	char *text = capture("hung-task.kmsg");
+	const struct kernel_event *e;
+
+	add_action(&c, STEP_BIND, "decon", 285, 1, 2);
+	add_action(&c, STEP_BIND, "decon-ctl", 286, 3, 0);
+	run_cycle(t, 0, text, NULL, 0, &c);
+	e = find_class(&c, EVENT_HUNG_TASK);
+	assert_int_equal(count_class(&c, EVENT_HUNG_TASK), 1);
+	assert_non_null(e);
+	assert_string_equal(e->device, "decon-ctl");
+	assert_non_null(strstr(e->detail, "task 286 (sh) ran 'bind decon-ctl'"));
+	cycle_record_done(&c);
+	free(text);
+}
+
+/* A driver's own WARN (ps_decon warn_on_bind) and a probe failure (ps_sysmmu
+ * fail_probe), one cycle each; the failure names sysmmu-b. */
+static void test_warn_and_probe_failure(void **state)
+{
+	struct tk *t = *state;
+	struct cycle_record c0 = {}, c1 = {};
+	char *warn = capture("generic-warning.kmsg"),
+	     *eio = capture("bind-error-eio.kmsg");
+	const struct kernel_event *e;
+
+	add_action(&c0, STEP_BIND, "decon", 279, 1, 0);
+	run_cycle(t, 0, warn, NULL, 0, &c0);
+	e = find_class(&c0, EVENT_WARN);
+	assert_int_equal(count_class(&c0, EVENT_WARN), 1);
+	assert_non_null(e);
+	assert_string_equal(e->device, "decon");
+	assert_int_equal(count_class(&c0, EVENT_LATE_IOMMU_PROBE), 0);
+
+	run_cycle(t, 1, eio, NULL, 0, &c1);
+	assert_int_equal(count_class(&c1, EVENT_WARN), 0);
+	assert_true(count_class(&c1, EVENT_PROBE_FAILED) >= 1);
+	e = find_class(&c1, EVENT_PROBE_FAILED);
+	assert_non_null(e->device);
+	assert_non_null(strstr(e->device, "sysmmu-b"));
+	cycle_record_done(&c0);
+	cycle_record_done(&c1);
+	free(warn);
+	free(eio);
+}
+
+/* Another run's markers in the log are not this run's events, and do not end its cycle. */
+static void test_other_runs_markers(void **state)
+{
+	struct tk *t = *state;
+	struct cycle_record c = {};
+	char other[160];
+
+	snprintf(other, sizeof(other), "13,9001,1000,-;probestorm: run=%s cycle=0 end\n",
+		 "0e0e0e0e-0000-4000-8000-000000000000");
+	run_cycle(t, 0, other, NULL, 0, &c);
+	assert_int_equal(count_class(&c, EVENT_MARKER), 2);
+	for (size_t i = 0; i < c.n_events; i++)
+		assert_non_null(strstr(c.events[i].message, UUID));
+	cycle_record_done(&c);
+}
+
+/* A chatty kernel: device records past KMSG_MAX_INFO (500) in one cycle are dropped and
+ * counted in a note; classified events never are. */
+static void test_info_capped(void **state)
+{
+	struct tk *t = *state;
+	struct cycle_record c = {};
+	size_t cap = 600 * 160, len = 0;
+	char *text = malloc(cap), *late = capture("late-iommu-warn-lkml-v1.kmsg");
+
+	assert_non_null(text);
+	for (int i = 0; i < 600; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"6,%d,%d,-,caller=T5;platform decon: tick %d\n"
+					" SUBSYSTEM=platform\n DEVICE=+platform:decon\n",
+					100 + i, 1000 + i, i);
+	run_cycle(t, 0, text, NULL, 0, &c);
+	assert_int_equal(count_class(&c, EVENT_INFO), 500 + 1);
+	{
+		size_t notes = 0;
+
+		for (size_t i = 0; i < c.n_events; i++)
+			notes +=
+				streq(c.events[i].message, "kmsg: 100 device records not "
+							   "kept (limit 500 per cycle)");
+		assert_int_equal(notes, 1);
+	}
+	cycle_record_done(&c);
+
+	/* the next cycle starts a new count; classified events are kept all the same */
+	memset(&c, 0, sizeof(c));
+	run_cycle(t, 1, late, NULL, 0, &c);
+	for (size_t i = 0; i < c.n_events; i++)
+		assert_null(strstr(c.events[i].message, "not kept"));
+	assert_int_equal(count_class(&c, EVENT_LATE_IOMMU_PROBE), 2);
+	cycle_record_done(&c);
+	free(text);
+	free(late);
+}
+
+/* kmsg_read_boot() on a fake /dev/kmsg holding a boot's records (insmod on lkml-v1, then
+ * an oops): the classified events from the first record on, no plain INFO records. */
+static void test_read_boot(void **state)
+{
+	struct tk *t = *state;
+	char *insmod = capture("insmod-lkml-v1.kmsg"),
+	     *oops_text = capture("oops-null-deref.kmsg");
+	struct kernel_event *ev = NULL;
+	size_t n = 0, late = 0, oopses = 0, probe_times = 0;
+
+	append(t, insmod);
+	append(t, oops_text);
+	assert_int_equal(kmsg_read_boot(&ev, &n), 0);
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_not_equal(ev[i].class, EVENT_INFO);
+		late += ev[i].class == EVENT_LATE_IOMMU_PROBE;
+		oopses += ev[i].class == EVENT_OOPS;
+		probe_times += ev[i].class == EVENT_PROBE_TIME;
+	}
+	assert_int_equal(late, 2);
+	assert_int_equal(oopses, 1);
+	assert_true(probe_times >= 4);
+	kmsg_events_free(ev, n);
+	free(insmod);
+	free(oops_text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +892,18 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fallback_clock_offset, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_late_warn_both_consumers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_late_warn_from_walk, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deferrals_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hung_task_is_the_blocked_workers,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warn_and_probe_failure, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_other_runs_markers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_info_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_boot, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, load_oops, free_oops);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/kparse.c: /dev/kmsg records, the WARN/oops report aggregator, markers,
+ * Unit tests of classify/kparse.c: /dev/kmsg records, the WARN/oops report aggregator, markers,
  * devices_deferred, uevents, trace_pipe lines, build ids and cmdline values. The inline
  * inputs follow the Linux 7.3 formats (printk.c, panic.c, lib/bug.c, dd.c, iommu.c,
  * hung_task.c, arm64 fault.c/traps.c); records captured from the QEMU guest under

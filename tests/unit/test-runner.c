@@ -116,12 +116,53 @@ static void test_boot_number(void **state)
 	assert_int_equal(runner_recover_boot(2, BOOT_A), 3);
 }
 
+/* The old module-reload scenario: rmmod of the pinned IOMMU module (EAGAIN) and the insmod
+ * of a module still loaded (EEXIST) were recorded only in the actions, the cycle "ok". */
+static void test_note_module_errors(void **state)
+{
+	struct action_record acts[] = {
+		{ .verb = STEP_RMMOD, .arg = (char *)"ps_decon" },
+		{ .verb = STEP_RMMOD, .arg = (char *)"ps_sysmmu", .err = EAGAIN },
+		{ .verb = STEP_INSMOD,
+		  .arg = (char *)"/lib/modules/ps/ps_sysmmu.ko",
+		  .err = EEXIST },
+		{ .verb = STEP_BIND, .arg = (char *)"decon-ctl", .err = EAGAIN },
+	};
+	struct cycle_record c = { .actions = acts, .n_actions = 4 };
+	char msg[256];
+
+	c.note = strdup("");
+	assert_non_null(c.note);
+	assert_int_equal(runner_note_module_errors(&c), 1);
+	snprintf(msg, sizeof(msg),
+		 "rmmod ps_sysmmu: %s; insmod /lib/modules/ps/ps_sysmmu.ko: %s",
+		 strerror(EAGAIN), strerror(EEXIST));
+	assert_string_equal(c.note, msg);
+	free(c.note);
+
+	/* Appended to the classifier's note; a bind's EAGAIN (a deferral) is not a module step. */
+	c.note = strdup("decon: late IOMMU probe");
+	assert_non_null(c.note);
+	acts[2].err = 0;
+	assert_int_equal(runner_note_module_errors(&c), 1);
+	snprintf(msg, sizeof(msg), "decon: late IOMMU probe; rmmod ps_sysmmu: %s",
+		 strerror(EAGAIN));
+	assert_string_equal(c.note, msg);
+	free(c.note);
+
+	acts[1].err = 0;
+	c.note = NULL;
+	assert_int_equal(runner_note_module_errors(&c), 0);
+	assert_null(c.note);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_boot_id_read),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_boot_number),
+		cmocka_unit_test(test_note_module_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/stats.c against reference values from independent implementations.
+ * Unit tests of analysis/stats.c against reference values from independent implementations.
  * Every literal below was printed by tests/data/stats/reference.py with Debian 12's
  * /usr/bin/python3 3.11.2, scipy 1.10.1, numpy 1.24.2, statsmodels 0.13.5 and mpmath
  * 1.2.1; "ref.py" in a comment means that script. Fisher references are exact rational

@@ -30,8 +30,8 @@ function ok(cond, desc, extra) {
 	}
 }
 
-async function api(p) {
-	const r = await fetch(`${base}/api/v1/${p}`);
+async function api(p, at = base) {
+	const r = await fetch(`${at}/api/v1/${p}`);
 	return r.json();
 }
 
@@ -255,6 +255,61 @@ try {
 		!(await bare.$('canvas')) && bareErrors.length === 0,
 	'without Chart.js the comparison shows its tables and a note', bareErrors.join('\n'));
 	await bare.close();
+
+	// --- a kernel that fails hard (PS_FAIL_URL) ------------------------------------------
+	// A second daemon serves runs recorded from the kit with ps_decon.oops_on_bind=3:
+	// stock, stock-panic (oops=panic: every cycle is a crash) and stock-oops-abort (an oops
+	// with on-wedged = abort). Crash cycles count for every consumer and at every offset,
+	// and an aborted run says why.
+	const fail = process.env.PS_FAIL_URL;
+	if (fail) {
+		const fruns = (await api('runs', fail)).runs;
+		const panic = fruns.find((r) => r.kernel.label === 'stock-panic');
+		const aborted = fruns.find((r) => r.status === 'aborted');
+		const fcmp = await api('compare?base=stock&head=stock-panic', fail);
+		await page.goto(`${fail}/#compare?base=stock&head=stock-panic`);
+		await rendered();
+		await shot('compare-crash');
+		ok(fcmp.verdict === 'regression' &&
+			await page.$('#verdict [data-verdict="regression"]'),
+		'a crashing kernel compares as a regression', fcmp.verdict);
+		for (const g of fcmp.groups) {
+			const want = g.outcomes.find((o) => o.outcome === 'crash');
+			const row = await text(`section[data-consumer="${g.consumer}"] ` +
+				'table.outcomes tr[data-outcome="crash"]');
+			ok(want && want.verdict === 'regression' && want.head_k === panic.cycles &&
+				row && row.includes(`${want.head_k}/${want.head_n}`) &&
+				row.includes(`${want.base_k}/${want.base_n}`) && row.includes('regression'),
+			`${g.consumer}: the crash row shows ${want && want.head_k}/${want && want.head_n} ` +
+				'crash cycles and a regression', row);
+			const heads = await page.$$eval(`table.heatmap[data-consumer="${g.consumer}"] ` +
+				'tbody tr', (trs) => trs.map((tr) => tr.children[2].textContent.trim()));
+			const crashed = g.sweep.reduce((a, sw) => a + sw.head_fail, 0);
+			ok(heads.length === g.sweep.length && crashed === panic.cycles &&
+				g.sweep.every((sw, i) => !sw.head_n ||
+					heads[i].startsWith(`${sw.head_fail}/${sw.head_n}`)),
+			`${g.consumer}: the heatmap counts the crash cycles at their offsets`,
+				heads.join(' '));
+		}
+		await go(`#run/${panic.uuid}`);
+		const crashCol = await page.$$eval('#run-outcomes thead th', (ths) =>
+			ths.findIndex((th) => th.textContent.trim() === 'crash'));
+		const crashCells = await page.$$eval('#run-outcomes tbody tr', (trs, i) =>
+			trs.map((tr) => tr.children[i] && tr.children[i].textContent.trim()), crashCol);
+		ok(crashCol > 0 && crashCells.length && crashCells.every((c) => c === String(panic.cycles)),
+			'the crashing run\'s outcome table counts every cycle as crash for each consumer',
+			crashCells.join(' '));
+		ok(aborted && aborted.status_reason, 'the API gives the aborted run\'s reason',
+			JSON.stringify(aborted));
+		await go(`#run/${aborted.uuid}`);
+		ok((await text('#run-status')).includes(`aborted, ${aborted.cycles} of ` +
+			`${aborted.cycles_planned} cycles: ${aborted.status_reason}`),
+		'an aborted run shows why it was aborted', await text('#run-status'));
+		await go('#runs');
+		ok(await page.$eval(`tr[data-run="${aborted.uuid}"] .status`, (e) => e.title) ===
+			aborted.status_reason, 'the runs list gives the abort reason on the status');
+		await shot('run-aborted');
+	}
 } catch (e) {
 	ok(false, 'the browser test ran to its end', e.stack || e);
 	try {

@@ -3,7 +3,8 @@
 # The dashboard (web/) in headless Chromium against a real probestormd on a random loopback
 # port, over a database imported from the bundle recorded from the QEMU kit (stock vs
 # lkml-v1): every view renders, the comparison shows the compare engine's regression,
-# heatmap cells open the matching cycles, bad deep links show readable errors
+# heatmap cells open the matching cycles, bad deep links show readable errors, and a second
+# database of a kernel that crashes shows its crash cycles and its aborted run
 # (tests/web/dashboard.mjs). Uses Debian's chromium (never a downloaded browser) and
 # playwright-core from npm, installed into the build folder (build/web-tests), where the
 # screenshots go too. Skips (77) only when chromium is not installed.
@@ -23,20 +24,36 @@ done
 
 # playwright-core, pinned to 1.61.1, the newest release that runs on Debian 12's Node.js 18
 # (1.62 and later need Node.js 20); its browser download is never used (executablePath).
+# npm keeps what it fetched in the kit's cache (PS_NPM_CACHE, default
+# ~/.cache/probestorm/npm) and takes it from there first: a build tree, a distcheck or a
+# fresh root that mounts the cache installs it without reaching the registry.
 PW_VERSION=1.61.1
 PS_PW_PREFIX=${PS_PW_PREFIX:-$top_builddir/build/web-tests}
+PS_NPM_CACHE=${PS_NPM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/probestorm/npm}
 pw_pkg=$PS_PW_PREFIX/node_modules/playwright-core/package.json
 if [ ! -f "$pw_pkg" ] || ! grep -q "\"version\": \"$PW_VERSION\"" "$pw_pkg"; then
-	mkdir -p "$PS_PW_PREFIX"
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 180 npm install --prefix "$PS_PW_PREFIX" \
-		--no-audit --no-fund --loglevel=error "playwright-core@$PW_VERSION" ||
-		{ echo "Bail out! cannot install playwright-core@$PW_VERSION from npm"; exit 99; }
+	mkdir -p "$PS_PW_PREFIX" "$PS_NPM_CACHE"
+	if ! PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 180 npm install --prefix "$PS_PW_PREFIX" \
+		--cache "$PS_NPM_CACHE" --prefer-offline --no-audit --no-fund --loglevel=error \
+		"playwright-core@$PW_VERSION" > "$ps_tmp/npm.log" 2>&1; then
+		sed 's/^/# npm: /' "$ps_tmp/npm.log"
+		echo "Bail out! cannot install playwright-core@$PW_VERSION from npm (nor from its cache $PS_NPM_CACHE)"
+		exit 99
+	fi
 fi
 
 PS_BUNDLE=$top_srcdir/tests/data/bundles/qemu-e2e-stock-lkml-v1.ndjson
 ps_config web
 ps_database "$ps_tmp/db"
 ps_start "$ps_tmp/web.conf" "$ps_tmp/db"
+main_url=$ps_url
+# A second daemon over the runs recorded from the kit with a kernel that oopses and panics
+# (tests/data/bundles/README.md): crash cycles and an aborted run in the dashboard.
+"$PS_CLI" --database "$ps_tmp/fail.db" import \
+	"$top_srcdir/tests/data/bundles/qemu-failures-stock.ndjson" > /dev/null ||
+	{ echo "Bail out! cannot import qemu-failures-stock.ndjson"; exit 99; }
+ps_start "$ps_tmp/web.conf" "$ps_tmp/fail.db"
+fail_url=$ps_url
 
 PS_SHOTS=$top_builddir/build/web-tests/screenshots
 mkdir -p "$PS_SHOTS"
@@ -45,7 +62,7 @@ PS_CHARTJS=0
 [ "$PS_CHARTJS" = 1 ] ||
 	echo "# libjs-chart.js is not installed: checking the page without charts"
 
-PS_URL=$ps_url PS_SHOTS=$PS_SHOTS PS_PW_PREFIX=$PS_PW_PREFIX PS_CHROMIUM=$PS_CHROMIUM \
+PS_URL=$main_url PS_FAIL_URL=$fail_url PS_SHOTS=$PS_SHOTS PS_PW_PREFIX=$PS_PW_PREFIX PS_CHROMIUM=$PS_CHROMIUM \
 	PS_CHARTJS=$PS_CHARTJS timeout -k 5 240 node "$top_srcdir/tests/web/dashboard.mjs"
 rc=$?
 echo "# screenshots: $PS_SHOTS"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Reference values for tests/unit/test-compare.c, computed by SciPy/numpy/statsmodels (not
-# by lib/stats.c) from the same hand-made cycles the C test records. The data are defined
+# by analysis/stats.c) from the same hand-made cycles the C test records. The data are defined
 # by the integer formulas below, duplicated in the C test's make_cycle():
 #   base: kernel label "base", 2 runs of 20 cycles; cycle g = 0..39 (run 1 has g = seq,
 #         run 2 g = 20 + seq): late_iommu_probe if g % 10 == 3, unbound if g % 10 == 7,

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Reference values for tests/unit/test-stats.c, computed by implementations independent of
-# lib/stats.c: SciPy (norm, mannwhitneyu, fisher_exact, beta), numpy (quantile), statsmodels
+# analysis/stats.c: SciPy (norm, mannwhitneyu, fisher_exact, beta), numpy (quantile), statsmodels
 # (proportion_confint, tost_proportions_2indep), exact rational arithmetic (fractions) and
 # mpmath at 60 digits for Fisher's test with R's tie rule, and a transcription of Vigna's
 # splitmix64/xoshiro256** reference C code. Run with Debian's interpreter and packages:

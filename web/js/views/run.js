@@ -88,8 +88,8 @@ export async function render({ view, arg, params, signal }) {
 		h('dt', {}, 'Target'), h('dd', {}, `${r.target} (${r.target_kind})`),
 		h('dt', {}, 'Campaign'), h('dd', {}, `${r.campaign}, scenario ${r.scenario}`),
 		h('dt', {}, 'Started'), h('dd', {}, dateText(r.started_at)),
-		h('dt', {}, 'Status'), h('dd', {}, `${r.status}, ${r.cycles} of ${r.cycles_planned} ` +
-			'cycles'),
+		h('dt', {}, 'Status'), h('dd', { id: 'run-status' }, `${r.status}, ${r.cycles} of ` +
+			`${r.cycles_planned} cycles` + (r.status_reason ? `: ${r.status_reason}` : '')),
 		h('dt', {}, 'Failed cycles'), h('dd', {}, `${failures} of ${sum.cycles}` +
 			(sum.cycles ? ` (${pct(failures / sum.cycles)})` : '')),
 		r.load_profile ? [h('dt', {}, 'Load'), h('dd', {}, r.load_profile)] : null,

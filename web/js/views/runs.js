@@ -89,7 +89,8 @@ export async function render({ view, params, signal }) {
 		h('td', {}, r.scenario),
 		h('td', {}, r.sweep_var || '—'),
 		h('td', { class: 'num' }, `${r.cycles} / ${r.cycles_planned}`),
-		h('td', {}, h('span', { class: `status s-${r.status}` }, r.status))));
+		h('td', {}, h('span', { class: `status s-${r.status}`,
+			title: r.status_reason || null }, r.status))));
 
 	const pager = h('nav', { class: 'pager', 'aria-label': 'Run pages' },
 		offset > 0 ? link(hashFor('runs', { ...filter, offset: Math.max(0, offset - PAGE) }),

@@ -318,8 +318,7 @@ void report_print(FILE *f, const struct report *rep, bool markdown)
 	fprintf(f, markdown ? "### probestorm report: %s (%s)\n\n" : "report: %s (%s)\n",
 		rep->r->base.selector,
 		rep->r->base.description ? rep->r->base.description : "?");
-	json_array_foreach(kernels, i, v)
-	{
+	json_array_foreach(kernels, i, v) {
 		fprintf(f, "%skernel %s %s\n", markdown ? "- " : "", str(v, "release"),
 			str(v, "version"));
 		fprintf(f, "%s%slabel %s, patches %s, build id %s\n",
@@ -328,14 +327,12 @@ void report_print(FILE *f, const struct report *rep, bool markdown)
 		fprintf(f, "%s%scmdline %s\n", markdown ? "  " : "", li,
 			str(v, "cmdline"));
 	}
-	json_array_foreach(runs, i, v)
-	{
+	json_array_foreach(runs, i, v) {
 		json_t *run = json_object_get(v, "run"),
 		       *lat = json_object_get(v, "lateness");
 
 		fprintf(f,
-			"%srun %s: campaign %s, scenario %s, target %s, %lld cycles "
-			"(%s), %s .. %s\n",
+			"%srun %s: campaign %s, scenario %s, target %s, %lld cycles (%s), %s .. %s\n",
 			markdown ? "- " : "", str(run, "uuid"), str(run, "campaign"),
 			str(run, "scenario"), str(run, "target"),
 			(long long)json_integer_value(json_object_get(v, "cycles")),
@@ -349,9 +346,7 @@ void report_print(FILE *f, const struct report *rep, bool markdown)
 				str(run, "load_profile"));
 		if (json_is_object(lat))
 			fprintf(f,
-				"%s%sconcurrent actions' lateness (start - planned): p50 "
-				"%.3f ms, "
-				"p90 %.3f ms, max %.3f ms (%lld actions)\n",
+				"%s%sconcurrent actions' lateness (start - planned): p50 %.3f ms, p90 %.3f ms, max %.3f ms (%lld actions)\n",
 				markdown ? "  " : "", li,
 				(double)json_integer_value(
 					json_object_get(lat, "p50_ns")) /
@@ -368,11 +363,11 @@ void report_print(FILE *f, const struct report *rep, bool markdown)
 	compare_print_side(f, rep->r, markdown);
 	if (json_array_size(evidence) == 0)
 		return;
-	fprintf(f, markdown ? "\n#### First cycle of each failure outcome\n"
-			    : "\nfirst cycle of each failure outcome, with its kernel "
-			      "record:\n");
-	json_array_foreach(evidence, i, v)
-	{
+	fprintf(f,
+		markdown
+			? "\n#### First cycle of each failure outcome\n"
+			: "\nfirst cycle of each failure outcome, with its kernel record:\n");
+	json_array_foreach(evidence, i, v) {
 		json_t *ev = json_object_get(v, "event");
 
 		fprintf(f, "%s%s: run %.8s cycle %lld", markdown ? "\n- **" : "  ",

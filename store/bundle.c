@@ -1264,9 +1264,9 @@ static int conflict(struct import_ctx *ic, const char *ctx, const char *field,
 	_cleanup_free_ char *rv = conflict_value(recorded), *gv = conflict_value(given);
 
 	free(ic->msg);
-	ic->msg = strprintf("%s: \"%s\" differs from the recorded copy (recorded %s, "
-			    "given %s): conflicting content",
-			    ctx, field, rv ? rv : "?", gv ? gv : "?");
+	ic->msg = strprintf(
+		"%s: \"%s\" differs from the recorded copy (recorded %s, given %s): conflicting content",
+		ctx, field, rv ? rv : "?", gv ? gv : "?");
 	return -EEXIST;
 }
 
@@ -1285,13 +1285,11 @@ static const char *json_first_diff(json_t *a, json_t *b, const char *const *skip
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(a, key, v)
-	{
+	json_object_foreach(a, key, v) {
 		if (!key_skipped(key, skip) && !json_equal(v, json_object_get(b, key)))
 			return key;
 	}
-	json_object_foreach(b, key, v)
-	{
+	json_object_foreach(b, key, v) {
 		if (!key_skipped(key, skip) && !json_object_get(a, key))
 			return key;
 	}
@@ -1463,8 +1461,7 @@ static int compare_cycle_events(struct import_ctx *ic, int64_t run_id, const cha
 			if (r == -ENOENT) {
 				free(ic->msg);
 				ic->msg = strprintf(
-					"%s: not in the recorded copy (boot %d, %s seq "
-					"%lld): conflicting content",
+					"%s: not in the recorded copy (boot %d, %s seq %lld): conflicting content",
 					sub, e->boot,
 					event_source_to_string(e->source)
 						? event_source_to_string(e->source)
@@ -1478,10 +1475,9 @@ static int compare_cycle_events(struct import_ctx *ic, int64_t run_id, const cha
 	}
 	if (matched != rec->n_events) {
 		free(ic->msg);
-		ic->msg =
-			strprintf("%s: \"events\": the recorded copy has %zu events the "
-				  "line does not have: conflicting content",
-				  ctx, rec->n_events - matched);
+		ic->msg = strprintf(
+			"%s: \"events\": the recorded copy has %zu events the line does not have: conflicting content",
+			ctx, rec->n_events - matched);
 		return -EEXIST;
 	}
 	return 0;

@@ -333,8 +333,7 @@ int kcidb_from_summary(const struct run_record *run, json_t *summary,
 	tests = json_array();
 	if (!tests)
 		return -ENOMEM;
-	json_array_foreach(consumers, i, c)
-	{
+	json_array_foreach(consumers, i, c) {
 		r = consumer_tests(tests, base, run, origin, scenario, c);
 		if (r < 0)
 			return r;

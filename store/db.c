@@ -909,9 +909,9 @@ static int db_exec_durable(struct db *db, sqlite3_stmt *s)
 	int r, q;
 
 	if (db->depth > 0)
-		return db_fail(db, -EBUSY,
-			       "in-flight records cannot be written inside a "
-			       "transaction");
+		return db_fail(
+			db, -EBUSY,
+			"in-flight records cannot be written inside a transaction");
 	if (!db->crash_safe) {
 		r = db_exec(db, "PRAGMA synchronous = FULL");
 		if (r < 0)

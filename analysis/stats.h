@@ -118,7 +118,7 @@ int stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
  * Histogram samples: len distinct values v[0..len), strictly ascending, value v[i] seen
  * c[i] > 0 times. Each function equals its plain counterpart above on the expanded sample
  * (each v[i] repeated c[i] times), in O(len) or O(len log len) instead of O(n): the
- * compare engine keeps latencies of large runs as histograms (lib/compare.c). -EINVAL if
+ * compare engine keeps latencies of large runs as histograms (analysis/compare.c). -EINVAL if
  * len is 0, a count is 0, the values are not strictly ascending or one is NaN; -ERANGE if
  * a total exceeds STATS_COUNT_MAX (for Hodges-Lehmann: the product of the totals).
  */

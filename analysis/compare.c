@@ -1382,15 +1382,13 @@ static int group_from_json(json_t *jg, struct compare_group *g)
 	g->device = strdup(consumer);
 	if (!g->scenario || !g->device)
 		return -ENOMEM;
-	json_array_foreach(rates, i, v)
-	{
+	json_array_foreach(rates, i, v) {
 		k = rate_from_json(v, &g->rates[g->n_rates]);
 		if (k < 0)
 			return k;
 		g->n_rates++;
 	}
-	json_array_foreach(lat, i, v)
-	{
+	json_array_foreach(lat, i, v) {
 		k = latency_from_json(v, &g->latency[i]);
 		if (k < 0)
 			return k;
@@ -1400,8 +1398,7 @@ static int group_from_json(json_t *jg, struct compare_group *g)
 		if (!g->buckets)
 			return -ENOMEM;
 	}
-	json_array_foreach(bk, i, v)
-	{
+	json_array_foreach(bk, i, v) {
 		struct compare_bucket *b = &g->buckets[i];
 		json_t *sw = json_object_get(v, "sweep_us");
 
@@ -1444,8 +1441,7 @@ int compare_result_from_json(json_t *j, struct compare_result **ret)
 		if (!r->groups)
 			k = -ENOMEM;
 	}
-	json_array_foreach(groups, i, v)
-	{
+	json_array_foreach(groups, i, v) {
 		if (k < 0)
 			break;
 		/* counted first, so compare_result_free frees a half-read group too */
@@ -1529,12 +1525,8 @@ static const char *latency_verdict_text(const struct compare_latency *l)
 	if (!l->conditional)
 		return stats_verdict_to_string(l->verdict);
 	return l->shift_verdict == STATS_IMPROVEMENT
-		       ? "conditional (head faster among the cycles that bound "
-			 "correctly, "
-			 "but the failure rates differ: not an improvement)"
-		       : "conditional (head slower among the cycles that bound "
-			 "correctly, "
-			 "but the failure rates differ: not a regression)";
+		       ? "conditional (head faster among the cycles that bound correctly, but the failure rates differ: not an improvement)"
+		       : "conditional (head slower among the cycles that bound correctly, but the failure rates differ: not a regression)";
 }
 
 static bool result_binned(const struct compare_result *r)
@@ -1559,10 +1551,7 @@ static void print_binned_note(FILE *f, const struct compare_result *r, bool mark
 {
 	if (result_binned(r))
 		fprintf(f,
-			"%slatency from histograms (more than %u values on a side): "
-			"values "
-			"of 1 us and more to 3 significant digits, bins at most 1%% "
-			"wide\n",
+			"%slatency from histograms (more than %u values on a side): values of 1 us and more to 3 significant digits, bins at most 1%% wide\n",
 			markdown ? "- " : "", COMPARE_BOOTSTRAP_MAX_N);
 }
 
@@ -1577,13 +1566,10 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 		r->head.description ? r->head.description : "?", r->head.n_runs,
 		r->head.n_runs == 1 ? "" : "s");
 	fprintf(f,
-		"%soutcome rates: Wilson 95%% CI, Fisher exact two-sided, alpha %g; "
-		"latency: "
-		"bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n",
+		"%soutcome rates: Wilson 95%% CI, Fisher exact two-sided, alpha %g; latency: bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n",
 		markdown ? "- " : "", r->alpha_outcome, r->alpha_latency);
 	fprintf(f,
-		"%slatency of the cycles that bound correctly (ok, deferred_ok) only; a "
-		"shift between sides whose failure rates differ is conditional\n",
+		"%slatency of the cycles that bound correctly (ok, deferred_ok) only; a shift between sides whose failure rates differ is conditional\n",
 		markdown ? "- " : "");
 	print_binned_note(f, r, markdown);
 	fputc('\n', f);
@@ -1595,14 +1581,12 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 		sorted_rates(g, sorted);
 		if (markdown)
 			fprintf(f,
-				"#### %s / consumer `%s`\n\n| outcome | base | head | p "
-				"| verdict |\n"
+				"#### %s / consumer `%s`\n\n| outcome | base | head | p | verdict |\n"
 				"|---|---|---|---|---|\n",
 				g->scenario, g->device);
 		else
 			fprintf(f,
-				"scenario %s, consumer %s\n  "
-				"%-18s%s%-30s%s%-30s%s%-9s%sverdict\n",
+				"scenario %s, consumer %s\n  %-18s%s%-30s%s%-30s%s%-9s%sverdict\n",
 				g->scenario, g->device, "outcome", sep, "base", sep,
 				"head", sep, "p", sep);
 		for (size_t j = 0; j < g->n_rates; j++) {
@@ -1634,10 +1618,7 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 			fmt_p(p, sizeof(p), l->p);
 			fmt_ms(sh, sizeof(sh), l->shift_ns);
 			fprintf(f,
-				"%s%s%s ms (bound correctly: n %zu vs %zu): p50 %s -> "
-				"%s, "
-				"p90 %s -> %s, p99 %s -> %s; "
-				"shift %s ms, p %s: %s\n",
+				"%s%s%s ms (bound correctly: n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; shift %s ms, p %s: %s\n",
 				markdown && m == 0 ? "\n" : "", markdown ? "- " : "  ",
 				l->metric, l->n_base, l->n_head,
 				l->n_base ? q[0][0] : "-", l->n_head ? q[0][1] : "-",
@@ -1670,10 +1651,7 @@ void compare_print(FILE *f, const struct compare_result *r, bool markdown)
 			window_describe(&g->window_base, wb, sizeof(wb));
 			window_describe(&g->window_head, wh, sizeof(wh));
 			fprintf(f,
-				"%srace window (offsets whose failure rate is above the "
-				"least-failing "
-				"offset's, Fisher p <= %g each, uncorrected): base %s; "
-				"head %s\n",
+				"%srace window (offsets whose failure rate is above the least-failing offset's, Fisher p <= %g each, uncorrected): base %s; head %s\n",
 				markdown ? "\n" : "  ", COMPARE_WINDOW_ALPHA, wb, wh);
 		}
 		fputc('\n', f);
@@ -1757,9 +1735,7 @@ oom:
 void compare_print_side(FILE *f, const struct compare_result *r, bool markdown)
 {
 	fprintf(f,
-		"%soutcome rates: Wilson 95%% CI (none seen: one-sided 95%% upper "
-		"bound); "
-		"latency: bootstrap 95%% CI\n",
+		"%soutcome rates: Wilson 95%% CI (none seen: one-sided 95%% upper bound); latency: bootstrap 95%% CI\n",
 		markdown ? "- " : "");
 	print_binned_note(f, r, markdown);
 	for (size_t i = 0; i < r->n_groups; i++) {
@@ -1769,8 +1745,7 @@ void compare_print_side(FILE *f, const struct compare_result *r, bool markdown)
 		sorted_rates(g, sorted);
 		if (markdown)
 			fprintf(f,
-				"\n#### %s / consumer `%s`\n\n| outcome | cycles "
-				"|\n|---|---|\n",
+				"\n#### %s / consumer `%s`\n\n| outcome | cycles |\n|---|---|\n",
 				g->scenario, g->device);
 		else
 			fprintf(f, "\nscenario %s, consumer %s\n", g->scenario,
@@ -1797,8 +1772,7 @@ void compare_print_side(FILE *f, const struct compare_result *r, bool markdown)
 				fmt_ms(q[k][2], sizeof(q[k][2]), l->ci_base[k].hi);
 			}
 			fprintf(f,
-				"%s%s ms (bound correctly: n %zu): p50 %s [%s, %s], "
-				"p90 %s [%s, %s], p99 %s [%s, %s]\n",
+				"%s%s ms (bound correctly: n %zu): p50 %s [%s, %s], p90 %s [%s, %s], p99 %s [%s, %s]\n",
 				markdown ? "- " : "  ", l->metric, l->n_base, q[0][0],
 				q[0][1], q[0][2], q[1][0], q[1][1], q[1][2], q[2][0],
 				q[2][1], q[2][2]);
@@ -1824,10 +1798,7 @@ void compare_print_side(FILE *f, const struct compare_result *r, bool markdown)
 			}
 			window_describe(&g->window_base, w, sizeof(w));
 			fprintf(f,
-				"%srace window (offsets whose failure rate is above the "
-				"least-failing offset's, Fisher p <= %g each, "
-				"uncorrected): "
-				"%s\n",
+				"%srace window (offsets whose failure rate is above the least-failing offset's, Fisher p <= %g each, uncorrected): %s\n",
 				markdown ? "\n" : "  ", COMPARE_WINDOW_ALPHA, w);
 		}
 	}
@@ -1879,15 +1850,14 @@ static void latency_message(char *buf, size_t size, const struct compare_latency
 	}
 	fmt_p(p, sizeof(p), l->p);
 	fmt_ms(sh, sizeof(sh), l->shift_ns);
-	snprintf(buf, size,
-		 "%s ms (bound correctly: n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, "
-		 "p99 %s -> %s; "
-		 "Hodges-Lehmann shift %s ms, Mann-Whitney p %s at alpha %g: %s",
-		 l->metric, l->n_base, l->n_head, l->n_base ? q[0][0] : "-",
-		 l->n_head ? q[0][1] : "-", l->n_base ? q[1][0] : "-",
-		 l->n_head ? q[1][1] : "-", l->n_base ? q[2][0] : "-",
-		 l->n_head ? q[2][1] : "-", isnan(l->shift_ns) ? "-" : sh, p, alpha,
-		 latency_verdict_text(l));
+	snprintf(
+		buf, size,
+		"%s ms (bound correctly: n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; Hodges-Lehmann shift %s ms, Mann-Whitney p %s at alpha %g: %s",
+		l->metric, l->n_base, l->n_head, l->n_base ? q[0][0] : "-",
+		l->n_head ? q[0][1] : "-", l->n_base ? q[1][0] : "-",
+		l->n_head ? q[1][1] : "-", l->n_base ? q[2][0] : "-",
+		l->n_head ? q[2][1] : "-", isnan(l->shift_ns) ? "-" : sh, p, alpha,
+		latency_verdict_text(l));
 }
 
 static void junit_case(FILE *f, const struct compare_group *g, const char *name,
@@ -1931,8 +1901,7 @@ void compare_print_junit(FILE *f, const struct compare_result *r)
 	}
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	fprintf(f,
-		"<testsuites name=\"probestorm compare\" tests=\"%zu\" failures=\"%zu\" "
-		"errors=\"0\">\n",
+		"<testsuites name=\"probestorm compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
 		tests, failures);
 	for (size_t i = 0; i < r->n_groups; i++) {
 		const struct compare_group *g = &r->groups[i];
@@ -1952,8 +1921,7 @@ void compare_print_junit(FILE *f, const struct compare_result *r)
 		fputs(" / ", f);
 		xml_escaped(f, g->device);
 		fprintf(f,
-			"\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-			"skipped=\"%zu\">\n",
+			"\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n",
 			g->n_rates + 2, fails, skips);
 		fputs("    <properties>\n", f);
 		for (int s = 0; s < 2; s++) {
@@ -2011,15 +1979,18 @@ void compare_print_run_summary(FILE *f, json_t *summary)
 		fprintf(f, "  %s: %s\n",
 			json_string_value(json_object_get(run, "status")),
 			json_string_value(json_object_get(run, "status_reason")));
-	json_object_foreach(outcomes, key, v) if (json_integer_value(v) > 0)
-		fprintf(f, "  %-18s %lld\n", key, (long long)json_integer_value(v));
-	json_array_foreach(consumers, i, v)
-	{
+	json_object_foreach(outcomes, key, v)
+		if (json_integer_value(v) > 0)
+			fprintf(f, "  %-18s %lld\n", key,
+				(long long)json_integer_value(v));
+	json_array_foreach(consumers, i, v) {
 		json_t *oc = json_object_get(v, "outcomes"), *n;
 		fprintf(f, "  consumer %s:",
 			json_string_value(json_object_get(v, "device")));
-		json_object_foreach(oc, key, n) if (json_integer_value(n) > 0)
-			fprintf(f, " %s=%lld", key, (long long)json_integer_value(n));
+		json_object_foreach(oc, key, n)
+			if (json_integer_value(n) > 0)
+				fprintf(f, " %s=%lld", key,
+					(long long)json_integer_value(n));
 		fputc('\n', f);
 	}
 }
@@ -2032,19 +2003,19 @@ void compare_print_list(FILE *f, const char *what, json_t *list)
 	if (streq(what, "kernels")) {
 		fprintf(f, "%-4s %-10s %-28s %-28s %s\n", "id", "label", "release",
 			"patches", "runs");
-		json_array_foreach(list, i, v) fprintf(
-			f, "%-4lld %-10s %-28s %-28s %lld\n",
-			(long long)json_integer_value(json_object_get(v, "id")),
-			json_string_value(json_object_get(v, "label")) ?: "-",
-			json_string_value(json_object_get(v, "release")) ?: "-",
-			json_string_value(json_object_get(v, "patches")) ?: "-",
-			(long long)json_integer_value(json_object_get(v, "runs")));
+		json_array_foreach(list, i, v)
+			fprintf(f, "%-4lld %-10s %-28s %-28s %lld\n",
+				(long long)json_integer_value(json_object_get(v, "id")),
+				json_string_value(json_object_get(v, "label")) ?: "-",
+				json_string_value(json_object_get(v, "release")) ?: "-",
+				json_string_value(json_object_get(v, "patches")) ?: "-",
+				(long long)json_integer_value(
+					json_object_get(v, "runs")));
 		return;
 	}
 	fprintf(f, "%-36s %-20s %-10s %-12s %8s  %s\n", "run", "campaign", "kernel",
 		"status", "cycles", "started");
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach(list, i, v) {
 		json_t *k = json_object_get(v, "kernel");
 		fprintf(f, "%-36s %-20s %-10s %-12s %8lld  %s\n",
 			json_string_value(json_object_get(v, "uuid")),

@@ -502,16 +502,15 @@ json_t *decide_result_to_json(const struct decide_result *d,
 			return NULL;
 		}
 	}
-	j = json_pack("{s:o, s:o, s:i, s:i, s:f, s:f, s:s, s:f, s:b, s:I, s:I, s:I, s:o, "
-		      "s:o, s:o}",
-		      "base", side_json(&cr->base), "head", side_json(&cr->head), "look",
-		      (int)d->look, "looks", (int)d->looks, "alpha", d->alpha,
-		      "alpha_look", d->alpha_look, "alpha_spending", "bonferroni",
-		      "margin", d->margin, "decided", d->decided, "different",
-		      (json_int_t)d->n_different, "same", (json_int_t)d->n_same,
-		      "undecided", (json_int_t)d->n_undecided, "reboot",
-		      d->clusters_known ? json_boolean(d->reboot) : json_null(),
-		      "independence_assumed", json_true(), "metrics", metrics);
+	j = json_pack(
+		"{s:o, s:o, s:i, s:i, s:f, s:f, s:s, s:f, s:b, s:I, s:I, s:I, s:o, s:o, s:o}",
+		"base", side_json(&cr->base), "head", side_json(&cr->head), "look",
+		(int)d->look, "looks", (int)d->looks, "alpha", d->alpha, "alpha_look",
+		d->alpha_look, "alpha_spending", "bonferroni", "margin", d->margin,
+		"decided", d->decided, "different", (json_int_t)d->n_different, "same",
+		(json_int_t)d->n_same, "undecided", (json_int_t)d->n_undecided, "reboot",
+		d->clusters_known ? json_boolean(d->reboot) : json_null(),
+		"independence_assumed", json_true(), "metrics", metrics);
 	return j;
 }
 
@@ -579,12 +578,8 @@ void decide_print(FILE *f, const struct decide_result *d, const struct compare_r
 		cr->base.description ? cr->base.description : "-", cr->head.selector,
 		cr->head.description ? cr->head.description : "-");
 	fprintf(f,
-		"look %u of %u: alpha %g overall, %.3g per look (Bonferroni over the %u "
-		"planned "
-		"look%s, conservative)\n"
-		"different: Fisher exact two-sided p <= %.3g; same: TOST |head - base| < "
-		"%g "
-		"(absolute), p <= %.3g\n",
+		"look %u of %u: alpha %g overall, %.3g per look (Bonferroni over the %u planned look%s, conservative)\n"
+		"different: Fisher exact two-sided p <= %.3g; same: TOST |head - base| < %g (absolute), p <= %.3g\n",
 		d->look, d->looks, d->alpha, d->alpha_look, d->looks,
 		d->looks == 1 ? "" : "s", d->alpha_look, d->margin, d->alpha_look);
 	for (size_t i = 0; i < d->n_metrics; i++) {
@@ -628,31 +623,23 @@ void decide_print(FILE *f, const struct decide_result *d, const struct compare_r
 		fprintf(f, "; clustering by boot was not measured.\n");
 	else if (d->reboot)
 		fprintf(f,
-			", although each boot is a cluster: the scenario\nreboots, so a "
-			"cycle's outcome is what its boot shows, and boot-to-boot "
-			"variation "
-			"is\npart of the rate.\n");
+			", although each boot is a cluster: the scenario\nreboots, so a cycle's outcome is what its boot shows, and boot-to-boot variation is\npart of the rate.\n");
 	else
-		fprintf(f, ", although cycles of one boot share its kernel\nstate (a "
-			   "boot is "
-			   "a cluster).\n");
+		fprintf(f,
+			", although cycles of one boot share its kernel\nstate (a boot is a cluster).\n");
 	if (d->clusters_known) {
 		if (isnan(deff_max))
-			fprintf(f, "design effect: not estimable (fewer than 2 boots per "
-				   "side, "
-				   "or a rate of 0 or 100%%).\n");
+			fprintf(f,
+				"design effect: not estimable (fewer than 2 boots per side, or a rate of 0 or 100%%).\n");
 		else
 			fprintf(f,
-				"design effect (between-boot variance / binomial "
-				"variance): "
-				"at most %.2f%s%s\n",
+				"design effect (between-boot variance / binomial variance): at most %.2f%s%s\n",
 				deff_max,
 				min_clusters < DECIDE_FEW_CLUSTERS
 					? " (from fewer than 5 boots: a rough estimate)"
 					: "",
 				deff_max > 1.5
-					? ";\nwell above 1: the p-values are too small, "
-					  "treat the decision with care"
+					? ";\nwell above 1: the p-values are too small, treat the decision with care"
 					: "");
 	}
 	if (d->n_metrics == 0)
@@ -663,8 +650,6 @@ void decide_print(FILE *f, const struct decide_result *d, const struct compare_r
 			d->n_different, d->n_same, d->n_metrics);
 	else
 		fprintf(f,
-			"\ndecision: UNDECIDED (%zu of %zu metrics undecided; %zu "
-			"different, "
-			"%zu same)\n",
+			"\ndecision: UNDECIDED (%zu of %zu metrics undecided; %zu different, %zu same)\n",
 			d->n_undecided, d->n_metrics, d->n_different, d->n_same);
 }
