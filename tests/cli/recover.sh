@@ -191,9 +191,9 @@ rm -f "$t/db"
 kill_in_cycle1
 fake_boot_id "$t/root" $PS_BOOT1
 timeout 60 "$psd" --config "$t/conf-k" --once --no-api >> "$t/log" 2>&1
-check "another boot_id: cycle 1 is a crash, cycles 2..3 in boot 1, one run" \
+check "another boot_id: cycle 1 is a crash of boot 0 (the boot it died in), cycles 2..3 in boot 1, one run" \
 	$([ "$(q "SELECT GROUP_CONCAT(seq || ':' || outcome || ':' || boot, ' ') FROM
 	          (SELECT * FROM cycles ORDER BY seq)") $(q "SELECT COUNT(*) FROM runs")" = \
-	    "0:ok:0 1:crash:1 2:ok:1 3:ok:1 1" ]; echo $?)
+	    "0:ok:0 1:crash:0 2:ok:1 3:ok:1 1" ]; echo $?)
 [ $fail = 0 ] || sed 's/^/    /' "$t/log"
 exit $fail
