@@ -50,9 +50,14 @@ static int64_t arg_max_connections;
 static int64_t arg_max_connections_per_ip;
 static bool arg_no_api;
 
-static struct api *api_server;
+/* The modules, in the order main() sets them up. */
+static struct conf *conf;
+static const char *db_path;
+static struct db *db;
+static FILE *stream;
 static struct push *pusher;
 static struct scheduler *scheduler;
+static struct api *api_server;
 
 static volatile sig_atomic_t stop_requested;
 
@@ -144,7 +149,7 @@ static int parse_argv(int argc, char **argv)
 /* The HTTP API on the socket systemd passed, else on --listen / [daemon] listen. The bound
  * port goes to --port-file, written whole and then renamed so that a reader (a test that
  * listens on port 0) never sees half of it. */
-static int start_api(const struct conf *conf, const char *db_path)
+static int start_api(void)
 {
 	const char *listen = arg_listen ? arg_listen
 			     : conf->daemon.listen && *conf->daemon.listen
@@ -199,110 +204,108 @@ static int start_api(const struct conf *conf, const char *db_path)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Loads the configuration and its drop-ins: 0, 1 when --check-config is done, or a
+ * negative errno (logged). */
+static int load_config(void)
 {
 	_cleanup_free_ char *err = NULL;
 	_cleanup_free_ char *dropins = NULL;
-	struct conf *conf = NULL;
-	struct db *db = NULL;
-	FILE *stream = NULL;
-	const char *slash, *db_path;
-	int r, ret = 1;
+	const char *slash = strrchr(arg_config, '/');
+	int r;
 
-	log_setup("probestormd",
-		  getenv("JOURNAL_STREAM") ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR,
-		  LOG_INFO);
-	if (parse_argv(argc, argv) < 0)
-		return 2;
-
-	slash = strrchr(arg_config, '/');
 	dropins = slash ? strprintf("%.*s/conf.d", (int)(slash - arg_config), arg_config)
 			: strdup("conf.d");
 	r = conf_load(arg_config, dropins, &conf, &err);
 	if (r < 0) {
 		log_error("%s", err ? err : "cannot load configuration");
-		return 2;
+		return r;
 	}
 	if (conf->daemon.token_emptied_at && !conf->daemon.token)
 		log_warning(
 			"%s: [daemon] token is empty: ingest (POST /api/v1/bundles and /api/v1/campaigns) is off",
 			conf->daemon.token_emptied_at);
-	if (arg_check) {
-		r = conf_check_files(conf, &err);
-		if (r < 0) {
-			log_error("%s: %s", arg_config, err ? err : strerror(-r));
-			conf_free(conf);
-			return 2;
-		}
-		printf("%s: ok (%zu targets, %zu devices, %zu scenarios, %zu campaigns)\n",
-		       arg_config, conf->n_targets, conf->n_devices, conf->n_scenarios,
-		       conf->n_campaigns);
-		conf_free(conf);
+	if (!arg_check)
 		return 0;
+	r = conf_check_files(conf, &err);
+	if (r < 0) {
+		log_error("%s: %s", arg_config, err ? err : strerror(-r));
+		return r;
 	}
+	printf("%s: ok (%zu targets, %zu devices, %zu scenarios, %zu campaigns)\n",
+	       arg_config, conf->n_targets, conf->n_devices, conf->n_scenarios,
+	       conf->n_campaigns);
+	return 1;
+}
+
+static int check_campaigns(void)
+{
 	for (size_t i = 0; i < arg_n_campaigns; i++)
 		if (!conf_campaign_find(conf, arg_campaigns[i])) {
 			log_error("no campaign '%s' in '%s'", arg_campaigns[i],
 				  arg_config);
-			goto out;
+			return -ENOENT;
 		}
+	return 0;
+}
 
-	{
-		const char *path = arg_database		   ? arg_database
-				   : conf->daemon.database ? conf->daemon.database
-							   : LOCALSTATEDIR
-					   "/lib/probestorm/probestorm.db";
-		r = db_open(path, 0, &db);
-		if (r < 0) {
-			log_error_errno(r, "Failed to open database '%s'", path);
-			goto out;
-		}
-		db_set_crash_safe(db, conf->daemon.crash_safe);
-		db_path = path;
-	}
-	if (arg_stream || conf->daemon.stream) {
-		const char *s = arg_stream ? arg_stream : conf->daemon.stream;
-		stream = fopen(s, "we");
-		if (!stream) {
-			log_error_errno(errno, "Failed to open stream '%s'", s);
-			goto out;
-		}
-	}
-	if (conf->push.url) {
-		struct push_opts po = { .conf = &conf->push, .database = db_path };
+static int open_database(void)
+{
+	int r;
 
-		if (push_start(&po, &pusher) < 0)
-			goto out;
-	}
-	{
-		struct scheduler_opts so = {
-			.conf = conf,
-			.db = db,
-			.stream = stream,
-			.label = arg_label,
-			.patches = arg_patches,
-			.push = pusher,
-			.stop = &stop_requested,
-		};
+	db_path = arg_database		  ? arg_database
+		  : conf->daemon.database ? conf->daemon.database
+					  : LOCALSTATEDIR "/lib/probestorm/probestorm.db";
+	r = db_open(db_path, 0, &db);
+	if (r < 0)
+		return log_error_errno(r, "Failed to open database '%s'", db_path);
+	db_set_crash_safe(db, conf->daemon.crash_safe);
+	return 0;
+}
 
-		r = scheduler_new(&so, &scheduler);
-		if (r < 0) {
-			log_error_errno(r, "Failed to set up the scheduler");
-			goto out;
-		}
-	}
-	if (start_api(conf, db_path) < 0)
-		goto out;
+static int open_stream(void)
+{
+	const char *s = arg_stream ? arg_stream : conf->daemon.stream;
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-#ifdef HAVE_LIBSYSTEMD
-	sd_notify(0, "READY=1\nSTATUS=started");
-#endif
-	scheduler_watchdog_ping(scheduler);
-	ret = 0;
-	/* Runs left "running" by the previous boot: a reboot step, or the target died. */
+	if (!s)
+		return 0;
+	stream = fopen(s, "we");
+	if (!stream)
+		return log_error_errno(errno, "Failed to open stream '%s'", s);
+	return 0;
+}
+
+static int start_push(void)
+{
+	struct push_opts po = { .conf = &conf->push, .database = db_path };
+
+	return conf->push.url ? push_start(&po, &pusher) : 0;
+}
+
+static int start_scheduler(void)
+{
+	struct scheduler_opts so = {
+		.conf = conf,
+		.db = db,
+		.stream = stream,
+		.label = arg_label,
+		.patches = arg_patches,
+		.push = pusher,
+		.stop = &stop_requested,
+	};
+	int r = scheduler_new(&so, &scheduler);
+
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the scheduler");
+	return 0;
+}
+
+/* Takes up the runs the previous boot left "running" (a reboot step, or the target
+ * died), runs the named or autostart campaigns, then (without --once) the schedules until
+ * SIGTERM. Returns the exit status: 1 when a named or autostart campaign failed. */
+static int run_campaigns(void)
+{
+	int ret = 0;
+
 	scheduler_recover(scheduler);
 	if (arg_n_campaigns > 0) {
 		for (size_t i = 0; i < arg_n_campaigns && !stop_requested; i++)
@@ -319,6 +322,35 @@ int main(int argc, char **argv)
 #endif
 	if (!arg_once)
 		scheduler_loop(scheduler);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	int r, ret = 1;
+
+	log_setup("probestormd",
+		  getenv("JOURNAL_STREAM") ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR,
+		  LOG_INFO);
+	if (parse_argv(argc, argv) < 0)
+		return 2;
+	r = load_config();
+	if (r != 0) {
+		conf_free(conf);
+		return r < 0 ? 2 : 0;
+	}
+	if (check_campaigns() < 0 || open_database() < 0 || open_stream() < 0 ||
+	    start_push() < 0 || start_scheduler() < 0 || start_api() < 0)
+		goto out;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "READY=1\nSTATUS=started");
+#endif
+	scheduler_watchdog_ping(scheduler);
+	ret = run_campaigns();
 #ifdef HAVE_LIBSYSTEMD
 	sd_notify(0, "STOPPING=1");
 #endif
