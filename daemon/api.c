@@ -6,8 +6,8 @@
  * the body in per-connection state (freed in the completion callback) and answer when it
  * is complete. Workers read through a read-only database connection each, opened on a
  * worker's first request and closed by a thread-specific destructor when the pool exits;
- * bundle imports share one writer connection under a mutex, and a campaign started here
- * runs in a thread of its own with its own writer connection.
+ * bundle imports share one writer connection under a mutex, and a campaign is started
+ * through the scheduler (scheduler.h), which runs it on a thread of its own.
  */
 
 #include <errno.h>
@@ -41,7 +41,7 @@
 #include "db.h"
 #include "log.h"
 #include "macro.h"
-#include "runner.h"
+#include "scheduler.h"
 #include "stats.h"
 #include "util.h"
 
@@ -73,7 +73,7 @@ struct api {
 	char *js_root;	/* canonical JAVASCRIPTDIR, NULL when it does not exist */
 	char *token;	/* NULL: POST endpoints disabled */
 	const struct conf *conf;
-	char *label, *patches;
+	struct scheduler *scheduler;
 	size_t max_body;
 	int64_t started_ns;
 
@@ -82,16 +82,6 @@ struct api {
 
 	pthread_mutex_t writer_lock;
 	struct db *writer;
-
-	pthread_mutex_t campaign_lock;
-	bool campaign_running;
-	char *campaign_name;
-	char *last_name;
-	char last_uuid[37];
-	int last_result;
-	bool thread_started;
-	pthread_t thread;
-	volatile sig_atomic_t campaign_stop;
 
 	/* The open connections (struct api_conn), for the limits libmicrohttpd 0.9.75 does
 	 * not have: connection counts that leave out connections already done, a reserve
@@ -105,36 +95,6 @@ struct api {
 	bool reaper_stop, reaper_started;
 	pthread_t reaper;
 };
-
-bool api_campaign_claim(struct api *a, const char *name)
-{
-	bool ok;
-
-	if (!a)
-		return true;
-	pthread_mutex_lock(&a->campaign_lock);
-	ok = !a->campaign_running;
-	if (ok) {
-		free(a->campaign_name);
-		a->campaign_name = strdup(name);
-		a->campaign_running = true;
-	}
-	pthread_mutex_unlock(&a->campaign_lock);
-	return ok;
-}
-
-void api_campaign_release(struct api *a, const char *uuid, int result)
-{
-	if (!a)
-		return;
-	pthread_mutex_lock(&a->campaign_lock);
-	free(a->last_name);
-	a->last_name = TAKE_PTR(a->campaign_name);
-	snprintf(a->last_uuid, sizeof(a->last_uuid), "%s", uuid ? uuid : "");
-	a->last_result = result;
-	a->campaign_running = false;
-	pthread_mutex_unlock(&a->campaign_lock);
-}
 
 #ifdef HAVE_LIBMICROHTTPD
 
@@ -718,16 +678,19 @@ struct api_get {
 static int api_get_health(struct api_get *g, struct api_reply *rep)
 {
 	struct api *a = g->a;
+	struct scheduler_status st = {};
 	json_t *campaign, *last = json_null();
 
-	pthread_mutex_lock(&a->campaign_lock);
-	if (a->last_name)
-		last = json_pack("{s:s, s:s?, s:s}", "name", a->last_name, "run",
-				 a->last_uuid[0] ? a->last_uuid : NULL, "result",
-				 a->last_result == 0 ? "ok" : strerror(-a->last_result));
-	campaign = json_pack("{s:b, s:s?, s:o*}", "running", a->campaign_running, "name",
-			     a->campaign_running ? a->campaign_name : NULL, "last", last);
-	pthread_mutex_unlock(&a->campaign_lock);
+	if (a->scheduler && scheduler_status(a->scheduler, &st) < 0)
+		return api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error",
+				 "out of memory");
+	if (st.last_name)
+		last = json_pack("{s:s, s:s?, s:s}", "name", st.last_name, "run",
+				 st.last_uuid[0] ? st.last_uuid : NULL, "result",
+				 st.last_result == 0 ? "ok" : strerror(-st.last_result));
+	campaign = json_pack("{s:b, s:s?, s:o*}", "running", st.running, "name", st.name,
+			     "last", last);
+	scheduler_status_done(&st);
 	return api_ok(rep, MHD_HTTP_OK,
 		      json_pack("{s:s, s:s, s:i, s:I, s:b, s:o*}", "status", "ok",
 				"version", PACKAGE_VERSION, "schema_version",
@@ -1224,46 +1187,6 @@ static int api_post_bundle(struct api *a, struct MHD_Connection *c,
 	return api_ok(rep, MHD_HTTP_OK, api_stats_json(&st));
 }
 
-static void *api_campaign_thread(void *userdata)
-{
-	struct api *a = userdata;
-	_cleanup_free_ char *err = NULL, *name = NULL;
-	struct db *db = NULL;
-	char uuid[37] = "";
-	int r;
-
-	pthread_mutex_lock(&a->campaign_lock);
-	name = strdup(a->campaign_name ? a->campaign_name : "");
-	pthread_mutex_unlock(&a->campaign_lock);
-	if (!name) {
-		api_campaign_release(a, NULL, -ENOMEM);
-		return NULL;
-	}
-	r = db_open(a->database, 0, &db);
-	if (r < 0)
-		log_error_errno(r, "API: campaign %s: cannot open database '%s'", name,
-				a->database);
-	else {
-		struct runner_opts o = {
-			.label = a->label,
-			.patches = a->patches,
-			.db = db,
-			.stop = &a->campaign_stop,
-		};
-
-		db_set_crash_safe(db, a->conf->daemon.crash_safe);
-		log_info("API: campaign %s started", name);
-		r = runner_run(a->conf, name, &o, uuid, &err);
-		if (r < 0)
-			log_error("API: campaign %s: %s", name, err ? err : strerror(-r));
-		else
-			log_info("API: campaign %s: run %s done", name, uuid);
-		db_close(db);
-	}
-	api_campaign_release(a, uuid, r == RUNNER_REBOOT ? 0 : r); /* rebooting: fine */
-	return NULL;
-}
-
 static int api_post_campaign(struct api *a, struct MHD_Connection *c,
 			     struct api_request *req, struct api_reply *rep)
 {
@@ -1284,36 +1207,19 @@ static int api_post_campaign(struct api *a, struct MHD_Connection *c,
 	if (!json_is_object(j) || !name)
 		return api_error(rep, MHD_HTTP_BAD_REQUEST, "bad request",
 				 "body must be {\"campaign\": NAME}");
-	if (!conf_campaign_find(a->conf, name))
+	r = a->scheduler ? scheduler_start(a->scheduler, name, &err) : -EOPNOTSUPP;
+	if (r == -ENOENT)
 		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "no campaign '%s'",
 				 name);
-	if (!api_campaign_claim(a, name)) {
-		pthread_mutex_lock(&a->campaign_lock);
-		api_error(rep, MHD_HTTP_CONFLICT, "campaign running",
-			  "campaign '%s' is running",
-			  a->campaign_name ? a->campaign_name : "?");
-		pthread_mutex_unlock(&a->campaign_lock);
-		return 0;
-	}
-	/* Checked here so that the client hears why it cannot run. */
-	r = runner_preflight(a->conf, name, &err);
-	if (r < 0) {
-		api_campaign_release(a, NULL, r);
+	if (r == -EBUSY)
+		return api_error(rep, MHD_HTTP_CONFLICT, "campaign running", "%s",
+				 err ? err : "another campaign is running");
+	if (r == -ENOEXEC)
 		return api_error(rep, MHD_HTTP_CONFLICT, "preflight failed", "%s",
-				 err ? err : strerror(-r));
-	}
-	/* The previous campaign thread has released its claim: joining it is quick. */
-	if (a->thread_started)
-		pthread_join(a->thread, NULL);
-	a->thread_started = false;
-	a->campaign_stop = 0;
-	r = pthread_create(&a->thread, NULL, api_campaign_thread, a);
-	if (r != 0) {
-		api_campaign_release(a, NULL, -r);
+				 err ? err : "the target is not ready");
+	if (r < 0)
 		return api_error(rep, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error",
-				 "cannot start a thread: %s", strerror(r));
-	}
-	a->thread_started = true;
+				 "cannot start the campaign: %s", strerror(-r));
 	log_info("API: campaign %s requested by %s", name,
 		 api_client(c, peer, sizeof(peer)));
 	return api_ok(rep, MHD_HTTP_ACCEPTED,
@@ -1812,8 +1718,6 @@ static void api_free(struct api *a)
 {
 	if (!a)
 		return;
-	if (a->thread_started)
-		pthread_join(a->thread, NULL);
 	db_close(a->writer);
 	if (a->reader_key_set)
 		pthread_key_delete(a->reader_key);
@@ -1827,15 +1731,10 @@ static void api_free(struct api *a)
 	pthread_cond_destroy(&a->reaper_cond);
 	pthread_mutex_destroy(&a->conn_lock);
 	pthread_mutex_destroy(&a->writer_lock);
-	pthread_mutex_destroy(&a->campaign_lock);
 	free(a->database);
 	free(a->web_root);
 	free(a->js_root);
 	free(a->token);
-	free(a->label);
-	free(a->patches);
-	free(a->campaign_name);
-	free(a->last_name);
 	free(a);
 }
 
@@ -1857,7 +1756,6 @@ int api_start(const struct api_opts *o, struct api **ret)
 	if (!a)
 		return log_oom();
 	pthread_mutex_init(&a->writer_lock, NULL);
-	pthread_mutex_init(&a->campaign_lock, NULL);
 	pthread_mutex_init(&a->conn_lock, NULL);
 	cond_init_monotonic(&a->reaper_cond);
 	a->max_conns =
@@ -1865,12 +1763,11 @@ int api_start(const struct api_opts *o, struct api **ret)
 	a->max_per_ip = o->max_connections_per_ip ? o->max_connections_per_ip
 						  : API_MAX_CONNECTIONS_PER_IP_DEFAULT;
 	a->conf = o->conf;
+	a->scheduler = o->scheduler;
 	a->max_body = o->max_body ? o->max_body : API_MAX_BODY_DEFAULT;
 	a->started_ns = now_ns();
 	a->database = strdup(o->database);
-	a->label = strdup_null(o->label);
-	a->patches = strdup_null(o->patches);
-	if (!a->database || (o->label && !a->label) || (o->patches && !a->patches)) {
+	if (!a->database) {
 		r = log_oom();
 		goto fail;
 	}
@@ -1964,7 +1861,6 @@ void api_stop(struct api *a)
 {
 	if (!a)
 		return;
-	a->campaign_stop = 1;
 	/* Joins the workers; their reader connections close by the key's destructor. */
 	if (a->mhd)
 		MHD_stop_daemon(a->mhd);

@@ -4,9 +4,9 @@
  * epoll thread pool. GET /api/v1/... answers queries from a read-only database connection
  * per worker thread (WAL lets them read beside the runner's writer); POST /api/v1/bundles
  * imports an NDJSON bundle through one writer connection guarded by a mutex; POST
- * /api/v1/campaigns starts a configured campaign in a background thread. Both POSTs need
- * the bearer token of [daemon] token / token-file. Everything else under / is a static
- * file of the dashboard's web root. Errors are {"error": ..., "detail": ...}.
+ * /api/v1/campaigns has the scheduler start a configured campaign on its thread. Both
+ * POSTs need the bearer token of [daemon] token / token-file. Everything else under / is
+ * a static file of the dashboard's web root. Errors are {"error": ..., "detail": ...}.
  */
 #pragma once
 
@@ -17,6 +17,7 @@
 #include "conf.h"
 
 struct api;
+struct scheduler;
 
 struct api_opts {
 	/* "HOST:PORT" or "[V6ADDR]:PORT"; port 0 picks a free port (api_port() says which) */
@@ -24,13 +25,13 @@ struct api_opts {
 	/* >= 0: a listening socket (socket activation) used instead of listen; the server
 	 * takes it over and closes it in api_stop() */
 	int listen_fd;
-	const char *database;	  /* path of the database the daemon writes */
-	const char *web_root;	  /* static files; NULL: PKGDATADIR "/web" */
-	const struct conf *conf;  /* campaigns and token; must outlive the server */
-	const char *label;	  /* kernel label of campaigns started through the API */
-	const char *patches;	  /* their patch list for the kernel identity */
-	size_t max_body;	  /* bundle size limit; 0: API_MAX_BODY_DEFAULT */
-	unsigned max_connections; /* 0: API_MAX_CONNECTIONS_DEFAULT */
+	const char *database;	 /* path of the database the daemon writes */
+	const char *web_root;	 /* static files; NULL: PKGDATADIR "/web" */
+	const struct conf *conf; /* campaigns and token; must outlive the server */
+	/* starts campaigns (POST) and says which runs (health); must outlive the server */
+	struct scheduler *scheduler;
+	size_t max_body;		 /* bundle size limit; 0: API_MAX_BODY_DEFAULT */
+	unsigned max_connections;	 /* 0: API_MAX_CONNECTIONS_DEFAULT */
 	unsigned max_connections_per_ip; /* 0: API_MAX_CONNECTIONS_PER_IP_DEFAULT */
 	unsigned threads;		 /* worker threads; 0: API_THREADS_DEFAULT */
 };
@@ -61,13 +62,6 @@ struct api_opts {
 int api_start(const struct api_opts *o, struct api **ret);
 /* The TCP port the server listens on (useful with port 0). */
 uint16_t api_port(const struct api *a);
-/* Stops a campaign started through the API (after its current cycle), stops the server
- * and frees everything. Accepts NULL. */
+/* Stops the server and frees everything; a campaign it started runs on (the scheduler's).
+ * Accepts NULL. */
 void api_stop(struct api *a);
-
-/* One campaign at a time runs in the daemon, whether the scheduler or the API starts it.
- * api_campaign_claim() returns true and records name as running when none runs (always
- * true for a NULL api); api_campaign_release() ends the claim and records how it ended
- * (run UUID, or "" when none was recorded, and a negative errno or 0). */
-bool api_campaign_claim(struct api *a, const char *name);
-void api_campaign_release(struct api *a, const char *uuid, int result);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * probestormd: the daemon. Modules are set up in dependency order and torn down in reverse:
- *   log -> config -> database -> HTTP API -> push -> (systemd notify) -> scheduler loop
- *   -> campaigns
+ *   log -> config -> database -> stream -> push -> scheduler -> HTTP API -> (systemd
+ *   notify) -> recovery, campaigns, scheduler loop
  * It runs the campaigns named with --campaign or listed in [daemon] autostart, then those
  * with a schedule ("boot" runs once after start, "daily HH:MM" every day), until SIGTERM.
  * With --once it exits after the named/autostart campaigns (QEMU guests run it this way,
@@ -15,12 +15,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
@@ -32,7 +30,7 @@
 #include "log.h"
 #include "macro.h"
 #include "push.h"
-#include "runner.h"
+#include "scheduler.h"
 #include "util.h"
 
 static const char *arg_config = SYSCONFDIR "/probestorm/probestorm.conf";
@@ -52,132 +50,20 @@ static int64_t arg_max_connections;
 static int64_t arg_max_connections_per_ip;
 static bool arg_no_api;
 
-static struct api *api_server;
+/* The modules, in the order main() sets them up. */
+static struct conf *conf;
+static const char *db_path;
+static struct db *db;
+static FILE *stream;
 static struct push *pusher;
+static struct scheduler *scheduler;
+static struct api *api_server;
 
 static volatile sig_atomic_t stop_requested;
-/* A run stopped for a reboot of the wedged target: no other campaign starts in this boot. */
-static bool reboot_requested;
-/* Runs taken up at start: their campaigns are not started a second time. */
-static struct runner_recovered recovered;
 
 static void on_signal(int sig)
 {
 	stop_requested = 1;
-}
-
-static void notify_status(const char *fmt, ...) _printf_(1, 2);
-static void notify_status(const char *fmt, ...)
-{
-#ifdef HAVE_LIBSYSTEMD
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	sd_notifyf(0, "STATUS=%s", buf);
-#else
-	(void)fmt;
-#endif
-}
-
-/*
- * The systemd watchdog. We ping only from places that prove progress: every turn of the
- * idle loop (1 s) and, during a campaign, the runner's progress callback after every cycle.
- * The main thread never blocks on a hung sysfs write (actions run in isolated threads with
- * a deadline), so a cycle ends within a bound computed from the campaign: per group its
- * largest offset (and sleep) plus action-timeout plus its wait-bound timeouts, then the
- * deadline and settle. When that bound does not fit in half the watchdog period, the period
- * is raised with WATCHDOG_USEC= for the campaign and restored afterwards; so a cycle that
- * overruns its own bound (main thread stuck in the kernel) still trips the watchdog.
- */
-#define WATCHDOG_SLACK_US (10 * USEC_PER_SEC) /* markers, collectors, storing the cycle */
-static uint64_t watchdog_usec;		      /* from WATCHDOG_USEC=, 0 = no watchdog */
-static int64_t watchdog_last_ns;
-
-static void watchdog_ping(void)
-{
-#ifdef HAVE_LIBSYSTEMD
-	int64_t now = now_ns();
-
-	if (watchdog_usec == 0 ||
-	    now - watchdog_last_ns < (int64_t)(watchdog_usec / 2) * NSEC_PER_USEC)
-		return;
-	sd_notify(0, "WATCHDOG=1");
-	watchdog_last_ns = now;
-#endif
-}
-
-#ifdef HAVE_LIBSYSTEMD
-static int64_t campaign_cycle_bound_us(const struct conf *conf,
-				       const struct conf_campaign *camp)
-{
-	const struct conf_scenario *scen = conf_scenario_find(conf, camp->scenario);
-	int64_t sweep_max = camp->sweep_to_us > camp->sweep_from_us ? camp->sweep_to_us
-								    : camp->sweep_from_us;
-	int64_t t = camp->deadline_us + camp->settle_us + WATCHDOG_SLACK_US;
-
-	for (size_t g = 0; scen && g < scen->n_groups; g++) {
-		int64_t max_off = 0;
-
-		for (size_t i = 0; i < scen->groups[g].n_steps; i++) {
-			const struct conf_step *st = &scen->groups[g].steps[i];
-			int64_t off = st->offset_is_sweep ? sweep_max : st->offset_us;
-
-			if (st->verb == STEP_WAIT_BOUND) {
-				t += st->timeout_us > 0 ? st->timeout_us
-							: camp->deadline_us;
-				continue;
-			}
-			if (st->verb == STEP_SLEEP)
-				off += st->timeout_us;
-			if (off > max_off)
-				max_off = off;
-		}
-		t += max_off + camp->action_timeout_us;
-	}
-	return t;
-}
-#endif
-
-/* Raises the watchdog period for a campaign whose cycles may outlast half of it (true if
- * it did); watchdog_restore() puts the configured period back. */
-static bool watchdog_fit_campaign(const struct conf *conf, const char *name)
-{
-#ifdef HAVE_LIBSYSTEMD
-	const struct conf_campaign *camp = conf_campaign_find(conf, name);
-	int64_t need;
-
-	if (watchdog_usec == 0 || !camp)
-		return false;
-	need = 2 * campaign_cycle_bound_us(conf, camp);
-	if (need <= (int64_t)watchdog_usec)
-		return false;
-	log_info(
-		"campaign %s: a cycle may take up to %lld s, watchdog period raised to %lld s",
-		name, (long long)(need / 2 / USEC_PER_SEC),
-		(long long)(need / USEC_PER_SEC));
-	sd_notifyf(0, "WATCHDOG=1\nWATCHDOG_USEC=%lld", (long long)need);
-	watchdog_last_ns = now_ns();
-	return true;
-#else
-	return false;
-#endif
-}
-
-static void watchdog_restore(void)
-{
-#ifdef HAVE_LIBSYSTEMD
-	sd_notifyf(0, "WATCHDOG=1\nWATCHDOG_USEC=%llu",
-		   (unsigned long long)watchdog_usec);
-	watchdog_last_ns = now_ns();
-#endif
-}
-
-static void on_progress(const struct runner_progress *p, void *userdata)
-{
-	watchdog_ping();
 }
 
 static int parse_argv(int argc, char **argv)
@@ -260,81 +146,10 @@ static int parse_argv(int argc, char **argv)
 	return 0;
 }
 
-static int run_campaign(const struct conf *conf, struct db *db, FILE *stream,
-			const char *name)
-{
-	_cleanup_free_ char *err = NULL;
-	struct runner_opts o = {
-		.label = arg_label,
-		.patches = arg_patches,
-		.db = db,
-		.stream = stream,
-		.stop = &stop_requested,
-		.progress = on_progress,
-	};
-	char uuid[37] = "";
-	bool raised;
-	int r;
-
-	/* a run (the API's too) asked for a reboot of the machine */
-	if (reboot_requested || runner_reboot_requested_ns() > 0)
-		return 0;
-	/* A restart that resumed this campaign's run must not start a second one. */
-	for (size_t i = 0; i < recovered.n; i++)
-		if (streq(recovered.campaigns[i], name)) {
-			log_info(
-				"campaign %s: its run was taken up at start, not started again",
-				name);
-			return 0;
-		}
-	/* One campaign at a time: the API may have started one. */
-	if (!api_campaign_claim(api_server, name)) {
-		log_warning("campaign %s: another campaign is running, skipped", name);
-		return -EBUSY;
-	}
-	notify_status("running campaign %s", name);
-	raised = watchdog_fit_campaign(conf, name);
-	r = runner_run(conf, name, &o, uuid, &err);
-	if (raised)
-		watchdog_restore();
-	if (r < 0)
-		log_error("campaign %s: %s", name, err ? err : strerror(-r));
-	else if (r == RUNNER_REBOOT) {
-		log_notice("campaign %s: run %s waits for the reboot", name, uuid);
-		reboot_requested = true;
-		r = 0;
-	} else
-		log_info("campaign %s: run %s done", name, uuid);
-	api_campaign_release(api_server, uuid, r);
-	push_kick(pusher);
-	notify_status("idle");
-	return r;
-}
-
-/* Seconds until the next HH:MM local time, or -1 when the schedule is not daily. */
-static long seconds_until_daily(const char *schedule)
-{
-	unsigned hh, mm;
-	time_t now = time(NULL), t;
-	struct tm tm;
-
-	if (!schedule || sscanf(schedule, "daily %u:%u", &hh, &mm) != 2 || hh > 23 ||
-	    mm > 59)
-		return -1;
-	localtime_r(&now, &tm);
-	tm.tm_hour = (int)hh;
-	tm.tm_min = (int)mm;
-	tm.tm_sec = 0;
-	t = mktime(&tm);
-	if (t <= now)
-		t += 24 * 3600;
-	return (long)(t - now);
-}
-
 /* The HTTP API on the socket systemd passed, else on --listen / [daemon] listen. The bound
  * port goes to --port-file, written whole and then renamed so that a reader (a test that
  * listens on port 0) never sees half of it. */
-static int start_api(const struct conf *conf, const char *db_path)
+static int start_api(void)
 {
 	const char *listen = arg_listen ? arg_listen
 			     : conf->daemon.listen && *conf->daemon.listen
@@ -346,8 +161,7 @@ static int start_api(const struct conf *conf, const char *db_path)
 		.database = db_path,
 		.web_root = arg_web_root,
 		.conf = conf,
-		.label = arg_label,
-		.patches = arg_patches,
+		.scheduler = scheduler,
 		.max_body = (size_t)arg_max_body,
 		.max_connections = (unsigned)arg_max_connections,
 		.max_connections_per_ip = (unsigned)arg_max_connections_per_ip,
@@ -390,14 +204,129 @@ static int start_api(const struct conf *conf, const char *db_path)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Loads the configuration and its drop-ins: 0, 1 when --check-config is done, or a
+ * negative errno (logged). */
+static int load_config(void)
 {
 	_cleanup_free_ char *err = NULL;
 	_cleanup_free_ char *dropins = NULL;
-	struct conf *conf = NULL;
-	struct db *db = NULL;
-	FILE *stream = NULL;
-	const char *slash, *db_path;
+	const char *slash = strrchr(arg_config, '/');
+	int r;
+
+	dropins = slash ? strprintf("%.*s/conf.d", (int)(slash - arg_config), arg_config)
+			: strdup("conf.d");
+	r = conf_load(arg_config, dropins, &conf, &err);
+	if (r < 0) {
+		log_error("%s", err ? err : "cannot load configuration");
+		return r;
+	}
+	if (conf->daemon.token_emptied_at && !conf->daemon.token)
+		log_warning(
+			"%s: [daemon] token is empty: ingest (POST /api/v1/bundles and /api/v1/campaigns) is off",
+			conf->daemon.token_emptied_at);
+	if (!arg_check)
+		return 0;
+	r = conf_check_files(conf, &err);
+	if (r < 0) {
+		log_error("%s: %s", arg_config, err ? err : strerror(-r));
+		return r;
+	}
+	printf("%s: ok (%zu targets, %zu devices, %zu scenarios, %zu campaigns)\n",
+	       arg_config, conf->n_targets, conf->n_devices, conf->n_scenarios,
+	       conf->n_campaigns);
+	return 1;
+}
+
+static int check_campaigns(void)
+{
+	for (size_t i = 0; i < arg_n_campaigns; i++)
+		if (!conf_campaign_find(conf, arg_campaigns[i])) {
+			log_error("no campaign '%s' in '%s'", arg_campaigns[i],
+				  arg_config);
+			return -ENOENT;
+		}
+	return 0;
+}
+
+static int open_database(void)
+{
+	int r;
+
+	db_path = arg_database		  ? arg_database
+		  : conf->daemon.database ? conf->daemon.database
+					  : LOCALSTATEDIR "/lib/probestorm/probestorm.db";
+	r = db_open(db_path, 0, &db);
+	if (r < 0)
+		return log_error_errno(r, "Failed to open database '%s'", db_path);
+	db_set_crash_safe(db, conf->daemon.crash_safe);
+	return 0;
+}
+
+static int open_stream(void)
+{
+	const char *s = arg_stream ? arg_stream : conf->daemon.stream;
+
+	if (!s)
+		return 0;
+	stream = fopen(s, "we");
+	if (!stream)
+		return log_error_errno(errno, "Failed to open stream '%s'", s);
+	return 0;
+}
+
+static int start_push(void)
+{
+	struct push_opts po = { .conf = &conf->push, .database = db_path };
+
+	return conf->push.url ? push_start(&po, &pusher) : 0;
+}
+
+static int start_scheduler(void)
+{
+	struct scheduler_opts so = {
+		.conf = conf,
+		.db = db,
+		.stream = stream,
+		.label = arg_label,
+		.patches = arg_patches,
+		.push = pusher,
+		.stop = &stop_requested,
+	};
+	int r = scheduler_new(&so, &scheduler);
+
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the scheduler");
+	return 0;
+}
+
+/* Takes up the runs the previous boot left "running" (a reboot step, or the target
+ * died), runs the named or autostart campaigns, then (without --once) the schedules until
+ * SIGTERM. Returns the exit status: 1 when a named or autostart campaign failed. */
+static int run_campaigns(void)
+{
+	int ret = 0;
+
+	scheduler_recover(scheduler);
+	if (arg_n_campaigns > 0) {
+		for (size_t i = 0; i < arg_n_campaigns && !stop_requested; i++)
+			if (scheduler_run(scheduler, arg_campaigns[i]) < 0)
+				ret = 1;
+	} else if (conf->daemon.autostart) {
+		for (char **p = conf->daemon.autostart; *p && !stop_requested; p++)
+			if (scheduler_run(scheduler, *p) < 0)
+				ret = 1;
+	}
+#ifdef HAVE_LIBSYSTEMD
+	if (scheduler_reboot_requested(scheduler))
+		sd_notify(0, "STATUS=waiting for the reboot of the wedged target");
+#endif
+	if (!arg_once)
+		scheduler_loop(scheduler);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
 	int r, ret = 1;
 
 	log_setup("probestormd",
@@ -405,150 +334,30 @@ int main(int argc, char **argv)
 		  LOG_INFO);
 	if (parse_argv(argc, argv) < 0)
 		return 2;
-
-	slash = strrchr(arg_config, '/');
-	dropins = slash ? strprintf("%.*s/conf.d", (int)(slash - arg_config), arg_config)
-			: strdup("conf.d");
-	r = conf_load(arg_config, dropins, &conf, &err);
-	if (r < 0) {
-		log_error("%s", err ? err : "cannot load configuration");
-		return 2;
-	}
-	if (conf->daemon.token_emptied_at && !conf->daemon.token)
-		log_warning(
-			"%s: [daemon] token is empty: ingest (POST /api/v1/bundles and /api/v1/campaigns) is off",
-			conf->daemon.token_emptied_at);
-	if (arg_check) {
-		r = conf_check_files(conf, &err);
-		if (r < 0) {
-			log_error("%s: %s", arg_config, err ? err : strerror(-r));
-			conf_free(conf);
-			return 2;
-		}
-		printf("%s: ok (%zu targets, %zu devices, %zu scenarios, %zu campaigns)\n",
-		       arg_config, conf->n_targets, conf->n_devices, conf->n_scenarios,
-		       conf->n_campaigns);
+	r = load_config();
+	if (r != 0) {
 		conf_free(conf);
-		return 0;
+		return r < 0 ? 2 : 0;
 	}
-	for (size_t i = 0; i < arg_n_campaigns; i++)
-		if (!conf_campaign_find(conf, arg_campaigns[i])) {
-			log_error("no campaign '%s' in '%s'", arg_campaigns[i],
-				  arg_config);
-			goto out;
-		}
-
-	{
-		const char *path = arg_database		   ? arg_database
-				   : conf->daemon.database ? conf->daemon.database
-							   : LOCALSTATEDIR
-					   "/lib/probestorm/probestorm.db";
-		r = db_open(path, 0, &db);
-		if (r < 0) {
-			log_error_errno(r, "Failed to open database '%s'", path);
-			goto out;
-		}
-		db_set_crash_safe(db, conf->daemon.crash_safe);
-		db_path = path;
-	}
-	if (arg_stream || conf->daemon.stream) {
-		const char *s = arg_stream ? arg_stream : conf->daemon.stream;
-		stream = fopen(s, "we");
-		if (!stream) {
-			log_error_errno(errno, "Failed to open stream '%s'", s);
-			goto out;
-		}
-	}
-	if (start_api(conf, db_path) < 0)
+	if (check_campaigns() < 0 || open_database() < 0 || open_stream() < 0 ||
+	    start_push() < 0 || start_scheduler() < 0 || start_api() < 0)
 		goto out;
-	if (conf->push.url) {
-		struct push_opts po = { .conf = &conf->push, .database = db_path };
-
-		if (push_start(&po, &pusher) < 0)
-			goto out;
-	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 #ifdef HAVE_LIBSYSTEMD
-	if (sd_watchdog_enabled(0, &watchdog_usec) <= 0)
-		watchdog_usec = 0;
 	sd_notify(0, "READY=1\nSTATUS=started");
 #endif
-	watchdog_ping();
-	ret = 0;
-	/* Runs left "running" by the previous boot: a reboot step, or the target died. */
-	if (!stop_requested && api_campaign_claim(api_server, "recovery")) {
-		struct runner_opts ro = {
-			.label = arg_label,
-			.patches = arg_patches,
-			.db = db,
-			.stream = stream,
-			.stop = &stop_requested,
-			.progress = on_progress,
-		};
-		int k;
-
-		notify_status("taking up runs of the previous boot");
-		k = runner_recover(conf, &ro, &recovered);
-		if (k > 0)
-			log_info("took up %d run(s) of the previous boot", k);
-		if (recovered.rebooting)
-			reboot_requested = true;
-		api_campaign_release(api_server, "", k < 0 ? k : 0);
-		notify_status("idle");
-	}
-	if (arg_n_campaigns > 0) {
-		for (size_t i = 0; i < arg_n_campaigns && !stop_requested; i++)
-			if (run_campaign(conf, db, stream, arg_campaigns[i]) < 0)
-				ret = 1;
-	} else if (conf->daemon.autostart) {
-		for (char **p = conf->daemon.autostart; *p && !stop_requested; p++)
-			if (run_campaign(conf, db, stream, *p) < 0)
-				ret = 1;
-	}
-	if (reboot_requested)
-		notify_status("waiting for the reboot of the wedged target");
-	if (!arg_once && !stop_requested) {
-		for (size_t i = 0; i < conf->n_campaigns && !stop_requested; i++)
-			if (conf->campaigns[i].schedule &&
-			    streq(conf->campaigns[i].schedule, "boot"))
-				run_campaign(conf, db, stream, conf->campaigns[i].name);
-		while (!stop_requested) {
-			const struct conf_campaign *next = NULL;
-			long wait = 24 * 3600;
-
-			for (size_t i = 0; i < conf->n_campaigns; i++) {
-				long s = seconds_until_daily(conf->campaigns[i].schedule);
-				if (s >= 0 && s < wait) {
-					wait = s;
-					next = &conf->campaigns[i];
-				}
-			}
-			/* while a reboot is awaited the status says so */
-			if (next && !reboot_requested)
-				notify_status("idle, next campaign %s in %ld s",
-					      next->name, wait);
-			else if (!reboot_requested)
-				notify_status("idle");
-			while (wait-- > 0 && !stop_requested) {
-				watchdog_ping();
-				/* reboot(2) when the asked-for reboot does not come */
-				(void)runner_reboot_check(conf);
-				sleep(1);
-			}
-			if (next && !stop_requested)
-				run_campaign(conf, db, stream, next->name);
-		}
-	}
+	scheduler_watchdog_ping(scheduler);
+	ret = run_campaigns();
 #ifdef HAVE_LIBSYSTEMD
 	sd_notify(0, "STOPPING=1");
 #endif
 out:
-	runner_recovered_done(&recovered);
-	push_stop(pusher);
 	api_stop(api_server);
+	scheduler_free(scheduler);
+	push_stop(pusher);
 	if (stream)
 		fclose(stream);
 	db_close(db);
