@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "action.h"
 #include "bundle.h"
 #include "collector.h"
 #include "db.h"
+#include "db-runner.h"
 #include "guestlog.h"
 #include "kio.h"
 #include "kparse.h"
@@ -1465,44 +1465,17 @@ void runner_recovered_done(struct runner_recovered *r)
 int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		   struct runner_recovered *ret)
 {
-	struct sqlite3 *h = db_sqlite(base->db);
-	sqlite3_stmt *st = NULL;
-	struct {
-		char uuid[37];
-		char *campaign;
-		int64_t id;
-		int boot;      /* of the last recorded cycle (0 without one) */
-		char *boot_id; /* of the last recorded cycle, or NULL */
-	} runs[16];
+	struct db_runner_run *runs = NULL;
 	size_t n = 0;
 	int rc, taken = 0;
 
 	if (ret)
 		*ret = (struct runner_recovered){ 0 };
 	/* Only runs this database's runner started: imported (pushed) runs belong to a rig. */
-	rc = sqlite3_prepare_v2(
-		h,
-		"SELECT r.uuid, r.campaign, r.id, (SELECT IFNULL(MAX(boot), 0) "
-		"FROM cycles WHERE run_id = r.id), (SELECT boot_id FROM cycles WHERE "
-		"run_id = r.id ORDER BY seq DESC LIMIT 1) FROM runs r JOIN local_runs l "
-		"ON l.run_id = r.id WHERE r.status = 'running' ORDER BY r.id",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return log_error_errno(EIO, "Failed to look for runs to recover: %s",
-				       sqlite3_errmsg(h));
-	while (n < ARRAY_SIZE(runs) && sqlite3_step(st) == SQLITE_ROW) {
-		const char *bid = (const char *)sqlite3_column_text(st, 4);
-
-		snprintf(runs[n].uuid, sizeof(runs[n].uuid), "%s",
-			 sqlite3_column_text(st, 0));
-		runs[n].campaign = strdup((const char *)sqlite3_column_text(st, 1));
-		runs[n].id = sqlite3_column_int64(st, 2);
-		runs[n].boot = sqlite3_column_int(st, 3);
-		runs[n].boot_id = bid ? strdup(bid) : NULL;
-		n++;
-	}
-	sqlite3_finalize(st);
-
+	rc = db_runner_runs_unfinished(base->db, &runs, &n);
+	if (rc < 0)
+		return log_error_errno(rc, "Failed to look for runs to recover: %s",
+				       db_errmsg(base->db));
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_(action_record_done) struct action_record a = { 0 };
 		_cleanup_free_ char *err = NULL;
@@ -1513,11 +1486,12 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		char uuid[37];
 		int k;
 
-		if (!runs[i].campaign || !conf_campaign_find(conf, runs[i].campaign)) {
+		if (!conf_campaign_find(conf, runs[i].campaign)) {
 			log_warning(
 				"run %s: campaign '%s' is not configured any more; marking it interrupted",
-				runs[i].uuid, runs[i].campaign ? runs[i].campaign : "?");
-			db_run_finish(base->db, runs[i].id, "interrupted", NULL, NULL);
+				runs[i].uuid, runs[i].campaign);
+			db_run_finish(base->db, runs[i].run_id, "interrupted", NULL,
+				      NULL);
 			continue;
 		}
 		/* Preflight first: it points kernel I/O at the campaign's target (pstore and
@@ -1528,7 +1502,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 			log_error("run %s: cannot take it up: %s", runs[i].uuid, err);
 			continue;
 		}
-		k = db_inflight_get(base->db, runs[i].id, &ic, &a);
+		k = db_inflight_get(base->db, runs[i].run_id, &ic, &a);
 		seq = ic.seq;
 		/* An in-flight record of an older probestorm has no sweep value: the
 		 * campaign's sweep gives it, as it gave it to the cycle. */
@@ -1542,7 +1516,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		if (k == -ENOENT) {
 			/* Stopped between cycles (power cut, daemon killed, a reboot after a
 			 * wedged cycle): just go on. */
-			k = db_run_next_seq(base->db, runs[i].id, &o.start_seq);
+			k = db_run_next_seq(base->db, runs[i].run_id, &o.start_seq);
 		} else if (k >= 0) {
 			switch (runner_recover_decide(&a, ic.boot_id)) {
 			case RUNNER_RECOVER_RERUN:
@@ -1550,7 +1524,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 					"run %s: the daemon stopped during cycle %lld ('%s %s') in this same boot; that cycle is not counted and runs again",
 					runs[i].uuid, (long long)seq,
 					step_verb_to_string(a.verb), a.arg ? a.arg : "");
-				k = db_inflight_clear(base->db, runs[i].id);
+				k = db_inflight_clear(base->db, runs[i].run_id);
 				o.start_seq = seq;
 				break;
 			case RUNNER_RECOVER_COMPLETE:
@@ -1562,10 +1536,10 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 					"run %s: the target died during cycle %lld ('%s %s'); recording a crash",
 					runs[i].uuid, (long long)seq,
 					step_verb_to_string(a.verb), a.arg ? a.arg : "");
-				k = runner_record_crash(base->db, runs[i].id, &ic, o.boot,
-							&a);
+				k = runner_record_crash(base->db, runs[i].run_id, &ic,
+							o.boot, &a);
 				if (k >= 0)
-					k = db_inflight_clear(base->db, runs[i].id);
+					k = db_inflight_clear(base->db, runs[i].run_id);
 				o.start_seq = seq + 1;
 				break;
 			}
@@ -1589,9 +1563,6 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 			break;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		free(runs[i].campaign);
-		free(runs[i].boot_id);
-	}
+	db_runner_runs_free(runs, n);
 	return taken;
 }
