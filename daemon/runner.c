@@ -1490,8 +1490,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 			log_warning(
 				"run %s: campaign '%s' is not configured any more; marking it interrupted",
 				runs[i].uuid, runs[i].campaign);
-			db_run_finish(base->db, runs[i].run_id, "interrupted", NULL,
-				      NULL);
+			db_run_finish(base->db, runs[i].id, "interrupted", NULL, NULL);
 			continue;
 		}
 		/* Preflight first: it points kernel I/O at the campaign's target (pstore and
@@ -1502,7 +1501,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 			log_error("run %s: cannot take it up: %s", runs[i].uuid, err);
 			continue;
 		}
-		k = db_inflight_get(base->db, runs[i].run_id, &ic, &a);
+		k = db_inflight_get(base->db, runs[i].id, &ic, &a);
 		seq = ic.seq;
 		/* An in-flight record of an older probestorm has no sweep value: the
 		 * campaign's sweep gives it, as it gave it to the cycle. */
@@ -1516,7 +1515,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		if (k == -ENOENT) {
 			/* Stopped between cycles (power cut, daemon killed, a reboot after a
 			 * wedged cycle): just go on. */
-			k = db_run_next_seq(base->db, runs[i].run_id, &o.start_seq);
+			k = db_run_next_seq(base->db, runs[i].id, &o.start_seq);
 		} else if (k >= 0) {
 			switch (runner_recover_decide(&a, ic.boot_id)) {
 			case RUNNER_RECOVER_RERUN:
@@ -1524,7 +1523,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 					"run %s: the daemon stopped during cycle %lld ('%s %s') in this same boot; that cycle is not counted and runs again",
 					runs[i].uuid, (long long)seq,
 					step_verb_to_string(a.verb), a.arg ? a.arg : "");
-				k = db_inflight_clear(base->db, runs[i].run_id);
+				k = db_inflight_clear(base->db, runs[i].id);
 				o.start_seq = seq;
 				break;
 			case RUNNER_RECOVER_COMPLETE:
@@ -1536,10 +1535,10 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 					"run %s: the target died during cycle %lld ('%s %s'); recording a crash",
 					runs[i].uuid, (long long)seq,
 					step_verb_to_string(a.verb), a.arg ? a.arg : "");
-				k = runner_record_crash(base->db, runs[i].run_id, &ic,
-							o.boot, &a);
+				k = runner_record_crash(base->db, runs[i].id, &ic, o.boot,
+							&a);
 				if (k >= 0)
-					k = db_inflight_clear(base->db, runs[i].run_id);
+					k = db_inflight_clear(base->db, runs[i].id);
 				o.start_seq = seq + 1;
 				break;
 			}

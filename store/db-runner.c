@@ -72,7 +72,7 @@ int db_runner_runs_unfinished(struct db *db, struct db_runner_run **ret, size_t 
 		}
 		p = &runs[n];
 		*p = (struct db_runner_run){
-			.run_id = sqlite3_column_int64(s, 2),
+			.id = sqlite3_column_int64(s, 2),
 			.boot = sqlite3_column_int(s, 3),
 		};
 		snprintf(p->uuid, sizeof(p->uuid), "%s", uuid ? uuid : "");

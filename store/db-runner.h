@@ -14,7 +14,7 @@
 
 /* A run this database's runner started and did not end. */
 struct db_runner_run {
-	int64_t run_id;
+	int64_t id; /* row id */
 	char uuid[37];
 	char *campaign;
 	int boot;      /* boot number of its last recorded cycle (0 without one) */

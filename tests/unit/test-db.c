@@ -1158,12 +1158,12 @@ static void test_runner_runs_unfinished(void **state)
 
 	assert_int_equal(db_runner_runs_unfinished(f->db, &runs, &n), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(runs[0].run_id, a);
+	assert_int_equal(runs[0].id, a);
 	assert_string_equal(runs[0].uuid, UUID_A);
 	assert_string_equal(runs[0].campaign, "nightly");
 	assert_int_equal(runs[0].boot, 3);
 	assert_null(runs[0].boot_id);
-	assert_int_equal(runs[1].run_id, d);
+	assert_int_equal(runs[1].id, d);
 	assert_string_equal(runs[1].uuid, UUID_D);
 	assert_string_equal(runs[1].campaign, "reboots");
 	assert_int_equal(runs[1].boot, 0);
@@ -1175,7 +1175,7 @@ static void test_runner_runs_unfinished(void **state)
 	assert_int_equal(db_run_finish(f->db, d, "interrupted", NULL, NULL), 0);
 	assert_int_equal(db_runner_runs_unfinished(f->db, &runs, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(runs[0].run_id, a);
+	assert_int_equal(runs[0].id, a);
 	assert_int_equal(runs[0].boot, 3);
 	assert_string_equal(runs[0].boot_id, BOOT_ID_1);
 	db_runner_runs_free(runs, n);
