@@ -1689,24 +1689,17 @@ static int api_parse_listen(const char *listen, struct sockaddr_storage *ret,
 static int api_read_token(const struct conf_daemon *d, char **ret)
 {
 	_cleanup_free_ char *t = NULL;
-	char buf[4096];
-	FILE *f;
+	int r;
 
 	if (d->token) {
 		t = strdup(d->token);
 		if (!t)
 			return log_oom();
 	} else if (d->token_file) {
-		f = fopen(d->token_file, "re");
-		if (!f)
-			return log_error_errno(errno, "Failed to open token file '%s'",
+		r = read_token_file(d->token_file, &t);
+		if (r < 0)
+			return log_error_errno(r, "Failed to read token file '%s'",
 					       d->token_file);
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = '\0';
-		fclose(f);
-		t = strdup(strip_trailing(buf));
-		if (!t)
-			return log_oom();
 	}
 	if (t && !*t)
 		return log_error_errno(EINVAL, "the API token is empty");

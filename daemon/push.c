@@ -26,10 +26,10 @@
 #ifdef HAVE_LIBCURL
 #include <curl/curl.h>
 #endif
-#include <sqlite3.h>
 
 #include "bundle.h"
 #include "db.h"
+#include "db-push.h"
 #include "log.h"
 #include "macro.h"
 #include "push.h"
@@ -67,8 +67,6 @@ void push_stop(struct push *p)
 #define PUSH_CHUNK_CYCLES   1000
 #define PUSH_CHUNK_BYTES    (8L << 20)
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
-#define _cleanup_stmt_	    _cleanup_(sqlite3_finalizep)
 DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose);
 #define _cleanup_fclose_    _cleanup_(fclosep)
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
@@ -127,12 +125,6 @@ static int push_fsync_dir(const char *path)
 	if (fd < 0 || fsync(fd) < 0)
 		return negative_errno();
 	return 0;
-}
-
-static int push_sql_error(struct push *p, int rc, const char *what)
-{
-	log_error("push: %s: %s", what, sqlite3_errmsg(db_sqlite(p->db)));
-	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? -EBUSY : -EIO;
 }
 
 /* One spool file being written: the temp file and the name it gets. */
@@ -211,16 +203,15 @@ static int push_spool_run(struct push *p, int64_t run_id, const char *uuid,
 			  int64_t next_seq)
 {
 	static char running[] = "running";
-	sqlite3 *h = db_sqlite(p->db);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	_cleanup_(run_record_done) struct run_record rr = {};
+	_cleanup_free_ int64_t *seqs = NULL;
 	struct kernel_event *events = NULL;
 	struct push_file pf = {};
 	struct run_record start;
-	size_t n_events = 0, in_file = 0;
+	size_t n_events = 0, n_seqs = 0, in_file = 0;
 	int64_t next = next_seq;
 	json_t *run_line = NULL;
-	int r, rc;
+	int r;
 
 	r = db_begin_read(p->db);
 	if (r < 0)
@@ -240,23 +231,16 @@ static int push_spool_run(struct push *p, int64_t run_id, const char *uuid,
 	r = bundle_run_to_json(&start, &run_line);
 	if (r >= 0)
 		r = db_events_load_unattached(p->db, run_id, &events, &n_events);
+	if (r >= 0)
+		r = db_push_cycle_seqs(p->db, run_id, next_seq, &seqs, &n_seqs);
 	if (r < 0)
 		goto fail;
 
-	rc = sqlite3_prepare_v2(h,
-				"SELECT seq FROM cycles WHERE run_id = ? AND seq >= ? "
-				"ORDER BY seq",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 1, run_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, next_seq);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (size_t i = 0; i < n_seqs; i++) {
 		_cleanup_(cycle_record_done) struct cycle_record c = {};
-		int64_t seq = sqlite3_column_int64(st, 0);
+		int64_t seq = seqs[i];
 		json_t *j = NULL;
 
-		rc = SQLITE_OK;
 		if (pf.f &&
 		    (in_file == PUSH_CHUNK_CYCLES || ftell(pf.f) >= PUSH_CHUNK_BYTES)) {
 			r = push_file_close(&pf,
@@ -281,10 +265,6 @@ static int push_spool_run(struct push *p, int64_t run_id, const char *uuid,
 		in_file++;
 		next = seq + 1;
 	}
-	if (rc != SQLITE_DONE) {
-		r = push_sql_error(p, rc, "reading the cycles of a run");
-		goto fail;
-	}
 	/* A run that only changed its status still gets a file, for its end line. */
 	if (!pf.f)
 		r = push_file_open(p, &pf, &rr, run_line, next, events, n_events);
@@ -303,24 +283,12 @@ static int push_spool_run(struct push *p, int64_t run_id, const char *uuid,
 		return log_error_errno(r, "push: Failed to sync '%s'",
 				       p->conf->spool_dir);
 
-	sqlite3_finalize(TAKE_PTR(st));
-	rc = sqlite3_prepare_v2(
-		h,
-		"INSERT OR REPLACE INTO push_runs (run_id, next_seq, status, "
-		"spooled_at) VALUES (?, ?, ?, ?)",
-		-1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 1, run_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, next);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 3, rr.status, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		return push_sql_error(p, rc, "recording a spooled run");
+	r = db_push_run_spooled(p->db, run_id, next, rr.status, (int64_t)time(NULL));
+	if (r == -ENOENT)
+		return r; /* the run was deleted meanwhile */
+	if (r < 0)
+		return log_error_errno(r, "push: Failed to record spooled run %s: %s",
+				       uuid, db_errmsg(p->db));
 	log_debug("push: spooled run %s, cycles %lld..%lld, %s", uuid,
 		  (long long)next_seq, (long long)next - 1, rr.status);
 	return 0;
@@ -343,67 +311,25 @@ fail:
  * 0). Returns the number of runs spooled or a negative errno. */
 static int push_spool_changed(struct push *p, bool ignore_interval)
 {
-	struct candidate {
-		int64_t id, next_seq;
-		char uuid[37];
-	};
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ struct candidate *c = NULL;
-	size_t n = 0, cap = 0;
+	_cleanup_free_ struct db_push_run *c = NULL;
+	size_t n = 0;
 	int64_t now = (int64_t)time(NULL);
-	int rc, spooled = 0;
+	int r, spooled = 0;
 
-	/* max(seq) comes from the (run_id, seq) index: no count over a long run's cycles
-	 * every second. */
-	rc = sqlite3_prepare_v2(
-		db_sqlite(p->db),
-		"SELECT r.id, r.uuid, r.status, p.status, p.next_seq, p.spooled_at, "
-		"(SELECT max(seq) FROM cycles c WHERE c.run_id = r.id) "
-		"FROM runs r LEFT JOIN push_runs p ON p.run_id = r.id "
-		"WHERE p.run_id IS NULL OR r.status = 'running' OR p.status != r.status "
-		"ORDER BY r.id",
-		-1, &st, NULL);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *uuid = (const char *)sqlite3_column_text(st, 1);
-		const char *status = (const char *)sqlite3_column_text(st, 2);
-		bool known = sqlite3_column_type(st, 3) != SQLITE_NULL;
-		bool running = status && streq(status, "running");
-		int64_t next_seq = known ? sqlite3_column_int64(st, 4) : 0;
-		int64_t max_seq = sqlite3_column_type(st, 6) == SQLITE_NULL
-					  ? -1
-					  : sqlite3_column_int64(st, 6);
-		int64_t age_us = (now - sqlite3_column_int64(st, 5)) * USEC_PER_SEC;
+	r = db_push_runs_changed(p->db, &c, &n);
+	if (r < 0)
+		return log_error_errno(r, "push: Failed to look for runs to push: %s",
+				       db_errmsg(p->db));
+	for (size_t i = 0; i < n; i++) {
+		int64_t age_us = (now - c[i].spooled_at) * USEC_PER_SEC;
 
-		rc = SQLITE_OK;
-		if (!uuid || strlen(uuid) != 36)
+		if (c[i].running && !ignore_interval && p->conf->interval_us == 0)
 			continue;
-		if (running && !ignore_interval && p->conf->interval_us == 0)
-			continue;
-		if (running && known &&
-		    (max_seq < next_seq ||
+		if (c[i].running && c[i].spooled &&
+		    (c[i].max_seq < c[i].next_seq ||
 		     (!ignore_interval && age_us < p->conf->interval_us)))
 			continue;
-		if (n == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-			struct candidate *nc = realloc(c, ncap * sizeof(*c));
-
-			if (!nc)
-				return log_oom();
-			c = nc;
-			cap = ncap;
-		}
-		c[n].id = sqlite3_column_int64(st, 0);
-		c[n].next_seq = next_seq;
-		memcpy(c[n].uuid, uuid, 37);
-		n++;
-	}
-	if (rc != SQLITE_DONE)
-		return push_sql_error(p, rc, "looking for runs to push");
-	sqlite3_finalize(TAKE_PTR(st));
-
-	for (size_t i = 0; i < n; i++) {
-		int r = push_spool_run(p, c[i].id, c[i].uuid, c[i].next_seq);
-
+		r = push_spool_run(p, c[i].run_id, c[i].uuid, c[i].next_seq);
 		if (r == -ENOENT)
 			continue;
 		if (r < 0)
@@ -671,24 +597,18 @@ static void *push_thread(void *userdata)
 static int push_read_token(const struct conf_push *c, char **ret)
 {
 	_cleanup_free_ char *t = NULL;
-	char buf[4096];
-	FILE *f;
+	int r;
 
 	if (c->token) {
 		t = strdup(c->token);
+		if (!t)
+			return log_oom();
 	} else {
-		f = fopen(c->token_file, "re");
-		if (!f)
-			return log_error_errno(errno,
-					       "push: Failed to open token file '%s'",
+		r = read_token_file(c->token_file, &t);
+		if (r < 0)
+			return log_error_errno(r, "push: Failed to read token file '%s'",
 					       c->token_file);
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = '\0';
-		fclose(f);
-		t = strdup(strip_trailing(buf));
 	}
-	if (!t)
-		return log_oom();
 	if (!*t)
 		return log_error_errno(EINVAL, "push: the token is empty");
 	*ret = TAKE_PTR(t);

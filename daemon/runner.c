@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "action.h"
 #include "bundle.h"
 #include "collector.h"
 #include "db.h"
+#include "db-runner.h"
 #include "guestlog.h"
 #include "kio.h"
 #include "kparse.h"
@@ -1549,44 +1549,17 @@ void runner_recovered_done(struct runner_recovered *r)
 int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		   struct runner_recovered *ret)
 {
-	struct sqlite3 *h = db_sqlite(base->db);
-	sqlite3_stmt *st = NULL;
-	struct {
-		char uuid[37];
-		char *campaign;
-		int64_t id;
-		int boot;      /* of the last recorded cycle (0 without one) */
-		char *boot_id; /* of the last recorded cycle, or NULL */
-	} runs[16];
+	struct db_runner_run *runs = NULL;
 	size_t n = 0;
 	int rc, taken = 0;
 
 	if (ret)
 		*ret = (struct runner_recovered){ 0 };
 	/* Only runs this database's runner started: imported (pushed) runs belong to a rig. */
-	rc = sqlite3_prepare_v2(
-		h,
-		"SELECT r.uuid, r.campaign, r.id, (SELECT IFNULL(MAX(boot), 0) "
-		"FROM cycles WHERE run_id = r.id), (SELECT boot_id FROM cycles WHERE "
-		"run_id = r.id ORDER BY seq DESC LIMIT 1) FROM runs r JOIN local_runs l "
-		"ON l.run_id = r.id WHERE r.status = 'running' ORDER BY r.id",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return log_error_errno(EIO, "Failed to look for runs to recover: %s",
-				       sqlite3_errmsg(h));
-	while (n < ARRAY_SIZE(runs) && sqlite3_step(st) == SQLITE_ROW) {
-		const char *bid = (const char *)sqlite3_column_text(st, 4);
-
-		snprintf(runs[n].uuid, sizeof(runs[n].uuid), "%s",
-			 sqlite3_column_text(st, 0));
-		runs[n].campaign = strdup((const char *)sqlite3_column_text(st, 1));
-		runs[n].id = sqlite3_column_int64(st, 2);
-		runs[n].boot = sqlite3_column_int(st, 3);
-		runs[n].boot_id = bid ? strdup(bid) : NULL;
-		n++;
-	}
-	sqlite3_finalize(st);
-
+	rc = db_runner_runs_unfinished(base->db, &runs, &n);
+	if (rc < 0)
+		return log_error_errno(rc, "Failed to look for runs to recover: %s",
+				       db_errmsg(base->db));
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_(action_record_done) struct action_record a = { 0 };
 		_cleanup_free_ char *err = NULL;
@@ -1676,9 +1649,6 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		}
 	}
 	log_set_run(NULL);
-	for (size_t i = 0; i < n; i++) {
-		free(runs[i].campaign);
-		free(runs[i].boot_id);
-	}
+	db_runner_runs_free(runs, n);
 	return taken;
 }

@@ -164,6 +164,30 @@ char *strip_trailing(char *s)
 	return s;
 }
 
+int read_token_file(const char *path, char **ret)
+{
+	char buf[4096];
+	bool failed = false;
+	FILE *f;
+	char *t;
+
+	f = fopen(path, "re");
+	if (!f)
+		return negative_errno();
+	if (!fgets(buf, sizeof(buf), f)) {
+		failed = ferror(f);
+		buf[0] = '\0'; /* an empty file */
+	}
+	fclose(f);
+	if (failed)
+		return -EIO;
+	t = strdup(strip_trailing(buf));
+	if (!t)
+		return -ENOMEM;
+	*ret = t;
+	return 0;
+}
+
 bool name_is_valid(const char *s)
 {
 	size_t n;

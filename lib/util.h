@@ -30,6 +30,11 @@ int parse_bool(const char *s, bool *ret);
 char *strdup_null(const char *s);
 /* Removes trailing whitespace/newlines in place; returns s. */
 char *strip_trailing(char *s);
+/* The first line of the file at path (a token file: [daemon] and [push] token-file),
+ * trailing whitespace stripped and cut at 4095 bytes, into *ret (malloc'd, the caller
+ * frees; "" for an empty file or line). 0, or fopen's negative errno, -EIO for a read
+ * error, -ENOMEM. */
+int read_token_file(const char *path, char **ret);
 /* A name usable as one path component under sysfs: non-empty, at most 255 bytes, no '/',
  * not "." or "..", printable ASCII without spaces. */
 bool name_is_valid(const char *s);

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db-private.h"
 #include "macro.h"
 #include "model.h"
 #include "stats.h"
@@ -99,7 +100,7 @@ static int db_errno_from_sqlite(struct db *db, int rc)
 }
 
 /* Records SQLite's message for rc and returns the mapped errno. */
-static int db_sqlerr(struct db *db, int rc)
+int db_sqlerr(struct db *db, int rc)
 {
 	const char *msg = db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc);
 
@@ -108,14 +109,14 @@ static int db_sqlerr(struct db *db, int rc)
 }
 
 /* For failures SQLite recorded on the connection but did not return (sqlite3_bind_*). */
-static int db_sqlerr_last(struct db *db)
+int db_sqlerr_last(struct db *db)
 {
 	int rc = sqlite3_extended_errcode(db->sql);
 
 	return db_sqlerr(db, rc == SQLITE_OK ? SQLITE_ERROR : rc);
 }
 
-_printf_(3, 4) static int db_fail(struct db *db, int err, const char *fmt, ...)
+_printf_(3, 4) int db_fail(struct db *db, int err, const char *fmt, ...)
 {
 	va_list ap;
 
