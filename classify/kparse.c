@@ -16,6 +16,7 @@
 
 #include "kparse.h"
 #include "macro.h"
+#include "util.h"
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -461,26 +462,12 @@ int kparse_probe_time(const char *msg, char **ret_dev, char **ret_driver, int *r
 
 /* ---------------------------------------------------------------- markers */
 
-static bool uuid_is_valid(const char *s, size_t n)
-{
-	if (n != 36)
-		return false;
-	for (size_t i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!isxdigit((unsigned char)s[i]))
-			return false;
-	}
-	return true;
-}
-
 int kparse_marker_format(char *buf, size_t size, const char *uuid, int64_t cycle,
 			 bool end)
 {
 	int n;
 
-	if (!buf || !uuid || !uuid_is_valid(uuid, strlen(uuid)) || cycle < 0)
+	if (!buf || !uuid_is_valid(uuid) || cycle < 0)
 		return -EINVAL;
 	n = snprintf(buf, size, "probestorm: run=%s cycle=%" PRId64 " %s", uuid, cycle,
 		     end ? "end" : "begin");
@@ -493,13 +480,19 @@ int kparse_marker(const char *msg, char ret_uuid[37], int64_t *ret_cycle,
 		  bool *ret_is_end)
 {
 	const char *p, *u;
+	char uuid[37];
 	uint64_t cycle;
 	bool is_end;
 
 	if (!msg || !startswith(msg, "probestorm: run="))
 		return -EINVAL;
 	u = msg + strlen("probestorm: run=");
-	if (strlen(u) < 36 || !uuid_is_valid(u, 36))
+	/* " cycle=" follows the UUID: it is checked on its own */
+	if (strnlen(u, 36) < 36)
+		return -EINVAL;
+	memcpy(uuid, u, 36);
+	uuid[36] = '\0';
+	if (!uuid_is_valid(uuid))
 		return -EINVAL;
 	p = u + 36;
 	if (!startswith(p, " cycle="))
@@ -515,10 +508,8 @@ int kparse_marker(const char *msg, char ret_uuid[37], int64_t *ret_cycle,
 	else
 		return -EINVAL;
 
-	if (ret_uuid) {
-		memcpy(ret_uuid, u, 36);
-		ret_uuid[36] = '\0';
-	}
+	if (ret_uuid)
+		memcpy(ret_uuid, uuid, sizeof(uuid));
 	if (ret_cycle)
 		*ret_cycle = (int64_t)cycle;
 	if (ret_is_end)

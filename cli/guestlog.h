@@ -37,42 +37,19 @@ void guestlog_tail_done(struct guestlog_tail *t);
 /* Whether the guest went down by a reboot step of the scenario (not a death). */
 bool guestlog_rebooted(const struct guestlog_tail *t);
 
-/* What is known of a cycle the target died in (a crash) or stopped responding in (a
- * hang): whoever found out (the QEMU host from the stream, the rig daemon at restart from
- * its in-flight record) builds the cycle with guestlog_death_cycle(). */
-struct guestlog_death {
-	int64_t seq;
-	int boot;
-	enum outcome how; /* OUTCOME_CRASH or OUTCOME_HANG */
-	bool has_sweep;
-	int64_t sweep_value;
-	const struct action_record *action; /* the action in flight */
-	const char *group; /* all members of its concurrent group, or NULL */
-	const char
-		*consumers; /* the run's consumers, space-separated (db_run_consumers) */
-	const char *cause;  /* the console's line that says how, or NULL */
-};
-
-/* The cycle of d into *ret (zeroed first; the caller owns it, cycle_record_done): outcome
- * d->how, the sweep value, the in-flight action (copied; not returned: hung, no end), one
- * observation per consumer with outcome d->how (so every count of that consumer sees the
- * cycle), and a note naming the action and its device ("target died during 'bind decon'
- * (boot 1): Kernel panic - ..."). No events: the caller adds what it found. -EINVAL for an
- * outcome other than crash or hang or a missing action, -ENOMEM. */
-int guestlog_death_cycle(const struct guestlog_death *d, struct cycle_record *ret);
-
 /* Scans a stream (lines that do not parse, e.g. a torn last line, are skipped). 0 or
  * negative errno (-EBADMSG when it names more than one run). */
 int guestlog_scan(FILE *f, struct guestlog_tail *ret);
 
 /* Records the death of the guest for a scanned stream whose run is in db (nothing when it
  * went down by a reboot step: guestlog_rebooted()): the in-flight cycle as
- * guestlog_death_cycle() builds it with outcome how (OUTCOME_CRASH or OUTCOME_HANG), its
- * sweep value from the inflight line (for an older guest's stream, db_run_sweep_guess()),
- * the run's consumers from db, and a console event (class panic/oops when the console
- * shows one) with the last lines of console_path; without an in-flight cycle, only the
- * console event, attached to the run. extra[0..n_extra) are stored with it (the pstore
- * records the next boot found; the caller keeps them). Idempotent. 0 or negative errno. */
+ * death_cycle_build() (classify/death.h) builds it with outcome how (OUTCOME_CRASH or
+ * OUTCOME_HANG), its sweep value from the inflight line (for an older guest's stream,
+ * db_run_sweep_guess()), the run's consumers from db, and a console event (class
+ * panic/oops when the console shows one) with the last lines of console_path; without an
+ * in-flight cycle, only the console event, attached to the run. extra[0..n_extra) are
+ * stored with it (the pstore records the next boot found; the caller keeps them).
+ * Idempotent. 0 or negative errno. */
 int guestlog_record_death(struct db *db, const struct guestlog_tail *t, enum outcome how,
 			  const char *console_path, int boot,
 			  const struct kernel_event *extra, size_t n_extra);

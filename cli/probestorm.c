@@ -38,7 +38,6 @@
 #include "decide.h"
 #include "guestlog.h"
 #include "kcidb.h"
-#include "kio.h"
 #include "kmsg.h"
 #include "log.h"
 #include "macro.h"
@@ -327,23 +326,20 @@ static int verb_run(int argc, char **argv)
  */
 
 /* The guest's death, with the pstore records the next boot saved under pstore_root (a
- * sysroot-like tree, read through pstore_read()) when given. */
+ * sysroot-like tree: the records are in pstore_root/sys/fs/pstore) when given. */
 static int record_death(struct db *db, const struct guestlog_tail *t, enum outcome died,
 			const char *console, const char *pstore_root)
 {
-	_cleanup_free_ char *old_root = NULL;
+	_cleanup_free_ char *dir = NULL;
 	struct kernel_event *evs = NULL;
 	size_t n = 0;
 	int r = 0;
 
 	if (pstore_root) {
-		old_root = strdup(kio_root());
-		if (!old_root)
+		dir = strprintf("%s/sys/fs/pstore", pstore_root);
+		if (!dir)
 			return -ENOMEM;
-		r = kio_set_root(pstore_root);
-		if (r >= 0)
-			r = pstore_read(&evs, &n);
-		(void)kio_set_root(old_root);
+		r = pstore_read_dir(dir, &evs, &n);
 		/* the records of the boot that died, found by the one after it */
 		for (size_t i = 0; i < n; i++)
 			evs[i].boot = t->boot + 1;

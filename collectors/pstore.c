@@ -23,17 +23,28 @@ static int name_cmp(const void *a, const void *b)
 
 int pstore_read(struct kernel_event **ret, size_t *ret_n)
 {
+	char dir[PATH_MAX];
+	int r;
+
+	r = kio_path(dir, sizeof(dir), "/sys/fs/pstore");
+	if (r < 0)
+		return r;
+	return pstore_read_dir(dir, ret, ret_n);
+}
+
+int pstore_read_dir(const char *dir, struct kernel_event **ret, size_t *ret_n)
+{
 	struct kernel_event *evs = NULL;
-	char dir[PATH_MAX], p[PATH_MAX + 256];
+	char p[PATH_MAX + 256];
 	char *names[256];
 	size_t n_names = 0, n = 0;
 	struct dirent *de;
 	DIR *d;
 	int r = 0;
 
-	r = kio_path(dir, sizeof(dir), "/sys/fs/pstore");
-	if (r < 0)
-		return r;
+	/* a record's name is at most 255 bytes: no path below can be truncated */
+	if (strlen(dir) >= PATH_MAX)
+		return -ENAMETOOLONG;
 	d = opendir(dir);
 	if (!d) {
 		*ret = NULL;

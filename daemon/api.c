@@ -621,22 +621,9 @@ static int api_param_alpha(struct MHD_Connection *c, const char *name, double de
 	return 0;
 }
 
-static bool api_uuid_is_valid(const char *s)
-{
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
-			return false;
-	}
-	return true;
-}
-
 static int api_param_uuid(const char *what, const char *v, struct api_reply *rep)
 {
-	if (!api_uuid_is_valid(v)) {
+	if (!uuid_is_valid(v)) {
 		api_error(rep, MHD_HTTP_BAD_REQUEST, "bad run id",
 			  "%s: '%s' is not a UUID (8-4-4-4-12 hex digits)", what, v);
 		return -EINVAL;

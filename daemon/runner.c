@@ -28,7 +28,7 @@
 #include "collector.h"
 #include "db.h"
 #include "db-runner.h"
-#include "guestlog.h"
+#include "death.h"
 #include "kio.h"
 #include "kparse.h"
 #include "pstore.h"
@@ -998,7 +998,7 @@ static int runner_start(struct runner *r, const char *label, const char *patches
 	r->run.load_profile = strdup_null(l ? l->name : NULL);
 	r->run.load_args = strdup_null(l ? l->stress_args : NULL);
 	r->run.sweep_var = strdup_null(r->camp->sweep_var);
-	/* A cycle the target dies in counts for each of them (guestlog_death_cycle). */
+	/* A cycle the target dies in counts for each of them (death_cycle_build). */
 	for (size_t i = 0; i < r->n_devs; i++) {
 		char *n;
 
@@ -1480,8 +1480,8 @@ static int runner_record_crash(struct db *db, int64_t run_id,
 	k = db_run_consumers(db, run_id, &consumers);
 	if (k < 0)
 		return k;
-	k = guestlog_death_cycle(
-		&(struct guestlog_death){
+	k = death_cycle_build(
+		&(struct death){
 			.seq = ic->seq,
 			.boot = boot,
 			.how = OUTCOME_CRASH,

@@ -78,6 +78,20 @@ int uuid_generate_v4(char ret[37])
 	return 0;
 }
 
+bool uuid_is_valid(const char *s)
+{
+	if (!s)
+		return false;
+	for (size_t i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		/* the NUL of a shorter string fails both tests */
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return s[36] == '\0';
+}
+
 int parse_duration_us(const char *s, int64_t *ret_us)
 {
 	static const struct {

@@ -20,6 +20,9 @@ void sleep_until_ns(int64_t t);
 char *utc_now_iso(void);
 /* Random RFC 4122 v4 UUID into ret (37 bytes). Returns 0 or negative errno. */
 int uuid_generate_v4(char ret[37]);
+/* Whether s is a UUID in its 36-character text form: 8-4-4-4-12 hex digits of either case
+ * and nothing after them (any version; NULL is not). */
+bool uuid_is_valid(const char *s);
 /* Parses "250", "250us", "3ms", "1.5s", "2m" into µs. 0 or -EINVAL/-ERANGE. */
 int parse_duration_us(const char *s, int64_t *ret_us);
 /* Parses a whole decimal int64 within [min, max]. 0 or -EINVAL/-ERANGE. */

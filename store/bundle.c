@@ -33,24 +33,6 @@ static bool run_status_is_valid(const char *s)
 	return false;
 }
 
-static bool uuid_is_valid(const char *s)
-{
-	if (!s || strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		char c = s[i];
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			     (c >= 'A' && c <= 'F'))) {
-			return false;
-		}
-	}
-	return true;
-}
-
 /* UUIDs are compared as strings: an upper-case spelling must not make a second run. */
 static void uuid_canonicalize(char *s)
 {

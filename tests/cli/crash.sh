@@ -13,7 +13,8 @@
 # call the comparison a regression; the race window says head fails at every offset.
 # Then the same database is turned back into what schema 6 had (death cycles without
 # observations or sweep value, the columns of 007 gone) and migrated: schema 007's
-# backfill gives back the same counts.
+# backfill gives back the same counts. Last, a crash imported with --pstore-root holds the
+# next boot's pstore records.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/cli/lib.sh"
@@ -254,4 +255,19 @@ check "the backfill gives back the counts of the recording (sweep values include
 agg_check "migrated"
 cmp -s "$t/compare" "$t/migrated" && ok "compare after the migration: the same output" ||
 	{ bad "compare after the migration differs"; diff -u "$t/compare" "$t/migrated" | sed 's/^/    /'; }
+
+# import --pstore-root DIR: the records the next boot found (DIR/sys/fs/pstore, as the kit
+# unpacks them) go into the crash cycle as events of that next boot. They are read from DIR
+# whatever PROBESTORM_SYSROOT says (the kernel root is not swapped for it).
+mkdir -p "$t/ps/sys/fs/pstore"
+printf 'Internal error: Oops: 96000045 [#1] SMP\nKernel panic - not syncing: Oops: Fatal exception\n' \
+	> "$t/ps/sys/fs/pstore/dmesg-ramoops-0"
+PROBESTORM_SYSROOT=$t/nowhere timeout 30 "$ps" --database "$t/db2" import --died crash \
+	--console "$t/console.log" --pstore-root "$t/ps/" "$t/boot-00-crash.ndjson" \
+	> /dev/null 2> "$t/err" || { bad "import --pstore-root"; sed 's/^/    /' "$t/err"; }
+check "import --pstore-root: the crash cycle holds the console panic and the pstore panic of boot 1" \
+	$([ "$(sqlite3 -batch -noheader "$t/db2" "SELECT e.source, e.class, e.boot
+	       FROM events e JOIN cycles c ON c.id = e.cycle_id
+	       WHERE c.seq = 0 AND c.outcome = 'crash' ORDER BY e.source" | tr '\n' ' ')" = \
+	    "console|panic|0 pstore|panic|1 " ]; echo $?)
 exit $fail

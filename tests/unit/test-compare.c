@@ -29,7 +29,7 @@
 
 #include "compare.h"
 #include "db.h"
-#include "guestlog.h"
+#include "death.h"
 #include "macro.h"
 #include "model.h"
 
@@ -666,7 +666,7 @@ static struct db *fdb;
 
 /* A cycle of two consumers, decon and decon-ctl, at offset (seq % 4) * 20 ms. Crash and
  * hang cycles are built as the host and the rig daemon build them
- * (guestlog_death_cycle): one observation per consumer, no latency. bind_us: the bind
+ * (death_cycle_build): one observation per consumer, no latency. bind_us: the bind
  * latency of decon in the cycle. */
 static void fcycle(int64_t run_id, int64_t seq, enum fkind k, int64_t bind_us)
 {
@@ -679,17 +679,16 @@ static void fcycle(int64_t run_id, int64_t seq, enum fkind k, int64_t bind_us)
 					   .verb = STEP_BIND,
 					   .arg = (char *)"decon",
 					   .start_ns = t0 };
-		struct guestlog_death d = { .seq = seq,
-					    .boot = (int)seq,
-					    .how = k == FK_CRASH ? OUTCOME_CRASH
-								 : OUTCOME_HANG,
-					    .has_sweep = true,
-					    .sweep_value = (seq % 4) * 20000,
-					    .action = &a,
-					    .consumers = "decon decon-ctl",
-					    .cause = "Kernel panic - not syncing: Oops" };
+		struct death d = { .seq = seq,
+				   .boot = (int)seq,
+				   .how = k == FK_CRASH ? OUTCOME_CRASH : OUTCOME_HANG,
+				   .has_sweep = true,
+				   .sweep_value = (seq % 4) * 20000,
+				   .action = &a,
+				   .consumers = "decon decon-ctl",
+				   .cause = "Kernel panic - not syncing: Oops" };
 
-		assert_int_equal(guestlog_death_cycle(&d, &c), 0);
+		assert_int_equal(death_cycle_build(&d, &c), 0);
 		assert_int_equal(c.n_observations, 2);
 		assert_non_null(strstr(c.note, "'bind decon'"));
 	} else {

@@ -21,6 +21,7 @@
 
 #include "kparse.h"
 #include "macro.h"
+#include "util.h"
 
 #define UUID "0b7e4c1a-3f2d-4e5b-9a8c-1d2e3f405162"
 
@@ -645,6 +646,40 @@ static void test_marker_round_trip(_unused_ void **state)
 				       NULL, NULL),
 			 -EINVAL);
 	assert_int_equal(cycle, -1);
+}
+
+/* The one UUID check (lib/util.c) that markers, bundles and the API use: 8-4-4-4-12 hex
+ * digits of either case, nothing before or after. */
+static void test_uuid_is_valid(_unused_ void **state)
+{
+	char uuid[37] = "";
+	static const char *const bad[] = {
+		"",
+		"not-a-uuid",
+		"0b7e4c1a",
+		UUID " ",
+		" " UUID,
+		UUID "0",
+		"5d0c7a52-8f1e-4b6a-9c3d-2e7f8a9b0c1",	 /* 35 */
+		"5d0c7a52+8f1e-4b6a-9c3d-2e7f8a9b0c1d",	 /* a dash replaced */
+		"5d0c7a528-f1e-4b6a-9c3d-2e7f8a9b0c1d",	 /* a dash moved */
+		"5d0c7a52-8f1e-4b6a-9c3d-2e7f8a9b0c1g",	 /* not hex */
+		"5d0c7a52-8f1e-4b6a-9c3d-2e7f8a9b0c\n1", /* a control character */
+	};
+
+	assert_true(uuid_is_valid(UUID));
+	assert_true(uuid_is_valid("5D0C7A52-8F1E-4B6A-9C3D-2E7F8A9B0C1D"));
+	assert_true(uuid_is_valid("00000000-0000-0000-0000-000000000000"));
+	assert_false(uuid_is_valid(NULL));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_false(uuid_is_valid(bad[i]));
+	/* a marker with an upper-case UUID parses and keeps its spelling */
+	assert_int_equal(
+		kparse_marker("probestorm: run=5D0C7A52-8F1E-4B6A-9C3D-2E7F8A9B0C1D "
+			      "cycle=1 end",
+			      uuid, NULL, NULL),
+		0);
+	assert_string_equal(uuid, "5D0C7A52-8F1E-4B6A-9C3D-2E7F8A9B0C1D");
 }
 
 /* Markers are user records (facility 1): even inside an open report without caller ids
@@ -1445,6 +1480,7 @@ int main(void)
 		cmocka_unit_test(test_single_record_classes),
 		cmocka_unit_test(test_marker_round_trip),
 		cmocka_unit_test(test_marker_not_absorbed),
+		cmocka_unit_test(test_uuid_is_valid),
 		cmocka_unit_test(test_interleaved_callers),
 		cmocka_unit_test(test_queue_order),
 		cmocka_unit_test(test_origin_oops),
