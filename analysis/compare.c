@@ -22,27 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "compare.h"
+#include "db-analysis.h"
 #include "db.h"
 #include "macro.h"
 #include "util.h"
 
 #define DEFAULT_SEED 0x70726f6265ULL /* "probe" */
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
-#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
-
-static int sql_error(int rc)
-{
-	switch (rc) {
-	case SQLITE_NOMEM: return -ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return -EBUSY;
-	default: return -EIO;
-	}
-}
 
 static bool looks_like_uuid(const char *s)
 {
@@ -56,69 +42,39 @@ static bool looks_like_uuid(const char *s)
 	return true;
 }
 
-static int resolve_side(sqlite3 *h, const char *sel, struct compare_side *side)
+static int resolve_side(struct db *db, const char *sel, struct compare_side *side)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	const char *sql, *val = sel;
-	int rc;
+	_cleanup_(db_run_set_done) struct db_run_set set = { 0 };
+	enum db_run_key key = DB_RUN_KEY_LABEL;
+	const char *val = sel;
+	int k;
 
 	if (strncmp(sel, "run:", 4) == 0 || looks_like_uuid(sel)) {
 		val = strncmp(sel, "run:", 4) == 0 ? sel + 4 : sel;
-		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON "
-		      "k.id = r.kernel_id "
-		      "WHERE r.uuid = ?1";
+		key = DB_RUN_KEY_UUID;
 	} else if (strncmp(sel, "kernel:", 7) == 0) {
 		val = sel + 7;
-		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON "
-		      "k.id = r.kernel_id "
-		      "WHERE k.id = CAST(?1 AS INTEGER) ORDER BY r.id";
-	} else {
-		if (strncmp(sel, "label:", 6) == 0)
-			val = sel + 6;
-		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON "
-		      "k.id = r.kernel_id "
-		      "WHERE k.label = ?1 ORDER BY r.id";
-	}
+		key = DB_RUN_KEY_KERNEL_ID;
+	} else if (strncmp(sel, "label:", 6) == 0)
+		val = sel + 6;
 	if (!*val)
 		return -EINVAL;
-	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_error(rc);
-	sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
 	side->selector = strdup(sel);
 	if (!side->selector)
 		return -ENOMEM;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t *n = realloc(side->run_ids, (side->n_runs + 1) * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		side->run_ids = n;
-		side->run_ids[side->n_runs++] = sqlite3_column_int64(st, 0);
-		if (!side->description) {
-			const char *label = (const char *)sqlite3_column_text(st, 1);
-			const char *rel = (const char *)sqlite3_column_text(st, 2);
-			side->description = strprintf("%s%s%s", label ? label : "",
-						      label ? ", " : "", rel ? rel : "?");
-		}
-	}
-	if (rc != SQLITE_DONE)
-		return sql_error(rc);
-	return side->n_runs > 0 ? 0 : -ENOENT;
-}
-
-char *compare_side_id_list(const struct compare_side *s)
-{
-	size_t cap = 16 + s->n_runs * 21, len = 0;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return NULL;
-	buf[len++] = '(';
-	for (size_t i = 0; i < s->n_runs; i++)
-		len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? "," : "",
-					(long long)s->run_ids[i]);
-	snprintf(buf + len, cap - len, ")");
-	return buf;
+	k = db_analysis_runs_select(db, key, val, &set);
+	if (k < 0)
+		return k;
+	if (set.n == 0)
+		return -ENOENT;
+	side->description =
+		strprintf("%s%s%s", set.label ? set.label : "", set.label ? ", " : "",
+			  set.release ? set.release : "?");
+	if (!side->description)
+		return -ENOMEM;
+	side->run_ids = TAKE_PTR(set.ids);
+	side->n_runs = set.n;
+	return 0;
 }
 
 /*
@@ -267,71 +223,59 @@ static struct compare_bucket *bucket_get(struct compare_group *g, int64_t sweep)
 	return &g->buckets[pos];
 }
 
-/* sql, then the runs of a side as an SQL list, then tail; NULL on allocation failure. */
-static char *side_sql(const struct compare_side *s, const char *sql, const char *tail)
-{
-	_cleanup_free_ char *ids = compare_side_id_list(s);
-
-	return ids ? strprintf("%s%s%s", sql, ids, tail) : NULL;
-}
-
 /*
  * Outcome counts per class and per sweep value of every (scenario, consumer) group of one
- * side, from agg_outcomes (schema/004-aggregates.sql): a few rows per run, whatever the
- * number of cycles.
+ * side, from agg_outcomes: a few rows per run, whatever the number of cycles.
  */
-static int load_counts(sqlite3 *h, struct loader *l, const struct compare_side *s,
+struct counts_ctx {
+	struct loader *l;
+	int side;
+};
+
+static int count_add(const struct db_outcome_count *row, void *userdata)
+{
+	const struct counts_ctx *ctx = userdata;
+	int side = ctx->side, o = row->outcome;
+	uint64_t n = (uint64_t)row->n;
+	struct compare_group *g;
+	struct compare_rate *all;
+	size_t gi;
+	int k;
+
+	k = group_get(ctx->l, row->scenario, row->device, true, &gi);
+	if (k < 0)
+		return k;
+	if (o < 0 || row->n < 0)
+		return -EBADMSG;
+	g = &ctx->l->r->groups[gi];
+	/* "any failure" first, so every group has it */
+	all = rate_get(g, -1);
+	*(side ? &all->n_head : &all->n_base) += n;
+	if (o > OUTCOME_DEFERRED_OK) {
+		/* rates is an array inside the group: all stays valid */
+		struct compare_rate *cr = rate_get(g, o);
+
+		*(side ? &cr->k_head : &cr->k_base) += n;
+		*(side ? &all->k_head : &all->k_base) += n;
+	}
+	if (row->swept) {
+		struct compare_bucket *b = bucket_get(g, row->sweep_value);
+
+		if (!b)
+			return -ENOMEM;
+		*(side ? &b->n_head : &b->n_base) += n;
+		if (o > OUTCOME_DEFERRED_OK)
+			*(side ? &b->fail_head : &b->fail_base) += n;
+	}
+	return 0;
+}
+
+static int load_counts(struct db *db, struct loader *l, const struct compare_side *s,
 		       int side)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *sql = side_sql(
-		s,
-		"SELECT r.scenario, a.device, a.outcome, a.swept, a.sweep_value, a.n "
-		"FROM agg_outcomes a JOIN runs r ON r.id = a.run_id WHERE a.run_id IN ",
-		"");
-	int rc, k;
+	struct counts_ctx ctx = { .l = l, .side = side };
 
-	if (!sql)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_error(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int o = outcome_from_string((const char *)sqlite3_column_text(st, 2));
-		uint64_t n = (uint64_t)sqlite3_column_int64(st, 5);
-		struct compare_group *g;
-		struct compare_rate *all;
-		size_t gi;
-
-		k = group_get(l, (const char *)sqlite3_column_text(st, 0),
-			      (const char *)sqlite3_column_text(st, 1), true, &gi);
-		if (k < 0)
-			return k;
-		if (o < 0 || sqlite3_column_int64(st, 5) < 0)
-			return -EBADMSG;
-		g = &l->r->groups[gi];
-		/* "any failure" first, so every group has it */
-		all = rate_get(g, -1);
-		*(side ? &all->n_head : &all->n_base) += n;
-		if (o > OUTCOME_DEFERRED_OK) {
-			/* rates is an array inside the group: all stays valid */
-			struct compare_rate *cr = rate_get(g, o);
-
-			*(side ? &cr->k_head : &cr->k_base) += n;
-			*(side ? &all->k_head : &all->k_base) += n;
-		}
-		if (sqlite3_column_int(st, 3)) {
-			struct compare_bucket *b =
-				bucket_get(g, sqlite3_column_int64(st, 4));
-
-			if (!b)
-				return -ENOMEM;
-			*(side ? &b->n_head : &b->n_base) += n;
-			if (o > OUTCOME_DEFERRED_OK)
-				*(side ? &b->fail_head : &b->fail_base) += n;
-		}
-	}
-	return rc == SQLITE_DONE ? 0 : sql_error(rc);
+	return db_analysis_outcome_counts(db, s->run_ids, s->n_runs, count_add, &ctx);
 }
 
 /* The width of the agg_latency bin whose lower edge is bin: 1 below 1000 ns, else a unit
@@ -346,87 +290,59 @@ static int64_t bin_width(int64_t bin)
 }
 
 /*
- * Latency samples of one side's groups from a query of (scenario, device, metric index,
- * value, count) rows; devices without a group (suppliers) are skipped. binned: values are
- * agg_latency bins, each taken at the midpoint of the integers it holds.
+ * Latency samples of one side's groups; devices without a group (suppliers) are skipped.
+ * binned: values are agg_latency bins, each taken at the midpoint of the integers it
+ * holds.
  */
-static int load_samples(sqlite3 *h, struct loader *l, const struct compare_side *s,
-			int side, const char *sql, const char *tail, bool binned)
+struct samples_ctx {
+	struct loader *l;
+	int side;
+	bool binned;
+};
+
+static int sample_add(const struct db_latency_value *row, void *userdata)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *q = side_sql(s, sql, tail);
-	int rc, k;
+	const struct samples_ctx *ctx = userdata;
+	int m = row->metric == DB_LATENCY_BIND ? 1 : 0;
+	int64_t v = row->value;
+	size_t gi;
+	int k;
 
-	if (!q)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, q, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_error(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int m = sqlite3_column_int(st, 2) ? 1 : 0;
-		int64_t v = sqlite3_column_int64(st, 3), n = sqlite3_column_int64(st, 4);
-		size_t gi;
-
-		k = group_get(l, (const char *)sqlite3_column_text(st, 0),
-			      (const char *)sqlite3_column_text(st, 1), false, &gi);
-		if (k == -ENOENT)
-			continue;
-		if (k < 0)
-			return k;
-		if (n < 0)
-			return -EBADMSG;
-		if (n == 0)
-			continue;
-		k = sample_push(&l->samples[gi].metric[m][side],
-				binned ? (double)v + (double)(bin_width(v) - 1) / 2.0
+	k = group_get(ctx->l, row->scenario, row->device, false, &gi);
+	if (k == -ENOENT)
+		return 0;
+	if (k < 0)
+		return k;
+	if (row->n < 0)
+		return -EBADMSG;
+	if (row->n == 0)
+		return 0;
+	return sample_push(&ctx->l->samples[gi].metric[m][ctx->side],
+			   ctx->binned ? (double)v + (double)(bin_width(v) - 1) / 2.0
 				       : (double)v,
-				(uint64_t)n);
-		if (k < 0)
-			return k;
-	}
-	return rc == SQLITE_DONE ? 0 : sql_error(rc);
+			   (uint64_t)row->n);
 }
 
 /* Both latency histograms of the groups of one side, from agg_latency. */
-static int load_binned(sqlite3 *h, struct loader *l, const struct compare_side *s,
+static int load_binned(struct db *db, struct loader *l, const struct compare_side *s,
 		       int side)
 {
-	return load_samples(
-		h, l, s, side,
-		"SELECT r.scenario, a.device, a.metric = 'bind_latency', a.bin, a.n "
-		"FROM agg_latency a JOIN runs r ON r.id = a.run_id WHERE a.run_id IN ",
-		"", true);
+	struct samples_ctx ctx = { .l = l, .side = side, .binned = true };
+
+	return db_analysis_latency_binned(db, s->run_ids, s->n_runs, sample_add, &ctx);
 }
 
-/*
- * The raw samples of one side, replacing the histograms: time to bound of the consumer
- * observations and the bind/probe latency of the groups' devices. One pass each over the
- * side's rows (no GROUP BY: a temporary b-tree costs more than the loop).
- */
-static int load_raw(sqlite3 *h, struct loader *l, const struct compare_side *s, int side)
+/* The raw samples of one side, replacing the histograms: time to bound of the consumer
+ * observations and the bind/probe latency of the groups' devices. */
+static int load_raw(struct db *db, struct loader *l, const struct compare_side *s,
+		    int side)
 {
-	int k;
+	struct samples_ctx ctx = { .l = l, .side = side, .binned = false };
 
 	for (size_t i = 0; i < l->n_samples; i++)
 		for (int m = 0; m < 2; m++)
 			sample_clear(&l->samples[i].metric[m][side]);
-	k = load_samples(h, l, s, side,
-			 "SELECT r.scenario, o.device, 0, o.time_to_bound_ns, 1 "
-			 "FROM observations o JOIN cycles c ON c.id = o.cycle_id "
-			 "JOIN runs r ON r.id = c.run_id WHERE o.consumer = 1 AND "
-			 "o.time_to_bound_ns IS NOT NULL AND "
-			 "c.outcome IN ('ok', 'deferred_ok') AND c.run_id IN ",
-			 "", false);
-	if (k < 0)
-		return k;
-	return load_samples(
-		h, l, s, side,
-		"SELECT r.scenario, a.arg, 1, a.end_ns - a.start_ns, 1 "
-		"FROM actions a JOIN cycles c ON c.id = a.cycle_id "
-		"JOIN runs r ON r.id = c.run_id WHERE c.run_id IN ",
-		" AND a.verb IN ('bind', 'probe') AND a.end_ns IS NOT NULL AND "
-		"a.arg IS NOT NULL AND c.outcome IN ('ok', 'deferred_ok')",
-		false);
+	return db_analysis_latency_raw(db, s->run_ids, s->n_runs, sample_add, &ctx);
 }
 
 /* Whether the raw samples are few enough to read: every group's metric at most max
@@ -755,7 +671,7 @@ const char *compare_window_kind_to_string(enum compare_window_kind k)
 	return k >= 0 && k < _COMPARE_WINDOW_KIND_MAX ? names[k] : NULL;
 }
 
-static int compare_compute(sqlite3 *h, const struct compare_opts *o,
+static int compare_compute(struct db *db, const struct compare_opts *o,
 			   struct compare_result **ret)
 {
 	struct compare_result *r;
@@ -771,23 +687,23 @@ static int compare_compute(sqlite3 *h, const struct compare_opts *o,
 	r->alpha_latency = o->alpha_latency > 0 ? o->alpha_latency : 0.01;
 	/* Without a head (a report on one kernel) its side stays empty: no counts, no
 	 * samples, and every test has nothing to compare against. */
-	k = resolve_side(h, o->base, &r->base);
+	k = resolve_side(db, o->base, &r->base);
 	if (k >= 0 && o->head)
-		k = resolve_side(h, o->head, &r->head);
+		k = resolve_side(db, o->head, &r->head);
 	if (k >= 0)
-		k = load_counts(h, &l, &r->base, 0);
+		k = load_counts(db, &l, &r->base, 0);
 	if (k >= 0 && o->head)
-		k = load_counts(h, &l, &r->head, 1);
+		k = load_counts(db, &l, &r->head, 1);
 	if (k >= 0)
-		k = load_binned(h, &l, &r->base, 0);
+		k = load_binned(db, &l, &r->base, 0);
 	if (k >= 0 && o->head)
-		k = load_binned(h, &l, &r->head, 1);
+		k = load_binned(db, &l, &r->head, 1);
 	/* exact values where reading them is cheap, the histograms otherwise */
 	r->binned = !raw_is_cheap(&l, o->raw_max ? o->raw_max : COMPARE_BOOTSTRAP_MAX_N);
 	if (k >= 0 && !r->binned)
-		k = load_raw(h, &l, &r->base, 0);
+		k = load_raw(db, &l, &r->base, 0);
 	if (k >= 0 && !r->binned && o->head)
-		k = load_raw(h, &l, &r->head, 1);
+		k = load_raw(db, &l, &r->head, 1);
 	if (k >= 0)
 		k = sort_groups(&l);
 	for (size_t i = 0; k >= 0 && i < r->n_groups; i++) {
@@ -841,25 +757,6 @@ struct cache_entry {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cache_entry cache[COMPARE_CACHE_ENTRIES];
 static uint64_t cache_clock;
-
-static int fingerprint(sqlite3 *h, int64_t ret[3])
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(
-		h,
-		"SELECT (SELECT MAX(id) FROM kernels), "
-		"(SELECT MAX(id) FROM runs), (SELECT MAX(id) FROM cycles)",
-		-1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return sql_error(rc);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
-		return sql_error(rc);
-	for (int i = 0; i < 3; i++)
-		ret[i] = sqlite3_column_int64(st, i);
-	return 0;
-}
 
 static char *strdup_or_null(const char *s, bool *oom)
 {
@@ -994,8 +891,7 @@ void compare_cache_flush(void)
 
 int compare_run(struct db *db, const struct compare_opts *o, struct compare_result **ret)
 {
-	sqlite3 *h = db_sqlite(db);
-	const char *file = sqlite3_db_filename(h, "main");
+	const char *file = db_filename(db);
 	_cleanup_free_ char *key = NULL;
 	struct compare_result *r = NULL;
 	int64_t fp[3];
@@ -1016,11 +912,11 @@ int compare_run(struct db *db, const struct compare_opts *o, struct compare_resu
 			k = -ENOMEM;
 	}
 	if (k >= 0 && key)
-		k = fingerprint(h, fp);
+		k = db_analysis_fingerprint(db, fp);
 	if (k >= 0 && key)
 		r = cache_get(key, fp);
 	if (k >= 0 && !r) {
-		k = compare_compute(h, o, &r);
+		k = compare_compute(db, o, &r);
 		if (k >= 0 && key)
 			cache_put(key, fp, r);
 	}

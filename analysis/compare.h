@@ -135,10 +135,6 @@ struct compare_side {
 	char *description; /* "label stock, 7.3.4-probestorm, 2 runs" */
 };
 
-/* "(1,2,3)": the side's run ids for an SQL IN clause (integers from the database, never
- * user text). malloc'd, caller frees; NULL on allocation failure. */
-char *compare_side_id_list(const struct compare_side *s);
-
 struct compare_result {
 	struct compare_side base, head;
 	double alpha_outcome, alpha_latency;

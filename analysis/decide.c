@@ -28,8 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
+#include "db-analysis.h"
 #include "db.h"
 #include "decide.h"
 #include "macro.h"
@@ -39,9 +38,6 @@
 
 /* Below this many boots per side the design effect is little more than a sign. */
 #define DECIDE_FEW_CLUSTERS 5u
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
-#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
 
 static const char *const state_names[_DECIDE_STATE_MAX] = {
 	[DECIDE_UNDECIDED] = "undecided",
@@ -278,78 +274,59 @@ struct cluster_row {
 	uint64_t count;
 };
 
-static int sql_errno(int rc)
+struct cluster_rows {
+	const struct compare_result *cr;
+	struct cluster_row *rows;
+	size_t n, cap;
+};
+
+static int cluster_row_add(const struct db_boot_count *row, void *userdata)
 {
-	return rc == SQLITE_NOMEM			  ? -ENOMEM
-	       : rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? -EBUSY
-							  : -EIO;
+	struct cluster_rows *c = userdata;
+	const struct compare_group *g = NULL;
+
+	for (size_t i = 0; row->scenario && row->device && i < c->cr->n_groups && !g; i++)
+		if (streq(c->cr->groups[i].scenario, row->scenario) &&
+		    streq(c->cr->groups[i].device, row->device))
+			g = &c->cr->groups[i];
+	if (!g)
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct cluster_row *p = reallocarray(c->rows, cap, sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		c->rows = p;
+		c->cap = cap;
+	}
+	c->rows[c->n++] = (struct cluster_row){
+		.run_id = row->run_id,
+		.boot = row->boot,
+		.scenario = g->scenario,
+		.device = g->device,
+		.outcome = row->outcome,
+		.count = (uint64_t)row->n,
+	};
+	return 0;
 }
 
 /* The consumer observations of one side counted per (run, boot, scenario, device,
  * outcome), ordered by cluster. Rows of groups cr does not have are skipped. */
-static int cluster_rows_load(sqlite3 *h, const struct compare_result *cr,
+static int cluster_rows_load(struct db *db, const struct compare_result *cr,
 			     const struct compare_side *s, struct cluster_row **ret,
 			     size_t *ret_n)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *ids = compare_side_id_list(s), *sql = NULL;
-	struct cluster_row *rows = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
+	struct cluster_rows c = { .cr = cr };
+	int r;
 
-	if (!ids)
-		return -ENOMEM;
-	sql = strprintf(
-		"SELECT c.run_id, c.boot, r.scenario, o.device, o.outcome, COUNT(*) "
-		"FROM observations o JOIN cycles c ON c.id = o.cycle_id "
-		"JOIN runs r ON r.id = c.run_id "
-		"WHERE o.consumer = 1 AND c.run_id IN %s "
-		"GROUP BY c.run_id, c.boot, r.scenario, o.device, o.outcome "
-		"ORDER BY c.run_id, c.boot",
-		ids);
-	if (!sql)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *sc = (const char *)sqlite3_column_text(st, 2);
-		const char *dev = (const char *)sqlite3_column_text(st, 3);
-		const struct compare_group *g = NULL;
-
-		for (size_t i = 0; sc && dev && i < cr->n_groups && !g; i++)
-			if (streq(cr->groups[i].scenario, sc) &&
-			    streq(cr->groups[i].device, dev))
-				g = &cr->groups[i];
-		if (!g)
-			continue;
-		if (n == cap) {
-			struct cluster_row *p;
-
-			cap = cap ? 2 * cap : 64;
-			p = realloc(rows, cap * sizeof(*rows));
-			if (!p) {
-				free(rows);
-				return -ENOMEM;
-			}
-			rows = p;
-		}
-		rows[n++] = (struct cluster_row){
-			.run_id = sqlite3_column_int64(st, 0),
-			.boot = sqlite3_column_int64(st, 1),
-			.scenario = g->scenario,
-			.device = g->device,
-			.outcome = outcome_from_string(
-				(const char *)sqlite3_column_text(st, 4)),
-			.count = (uint64_t)sqlite3_column_int64(st, 5),
-		};
+	r = db_analysis_boot_counts(db, s->run_ids, s->n_runs, cluster_row_add, &c);
+	if (r < 0) {
+		free(c.rows);
+		return r;
 	}
-	if (rc != SQLITE_DONE) {
-		free(rows);
-		return sql_errno(rc);
-	}
-	*ret = rows;
-	*ret_n = n;
+	*ret = c.rows;
+	*ret_n = c.n;
 	return 0;
 }
 
@@ -398,39 +375,32 @@ int decide_clusters_load(struct db *db, const struct compare_result *cr,
 {
 	_cleanup_free_ struct cluster_row *rows_b = NULL, *rows_h = NULL;
 	_cleanup_free_ struct decide_metric *m = NULL;
-	_cleanup_free_ char *ids_b = NULL, *ids_h = NULL, *sql = NULL;
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	size_t n_b = 0, n_h = 0;
-	sqlite3 *h;
+	_cleanup_free_ int64_t *ids = NULL;
+	size_t n_b = 0, n_h = 0, n_ids;
 	bool reboot = false;
-	int rc, r;
+	int r;
 
 	if (!db || !cr || !d || (cr->base.n_runs && !cr->base.run_ids) ||
 	    (cr->head.n_runs && !cr->head.run_ids))
 		return -EINVAL;
-	h = db_sqlite(db);
-	ids_b = compare_side_id_list(&cr->base);
-	ids_h = compare_side_id_list(&cr->head);
-	if (!ids_b || !ids_h)
+	/* the runs of both sides */
+	n_ids = cr->base.n_runs + cr->head.n_runs;
+	ids = malloc((n_ids ? n_ids : 1) * sizeof(*ids));
+	if (!ids)
 		return -ENOMEM;
-	sql = strprintf("SELECT EXISTS (SELECT 1 FROM actions a JOIN cycles c ON "
-			"c.id = a.cycle_id WHERE a.verb = 'reboot' AND "
-			"(c.run_id IN %s OR c.run_id IN %s))",
-			ids_b, ids_h);
-	if (!sql)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
-		return sql_errno(rc);
-	reboot = sqlite3_column_int(st, 0) != 0;
-
-	r = cluster_rows_load(h, cr, &cr->base, &rows_b, &n_b);
+	if (cr->base.n_runs)
+		memcpy(ids, cr->base.run_ids, cr->base.n_runs * sizeof(*ids));
+	if (cr->head.n_runs)
+		memcpy(ids + cr->base.n_runs, cr->head.run_ids,
+		       cr->head.n_runs * sizeof(*ids));
+	r = db_analysis_reboot_seen(db, ids, n_ids, &reboot);
 	if (r < 0)
 		return r;
-	r = cluster_rows_load(h, cr, &cr->head, &rows_h, &n_h);
+
+	r = cluster_rows_load(db, cr, &cr->base, &rows_b, &n_b);
+	if (r < 0)
+		return r;
+	r = cluster_rows_load(db, cr, &cr->head, &rows_h, &n_h);
 	if (r < 0)
 		return r;
 	/* computed into a copy, so d stays as it was on failure */

@@ -84,7 +84,7 @@ int decide_run(const struct compare_result *cr, const struct decide_plan *plan,
 	       struct decide_result **ret);
 /* Fills the cluster fields of d (and d->reboot, d->clusters_known) from the runs of cr in
  * db: a cluster is one boot of one run. Needs cr's run ids (a local compare_run result,
- * -EINVAL otherwise); -ENOMEM, -EIO/-EBUSY from SQLite. d is untouched on failure. */
+ * -EINVAL otherwise); -ENOMEM, or the database's errno (db.h). d is untouched on failure. */
 int decide_clusters_load(struct db *db, const struct compare_result *cr,
 			 struct decide_result *d);
 void decide_result_free(struct decide_result *d);
