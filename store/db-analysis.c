@@ -269,12 +269,7 @@ int db_analysis_kernels(struct db *db, const int64_t *run_ids, size_t n_runs,
 			  run_ids, n_runs, " ORDER BY k.id", &s);
 	if (r < 0)
 		return r;
-	while ((r = db_step_row(db, s)) > 0) {
-		json_t *o;
-
-		if (db_json_row(s, 0, &o) < 0 || json_array_append_new(arr, o) < 0)
-			return db_fail(db, -ENOMEM, "out of memory");
-	}
+	r = db_json_rows(db, s, 0, arr);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(arr);

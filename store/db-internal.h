@@ -127,6 +127,9 @@ int db_json_row(sqlite3_stmt *s, int first, json_t **ret);
 /* Column i of the current row of s as JSON: integer, real, string (see db_json_string) or
  * null. NULL on allocation failure. */
 json_t *db_json_column(sqlite3_stmt *s, int i);
+/* Every row of s, stepped to the end, appended to arr as db_json_row() shapes it (columns
+ * from first on). 0 or negative errno, the message in db_errmsg(). */
+int db_json_rows(struct db *db, sqlite3_stmt *s, int first, json_t *arr);
 /* {name: 0} for every outcome, in severity order; NULL on allocation failure. */
 json_t *db_json_outcome_counts(void);
 /* Adds n to the integer obj[key]: -EBADMSG when there is no such member (an outcome

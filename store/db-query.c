@@ -107,10 +107,7 @@ int db_json_add(json_t *obj, const char *key, int64_t n)
 	return json_integer_set(v, json_integer_value(v) + n) < 0 ? -ENOMEM : 0;
 }
 
-/* ---- the API's queries --------------------------------------------------------------- */
-
-/* Every row of s (columns from first on) appended to arr. */
-static int dbq_rows(struct db *db, sqlite3_stmt *s, int first, json_t *arr)
+int db_json_rows(struct db *db, sqlite3_stmt *s, int first, json_t *arr)
 {
 	int r;
 
@@ -125,6 +122,8 @@ static int dbq_rows(struct db *db, sqlite3_stmt *s, int first, json_t *arr)
 	}
 	return r;
 }
+
+/* ---- the API's queries --------------------------------------------------------------- */
 
 /* Binds text or NULL: 0 or the mapped errno with SQLite's message recorded. */
 static int dbq_bind_text(struct db *db, sqlite3_stmt *s, int i, const char *v)
@@ -183,7 +182,7 @@ int db_query_targets(struct db *db, json_t **ret)
 		&s);
 	if (r < 0)
 		return r;
-	r = dbq_rows(db, s, 0, arr);
+	r = db_json_rows(db, s, 0, arr);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(arr);
@@ -272,7 +271,7 @@ int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us
 	    (r = dbq_bind_int(db, cs, 3, offset)) < 0 ||
 	    (r = dbq_bind_sweep(db, cs, 4, sweep_us)) < 0)
 		return r;
-	r = dbq_rows(db, cs, 0, arr);
+	r = db_json_rows(db, cs, 0, arr);
 	if (r < 0)
 		return r;
 	for (size_t j = 0; j < json_array_size(arr); j++) {

@@ -1541,12 +1541,7 @@ int db_query_runs(struct db *db, const struct db_run_filter *f, json_t **ret)
 	    bind_int(s, 4, f->limit > 0 ? f->limit : -1) ||
 	    bind_int(s, 5, f->offset > 0 ? f->offset : 0))
 		return db_sqlerr_last(db);
-	while ((r = db_step_row(db, s)) > 0) {
-		json_t *o;
-
-		if (db_json_row(s, 0, &o) < 0 || json_array_append_new(arr, o) < 0)
-			return db_fail(db, -ENOMEM, "out of memory");
-	}
+	r = db_json_rows(db, s, 0, arr);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(arr);
@@ -1746,12 +1741,7 @@ int db_query_kernels(struct db *db, json_t **ret)
 		&s);
 	if (r < 0)
 		return r;
-	while ((r = db_step_row(db, s)) > 0) {
-		json_t *o;
-
-		if (db_json_row(s, 0, &o) < 0 || json_array_append_new(arr, o) < 0)
-			return db_fail(db, -ENOMEM, "out of memory");
-	}
+	r = db_json_rows(db, s, 0, arr);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(arr);
