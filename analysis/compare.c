@@ -16,7 +16,6 @@
  * counts no other (schema 007) and the raw queries below filter the same way.
  */
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -965,7 +964,7 @@ bool compare_result_regressed(const struct compare_result *r)
 	return false;
 }
 
-static const char *rate_name(int outcome)
+const char *compare_rate_name(int outcome)
 {
 	return outcome < 0 ? "any_failure" : outcome_to_string(outcome);
 }
@@ -1052,12 +1051,13 @@ json_t *compare_result_to_json(const struct compare_result *r)
 
 		for (size_t j = 0; j < g->n_rates; j++) {
 			const struct compare_rate *cr = &g->rates[j];
-			json_t *o = json_pack(
-				"{s:s, s:I, s:I, s:I, s:I, s:s}", "outcome",
-				rate_name(cr->outcome), "base_k", (json_int_t)cr->k_base,
-				"base_n", (json_int_t)cr->n_base, "head_k",
-				(json_int_t)cr->k_head, "head_n", (json_int_t)cr->n_head,
-				"verdict", stats_verdict_to_string(cr->verdict));
+			json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "outcome",
+					      compare_rate_name(cr->outcome), "base_k",
+					      (json_int_t)cr->k_base, "base_n",
+					      (json_int_t)cr->n_base, "head_k",
+					      (json_int_t)cr->k_head, "head_n",
+					      (json_int_t)cr->n_head, "verdict",
+					      stats_verdict_to_string(cr->verdict));
 			json_object_set_new(o, "base_ci",
 					    json_pack("[o, o]", json_num(cr->ci_base.lo),
 						      json_num(cr->ci_base.hi)));
@@ -1352,208 +1352,12 @@ int compare_result_from_json(json_t *j, struct compare_result **ret)
 	return 0;
 }
 
-/* --- rendering --- */
-
-static void fmt_rate(char *buf, size_t size, uint64_t k, uint64_t n,
-		     struct stats_interval ci)
-{
-	if (n == 0)
-		snprintf(buf, size, "-");
-	else if (k == 0)
-		/* Never "0%": the honest statement is an upper bound. */
-		snprintf(buf, size, "0/%llu (<%.2g%%)", (unsigned long long)n,
-			 100 * ci.hi);
-	else
-		snprintf(buf, size, "%llu/%llu %.1f%% [%.1f, %.1f]",
-			 (unsigned long long)k, (unsigned long long)n,
-			 100.0 * (double)k / (double)n, 100 * ci.lo, 100 * ci.hi);
-}
-
-static void fmt_p(char *buf, size_t size, double p)
-{
-	if (isnan(p))
-		snprintf(buf, size, "-");
-	else if (p < DBL_MIN)
-		/* below what a double holds: Fisher's sum underflowed, not "exactly 0" */
-		snprintf(buf, size, "<%.0e", DBL_MIN);
-	else if (p < 1e-3)
-		/* two significant digits where %.4f would keep one or none */
-		snprintf(buf, size, "%.1e", p);
-	else
-		snprintf(buf, size, "%.4f", p);
-}
-
-static void fmt_ms(char *buf, size_t size, double ns)
-{
-	snprintf(buf, size, "%.3g", ns / 1e6);
-}
-
-static void window_describe(const struct compare_window *w, char *buf, size_t size)
-{
-	switch (w->kind) {
-	case COMPARE_WINDOW_FOUND:
-		snprintf(buf, size, "%.3f..%.3f ms (%zu offset%s)%s",
-			 (double)w->first_us / 1000.0, (double)w->last_us / 1000.0,
-			 w->n_above, w->n_above == 1 ? "" : "s",
-			 w->n_offsets > 0 && w->n_failing == w->n_offsets
-				 ? ", failures at every offset"
-				 : "");
-		break;
-	case COMPARE_WINDOW_NO_CYCLES: snprintf(buf, size, "no cycles"); break;
-	case COMPARE_WINDOW_NO_FAILURES:
-		snprintf(buf, size, "no failures at any offset");
-		break;
-	case COMPARE_WINDOW_EVERY_OFFSET:
-		snprintf(buf, size, "fails at every offset (no offset dependence)");
-		break;
-	case COMPARE_WINDOW_NO_DEPENDENCE:
-		snprintf(buf, size,
-			 "no offset dependence (failures at %zu of %zu offsets)",
-			 w->n_failing, w->n_offsets);
-		break;
-	default: snprintf(buf, size, "none");
-	}
-}
-
-/* The verdict of a latency metric as the reports print it. */
-static const char *latency_verdict_text(const struct compare_latency *l)
-{
-	if (!l->conditional)
-		return stats_verdict_to_string(l->verdict);
-	return l->shift_verdict == STATS_IMPROVEMENT
-		       ? "conditional (head faster among the cycles that bound correctly, but the failure rates differ: not an improvement)"
-		       : "conditional (head slower among the cycles that bound correctly, but the failure rates differ: not a regression)";
-}
-
-static bool result_binned(const struct compare_result *r)
-{
-	for (size_t i = 0; i < r->n_groups; i++)
-		for (int m = 0; m < 2; m++)
-			if (r->groups[i].latency[m].binned)
-				return true;
-	return false;
-}
-
 /* The rates of a group in the order the reports print them; returns how many. */
-static size_t sorted_rates(const struct compare_group *g, struct compare_rate *out)
+size_t compare_group_sorted_rates(const struct compare_group *g, struct compare_rate *out)
 {
 	memcpy(out, g->rates, g->n_rates * sizeof(*out));
 	qsort(out, g->n_rates, sizeof(*out), cmp_rate);
 	return g->n_rates;
-}
-
-/* The line that says the latencies are those of histograms, when they are. */
-static void print_binned_note(FILE *f, const struct compare_result *r, bool markdown)
-{
-	if (result_binned(r))
-		fprintf(f,
-			"%slatency from histograms (more than %u values on a side): values of 1 us and more to 3 significant digits, bins at most 1%% wide\n",
-			markdown ? "- " : "", COMPARE_BOOTSTRAP_MAX_N);
-}
-
-void compare_print(FILE *f, const struct compare_result *r, bool markdown)
-{
-	const char *sep = markdown ? " | " : "  ";
-
-	fprintf(f, "%sbase: %s (%s, %zu run%s)\n", markdown ? "- " : "", r->base.selector,
-		r->base.description ? r->base.description : "?", r->base.n_runs,
-		r->base.n_runs == 1 ? "" : "s");
-	fprintf(f, "%shead: %s (%s, %zu run%s)\n", markdown ? "- " : "", r->head.selector,
-		r->head.description ? r->head.description : "?", r->head.n_runs,
-		r->head.n_runs == 1 ? "" : "s");
-	fprintf(f,
-		"%soutcome rates: Wilson 95%% CI, Fisher exact two-sided, alpha %g; latency: bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n",
-		markdown ? "- " : "", r->alpha_outcome, r->alpha_latency);
-	fprintf(f,
-		"%slatency of the cycles that bound correctly (ok, deferred_ok) only; a shift between sides whose failure rates differ is conditional\n",
-		markdown ? "- " : "");
-	print_binned_note(f, r, markdown);
-	fputc('\n', f);
-
-	for (size_t i = 0; i < r->n_groups; i++) {
-		struct compare_group *g = &r->groups[i];
-		struct compare_rate sorted[_OUTCOME_MAX + 1];
-
-		sorted_rates(g, sorted);
-		if (markdown)
-			fprintf(f,
-				"#### %s / consumer `%s`\n\n| outcome | base | head | p | verdict |\n"
-				"|---|---|---|---|---|\n",
-				g->scenario, g->device);
-		else
-			fprintf(f,
-				"scenario %s, consumer %s\n  %-18s%s%-30s%s%-30s%s%-9s%sverdict\n",
-				g->scenario, g->device, "outcome", sep, "base", sep,
-				"head", sep, "p", sep);
-		for (size_t j = 0; j < g->n_rates; j++) {
-			const struct compare_rate *cr = &sorted[j];
-			char b[64], h[64], p[32];
-
-			fmt_rate(b, sizeof(b), cr->k_base, cr->n_base, cr->ci_base);
-			fmt_rate(h, sizeof(h), cr->k_head, cr->n_head, cr->ci_head);
-			fmt_p(p, sizeof(p), cr->p);
-			if (markdown)
-				fprintf(f, "| %s | %s | %s | %s | %s |\n",
-					rate_name(cr->outcome), b, h, p,
-					stats_verdict_to_string(cr->verdict));
-			else
-				fprintf(f, "  %-18s%s%-30s%s%-30s%s%-9s%s%s\n",
-					rate_name(cr->outcome), sep, b, sep, h, sep, p,
-					sep, stats_verdict_to_string(cr->verdict));
-		}
-		for (int m = 0; m < 2; m++) {
-			const struct compare_latency *l = &g->latency[m];
-			char q[3][2][24], p[32], sh[24];
-
-			if (l->n_base == 0 && l->n_head == 0)
-				continue;
-			for (int k = 0; k < 3; k++) {
-				fmt_ms(q[k][0], sizeof(q[k][0]), l->q_base[k]);
-				fmt_ms(q[k][1], sizeof(q[k][1]), l->q_head[k]);
-			}
-			fmt_p(p, sizeof(p), l->p);
-			fmt_ms(sh, sizeof(sh), l->shift_ns);
-			fprintf(f,
-				"%s%s%s ms (bound correctly: n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; shift %s ms, p %s: %s\n",
-				markdown && m == 0 ? "\n" : "", markdown ? "- " : "  ",
-				l->metric, l->n_base, l->n_head,
-				l->n_base ? q[0][0] : "-", l->n_head ? q[0][1] : "-",
-				l->n_base ? q[1][0] : "-", l->n_head ? q[1][1] : "-",
-				l->n_base ? q[2][0] : "-", l->n_head ? q[2][1] : "-",
-				isnan(l->shift_ns) ? "-" : sh, p,
-				latency_verdict_text(l));
-		}
-		if (g->n_buckets > 0 && markdown)
-			fprintf(f,
-				"\nfailures per offset:\n\n| offset ms | base | head |\n"
-				"|---:|---:|---:|\n");
-		else if (g->n_buckets > 0)
-			fprintf(f, "  failures per offset (base | head):\n");
-		for (size_t j = 0; j < g->n_buckets; j++) {
-			const struct compare_bucket *b = &g->buckets[j];
-
-			fprintf(f,
-				markdown ? "| %.3f | %llu/%llu | %llu/%llu |\n"
-					 : "    %8.3f ms  %4llu/%-4llu | %4llu/%llu\n",
-				(double)b->sweep / 1000.0,
-				(unsigned long long)b->fail_base,
-				(unsigned long long)b->n_base,
-				(unsigned long long)b->fail_head,
-				(unsigned long long)b->n_head);
-		}
-		if (g->n_buckets > 0) {
-			char wb[96], wh[96];
-
-			window_describe(&g->window_base, wb, sizeof(wb));
-			window_describe(&g->window_head, wh, sizeof(wh));
-			fprintf(f,
-				"%srace window (offsets whose failure rate is above the least-failing offset's, Fisher p <= %g each, uncorrected): base %s; head %s\n",
-				markdown ? "\n" : "  ", COMPARE_WINDOW_ALPHA, wb, wh);
-		}
-		fputc('\n', f);
-	}
-	fprintf(f, markdown ? "**verdict: %s**\n" : "verdict: %s\n",
-		compare_result_regressed(r) ? "REGRESSION" : "no regression");
 }
 
 /* --- one side alone (probestorm report) --- */
@@ -1584,12 +1388,12 @@ json_t *compare_side_to_json(const struct compare_result *r)
 
 		if (!jg || json_array_append_new(groups, jg) < 0)
 			goto oom;
-		sorted_rates(g, sorted);
+		compare_group_sorted_rates(g, sorted);
 		for (size_t j = 0; j < g->n_rates; j++)
 			if (json_array_append_new(
 				    json_object_get(jg, "outcomes"),
 				    json_pack("{s:s, s:I, s:I, s:o}", "outcome",
-					      rate_name(sorted[j].outcome), "k",
+					      compare_rate_name(sorted[j].outcome), "k",
 					      (json_int_t)sorted[j].k_base, "n",
 					      (json_int_t)sorted[j].n_base, "ci",
 					      side_ci(sorted[j].ci_base))) < 0)
@@ -1626,302 +1430,4 @@ json_t *compare_side_to_json(const struct compare_result *r)
 oom:
 	json_decref(root);
 	return NULL;
-}
-
-void compare_print_side(FILE *f, const struct compare_result *r, bool markdown)
-{
-	fprintf(f,
-		"%soutcome rates: Wilson 95%% CI (none seen: one-sided 95%% upper bound); latency: bootstrap 95%% CI\n",
-		markdown ? "- " : "");
-	print_binned_note(f, r, markdown);
-	for (size_t i = 0; i < r->n_groups; i++) {
-		struct compare_group *g = &r->groups[i];
-		struct compare_rate sorted[_OUTCOME_MAX + 1];
-
-		sorted_rates(g, sorted);
-		if (markdown)
-			fprintf(f,
-				"\n#### %s / consumer `%s`\n\n| outcome | cycles |\n|---|---|\n",
-				g->scenario, g->device);
-		else
-			fprintf(f, "\nscenario %s, consumer %s\n", g->scenario,
-				g->device);
-		for (size_t j = 0; j < g->n_rates; j++) {
-			char b[64];
-
-			fmt_rate(b, sizeof(b), sorted[j].k_base, sorted[j].n_base,
-				 sorted[j].ci_base);
-			fprintf(f, markdown ? "| %s | %s |\n" : "  %-18s  %s\n",
-				rate_name(sorted[j].outcome), b);
-		}
-		if (markdown)
-			fputc('\n', f);
-		for (int m = 0; m < 2; m++) {
-			const struct compare_latency *l = &g->latency[m];
-			char q[3][3][24];
-
-			if (l->n_base == 0)
-				continue;
-			for (int k = 0; k < 3; k++) {
-				fmt_ms(q[k][0], sizeof(q[k][0]), l->q_base[k]);
-				fmt_ms(q[k][1], sizeof(q[k][1]), l->ci_base[k].lo);
-				fmt_ms(q[k][2], sizeof(q[k][2]), l->ci_base[k].hi);
-			}
-			fprintf(f,
-				"%s%s ms (bound correctly: n %zu): p50 %s [%s, %s], p90 %s [%s, %s], p99 %s [%s, %s]\n",
-				markdown ? "- " : "  ", l->metric, l->n_base, q[0][0],
-				q[0][1], q[0][2], q[1][0], q[1][1], q[1][2], q[2][0],
-				q[2][1], q[2][2]);
-		}
-		if (g->n_buckets > 0) {
-			char w[96];
-
-			fprintf(f,
-				markdown
-					? "\n| offset ms | failed/cycles |\n|---:|---:|\n"
-					: "  failures per offset:\n");
-			for (size_t j = 0; j < g->n_buckets; j++) {
-				const struct compare_bucket *b = &g->buckets[j];
-
-				if (b->n_base == 0)
-					continue;
-				fprintf(f,
-					markdown ? "| %.3f | %llu/%llu |\n"
-						 : "    %8.3f ms  %4llu/%llu\n",
-					(double)b->sweep / 1000.0,
-					(unsigned long long)b->fail_base,
-					(unsigned long long)b->n_base);
-			}
-			window_describe(&g->window_base, w, sizeof(w));
-			fprintf(f,
-				"%srace window (offsets whose failure rate is above the least-failing offset's, Fisher p <= %g each, uncorrected): %s\n",
-				markdown ? "\n" : "  ", COMPARE_WINDOW_ALPHA, w);
-		}
-	}
-}
-
-/* --- JUnit XML --- */
-
-/* Attribute and text content: the five XML specials escaped; control characters other
- * than tab and newline are not allowed in XML 1.0 at all, so they become '?'. */
-static void xml_escaped(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		switch (ch) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '\n': fputs("&#10;", f); break;
-		case '\t': fputs("&#9;", f); break;
-		default: fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, f);
-		}
-	}
-}
-
-static void rate_message(char *buf, size_t size, const struct compare_rate *cr,
-			 double alpha)
-{
-	char b[64], h[64], p[32];
-
-	fmt_rate(b, sizeof(b), cr->k_base, cr->n_base, cr->ci_base);
-	fmt_rate(h, sizeof(h), cr->k_head, cr->n_head, cr->ci_head);
-	fmt_p(p, sizeof(p), cr->p);
-	snprintf(buf, size, "%s: base %s, head %s; Fisher exact p %s at alpha %g: %s",
-		 rate_name(cr->outcome), b, h, p, alpha,
-		 stats_verdict_to_string(cr->verdict));
-}
-
-static void latency_message(char *buf, size_t size, const struct compare_latency *l,
-			    double alpha)
-{
-	char q[3][2][24], p[32], sh[24];
-
-	for (int k = 0; k < 3; k++) {
-		fmt_ms(q[k][0], sizeof(q[k][0]), l->q_base[k]);
-		fmt_ms(q[k][1], sizeof(q[k][1]), l->q_head[k]);
-	}
-	fmt_p(p, sizeof(p), l->p);
-	fmt_ms(sh, sizeof(sh), l->shift_ns);
-	snprintf(
-		buf, size,
-		"%s ms (bound correctly: n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; Hodges-Lehmann shift %s ms, Mann-Whitney p %s at alpha %g: %s",
-		l->metric, l->n_base, l->n_head, l->n_base ? q[0][0] : "-",
-		l->n_head ? q[0][1] : "-", l->n_base ? q[1][0] : "-",
-		l->n_head ? q[1][1] : "-", l->n_base ? q[2][0] : "-",
-		l->n_head ? q[2][1] : "-", isnan(l->shift_ns) ? "-" : sh, p, alpha,
-		latency_verdict_text(l));
-}
-
-static void junit_case(FILE *f, const struct compare_group *g, const char *name,
-		       bool failed, bool skipped, const char *msg)
-{
-	fputs("    <testcase classname=\"", f);
-	xml_escaped(f, g->scenario);
-	fputc('.', f);
-	xml_escaped(f, g->device);
-	fputs("\" name=\"", f);
-	xml_escaped(f, name);
-	fputs("\" time=\"0\"", f);
-	if (!failed && !skipped) {
-		fputs(">\n      <system-out>", f);
-		xml_escaped(f, msg);
-		fputs("</system-out>\n    </testcase>\n", f);
-		return;
-	}
-	fputs(">\n      ", f);
-	fputs(failed ? "<failure type=\"regression\" message=\"" : "<skipped message=\"",
-	      f);
-	xml_escaped(f, msg);
-	fputs("\">", f);
-	xml_escaped(f, msg);
-	fputs(failed ? "</failure>\n    </testcase>\n" : "</skipped>\n    </testcase>\n",
-	      f);
-}
-
-void compare_print_junit(FILE *f, const struct compare_result *r)
-{
-	size_t tests = 0, failures = 0;
-
-	for (size_t i = 0; i < r->n_groups; i++) {
-		const struct compare_group *g = &r->groups[i];
-
-		tests += g->n_rates + 2;
-		for (size_t j = 0; j < g->n_rates; j++)
-			failures += g->rates[j].verdict == STATS_REGRESSION;
-		for (int m = 0; m < 2; m++)
-			failures += g->latency[m].verdict == STATS_REGRESSION;
-	}
-	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
-	fprintf(f,
-		"<testsuites name=\"probestorm compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
-		tests, failures);
-	for (size_t i = 0; i < r->n_groups; i++) {
-		const struct compare_group *g = &r->groups[i];
-		struct compare_rate sorted[_OUTCOME_MAX + 1];
-		size_t fails = 0, skips = 0;
-		char msg[768], name[64];
-
-		sorted_rates(g, sorted);
-		for (size_t j = 0; j < g->n_rates; j++)
-			fails += g->rates[j].verdict == STATS_REGRESSION;
-		for (int m = 0; m < 2; m++) {
-			fails += g->latency[m].verdict == STATS_REGRESSION;
-			skips += g->latency[m].n_base == 0 || g->latency[m].n_head == 0;
-		}
-		fputs("  <testsuite name=\"", f);
-		xml_escaped(f, g->scenario);
-		fputs(" / ", f);
-		xml_escaped(f, g->device);
-		fprintf(f,
-			"\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n",
-			g->n_rates + 2, fails, skips);
-		fputs("    <properties>\n", f);
-		for (int s = 0; s < 2; s++) {
-			const struct compare_side *side = s ? &r->head : &r->base;
-
-			fprintf(f, "      <property name=\"%s\" value=\"",
-				s ? "head" : "base");
-			xml_escaped(f, side->selector);
-			fputs(" (", f);
-			xml_escaped(f, side->description ? side->description : "?");
-			fprintf(f, ", %zu run%s)\"/>\n", side->n_runs,
-				side->n_runs == 1 ? "" : "s");
-		}
-		fprintf(f,
-			"      <property name=\"alpha_outcome\" value=\"%g\"/>\n"
-			"      <property name=\"alpha_latency\" value=\"%g\"/>\n"
-			"    </properties>\n",
-			r->alpha_outcome, r->alpha_latency);
-		for (size_t j = 0; j < g->n_rates; j++) {
-			rate_message(msg, sizeof(msg), &sorted[j], r->alpha_outcome);
-			snprintf(name, sizeof(name), "outcome %s",
-				 rate_name(sorted[j].outcome));
-			junit_case(f, g, name, sorted[j].verdict == STATS_REGRESSION,
-				   false, msg);
-		}
-		for (int m = 0; m < 2; m++) {
-			const struct compare_latency *l = &g->latency[m];
-			bool empty = l->n_base == 0 || l->n_head == 0;
-
-			latency_message(msg, sizeof(msg), l, r->alpha_latency);
-			snprintf(name, sizeof(name), "latency %s", l->metric);
-			junit_case(f, g, name, l->verdict == STATS_REGRESSION, empty,
-				   msg);
-		}
-		fputs("  </testsuite>\n", f);
-	}
-	fputs("</testsuites>\n", f);
-}
-
-void compare_print_run_summary(FILE *f, json_t *summary)
-{
-	json_t *run = json_object_get(summary, "run");
-	json_t *outcomes = json_object_get(summary, "outcomes");
-	json_t *consumers = json_object_get(summary, "consumers");
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	fprintf(f, "run %s (%s, %s): %lld cycles\n",
-		json_string_value(json_object_get(run, "uuid")),
-		json_string_value(json_object_get(run, "campaign")),
-		json_string_value(json_object_get(run, "status")),
-		(long long)json_integer_value(json_object_get(summary, "cycles")));
-	if (json_string_value(json_object_get(run, "status_reason")))
-		fprintf(f, "  %s: %s\n",
-			json_string_value(json_object_get(run, "status")),
-			json_string_value(json_object_get(run, "status_reason")));
-	json_object_foreach(outcomes, key, v)
-		if (json_integer_value(v) > 0)
-			fprintf(f, "  %-18s %lld\n", key,
-				(long long)json_integer_value(v));
-	json_array_foreach(consumers, i, v) {
-		json_t *oc = json_object_get(v, "outcomes"), *n;
-		fprintf(f, "  consumer %s:",
-			json_string_value(json_object_get(v, "device")));
-		json_object_foreach(oc, key, n)
-			if (json_integer_value(n) > 0)
-				fprintf(f, " %s=%lld", key,
-					(long long)json_integer_value(n));
-		fputc('\n', f);
-	}
-}
-
-void compare_print_list(FILE *f, const char *what, json_t *list)
-{
-	size_t i;
-	json_t *v;
-
-	if (streq(what, "kernels")) {
-		fprintf(f, "%-4s %-10s %-28s %-28s %s\n", "id", "label", "release",
-			"patches", "runs");
-		json_array_foreach(list, i, v)
-			fprintf(f, "%-4lld %-10s %-28s %-28s %lld\n",
-				(long long)json_integer_value(json_object_get(v, "id")),
-				json_string_value(json_object_get(v, "label")) ?: "-",
-				json_string_value(json_object_get(v, "release")) ?: "-",
-				json_string_value(json_object_get(v, "patches")) ?: "-",
-				(long long)json_integer_value(
-					json_object_get(v, "runs")));
-		return;
-	}
-	fprintf(f, "%-36s %-20s %-10s %-12s %8s  %s\n", "run", "campaign", "kernel",
-		"status", "cycles", "started");
-	json_array_foreach(list, i, v) {
-		json_t *k = json_object_get(v, "kernel");
-		fprintf(f, "%-36s %-20s %-10s %-12s %8lld  %s\n",
-			json_string_value(json_object_get(v, "uuid")),
-			json_string_value(json_object_get(v, "campaign")) ?: "-",
-			json_string_value(json_object_get(k, "label")) ?: "-",
-			json_string_value(json_object_get(v, "status")) ?: "-",
-			(long long)json_integer_value(json_object_get(v, "cycles")),
-			json_string_value(json_object_get(v, "started_at")) ?: "-");
-		if (json_string_value(json_object_get(v, "status_reason")))
-			fprintf(f, "    %s\n",
-				json_string_value(json_object_get(v, "status_reason")));
-	}
 }

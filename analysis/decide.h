@@ -21,7 +21,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <jansson.h>
 
@@ -29,6 +28,8 @@
 
 #define DECIDE_DEFAULT_ALPHA  0.001
 #define DECIDE_DEFAULT_MARGIN 0.05
+/* Below this many boots per side the design effect is little more than a sign. */
+#define DECIDE_FEW_CLUSTERS 5u
 
 enum decide_state {
 	DECIDE_UNDECIDED,
@@ -99,7 +100,3 @@ double decide_design_effect(const uint64_t *k, const uint64_t *m, size_t n);
 /* The result as JSON (NULL on allocation failure); cr supplies the side descriptions. */
 json_t *decide_result_to_json(const struct decide_result *d,
 			      const struct compare_result *cr);
-/* Text table per scenario and consumer, the alpha-spending rule, the caveats, the
- * decision. Write errors are left in f's error indicator. */
-void decide_print(FILE *f, const struct decide_result *d,
-		  const struct compare_result *cr);
