@@ -104,7 +104,6 @@ int db_prepare_in(struct db *db, const char *head, const int64_t *ids, size_t n,
 	size_t len = strlen(head), tail_len = strlen(tail);
 	/* "-9223372036854775808," is 21 characters */
 	size_t cap = len + 2 + n * 21 + tail_len + 1;
-	int r;
 
 	sql = malloc(cap);
 	if (!sql)
@@ -116,8 +115,7 @@ int db_prepare_in(struct db *db, const char *head, const int64_t *ids, size_t n,
 					(long long)ids[i]);
 	sql[len++] = ')';
 	memcpy(sql + len, tail, tail_len + 1);
-	r = db_prepare(db, sql, ret);
-	return r;
+	return db_prepare(db, sql, ret);
 }
 
 /* A kept statement for slot (see enum db_cached), reset and with no bindings; owned by db:
