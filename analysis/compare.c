@@ -16,33 +16,18 @@
  * counts no other (schema 007) and the raw queries below filter the same way.
  */
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "compare.h"
+#include "db-analysis.h"
 #include "db.h"
 #include "macro.h"
 #include "util.h"
 
 #define DEFAULT_SEED 0x70726f6265ULL /* "probe" */
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
-#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
-
-static int sql_error(int rc)
-{
-	switch (rc) {
-	case SQLITE_NOMEM: return -ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return -EBUSY;
-	default: return -EIO;
-	}
-}
 
 static bool looks_like_uuid(const char *s)
 {
@@ -56,69 +41,39 @@ static bool looks_like_uuid(const char *s)
 	return true;
 }
 
-static int resolve_side(sqlite3 *h, const char *sel, struct compare_side *side)
+static int resolve_side(struct db *db, const char *sel, struct compare_side *side)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	const char *sql, *val = sel;
-	int rc;
+	_cleanup_(db_run_set_done) struct db_run_set set = { 0 };
+	enum db_run_key key = DB_RUN_KEY_LABEL;
+	const char *val = sel;
+	int k;
 
 	if (strncmp(sel, "run:", 4) == 0 || looks_like_uuid(sel)) {
 		val = strncmp(sel, "run:", 4) == 0 ? sel + 4 : sel;
-		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON "
-		      "k.id = r.kernel_id "
-		      "WHERE r.uuid = ?1";
+		key = DB_RUN_KEY_UUID;
 	} else if (strncmp(sel, "kernel:", 7) == 0) {
 		val = sel + 7;
-		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON "
-		      "k.id = r.kernel_id "
-		      "WHERE k.id = CAST(?1 AS INTEGER) ORDER BY r.id";
-	} else {
-		if (strncmp(sel, "label:", 6) == 0)
-			val = sel + 6;
-		sql = "SELECT r.id, k.label, k.release FROM runs r JOIN kernels k ON "
-		      "k.id = r.kernel_id "
-		      "WHERE k.label = ?1 ORDER BY r.id";
-	}
+		key = DB_RUN_KEY_KERNEL_ID;
+	} else if (strncmp(sel, "label:", 6) == 0)
+		val = sel + 6;
 	if (!*val)
 		return -EINVAL;
-	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_error(rc);
-	sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
 	side->selector = strdup(sel);
 	if (!side->selector)
 		return -ENOMEM;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t *n = realloc(side->run_ids, (side->n_runs + 1) * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		side->run_ids = n;
-		side->run_ids[side->n_runs++] = sqlite3_column_int64(st, 0);
-		if (!side->description) {
-			const char *label = (const char *)sqlite3_column_text(st, 1);
-			const char *rel = (const char *)sqlite3_column_text(st, 2);
-			side->description = strprintf("%s%s%s", label ? label : "",
-						      label ? ", " : "", rel ? rel : "?");
-		}
-	}
-	if (rc != SQLITE_DONE)
-		return sql_error(rc);
-	return side->n_runs > 0 ? 0 : -ENOENT;
-}
-
-char *compare_side_id_list(const struct compare_side *s)
-{
-	size_t cap = 16 + s->n_runs * 21, len = 0;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return NULL;
-	buf[len++] = '(';
-	for (size_t i = 0; i < s->n_runs; i++)
-		len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? "," : "",
-					(long long)s->run_ids[i]);
-	snprintf(buf + len, cap - len, ")");
-	return buf;
+	k = db_analysis_runs_select(db, key, val, &set);
+	if (k < 0)
+		return k;
+	if (set.n == 0)
+		return -ENOENT;
+	side->description =
+		strprintf("%s%s%s", set.label ? set.label : "", set.label ? ", " : "",
+			  set.release ? set.release : "?");
+	if (!side->description)
+		return -ENOMEM;
+	side->run_ids = TAKE_PTR(set.ids);
+	side->n_runs = set.n;
+	return 0;
 }
 
 /*
@@ -267,71 +222,59 @@ static struct compare_bucket *bucket_get(struct compare_group *g, int64_t sweep)
 	return &g->buckets[pos];
 }
 
-/* sql, then the runs of a side as an SQL list, then tail; NULL on allocation failure. */
-static char *side_sql(const struct compare_side *s, const char *sql, const char *tail)
-{
-	_cleanup_free_ char *ids = compare_side_id_list(s);
-
-	return ids ? strprintf("%s%s%s", sql, ids, tail) : NULL;
-}
-
 /*
  * Outcome counts per class and per sweep value of every (scenario, consumer) group of one
- * side, from agg_outcomes (schema/004-aggregates.sql): a few rows per run, whatever the
- * number of cycles.
+ * side, from agg_outcomes: a few rows per run, whatever the number of cycles.
  */
-static int load_counts(sqlite3 *h, struct loader *l, const struct compare_side *s,
+struct counts_ctx {
+	struct loader *l;
+	int side;
+};
+
+static int count_add(const struct db_outcome_count *row, void *userdata)
+{
+	const struct counts_ctx *ctx = userdata;
+	int side = ctx->side, o = row->outcome;
+	uint64_t n = (uint64_t)row->n;
+	struct compare_group *g;
+	struct compare_rate *all;
+	size_t gi;
+	int k;
+
+	k = group_get(ctx->l, row->scenario, row->device, true, &gi);
+	if (k < 0)
+		return k;
+	if (o < 0 || row->n < 0)
+		return -EBADMSG;
+	g = &ctx->l->r->groups[gi];
+	/* "any failure" first, so every group has it */
+	all = rate_get(g, -1);
+	*(side ? &all->n_head : &all->n_base) += n;
+	if (o > OUTCOME_DEFERRED_OK) {
+		/* rates is an array inside the group: all stays valid */
+		struct compare_rate *cr = rate_get(g, o);
+
+		*(side ? &cr->k_head : &cr->k_base) += n;
+		*(side ? &all->k_head : &all->k_base) += n;
+	}
+	if (row->swept) {
+		struct compare_bucket *b = bucket_get(g, row->sweep_value);
+
+		if (!b)
+			return -ENOMEM;
+		*(side ? &b->n_head : &b->n_base) += n;
+		if (o > OUTCOME_DEFERRED_OK)
+			*(side ? &b->fail_head : &b->fail_base) += n;
+	}
+	return 0;
+}
+
+static int load_counts(struct db *db, struct loader *l, const struct compare_side *s,
 		       int side)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *sql = side_sql(
-		s,
-		"SELECT r.scenario, a.device, a.outcome, a.swept, a.sweep_value, a.n "
-		"FROM agg_outcomes a JOIN runs r ON r.id = a.run_id WHERE a.run_id IN ",
-		"");
-	int rc, k;
+	struct counts_ctx ctx = { .l = l, .side = side };
 
-	if (!sql)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_error(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int o = outcome_from_string((const char *)sqlite3_column_text(st, 2));
-		uint64_t n = (uint64_t)sqlite3_column_int64(st, 5);
-		struct compare_group *g;
-		struct compare_rate *all;
-		size_t gi;
-
-		k = group_get(l, (const char *)sqlite3_column_text(st, 0),
-			      (const char *)sqlite3_column_text(st, 1), true, &gi);
-		if (k < 0)
-			return k;
-		if (o < 0 || sqlite3_column_int64(st, 5) < 0)
-			return -EBADMSG;
-		g = &l->r->groups[gi];
-		/* "any failure" first, so every group has it */
-		all = rate_get(g, -1);
-		*(side ? &all->n_head : &all->n_base) += n;
-		if (o > OUTCOME_DEFERRED_OK) {
-			/* rates is an array inside the group: all stays valid */
-			struct compare_rate *cr = rate_get(g, o);
-
-			*(side ? &cr->k_head : &cr->k_base) += n;
-			*(side ? &all->k_head : &all->k_base) += n;
-		}
-		if (sqlite3_column_int(st, 3)) {
-			struct compare_bucket *b =
-				bucket_get(g, sqlite3_column_int64(st, 4));
-
-			if (!b)
-				return -ENOMEM;
-			*(side ? &b->n_head : &b->n_base) += n;
-			if (o > OUTCOME_DEFERRED_OK)
-				*(side ? &b->fail_head : &b->fail_base) += n;
-		}
-	}
-	return rc == SQLITE_DONE ? 0 : sql_error(rc);
+	return db_analysis_outcome_counts(db, s->run_ids, s->n_runs, count_add, &ctx);
 }
 
 /* The width of the agg_latency bin whose lower edge is bin: 1 below 1000 ns, else a unit
@@ -346,87 +289,59 @@ static int64_t bin_width(int64_t bin)
 }
 
 /*
- * Latency samples of one side's groups from a query of (scenario, device, metric index,
- * value, count) rows; devices without a group (suppliers) are skipped. binned: values are
- * agg_latency bins, each taken at the midpoint of the integers it holds.
+ * Latency samples of one side's groups; devices without a group (suppliers) are skipped.
+ * binned: values are agg_latency bins, each taken at the midpoint of the integers it
+ * holds.
  */
-static int load_samples(sqlite3 *h, struct loader *l, const struct compare_side *s,
-			int side, const char *sql, const char *tail, bool binned)
+struct samples_ctx {
+	struct loader *l;
+	int side;
+	bool binned;
+};
+
+static int sample_add(const struct db_latency_value *row, void *userdata)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *q = side_sql(s, sql, tail);
-	int rc, k;
+	const struct samples_ctx *ctx = userdata;
+	int m = row->metric == DB_LATENCY_BIND ? 1 : 0;
+	int64_t v = row->value;
+	size_t gi;
+	int k;
 
-	if (!q)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, q, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_error(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int m = sqlite3_column_int(st, 2) ? 1 : 0;
-		int64_t v = sqlite3_column_int64(st, 3), n = sqlite3_column_int64(st, 4);
-		size_t gi;
-
-		k = group_get(l, (const char *)sqlite3_column_text(st, 0),
-			      (const char *)sqlite3_column_text(st, 1), false, &gi);
-		if (k == -ENOENT)
-			continue;
-		if (k < 0)
-			return k;
-		if (n < 0)
-			return -EBADMSG;
-		if (n == 0)
-			continue;
-		k = sample_push(&l->samples[gi].metric[m][side],
-				binned ? (double)v + (double)(bin_width(v) - 1) / 2.0
+	k = group_get(ctx->l, row->scenario, row->device, false, &gi);
+	if (k == -ENOENT)
+		return 0;
+	if (k < 0)
+		return k;
+	if (row->n < 0)
+		return -EBADMSG;
+	if (row->n == 0)
+		return 0;
+	return sample_push(&ctx->l->samples[gi].metric[m][ctx->side],
+			   ctx->binned ? (double)v + (double)(bin_width(v) - 1) / 2.0
 				       : (double)v,
-				(uint64_t)n);
-		if (k < 0)
-			return k;
-	}
-	return rc == SQLITE_DONE ? 0 : sql_error(rc);
+			   (uint64_t)row->n);
 }
 
 /* Both latency histograms of the groups of one side, from agg_latency. */
-static int load_binned(sqlite3 *h, struct loader *l, const struct compare_side *s,
+static int load_binned(struct db *db, struct loader *l, const struct compare_side *s,
 		       int side)
 {
-	return load_samples(
-		h, l, s, side,
-		"SELECT r.scenario, a.device, a.metric = 'bind_latency', a.bin, a.n "
-		"FROM agg_latency a JOIN runs r ON r.id = a.run_id WHERE a.run_id IN ",
-		"", true);
+	struct samples_ctx ctx = { .l = l, .side = side, .binned = true };
+
+	return db_analysis_latency_binned(db, s->run_ids, s->n_runs, sample_add, &ctx);
 }
 
-/*
- * The raw samples of one side, replacing the histograms: time to bound of the consumer
- * observations and the bind/probe latency of the groups' devices. One pass each over the
- * side's rows (no GROUP BY: a temporary b-tree costs more than the loop).
- */
-static int load_raw(sqlite3 *h, struct loader *l, const struct compare_side *s, int side)
+/* The raw samples of one side, replacing the histograms: time to bound of the consumer
+ * observations and the bind/probe latency of the groups' devices. */
+static int load_raw(struct db *db, struct loader *l, const struct compare_side *s,
+		    int side)
 {
-	int k;
+	struct samples_ctx ctx = { .l = l, .side = side, .binned = false };
 
 	for (size_t i = 0; i < l->n_samples; i++)
 		for (int m = 0; m < 2; m++)
 			sample_clear(&l->samples[i].metric[m][side]);
-	k = load_samples(h, l, s, side,
-			 "SELECT r.scenario, o.device, 0, o.time_to_bound_ns, 1 "
-			 "FROM observations o JOIN cycles c ON c.id = o.cycle_id "
-			 "JOIN runs r ON r.id = c.run_id WHERE o.consumer = 1 AND "
-			 "o.time_to_bound_ns IS NOT NULL AND "
-			 "c.outcome IN ('ok', 'deferred_ok') AND c.run_id IN ",
-			 "", false);
-	if (k < 0)
-		return k;
-	return load_samples(
-		h, l, s, side,
-		"SELECT r.scenario, a.arg, 1, a.end_ns - a.start_ns, 1 "
-		"FROM actions a JOIN cycles c ON c.id = a.cycle_id "
-		"JOIN runs r ON r.id = c.run_id WHERE c.run_id IN ",
-		" AND a.verb IN ('bind', 'probe') AND a.end_ns IS NOT NULL AND "
-		"a.arg IS NOT NULL AND c.outcome IN ('ok', 'deferred_ok')",
-		false);
+	return db_analysis_latency_raw(db, s->run_ids, s->n_runs, sample_add, &ctx);
 }
 
 /* Whether the raw samples are few enough to read: every group's metric at most max
@@ -755,7 +670,7 @@ const char *compare_window_kind_to_string(enum compare_window_kind k)
 	return k >= 0 && k < _COMPARE_WINDOW_KIND_MAX ? names[k] : NULL;
 }
 
-static int compare_compute(sqlite3 *h, const struct compare_opts *o,
+static int compare_compute(struct db *db, const struct compare_opts *o,
 			   struct compare_result **ret)
 {
 	struct compare_result *r;
@@ -771,23 +686,23 @@ static int compare_compute(sqlite3 *h, const struct compare_opts *o,
 	r->alpha_latency = o->alpha_latency > 0 ? o->alpha_latency : 0.01;
 	/* Without a head (a report on one kernel) its side stays empty: no counts, no
 	 * samples, and every test has nothing to compare against. */
-	k = resolve_side(h, o->base, &r->base);
+	k = resolve_side(db, o->base, &r->base);
 	if (k >= 0 && o->head)
-		k = resolve_side(h, o->head, &r->head);
+		k = resolve_side(db, o->head, &r->head);
 	if (k >= 0)
-		k = load_counts(h, &l, &r->base, 0);
+		k = load_counts(db, &l, &r->base, 0);
 	if (k >= 0 && o->head)
-		k = load_counts(h, &l, &r->head, 1);
+		k = load_counts(db, &l, &r->head, 1);
 	if (k >= 0)
-		k = load_binned(h, &l, &r->base, 0);
+		k = load_binned(db, &l, &r->base, 0);
 	if (k >= 0 && o->head)
-		k = load_binned(h, &l, &r->head, 1);
+		k = load_binned(db, &l, &r->head, 1);
 	/* exact values where reading them is cheap, the histograms otherwise */
 	r->binned = !raw_is_cheap(&l, o->raw_max ? o->raw_max : COMPARE_BOOTSTRAP_MAX_N);
 	if (k >= 0 && !r->binned)
-		k = load_raw(h, &l, &r->base, 0);
+		k = load_raw(db, &l, &r->base, 0);
 	if (k >= 0 && !r->binned && o->head)
-		k = load_raw(h, &l, &r->head, 1);
+		k = load_raw(db, &l, &r->head, 1);
 	if (k >= 0)
 		k = sort_groups(&l);
 	for (size_t i = 0; k >= 0 && i < r->n_groups; i++) {
@@ -841,25 +756,6 @@ struct cache_entry {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cache_entry cache[COMPARE_CACHE_ENTRIES];
 static uint64_t cache_clock;
-
-static int fingerprint(sqlite3 *h, int64_t ret[3])
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(
-		h,
-		"SELECT (SELECT MAX(id) FROM kernels), "
-		"(SELECT MAX(id) FROM runs), (SELECT MAX(id) FROM cycles)",
-		-1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return sql_error(rc);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
-		return sql_error(rc);
-	for (int i = 0; i < 3; i++)
-		ret[i] = sqlite3_column_int64(st, i);
-	return 0;
-}
 
 static char *strdup_or_null(const char *s, bool *oom)
 {
@@ -994,8 +890,7 @@ void compare_cache_flush(void)
 
 int compare_run(struct db *db, const struct compare_opts *o, struct compare_result **ret)
 {
-	sqlite3 *h = db_sqlite(db);
-	const char *file = sqlite3_db_filename(h, "main");
+	const char *file = db_filename(db);
 	_cleanup_free_ char *key = NULL;
 	struct compare_result *r = NULL;
 	int64_t fp[3];
@@ -1016,11 +911,11 @@ int compare_run(struct db *db, const struct compare_opts *o, struct compare_resu
 			k = -ENOMEM;
 	}
 	if (k >= 0 && key)
-		k = fingerprint(h, fp);
+		k = db_analysis_fingerprint(db, fp);
 	if (k >= 0 && key)
 		r = cache_get(key, fp);
 	if (k >= 0 && !r) {
-		k = compare_compute(h, o, &r);
+		k = compare_compute(db, o, &r);
 		if (k >= 0 && key)
 			cache_put(key, fp, r);
 	}
@@ -1069,7 +964,7 @@ bool compare_result_regressed(const struct compare_result *r)
 	return false;
 }
 
-static const char *rate_name(int outcome)
+const char *compare_rate_name(int outcome)
 {
 	return outcome < 0 ? "any_failure" : outcome_to_string(outcome);
 }
@@ -1156,12 +1051,13 @@ json_t *compare_result_to_json(const struct compare_result *r)
 
 		for (size_t j = 0; j < g->n_rates; j++) {
 			const struct compare_rate *cr = &g->rates[j];
-			json_t *o = json_pack(
-				"{s:s, s:I, s:I, s:I, s:I, s:s}", "outcome",
-				rate_name(cr->outcome), "base_k", (json_int_t)cr->k_base,
-				"base_n", (json_int_t)cr->n_base, "head_k",
-				(json_int_t)cr->k_head, "head_n", (json_int_t)cr->n_head,
-				"verdict", stats_verdict_to_string(cr->verdict));
+			json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "outcome",
+					      compare_rate_name(cr->outcome), "base_k",
+					      (json_int_t)cr->k_base, "base_n",
+					      (json_int_t)cr->n_base, "head_k",
+					      (json_int_t)cr->k_head, "head_n",
+					      (json_int_t)cr->n_head, "verdict",
+					      stats_verdict_to_string(cr->verdict));
 			json_object_set_new(o, "base_ci",
 					    json_pack("[o, o]", json_num(cr->ci_base.lo),
 						      json_num(cr->ci_base.hi)));
@@ -1456,208 +1352,12 @@ int compare_result_from_json(json_t *j, struct compare_result **ret)
 	return 0;
 }
 
-/* --- rendering --- */
-
-static void fmt_rate(char *buf, size_t size, uint64_t k, uint64_t n,
-		     struct stats_interval ci)
-{
-	if (n == 0)
-		snprintf(buf, size, "-");
-	else if (k == 0)
-		/* Never "0%": the honest statement is an upper bound. */
-		snprintf(buf, size, "0/%llu (<%.2g%%)", (unsigned long long)n,
-			 100 * ci.hi);
-	else
-		snprintf(buf, size, "%llu/%llu %.1f%% [%.1f, %.1f]",
-			 (unsigned long long)k, (unsigned long long)n,
-			 100.0 * (double)k / (double)n, 100 * ci.lo, 100 * ci.hi);
-}
-
-static void fmt_p(char *buf, size_t size, double p)
-{
-	if (isnan(p))
-		snprintf(buf, size, "-");
-	else if (p < DBL_MIN)
-		/* below what a double holds: Fisher's sum underflowed, not "exactly 0" */
-		snprintf(buf, size, "<%.0e", DBL_MIN);
-	else if (p < 1e-3)
-		/* two significant digits where %.4f would keep one or none */
-		snprintf(buf, size, "%.1e", p);
-	else
-		snprintf(buf, size, "%.4f", p);
-}
-
-static void fmt_ms(char *buf, size_t size, double ns)
-{
-	snprintf(buf, size, "%.3g", ns / 1e6);
-}
-
-static void window_describe(const struct compare_window *w, char *buf, size_t size)
-{
-	switch (w->kind) {
-	case COMPARE_WINDOW_FOUND:
-		snprintf(buf, size, "%.3f..%.3f ms (%zu offset%s)%s",
-			 (double)w->first_us / 1000.0, (double)w->last_us / 1000.0,
-			 w->n_above, w->n_above == 1 ? "" : "s",
-			 w->n_offsets > 0 && w->n_failing == w->n_offsets
-				 ? ", failures at every offset"
-				 : "");
-		break;
-	case COMPARE_WINDOW_NO_CYCLES: snprintf(buf, size, "no cycles"); break;
-	case COMPARE_WINDOW_NO_FAILURES:
-		snprintf(buf, size, "no failures at any offset");
-		break;
-	case COMPARE_WINDOW_EVERY_OFFSET:
-		snprintf(buf, size, "fails at every offset (no offset dependence)");
-		break;
-	case COMPARE_WINDOW_NO_DEPENDENCE:
-		snprintf(buf, size,
-			 "no offset dependence (failures at %zu of %zu offsets)",
-			 w->n_failing, w->n_offsets);
-		break;
-	default: snprintf(buf, size, "none");
-	}
-}
-
-/* The verdict of a latency metric as the reports print it. */
-static const char *latency_verdict_text(const struct compare_latency *l)
-{
-	if (!l->conditional)
-		return stats_verdict_to_string(l->verdict);
-	return l->shift_verdict == STATS_IMPROVEMENT
-		       ? "conditional (head faster among the cycles that bound correctly, but the failure rates differ: not an improvement)"
-		       : "conditional (head slower among the cycles that bound correctly, but the failure rates differ: not a regression)";
-}
-
-static bool result_binned(const struct compare_result *r)
-{
-	for (size_t i = 0; i < r->n_groups; i++)
-		for (int m = 0; m < 2; m++)
-			if (r->groups[i].latency[m].binned)
-				return true;
-	return false;
-}
-
 /* The rates of a group in the order the reports print them; returns how many. */
-static size_t sorted_rates(const struct compare_group *g, struct compare_rate *out)
+size_t compare_group_sorted_rates(const struct compare_group *g, struct compare_rate *out)
 {
 	memcpy(out, g->rates, g->n_rates * sizeof(*out));
 	qsort(out, g->n_rates, sizeof(*out), cmp_rate);
 	return g->n_rates;
-}
-
-/* The line that says the latencies are those of histograms, when they are. */
-static void print_binned_note(FILE *f, const struct compare_result *r, bool markdown)
-{
-	if (result_binned(r))
-		fprintf(f,
-			"%slatency from histograms (more than %u values on a side): values of 1 us and more to 3 significant digits, bins at most 1%% wide\n",
-			markdown ? "- " : "", COMPARE_BOOTSTRAP_MAX_N);
-}
-
-void compare_print(FILE *f, const struct compare_result *r, bool markdown)
-{
-	const char *sep = markdown ? " | " : "  ";
-
-	fprintf(f, "%sbase: %s (%s, %zu run%s)\n", markdown ? "- " : "", r->base.selector,
-		r->base.description ? r->base.description : "?", r->base.n_runs,
-		r->base.n_runs == 1 ? "" : "s");
-	fprintf(f, "%shead: %s (%s, %zu run%s)\n", markdown ? "- " : "", r->head.selector,
-		r->head.description ? r->head.description : "?", r->head.n_runs,
-		r->head.n_runs == 1 ? "" : "s");
-	fprintf(f,
-		"%soutcome rates: Wilson 95%% CI, Fisher exact two-sided, alpha %g; latency: bootstrap 95%% CI, Mann-Whitney U, Hodges-Lehmann shift, alpha %g\n",
-		markdown ? "- " : "", r->alpha_outcome, r->alpha_latency);
-	fprintf(f,
-		"%slatency of the cycles that bound correctly (ok, deferred_ok) only; a shift between sides whose failure rates differ is conditional\n",
-		markdown ? "- " : "");
-	print_binned_note(f, r, markdown);
-	fputc('\n', f);
-
-	for (size_t i = 0; i < r->n_groups; i++) {
-		struct compare_group *g = &r->groups[i];
-		struct compare_rate sorted[_OUTCOME_MAX + 1];
-
-		sorted_rates(g, sorted);
-		if (markdown)
-			fprintf(f,
-				"#### %s / consumer `%s`\n\n| outcome | base | head | p | verdict |\n"
-				"|---|---|---|---|---|\n",
-				g->scenario, g->device);
-		else
-			fprintf(f,
-				"scenario %s, consumer %s\n  %-18s%s%-30s%s%-30s%s%-9s%sverdict\n",
-				g->scenario, g->device, "outcome", sep, "base", sep,
-				"head", sep, "p", sep);
-		for (size_t j = 0; j < g->n_rates; j++) {
-			const struct compare_rate *cr = &sorted[j];
-			char b[64], h[64], p[32];
-
-			fmt_rate(b, sizeof(b), cr->k_base, cr->n_base, cr->ci_base);
-			fmt_rate(h, sizeof(h), cr->k_head, cr->n_head, cr->ci_head);
-			fmt_p(p, sizeof(p), cr->p);
-			if (markdown)
-				fprintf(f, "| %s | %s | %s | %s | %s |\n",
-					rate_name(cr->outcome), b, h, p,
-					stats_verdict_to_string(cr->verdict));
-			else
-				fprintf(f, "  %-18s%s%-30s%s%-30s%s%-9s%s%s\n",
-					rate_name(cr->outcome), sep, b, sep, h, sep, p,
-					sep, stats_verdict_to_string(cr->verdict));
-		}
-		for (int m = 0; m < 2; m++) {
-			const struct compare_latency *l = &g->latency[m];
-			char q[3][2][24], p[32], sh[24];
-
-			if (l->n_base == 0 && l->n_head == 0)
-				continue;
-			for (int k = 0; k < 3; k++) {
-				fmt_ms(q[k][0], sizeof(q[k][0]), l->q_base[k]);
-				fmt_ms(q[k][1], sizeof(q[k][1]), l->q_head[k]);
-			}
-			fmt_p(p, sizeof(p), l->p);
-			fmt_ms(sh, sizeof(sh), l->shift_ns);
-			fprintf(f,
-				"%s%s%s ms (bound correctly: n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; shift %s ms, p %s: %s\n",
-				markdown && m == 0 ? "\n" : "", markdown ? "- " : "  ",
-				l->metric, l->n_base, l->n_head,
-				l->n_base ? q[0][0] : "-", l->n_head ? q[0][1] : "-",
-				l->n_base ? q[1][0] : "-", l->n_head ? q[1][1] : "-",
-				l->n_base ? q[2][0] : "-", l->n_head ? q[2][1] : "-",
-				isnan(l->shift_ns) ? "-" : sh, p,
-				latency_verdict_text(l));
-		}
-		if (g->n_buckets > 0 && markdown)
-			fprintf(f,
-				"\nfailures per offset:\n\n| offset ms | base | head |\n"
-				"|---:|---:|---:|\n");
-		else if (g->n_buckets > 0)
-			fprintf(f, "  failures per offset (base | head):\n");
-		for (size_t j = 0; j < g->n_buckets; j++) {
-			const struct compare_bucket *b = &g->buckets[j];
-
-			fprintf(f,
-				markdown ? "| %.3f | %llu/%llu | %llu/%llu |\n"
-					 : "    %8.3f ms  %4llu/%-4llu | %4llu/%llu\n",
-				(double)b->sweep / 1000.0,
-				(unsigned long long)b->fail_base,
-				(unsigned long long)b->n_base,
-				(unsigned long long)b->fail_head,
-				(unsigned long long)b->n_head);
-		}
-		if (g->n_buckets > 0) {
-			char wb[96], wh[96];
-
-			window_describe(&g->window_base, wb, sizeof(wb));
-			window_describe(&g->window_head, wh, sizeof(wh));
-			fprintf(f,
-				"%srace window (offsets whose failure rate is above the least-failing offset's, Fisher p <= %g each, uncorrected): base %s; head %s\n",
-				markdown ? "\n" : "  ", COMPARE_WINDOW_ALPHA, wb, wh);
-		}
-		fputc('\n', f);
-	}
-	fprintf(f, markdown ? "**verdict: %s**\n" : "verdict: %s\n",
-		compare_result_regressed(r) ? "REGRESSION" : "no regression");
 }
 
 /* --- one side alone (probestorm report) --- */
@@ -1688,12 +1388,12 @@ json_t *compare_side_to_json(const struct compare_result *r)
 
 		if (!jg || json_array_append_new(groups, jg) < 0)
 			goto oom;
-		sorted_rates(g, sorted);
+		compare_group_sorted_rates(g, sorted);
 		for (size_t j = 0; j < g->n_rates; j++)
 			if (json_array_append_new(
 				    json_object_get(jg, "outcomes"),
 				    json_pack("{s:s, s:I, s:I, s:o}", "outcome",
-					      rate_name(sorted[j].outcome), "k",
+					      compare_rate_name(sorted[j].outcome), "k",
 					      (json_int_t)sorted[j].k_base, "n",
 					      (json_int_t)sorted[j].n_base, "ci",
 					      side_ci(sorted[j].ci_base))) < 0)
@@ -1730,302 +1430,4 @@ json_t *compare_side_to_json(const struct compare_result *r)
 oom:
 	json_decref(root);
 	return NULL;
-}
-
-void compare_print_side(FILE *f, const struct compare_result *r, bool markdown)
-{
-	fprintf(f,
-		"%soutcome rates: Wilson 95%% CI (none seen: one-sided 95%% upper bound); latency: bootstrap 95%% CI\n",
-		markdown ? "- " : "");
-	print_binned_note(f, r, markdown);
-	for (size_t i = 0; i < r->n_groups; i++) {
-		struct compare_group *g = &r->groups[i];
-		struct compare_rate sorted[_OUTCOME_MAX + 1];
-
-		sorted_rates(g, sorted);
-		if (markdown)
-			fprintf(f,
-				"\n#### %s / consumer `%s`\n\n| outcome | cycles |\n|---|---|\n",
-				g->scenario, g->device);
-		else
-			fprintf(f, "\nscenario %s, consumer %s\n", g->scenario,
-				g->device);
-		for (size_t j = 0; j < g->n_rates; j++) {
-			char b[64];
-
-			fmt_rate(b, sizeof(b), sorted[j].k_base, sorted[j].n_base,
-				 sorted[j].ci_base);
-			fprintf(f, markdown ? "| %s | %s |\n" : "  %-18s  %s\n",
-				rate_name(sorted[j].outcome), b);
-		}
-		if (markdown)
-			fputc('\n', f);
-		for (int m = 0; m < 2; m++) {
-			const struct compare_latency *l = &g->latency[m];
-			char q[3][3][24];
-
-			if (l->n_base == 0)
-				continue;
-			for (int k = 0; k < 3; k++) {
-				fmt_ms(q[k][0], sizeof(q[k][0]), l->q_base[k]);
-				fmt_ms(q[k][1], sizeof(q[k][1]), l->ci_base[k].lo);
-				fmt_ms(q[k][2], sizeof(q[k][2]), l->ci_base[k].hi);
-			}
-			fprintf(f,
-				"%s%s ms (bound correctly: n %zu): p50 %s [%s, %s], p90 %s [%s, %s], p99 %s [%s, %s]\n",
-				markdown ? "- " : "  ", l->metric, l->n_base, q[0][0],
-				q[0][1], q[0][2], q[1][0], q[1][1], q[1][2], q[2][0],
-				q[2][1], q[2][2]);
-		}
-		if (g->n_buckets > 0) {
-			char w[96];
-
-			fprintf(f,
-				markdown
-					? "\n| offset ms | failed/cycles |\n|---:|---:|\n"
-					: "  failures per offset:\n");
-			for (size_t j = 0; j < g->n_buckets; j++) {
-				const struct compare_bucket *b = &g->buckets[j];
-
-				if (b->n_base == 0)
-					continue;
-				fprintf(f,
-					markdown ? "| %.3f | %llu/%llu |\n"
-						 : "    %8.3f ms  %4llu/%llu\n",
-					(double)b->sweep / 1000.0,
-					(unsigned long long)b->fail_base,
-					(unsigned long long)b->n_base);
-			}
-			window_describe(&g->window_base, w, sizeof(w));
-			fprintf(f,
-				"%srace window (offsets whose failure rate is above the least-failing offset's, Fisher p <= %g each, uncorrected): %s\n",
-				markdown ? "\n" : "  ", COMPARE_WINDOW_ALPHA, w);
-		}
-	}
-}
-
-/* --- JUnit XML --- */
-
-/* Attribute and text content: the five XML specials escaped; control characters other
- * than tab and newline are not allowed in XML 1.0 at all, so they become '?'. */
-static void xml_escaped(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		switch (ch) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '\n': fputs("&#10;", f); break;
-		case '\t': fputs("&#9;", f); break;
-		default: fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, f);
-		}
-	}
-}
-
-static void rate_message(char *buf, size_t size, const struct compare_rate *cr,
-			 double alpha)
-{
-	char b[64], h[64], p[32];
-
-	fmt_rate(b, sizeof(b), cr->k_base, cr->n_base, cr->ci_base);
-	fmt_rate(h, sizeof(h), cr->k_head, cr->n_head, cr->ci_head);
-	fmt_p(p, sizeof(p), cr->p);
-	snprintf(buf, size, "%s: base %s, head %s; Fisher exact p %s at alpha %g: %s",
-		 rate_name(cr->outcome), b, h, p, alpha,
-		 stats_verdict_to_string(cr->verdict));
-}
-
-static void latency_message(char *buf, size_t size, const struct compare_latency *l,
-			    double alpha)
-{
-	char q[3][2][24], p[32], sh[24];
-
-	for (int k = 0; k < 3; k++) {
-		fmt_ms(q[k][0], sizeof(q[k][0]), l->q_base[k]);
-		fmt_ms(q[k][1], sizeof(q[k][1]), l->q_head[k]);
-	}
-	fmt_p(p, sizeof(p), l->p);
-	fmt_ms(sh, sizeof(sh), l->shift_ns);
-	snprintf(
-		buf, size,
-		"%s ms (bound correctly: n %zu vs %zu): p50 %s -> %s, p90 %s -> %s, p99 %s -> %s; Hodges-Lehmann shift %s ms, Mann-Whitney p %s at alpha %g: %s",
-		l->metric, l->n_base, l->n_head, l->n_base ? q[0][0] : "-",
-		l->n_head ? q[0][1] : "-", l->n_base ? q[1][0] : "-",
-		l->n_head ? q[1][1] : "-", l->n_base ? q[2][0] : "-",
-		l->n_head ? q[2][1] : "-", isnan(l->shift_ns) ? "-" : sh, p, alpha,
-		latency_verdict_text(l));
-}
-
-static void junit_case(FILE *f, const struct compare_group *g, const char *name,
-		       bool failed, bool skipped, const char *msg)
-{
-	fputs("    <testcase classname=\"", f);
-	xml_escaped(f, g->scenario);
-	fputc('.', f);
-	xml_escaped(f, g->device);
-	fputs("\" name=\"", f);
-	xml_escaped(f, name);
-	fputs("\" time=\"0\"", f);
-	if (!failed && !skipped) {
-		fputs(">\n      <system-out>", f);
-		xml_escaped(f, msg);
-		fputs("</system-out>\n    </testcase>\n", f);
-		return;
-	}
-	fputs(">\n      ", f);
-	fputs(failed ? "<failure type=\"regression\" message=\"" : "<skipped message=\"",
-	      f);
-	xml_escaped(f, msg);
-	fputs("\">", f);
-	xml_escaped(f, msg);
-	fputs(failed ? "</failure>\n    </testcase>\n" : "</skipped>\n    </testcase>\n",
-	      f);
-}
-
-void compare_print_junit(FILE *f, const struct compare_result *r)
-{
-	size_t tests = 0, failures = 0;
-
-	for (size_t i = 0; i < r->n_groups; i++) {
-		const struct compare_group *g = &r->groups[i];
-
-		tests += g->n_rates + 2;
-		for (size_t j = 0; j < g->n_rates; j++)
-			failures += g->rates[j].verdict == STATS_REGRESSION;
-		for (int m = 0; m < 2; m++)
-			failures += g->latency[m].verdict == STATS_REGRESSION;
-	}
-	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
-	fprintf(f,
-		"<testsuites name=\"probestorm compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
-		tests, failures);
-	for (size_t i = 0; i < r->n_groups; i++) {
-		const struct compare_group *g = &r->groups[i];
-		struct compare_rate sorted[_OUTCOME_MAX + 1];
-		size_t fails = 0, skips = 0;
-		char msg[768], name[64];
-
-		sorted_rates(g, sorted);
-		for (size_t j = 0; j < g->n_rates; j++)
-			fails += g->rates[j].verdict == STATS_REGRESSION;
-		for (int m = 0; m < 2; m++) {
-			fails += g->latency[m].verdict == STATS_REGRESSION;
-			skips += g->latency[m].n_base == 0 || g->latency[m].n_head == 0;
-		}
-		fputs("  <testsuite name=\"", f);
-		xml_escaped(f, g->scenario);
-		fputs(" / ", f);
-		xml_escaped(f, g->device);
-		fprintf(f,
-			"\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n",
-			g->n_rates + 2, fails, skips);
-		fputs("    <properties>\n", f);
-		for (int s = 0; s < 2; s++) {
-			const struct compare_side *side = s ? &r->head : &r->base;
-
-			fprintf(f, "      <property name=\"%s\" value=\"",
-				s ? "head" : "base");
-			xml_escaped(f, side->selector);
-			fputs(" (", f);
-			xml_escaped(f, side->description ? side->description : "?");
-			fprintf(f, ", %zu run%s)\"/>\n", side->n_runs,
-				side->n_runs == 1 ? "" : "s");
-		}
-		fprintf(f,
-			"      <property name=\"alpha_outcome\" value=\"%g\"/>\n"
-			"      <property name=\"alpha_latency\" value=\"%g\"/>\n"
-			"    </properties>\n",
-			r->alpha_outcome, r->alpha_latency);
-		for (size_t j = 0; j < g->n_rates; j++) {
-			rate_message(msg, sizeof(msg), &sorted[j], r->alpha_outcome);
-			snprintf(name, sizeof(name), "outcome %s",
-				 rate_name(sorted[j].outcome));
-			junit_case(f, g, name, sorted[j].verdict == STATS_REGRESSION,
-				   false, msg);
-		}
-		for (int m = 0; m < 2; m++) {
-			const struct compare_latency *l = &g->latency[m];
-			bool empty = l->n_base == 0 || l->n_head == 0;
-
-			latency_message(msg, sizeof(msg), l, r->alpha_latency);
-			snprintf(name, sizeof(name), "latency %s", l->metric);
-			junit_case(f, g, name, l->verdict == STATS_REGRESSION, empty,
-				   msg);
-		}
-		fputs("  </testsuite>\n", f);
-	}
-	fputs("</testsuites>\n", f);
-}
-
-void compare_print_run_summary(FILE *f, json_t *summary)
-{
-	json_t *run = json_object_get(summary, "run");
-	json_t *outcomes = json_object_get(summary, "outcomes");
-	json_t *consumers = json_object_get(summary, "consumers");
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	fprintf(f, "run %s (%s, %s): %lld cycles\n",
-		json_string_value(json_object_get(run, "uuid")),
-		json_string_value(json_object_get(run, "campaign")),
-		json_string_value(json_object_get(run, "status")),
-		(long long)json_integer_value(json_object_get(summary, "cycles")));
-	if (json_string_value(json_object_get(run, "status_reason")))
-		fprintf(f, "  %s: %s\n",
-			json_string_value(json_object_get(run, "status")),
-			json_string_value(json_object_get(run, "status_reason")));
-	json_object_foreach(outcomes, key, v)
-		if (json_integer_value(v) > 0)
-			fprintf(f, "  %-18s %lld\n", key,
-				(long long)json_integer_value(v));
-	json_array_foreach(consumers, i, v) {
-		json_t *oc = json_object_get(v, "outcomes"), *n;
-		fprintf(f, "  consumer %s:",
-			json_string_value(json_object_get(v, "device")));
-		json_object_foreach(oc, key, n)
-			if (json_integer_value(n) > 0)
-				fprintf(f, " %s=%lld", key,
-					(long long)json_integer_value(n));
-		fputc('\n', f);
-	}
-}
-
-void compare_print_list(FILE *f, const char *what, json_t *list)
-{
-	size_t i;
-	json_t *v;
-
-	if (streq(what, "kernels")) {
-		fprintf(f, "%-4s %-10s %-28s %-28s %s\n", "id", "label", "release",
-			"patches", "runs");
-		json_array_foreach(list, i, v)
-			fprintf(f, "%-4lld %-10s %-28s %-28s %lld\n",
-				(long long)json_integer_value(json_object_get(v, "id")),
-				json_string_value(json_object_get(v, "label")) ?: "-",
-				json_string_value(json_object_get(v, "release")) ?: "-",
-				json_string_value(json_object_get(v, "patches")) ?: "-",
-				(long long)json_integer_value(
-					json_object_get(v, "runs")));
-		return;
-	}
-	fprintf(f, "%-36s %-20s %-10s %-12s %8s  %s\n", "run", "campaign", "kernel",
-		"status", "cycles", "started");
-	json_array_foreach(list, i, v) {
-		json_t *k = json_object_get(v, "kernel");
-		fprintf(f, "%-36s %-20s %-10s %-12s %8lld  %s\n",
-			json_string_value(json_object_get(v, "uuid")),
-			json_string_value(json_object_get(v, "campaign")) ?: "-",
-			json_string_value(json_object_get(k, "label")) ?: "-",
-			json_string_value(json_object_get(v, "status")) ?: "-",
-			(long long)json_integer_value(json_object_get(v, "cycles")),
-			json_string_value(json_object_get(v, "started_at")) ?: "-");
-		if (json_string_value(json_object_get(v, "status_reason")))
-			fprintf(f, "    %s\n",
-				json_string_value(json_object_get(v, "status_reason")));
-	}
 }

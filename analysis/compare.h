@@ -25,7 +25,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <jansson.h>
 
@@ -135,10 +134,6 @@ struct compare_side {
 	char *description; /* "label stock, 7.3.4-probestorm, 2 runs" */
 };
 
-/* "(1,2,3)": the side's run ids for an SQL IN clause (integers from the database, never
- * user text). malloc'd, caller frees; NULL on allocation failure. */
-char *compare_side_id_list(const struct compare_side *s);
-
 struct compare_result {
 	struct compare_side base, head;
 	double alpha_outcome, alpha_latency;
@@ -149,7 +144,7 @@ struct compare_result {
 
 /* Runs the comparison in one read snapshot. -ENOENT when a selector matches no run
  * (-EINVAL when malformed). With o->head NULL only the base side is computed, for
- * compare_side_to_json() and compare_print_side(); the two-sided renderers need a head. The caller owns *ret (compare_result_free). Thread-safe for
+ * compare_side_to_json() and render_compare_side(); the two-sided renderers need a head. The caller owns *ret (compare_result_free). Thread-safe for
  * distinct db handles. Results on a database file are cached process-wide while the rows
  * they were computed from are unchanged (see compare.c); compare_cache_flush() frees
  * the cache (at exit, for leak checkers). */
@@ -164,20 +159,15 @@ json_t *compare_result_to_json(const struct compare_result *r);
  * the count). -EBADMSG for a missing or mistyped member, an unknown outcome, metric or
  * verdict; -ENOMEM. The caller owns *ret (compare_result_free); j stays the caller's. */
 int compare_result_from_json(json_t *j, struct compare_result **ret);
-/* Text (fixed-width) or markdown (for a mailing-list reply or CI summary). */
-void compare_print(FILE *f, const struct compare_result *r, bool markdown);
-/* JUnit XML for CI: one testsuite per scenario and consumer, one testcase per outcome
- * class and latency metric, a <failure> (with the numbers) for each regression. Write
- * errors are left in f's error indicator for the caller to check. */
-void compare_print_junit(FILE *f, const struct compare_result *r);
-
-/* Text renderings of db_query_run_summary() / db_query_runs() / db_query_kernels(). */
 /* The base side alone, for a report on one kernel (compare_run without a head): JSON
  * {"selector", "kernel", "runs", "groups": [{"scenario", "consumer", "outcomes": [{"outcome",
  * "k", "n", "ci"}], "latency": [{"metric", "n", "binned", "p50": {"value", "ci"}, ...}],
- * "sweep": [{"sweep_us", "n", "fail"}], "window"}]} (NULL on allocation failure), and the
- * same as text or markdown. */
+ * "sweep": [{"sweep_us", "n", "fail"}], "window"}]} (NULL on allocation failure). */
 json_t *compare_side_to_json(const struct compare_result *r);
-void compare_print_side(FILE *f, const struct compare_result *r, bool markdown);
-void compare_print_run_summary(FILE *f, json_t *summary);
-void compare_print_list(FILE *f, const char *what, json_t *list);
+
+/* The name of an outcome class row: the outcome's, "any_failure" for -1. Static. */
+const char *compare_rate_name(int outcome);
+/* The rates of g copied to out (room for _OUTCOME_MAX + 1) in the order the reports print
+ * them: most severe first, "any failure" last. Returns how many. */
+size_t compare_group_sorted_rates(const struct compare_group *g,
+				  struct compare_rate *out);

@@ -28,20 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
+#include "db-analysis.h"
 #include "db.h"
 #include "decide.h"
 #include "macro.h"
 #include "model.h"
 #include "stats.h"
 #include "util.h"
-
-/* Below this many boots per side the design effect is little more than a sign. */
-#define DECIDE_FEW_CLUSTERS 5u
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
-#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
 
 static const char *const state_names[_DECIDE_STATE_MAX] = {
 	[DECIDE_UNDECIDED] = "undecided",
@@ -54,11 +47,6 @@ const char *decide_state_to_string(enum decide_state s)
 	if (s < 0 || s >= _DECIDE_STATE_MAX)
 		return NULL;
 	return state_names[s];
-}
-
-static const char *metric_name(int outcome)
-{
-	return outcome < 0 ? "any_failure" : outcome_to_string(outcome);
 }
 
 static int metric_from_name(const char *s)
@@ -278,78 +266,59 @@ struct cluster_row {
 	uint64_t count;
 };
 
-static int sql_errno(int rc)
+struct cluster_rows {
+	const struct compare_result *cr;
+	struct cluster_row *rows;
+	size_t n, cap;
+};
+
+static int cluster_row_add(const struct db_boot_count *row, void *userdata)
 {
-	return rc == SQLITE_NOMEM			  ? -ENOMEM
-	       : rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? -EBUSY
-							  : -EIO;
+	struct cluster_rows *c = userdata;
+	const struct compare_group *g = NULL;
+
+	for (size_t i = 0; row->scenario && row->device && i < c->cr->n_groups && !g; i++)
+		if (streq(c->cr->groups[i].scenario, row->scenario) &&
+		    streq(c->cr->groups[i].device, row->device))
+			g = &c->cr->groups[i];
+	if (!g)
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct cluster_row *p = reallocarray(c->rows, cap, sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		c->rows = p;
+		c->cap = cap;
+	}
+	c->rows[c->n++] = (struct cluster_row){
+		.run_id = row->run_id,
+		.boot = row->boot,
+		.scenario = g->scenario,
+		.device = g->device,
+		.outcome = row->outcome,
+		.count = (uint64_t)row->n,
+	};
+	return 0;
 }
 
 /* The consumer observations of one side counted per (run, boot, scenario, device,
  * outcome), ordered by cluster. Rows of groups cr does not have are skipped. */
-static int cluster_rows_load(sqlite3 *h, const struct compare_result *cr,
+static int cluster_rows_load(struct db *db, const struct compare_result *cr,
 			     const struct compare_side *s, struct cluster_row **ret,
 			     size_t *ret_n)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *ids = compare_side_id_list(s), *sql = NULL;
-	struct cluster_row *rows = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
+	struct cluster_rows c = { .cr = cr };
+	int r;
 
-	if (!ids)
-		return -ENOMEM;
-	sql = strprintf(
-		"SELECT c.run_id, c.boot, r.scenario, o.device, o.outcome, COUNT(*) "
-		"FROM observations o JOIN cycles c ON c.id = o.cycle_id "
-		"JOIN runs r ON r.id = c.run_id "
-		"WHERE o.consumer = 1 AND c.run_id IN %s "
-		"GROUP BY c.run_id, c.boot, r.scenario, o.device, o.outcome "
-		"ORDER BY c.run_id, c.boot",
-		ids);
-	if (!sql)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *sc = (const char *)sqlite3_column_text(st, 2);
-		const char *dev = (const char *)sqlite3_column_text(st, 3);
-		const struct compare_group *g = NULL;
-
-		for (size_t i = 0; sc && dev && i < cr->n_groups && !g; i++)
-			if (streq(cr->groups[i].scenario, sc) &&
-			    streq(cr->groups[i].device, dev))
-				g = &cr->groups[i];
-		if (!g)
-			continue;
-		if (n == cap) {
-			struct cluster_row *p;
-
-			cap = cap ? 2 * cap : 64;
-			p = realloc(rows, cap * sizeof(*rows));
-			if (!p) {
-				free(rows);
-				return -ENOMEM;
-			}
-			rows = p;
-		}
-		rows[n++] = (struct cluster_row){
-			.run_id = sqlite3_column_int64(st, 0),
-			.boot = sqlite3_column_int64(st, 1),
-			.scenario = g->scenario,
-			.device = g->device,
-			.outcome = outcome_from_string(
-				(const char *)sqlite3_column_text(st, 4)),
-			.count = (uint64_t)sqlite3_column_int64(st, 5),
-		};
+	r = db_analysis_boot_counts(db, s->run_ids, s->n_runs, cluster_row_add, &c);
+	if (r < 0) {
+		free(c.rows);
+		return r;
 	}
-	if (rc != SQLITE_DONE) {
-		free(rows);
-		return sql_errno(rc);
-	}
-	*ret = rows;
-	*ret_n = n;
+	*ret = c.rows;
+	*ret_n = c.n;
 	return 0;
 }
 
@@ -398,39 +367,32 @@ int decide_clusters_load(struct db *db, const struct compare_result *cr,
 {
 	_cleanup_free_ struct cluster_row *rows_b = NULL, *rows_h = NULL;
 	_cleanup_free_ struct decide_metric *m = NULL;
-	_cleanup_free_ char *ids_b = NULL, *ids_h = NULL, *sql = NULL;
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	size_t n_b = 0, n_h = 0;
-	sqlite3 *h;
+	_cleanup_free_ int64_t *ids = NULL;
+	size_t n_b = 0, n_h = 0, n_ids;
 	bool reboot = false;
-	int rc, r;
+	int r;
 
 	if (!db || !cr || !d || (cr->base.n_runs && !cr->base.run_ids) ||
 	    (cr->head.n_runs && !cr->head.run_ids))
 		return -EINVAL;
-	h = db_sqlite(db);
-	ids_b = compare_side_id_list(&cr->base);
-	ids_h = compare_side_id_list(&cr->head);
-	if (!ids_b || !ids_h)
+	/* the runs of both sides */
+	n_ids = cr->base.n_runs + cr->head.n_runs;
+	ids = malloc((n_ids ? n_ids : 1) * sizeof(*ids));
+	if (!ids)
 		return -ENOMEM;
-	sql = strprintf("SELECT EXISTS (SELECT 1 FROM actions a JOIN cycles c ON "
-			"c.id = a.cycle_id WHERE a.verb = 'reboot' AND "
-			"(c.run_id IN %s OR c.run_id IN %s))",
-			ids_b, ids_h);
-	if (!sql)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
-		return sql_errno(rc);
-	reboot = sqlite3_column_int(st, 0) != 0;
-
-	r = cluster_rows_load(h, cr, &cr->base, &rows_b, &n_b);
+	if (cr->base.n_runs)
+		memcpy(ids, cr->base.run_ids, cr->base.n_runs * sizeof(*ids));
+	if (cr->head.n_runs)
+		memcpy(ids + cr->base.n_runs, cr->head.run_ids,
+		       cr->head.n_runs * sizeof(*ids));
+	r = db_analysis_reboot_seen(db, ids, n_ids, &reboot);
 	if (r < 0)
 		return r;
-	r = cluster_rows_load(h, cr, &cr->head, &rows_h, &n_h);
+
+	r = cluster_rows_load(db, cr, &cr->base, &rows_b, &n_b);
+	if (r < 0)
+		return r;
+	r = cluster_rows_load(db, cr, &cr->head, &rows_h, &n_h);
 	if (r < 0)
 		return r;
 	/* computed into a copy, so d stays as it was on failure */
@@ -479,9 +441,9 @@ json_t *decide_result_to_json(const struct decide_result *d,
 		json_t *o = json_pack(
 			"{s:s, s:s, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:o, s:o, s:s}",
 			"scenario", m->scenario, "consumer", m->device, "metric",
-			metric_name(m->outcome), "base", "k", (json_int_t)m->k_base, "n",
-			(json_int_t)m->n_base, "head", "k", (json_int_t)m->k_head, "n",
-			(json_int_t)m->n_head, "difference", real_or_null(m->diff),
+			compare_rate_name(m->outcome), "base", "k", (json_int_t)m->k_base,
+			"n", (json_int_t)m->n_base, "head", "k", (json_int_t)m->k_head,
+			"n", (json_int_t)m->n_head, "difference", real_or_null(m->diff),
 			"p_different", real_or_null(m->p_diff), "p_same",
 			real_or_null(m->p_same), "decision",
 			decide_state_to_string(m->state));
@@ -512,144 +474,4 @@ json_t *decide_result_to_json(const struct decide_result *d,
 		d->clusters_known ? json_boolean(d->reboot) : json_null(),
 		"independence_assumed", json_true(), "metrics", metrics);
 	return j;
-}
-
-static void fmt_p(char *buf, size_t size, double p)
-{
-	if (isnan(p))
-		snprintf(buf, size, "-");
-	else if (p < 1e-300)
-		snprintf(buf, size, "<1e-300");
-	else if (p < 1e-3)
-		snprintf(buf, size, "%.1e", p);
-	else
-		snprintf(buf, size, "%.4f", p);
-}
-
-static void fmt_rate(char *buf, size_t size, uint64_t k, uint64_t n)
-{
-	if (n == 0)
-		snprintf(buf, size, "-");
-	else
-		snprintf(buf, size, "%llu/%llu %.1f%%", (unsigned long long)k,
-			 (unsigned long long)n, 100.0 * (double)k / (double)n);
-}
-
-static void fmt_deff(char *buf, size_t size, size_t clusters, double deff)
-{
-	if (isnan(deff))
-		snprintf(buf, size, "%zu boot%s", clusters, clusters == 1 ? "" : "s");
-	else
-		snprintf(buf, size, "%zu boots deff %.2f", clusters, deff);
-}
-
-/* The boots of one consumer (its any_failure metric, else its first): one line. */
-static void print_clusters(FILE *f, const struct decide_result *d, size_t from,
-			   double *deff_max, size_t *min_clusters)
-{
-	const struct decide_metric *m = &d->metrics[from];
-	char cb[40], ch[40];
-
-	for (size_t i = from; i < d->n_metrics && d->metrics[i].scenario == m->scenario &&
-			      d->metrics[i].device == m->device;
-	     i++)
-		if (d->metrics[i].outcome < 0)
-			m = &d->metrics[i];
-	fmt_deff(cb, sizeof(cb), m->clusters_base, m->deff_base);
-	fmt_deff(ch, sizeof(ch), m->clusters_head, m->deff_head);
-	fprintf(f, "  boots (clusters), %s: base %s, head %s\n", metric_name(m->outcome),
-		cb, ch);
-	if (!isnan(m->deff_base) && !(m->deff_base <= *deff_max))
-		*deff_max = m->deff_base;
-	if (!isnan(m->deff_head) && !(m->deff_head <= *deff_max))
-		*deff_max = m->deff_head;
-	if (!isnan(m->deff_base) && m->clusters_base < *min_clusters)
-		*min_clusters = m->clusters_base;
-	if (!isnan(m->deff_head) && m->clusters_head < *min_clusters)
-		*min_clusters = m->clusters_head;
-}
-
-void decide_print(FILE *f, const struct decide_result *d, const struct compare_result *cr)
-{
-	double deff_max = NAN;
-	size_t min_clusters = SIZE_MAX;
-
-	fprintf(f, "base: %s (%s)\nhead: %s (%s)\n", cr->base.selector,
-		cr->base.description ? cr->base.description : "-", cr->head.selector,
-		cr->head.description ? cr->head.description : "-");
-	fprintf(f,
-		"look %u of %u: alpha %g overall, %.3g per look (Bonferroni over the %u planned look%s, conservative)\n"
-		"different: Fisher exact two-sided p <= %.3g; same: TOST |head - base| < %g (absolute), p <= %.3g\n",
-		d->look, d->looks, d->alpha, d->alpha_look, d->looks,
-		d->looks == 1 ? "" : "s", d->alpha_look, d->margin, d->alpha_look);
-	for (size_t i = 0; i < d->n_metrics; i++) {
-		const struct decide_metric *m = &d->metrics[i];
-		char rb[48], rh[48], pd[16], ps[16], diff[16];
-
-		if (i == 0 || m->scenario != d->metrics[i - 1].scenario ||
-		    m->device != d->metrics[i - 1].device) {
-			fprintf(f, "\nscenario %s, consumer %s\n", m->scenario,
-				m->device);
-			fprintf(f, "  %-18s  %-16s  %-16s  %-8s  %-9s  %-9s  %s\n",
-				"metric", "base", "head", "diff", "p(diff)", "p(same)",
-				"decision");
-		}
-		fmt_rate(rb, sizeof(rb), m->k_base, m->n_base);
-		fmt_rate(rh, sizeof(rh), m->k_head, m->n_head);
-		fmt_p(pd, sizeof(pd), m->p_diff);
-		fmt_p(ps, sizeof(ps), m->p_same);
-		if (isnan(m->diff))
-			snprintf(diff, sizeof(diff), "-");
-		else
-			snprintf(diff, sizeof(diff), "%+.1f%%", 100 * m->diff);
-		fprintf(f, "  %-18s  %-16s  %-16s  %-8s  %-9s  %-9s  %s\n",
-			metric_name(m->outcome), rb, rh, diff, pd, ps,
-			m->state == DECIDE_DIFFERENT ? "DIFFERENT"
-			: m->state == DECIDE_SAME    ? "SAME"
-						     : "UNDECIDED");
-		if (d->clusters_known &&
-		    (i + 1 == d->n_metrics || d->metrics[i + 1].scenario != m->scenario ||
-		     d->metrics[i + 1].device != m->device)) {
-			size_t from = i;
-
-			while (from > 0 && d->metrics[from - 1].scenario == m->scenario &&
-			       d->metrics[from - 1].device == m->device)
-				from--;
-			print_clusters(f, d, from, &deff_max, &min_clusters);
-		}
-	}
-	fprintf(f, "\ncycles are treated as independent trials");
-	if (!d->clusters_known)
-		fprintf(f, "; clustering by boot was not measured.\n");
-	else if (d->reboot)
-		fprintf(f,
-			", although each boot is a cluster: the scenario\nreboots, so a cycle's outcome is what its boot shows, and boot-to-boot variation is\npart of the rate.\n");
-	else
-		fprintf(f,
-			", although cycles of one boot share its kernel\nstate (a boot is a cluster).\n");
-	if (d->clusters_known) {
-		if (isnan(deff_max))
-			fprintf(f,
-				"design effect: not estimable (fewer than 2 boots per side, or a rate of 0 or 100%%).\n");
-		else
-			fprintf(f,
-				"design effect (between-boot variance / binomial variance): at most %.2f%s%s\n",
-				deff_max,
-				min_clusters < DECIDE_FEW_CLUSTERS
-					? " (from fewer than 5 boots: a rough estimate)"
-					: "",
-				deff_max > 1.5
-					? ";\nwell above 1: the p-values are too small, treat the decision with care"
-					: "");
-	}
-	if (d->n_metrics == 0)
-		fprintf(f, "\ndecision: UNDECIDED (no metric to decide)\n");
-	else if (d->decided)
-		fprintf(f,
-			"\ndecision: DECIDED (%zu different, %zu same of %zu metrics)\n",
-			d->n_different, d->n_same, d->n_metrics);
-	else
-		fprintf(f,
-			"\ndecision: UNDECIDED (%zu of %zu metrics undecided; %zu different, %zu same)\n",
-			d->n_undecided, d->n_metrics, d->n_different, d->n_same);
 }

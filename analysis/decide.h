@@ -21,7 +21,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <jansson.h>
 
@@ -29,6 +28,8 @@
 
 #define DECIDE_DEFAULT_ALPHA  0.001
 #define DECIDE_DEFAULT_MARGIN 0.05
+/* Below this many boots per side the design effect is little more than a sign. */
+#define DECIDE_FEW_CLUSTERS 5u
 
 enum decide_state {
 	DECIDE_UNDECIDED,
@@ -84,7 +85,7 @@ int decide_run(const struct compare_result *cr, const struct decide_plan *plan,
 	       struct decide_result **ret);
 /* Fills the cluster fields of d (and d->reboot, d->clusters_known) from the runs of cr in
  * db: a cluster is one boot of one run. Needs cr's run ids (a local compare_run result,
- * -EINVAL otherwise); -ENOMEM, -EIO/-EBUSY from SQLite. d is untouched on failure. */
+ * -EINVAL otherwise); -ENOMEM, or the database's errno (db.h). d is untouched on failure. */
 int decide_clusters_load(struct db *db, const struct compare_result *cr,
 			 struct decide_result *d);
 void decide_result_free(struct decide_result *d);
@@ -99,7 +100,3 @@ double decide_design_effect(const uint64_t *k, const uint64_t *m, size_t n);
 /* The result as JSON (NULL on allocation failure); cr supplies the side descriptions. */
 json_t *decide_result_to_json(const struct decide_result *d,
 			      const struct compare_result *cr);
-/* Text table per scenario and consumer, the alpha-spending rule, the caveats, the
- * decision. Write errors are left in f's error indicator. */
-void decide_print(FILE *f, const struct decide_result *d,
-		  const struct compare_result *cr);

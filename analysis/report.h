@@ -10,7 +10,6 @@
 #pragma once
 
 #include <stdbool.h>
-#include <stdio.h>
 
 #include <jansson.h>
 
@@ -38,6 +37,3 @@ void report_done(struct report *rep);
  * "note", "event": {"class", "source", "device", "message", "detail"} or null}]. NULL on
  * allocation failure. */
 json_t *report_to_json(const struct report *rep);
-
-/* The report as text or markdown. */
-void report_print(FILE *f, const struct report *rep, bool markdown);

@@ -42,6 +42,7 @@
 #include "log.h"
 #include "macro.h"
 #include "pstore.h"
+#include "render.h"
 #include "report.h"
 #include "runner.h"
 #include "util.h"
@@ -303,7 +304,7 @@ static int verb_run(int argc, char **argv)
 			if (arg_json)
 				print_json(sum);
 			else
-				compare_print_run_summary(stdout, sum);
+				render_run_summary(stdout, sum);
 			json_decref(sum);
 		}
 	}
@@ -570,7 +571,7 @@ static int verb_list(int argc, char **argv)
 	if (arg_json)
 		print_json(j);
 	else
-		compare_print_list(stdout, what, j);
+		render_list(stdout, what, j);
 	json_decref(j);
 	db_close(db);
 	return 0;
@@ -694,7 +695,7 @@ static int write_junit(const char *path, const struct compare_result *res)
 	int r;
 
 	if (streq(path, "-")) {
-		compare_print_junit(stdout, res);
+		render_compare_junit(stdout, res);
 		return fflush(stdout) == 0 && !ferror(stdout)
 			       ? 0
 			       : log_error_errno(errno,
@@ -718,7 +719,7 @@ static int write_junit(const char *path, const struct compare_result *res)
 			return r;
 		}
 	}
-	compare_print_junit(f, res);
+	render_compare_junit(f, res);
 	r = ferror(f) ? -EIO : 0;
 	if (fclose(f) != 0 && r == 0)
 		r = negative_errno();
@@ -846,7 +847,7 @@ static int verb_compare(int argc, char **argv)
 		}
 		print_json(j);
 	} else if (!junit || !streq(junit, "-"))
-		compare_print(stdout, res, arg_markdown);
+		render_compare(stdout, res, arg_markdown);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		log_error_errno(errno, "Failed to write to stdout");
 		r = EXIT_ERROR;
@@ -913,7 +914,7 @@ static int verb_report(int argc, char **argv)
 		print_json(j);
 		json_decref(j);
 	} else
-		report_print(stdout, &rep, arg_markdown);
+		render_report(stdout, &rep, arg_markdown);
 	report_done(&rep);
 	return 0;
 }
@@ -1042,7 +1043,7 @@ static int verb_decide(int argc, char **argv)
 			print_json(j);
 		json_decref(j);
 	} else
-		decide_print(stdout, d, res);
+		render_decide(stdout, d, res);
 	if (r >= 0 && (fflush(stdout) != 0 || ferror(stdout)))
 		r = log_error_errno(errno, "Failed to write to stdout");
 	if (r >= 0)

@@ -407,7 +407,7 @@ static int api_db_error(struct api_reply *rep, struct db *db, int r, const char 
 {
 	if (r == -ENOENT)
 		return api_error(rep, MHD_HTTP_NOT_FOUND, "not found", "%s", what);
-	log_error_errno(r, "API: %s failed: %s", what, db ? db_query_errmsg(db) : "");
+	log_error_errno(r, "API: %s failed: %s", what, db ? db_errmsg(db) : "");
 	if (r == -EBUSY)
 		return api_error(rep, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy",
 				 "%s: %s", what, strerror(-r));

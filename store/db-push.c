@@ -2,7 +2,7 @@
 /*
  * The push thread's queries (db-push.h): which runs have something to spool, the cycles
  * of a run from a seq on, and the push_runs record of what was spooled. Failures go
- * through db.c's error channel (db-private.h); nothing here logs.
+ * through db.c's error channel (db-internal.h); nothing here logs.
  */
 
 #include <errno.h>
@@ -11,23 +11,9 @@
 
 #include <sqlite3.h>
 
-#include "db-private.h"
+#include "db-internal.h"
 #include "db-push.h"
 #include "macro.h"
-
-/* TODO(store-internal): use the shared one */
-static inline void db_push_finalizep(sqlite3_stmt **s)
-{
-	sqlite3_finalize(*s); /* accepts NULL */
-}
-#define _cleanup_push_stmt_ _cleanup_(db_push_finalizep)
-
-static int db_push_prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
-{
-	int rc = sqlite3_prepare_v2(db_sqlite(db), sql, -1, ret, NULL);
-
-	return rc == SQLITE_OK ? 0 : db_sqlerr(db, rc);
-}
 
 /* 1 with a row, 0 when done, negative errno on failure. */
 static int db_push_step(struct db *db, sqlite3_stmt *s)
@@ -57,14 +43,14 @@ static int db_push_grow(void **array, size_t *cap, size_t n, size_t size)
 
 int db_push_runs_changed(struct db *db, struct db_push_run **ret, size_t *ret_n)
 {
-	_cleanup_push_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	_cleanup_free_ struct db_push_run *runs = NULL;
 	size_t n = 0, cap = 0;
 	int r;
 
 	/* max(seq) comes from the (run_id, seq) index: no count over a long run's cycles
 	 * every second. */
-	r = db_push_prepare(
+	r = db_prepare(
 		db,
 		"SELECT r.id, r.uuid, r.status, p.run_id IS NOT NULL, p.next_seq, "
 		"p.spooled_at, (SELECT max(seq) FROM cycles c WHERE c.run_id = r.id) "
@@ -107,15 +93,15 @@ int db_push_runs_changed(struct db *db, struct db_push_run **ret, size_t *ret_n)
 int db_push_cycle_seqs(struct db *db, int64_t run_id, int64_t from_seq,
 		       int64_t **ret_seqs, size_t *ret_n)
 {
-	_cleanup_push_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	_cleanup_free_ int64_t *seqs = NULL;
 	size_t n = 0, cap = 0;
 	int r;
 
-	r = db_push_prepare(db,
-			    "SELECT seq FROM cycles WHERE run_id = ?1 AND seq >= ?2 "
-			    "ORDER BY seq",
-			    &s);
+	r = db_prepare(db,
+		       "SELECT seq FROM cycles WHERE run_id = ?1 AND seq >= ?2 "
+		       "ORDER BY seq",
+		       &s);
 	if (r < 0)
 		return r;
 	if (sqlite3_bind_int64(s, 1, run_id) != SQLITE_OK ||
@@ -136,15 +122,15 @@ int db_push_cycle_seqs(struct db *db, int64_t run_id, int64_t from_seq,
 int db_push_run_spooled(struct db *db, int64_t run_id, int64_t next_seq,
 			const char *status, int64_t spooled_at)
 {
-	_cleanup_push_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
 	if (next_seq < 0 || !status)
 		return db_fail(db, -EINVAL, "push_runs: bad next_seq or status");
-	r = db_push_prepare(db,
-			    "INSERT OR REPLACE INTO push_runs (run_id, next_seq, status, "
-			    "spooled_at) VALUES (?1, ?2, ?3, ?4)",
-			    &s);
+	r = db_prepare(db,
+		       "INSERT OR REPLACE INTO push_runs (run_id, next_seq, status, "
+		       "spooled_at) VALUES (?1, ?2, ?3, ?4)",
+		       &s);
 	if (r < 0)
 		return r;
 	if (sqlite3_bind_int64(s, 1, run_id) != SQLITE_OK ||

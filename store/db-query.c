@@ -2,8 +2,9 @@
 /*
  * The API's read-only queries (db-query.h). Each is one or two SQL statements over the
  * tables of schema/001-initial.sql whose rows become JSON objects column by column;
- * aggregation happens in SQLite, not here. SQLite errors become negative errnos at this
- * boundary and nothing logs.
+ * aggregation happens in SQLite, not here. It also holds the shaping of rows into JSON
+ * that every JSON query of store/ uses (db-internal.h). SQLite errors become negative
+ * errnos at this boundary, their messages go to db_errmsg(), and nothing logs.
  */
 
 #include <errno.h>
@@ -13,72 +14,24 @@
 
 #include <sqlite3.h>
 
+#include "db-internal.h"
 #include "db-query.h"
 #include "macro.h"
 #include "model.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
-#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
-#define _cleanup_json_ _cleanup_(json_decrefp)
+/* ---- JSON rows, for every query of store/ that answers in JSON ------------------------ */
 
-static int dbq_errno(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_NOMEM: return -ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return -EBUSY;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB: return -EBADMSG;
-	default: return -EIO;
-	}
-}
-
-const char *db_query_errmsg(struct db *db)
-{
-	return sqlite3_errmsg(db_sqlite(db));
-}
-
-static int dbq_prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
-{
-	int rc = sqlite3_prepare_v2(db_sqlite(db), sql, -1, ret, NULL);
-
-	return rc == SQLITE_OK ? 0 : dbq_errno(rc);
-}
-
-/* 1 for a row, 0 when done, negative errno on failure. */
-static int dbq_step(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : dbq_errno(rc);
-}
-
-static int dbq_bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	int rc = v ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT)
-		   : sqlite3_bind_null(s, i);
-
-	return rc == SQLITE_OK ? 0 : dbq_errno(rc);
-}
-
-static int dbq_bind_int(sqlite3_stmt *s, int i, int64_t v)
-{
-	int rc = sqlite3_bind_int64(s, i, v);
-
-	return rc == SQLITE_OK ? 0 : dbq_errno(rc);
-}
-
-/* A JSON string of text that may hold invalid UTF-8 (kernel messages can): bytes above
- * 0x7f become '?' when jansson refuses the text. */
-static json_t *dbq_string(const char *t)
+json_t *db_json_string(const char *t)
 {
 	_cleanup_free_ char *clean = NULL;
-	json_t *v = json_string(t);
+	json_t *v;
 
+	if (!t)
+		return NULL;
+	v = json_string(t);
 	if (v)
 		return v;
+	/* Only invalid UTF-8 makes json_string() fail for non-NULL text. */
 	clean = strdup(t);
 	if (!clean)
 		return NULL;
@@ -88,19 +41,17 @@ static json_t *dbq_string(const char *t)
 	return json_string(clean);
 }
 
-static json_t *dbq_column(sqlite3_stmt *s, int i)
+json_t *db_json_column(sqlite3_stmt *s, int i)
 {
 	switch (sqlite3_column_type(s, i)) {
 	case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(s, i));
 	case SQLITE_FLOAT: return json_real(sqlite3_column_double(s, i));
-	case SQLITE_TEXT: return dbq_string((const char *)sqlite3_column_text(s, i));
+	case SQLITE_TEXT: return db_json_string(col_text(s, i));
 	default: return json_null();
 	}
 }
 
-/* The columns from first on as a JSON object; a column named "a.b" goes into the nested
- * object "a" as "b". */
-static int dbq_row(sqlite3_stmt *s, int first, json_t **ret)
+int db_json_row(sqlite3_stmt *s, int first, json_t **ret)
 {
 	_cleanup_json_ json_t *o = json_object();
 	int n = sqlite3_column_count(s);
@@ -109,7 +60,7 @@ static int dbq_row(sqlite3_stmt *s, int first, json_t **ret)
 		return -ENOMEM;
 	for (int i = first; i < n; i++) {
 		const char *name = sqlite3_column_name(s, i), *dot;
-		json_t *target = o, *v;
+		json_t *target = o;
 
 		if (!name)
 			return -ENOMEM;
@@ -127,68 +78,101 @@ static int dbq_row(sqlite3_stmt *s, int first, json_t **ret)
 			}
 			name = dot + 1;
 		}
-		v = dbq_column(s, i);
-		if (json_object_set_new(target, name, v) < 0)
+		/* set_new takes (and on failure frees) the value; NULL fails */
+		if (json_object_set_new(target, name, db_json_column(s, i)) < 0)
 			return -ENOMEM;
 	}
 	*ret = TAKE_PTR(o);
 	return 0;
 }
 
-/* Every row of s (columns from first on) appended to arr. */
-static int dbq_rows(sqlite3_stmt *s, int first, json_t *arr)
+json_t *db_json_outcome_counts(void)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; o && i < _OUTCOME_MAX; i++)
+		if (json_object_set_new(o, outcome_to_string(i), json_integer(0)) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+int db_json_add(json_t *obj, const char *key, int64_t n)
+{
+	json_t *v = key ? json_object_get(obj, key) : NULL;
+
+	if (!v)
+		return -EBADMSG;
+	return json_integer_set(v, json_integer_value(v) + n) < 0 ? -ENOMEM : 0;
+}
+
+int db_json_rows(struct db *db, sqlite3_stmt *s, int first, json_t *arr)
 {
 	int r;
 
-	while ((r = dbq_step(s)) > 0) {
+	while ((r = db_step_row(db, s)) > 0) {
 		json_t *o;
 
-		r = dbq_row(s, first, &o);
+		r = db_json_row(s, first, &o);
 		if (r < 0)
-			return r;
+			return db_fail(db, r, "out of memory");
 		if (json_array_append_new(arr, o) < 0)
-			return -ENOMEM;
+			return db_fail(db, -ENOMEM, "out of memory");
 	}
 	return r;
+}
+
+/* ---- the API's queries --------------------------------------------------------------- */
+
+/* Binds text or NULL: 0 or the mapped errno with SQLite's message recorded. */
+static int dbq_bind_text(struct db *db, sqlite3_stmt *s, int i, const char *v)
+{
+	return bind_text(s, i, v) == SQLITE_OK ? 0 : db_sqlerr_last(db);
+}
+
+static int dbq_bind_int(struct db *db, sqlite3_stmt *s, int i, int64_t v)
+{
+	return bind_int(s, i, v) == SQLITE_OK ? 0 : db_sqlerr_last(db);
 }
 
 static int dbq_run_id(struct db *db, const char *uuid, int64_t *ret_id,
 		      json_t **ret_sweep_var)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	int r;
 
-	r = dbq_prepare(db, "SELECT id, sweep_var FROM runs WHERE uuid = ?1", &s);
+	r = db_prepare(db, "SELECT id, sweep_var FROM runs WHERE uuid = ?1", &s);
 	if (r < 0)
 		return r;
-	r = dbq_bind_text(s, 1, uuid);
+	r = dbq_bind_text(db, s, 1, uuid);
 	if (r < 0)
 		return r;
-	r = dbq_step(s);
+	r = db_step_row(db, s);
 	if (r < 0)
 		return r;
 	if (r == 0)
-		return -ENOENT;
+		return db_fail(db, -ENOENT, "no run %s", uuid);
 	if (ret_sweep_var) {
-		json_t *v = dbq_column(s, 1);
+		json_t *v = db_json_column(s, 1);
 
 		if (!v)
-			return -ENOMEM;
+			return db_fail(db, -ENOMEM, "out of memory");
 		*ret_sweep_var = v;
 	}
-	*ret_id = sqlite3_column_int64(s, 0);
+	*ret_id = col_int(s, 0);
 	return 0;
 }
 
 int db_query_targets(struct db *db, json_t **ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	_cleanup_json_ json_t *arr = json_array();
 	int r;
 
 	if (!arr)
-		return -ENOMEM;
-	r = dbq_prepare(
+		return db_fail(db, -ENOMEM, "out of memory");
+	r = db_prepare(
 		db,
 		"SELECT t.id, t.name, t.kind, COUNT(r.id) AS runs, "
 		"(SELECT COUNT(*) FROM cycles c JOIN runs r2 ON r2.id = c.run_id "
@@ -198,7 +182,7 @@ int db_query_targets(struct db *db, json_t **ret)
 		&s);
 	if (r < 0)
 		return r;
-	r = dbq_rows(s, 0, arr);
+	r = db_json_rows(db, s, 0, arr);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(arr);
@@ -208,12 +192,12 @@ int db_query_targets(struct db *db, json_t **ret)
 int db_query_run_count(struct db *db, const struct db_run_filter *f, int64_t *ret)
 {
 	static const struct db_run_filter all = {};
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	int r;
 
 	if (!f)
 		f = &all;
-	r = dbq_prepare(
+	r = db_prepare(
 		db,
 		"SELECT COUNT(*) FROM runs r JOIN targets t ON t.id = r.target_id "
 		"JOIN kernels k ON k.id = r.kernel_id "
@@ -222,57 +206,56 @@ int db_query_run_count(struct db *db, const struct db_run_filter *f, int64_t *re
 		&s);
 	if (r < 0)
 		return r;
-	if ((r = dbq_bind_text(s, 1, f->target)) < 0 ||
-	    (r = dbq_bind_text(s, 2, f->kernel_label)) < 0 ||
-	    (r = dbq_bind_text(s, 3, f->campaign)) < 0)
+	if ((r = dbq_bind_text(db, s, 1, f->target)) < 0 ||
+	    (r = dbq_bind_text(db, s, 2, f->kernel_label)) < 0 ||
+	    (r = dbq_bind_text(db, s, 3, f->campaign)) < 0)
 		return r;
-	r = dbq_step(s);
+	r = db_step_row(db, s);
 	if (r < 0)
 		return r;
 	if (r == 0)
-		return -EIO;
-	*ret = sqlite3_column_int64(s, 0);
+		return db_fail(db, -EIO, "COUNT(*) returned no row");
+	*ret = col_int(s, 0);
 	return 0;
 }
 
 /* Binds the optional sweep filter of db_query_run_cycles(): NULL matches every cycle. */
-static int dbq_bind_sweep(sqlite3_stmt *s, int i, const int64_t *sweep_us)
+static int dbq_bind_sweep(struct db *db, sqlite3_stmt *s, int i, const int64_t *sweep_us)
 {
-	int rc;
-
 	if (sweep_us)
-		return dbq_bind_int(s, i, *sweep_us);
-	rc = sqlite3_bind_null(s, i);
-	return rc == SQLITE_OK ? 0 : dbq_errno(rc);
+		return dbq_bind_int(db, s, i, *sweep_us);
+	return sqlite3_bind_null(s, i) == SQLITE_OK ? 0 : db_sqlerr_last(db);
 }
 
 int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us,
 			int64_t limit, int64_t offset, json_t **ret, int64_t *ret_total)
 {
-	_cleanup_stmt_ sqlite3_stmt *cs = NULL, *os = NULL, *ns = NULL;
+	_cleanup_finalize_ sqlite3_stmt *cs = NULL, *os = NULL, *ns = NULL;
 	_cleanup_json_ json_t *arr = json_array();
 	int64_t run_id, total;
 	size_t i = 0;
 	int r;
 
 	if (!arr)
-		return -ENOMEM;
+		return db_fail(db, -ENOMEM, "out of memory");
 	if (limit <= 0 || offset < 0)
-		return -EINVAL;
+		return db_fail(db, -EINVAL, "invalid page (limit %lld, offset %lld)",
+			       (long long)limit, (long long)offset);
 	r = dbq_run_id(db, uuid, &run_id, NULL);
 	if (r < 0)
 		return r;
 
-	r = dbq_prepare(db,
-			"SELECT COUNT(*) FROM cycles WHERE run_id = ?1 AND "
-			"(?2 IS NULL OR sweep_value = ?2)",
-			&ns);
-	if (r < 0 || (r = dbq_bind_int(ns, 1, run_id)) < 0 ||
-	    (r = dbq_bind_sweep(ns, 2, sweep_us)) < 0 || (r = dbq_step(ns)) < 0)
+	r = db_prepare(db,
+		       "SELECT COUNT(*) FROM cycles WHERE run_id = ?1 AND "
+		       "(?2 IS NULL OR sweep_value = ?2)",
+		       &ns);
+	if (r < 0 || (r = dbq_bind_int(db, ns, 1, run_id)) < 0 ||
+	    (r = dbq_bind_sweep(db, ns, 2, sweep_us)) < 0 ||
+	    (r = db_step_row(db, ns)) < 0)
 		return r;
-	total = sqlite3_column_int64(ns, 0);
+	total = col_int(ns, 0);
 
-	r = dbq_prepare(
+	r = db_prepare(
 		db,
 		"SELECT c.id, c.seq, c.boot, c.sweep_value, c.outcome, c.deferrals, "
 		"c.note, c.start_ns, c.end_ns, c.end_ns - c.start_ns AS duration_ns, "
@@ -283,24 +266,24 @@ int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us
 		"?4) "
 		"ORDER BY c.seq LIMIT ?2 OFFSET ?3",
 		&cs);
-	if (r < 0 || (r = dbq_bind_int(cs, 1, run_id)) < 0 ||
-	    (r = dbq_bind_int(cs, 2, limit)) < 0 ||
-	    (r = dbq_bind_int(cs, 3, offset)) < 0 ||
-	    (r = dbq_bind_sweep(cs, 4, sweep_us)) < 0)
+	if (r < 0 || (r = dbq_bind_int(db, cs, 1, run_id)) < 0 ||
+	    (r = dbq_bind_int(db, cs, 2, limit)) < 0 ||
+	    (r = dbq_bind_int(db, cs, 3, offset)) < 0 ||
+	    (r = dbq_bind_sweep(db, cs, 4, sweep_us)) < 0)
 		return r;
-	r = dbq_rows(cs, 0, arr);
+	r = db_json_rows(db, cs, 0, arr);
 	if (r < 0)
 		return r;
 	for (size_t j = 0; j < json_array_size(arr); j++) {
 		json_t *c = json_array_get(arr, j);
 
 		if (json_object_set_new(c, "consumers", json_array()) < 0)
-			return -ENOMEM;
+			return db_fail(db, -ENOMEM, "out of memory");
 	}
 
 	/* The consumers of the same page, in the same seq order: a merge walk attaches
 	 * them. */
-	r = dbq_prepare(
+	r = db_prepare(
 		db,
 		"SELECT c.seq, o.device, o.outcome, o.driver, o.iommu_group, "
 		"o.domain_type, o.time_to_bound_ns, o.deferrals, o.deferred_reason "
@@ -309,13 +292,13 @@ int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us
 		"run_id = ?1 AND (?4 IS NULL OR sweep_value = ?4) ORDER BY seq LIMIT ?2 "
 		"OFFSET ?3) ORDER BY c.seq, o.device",
 		&os);
-	if (r < 0 || (r = dbq_bind_int(os, 1, run_id)) < 0 ||
-	    (r = dbq_bind_int(os, 2, limit)) < 0 ||
-	    (r = dbq_bind_int(os, 3, offset)) < 0 ||
-	    (r = dbq_bind_sweep(os, 4, sweep_us)) < 0)
+	if (r < 0 || (r = dbq_bind_int(db, os, 1, run_id)) < 0 ||
+	    (r = dbq_bind_int(db, os, 2, limit)) < 0 ||
+	    (r = dbq_bind_int(db, os, 3, offset)) < 0 ||
+	    (r = dbq_bind_sweep(db, os, 4, sweep_us)) < 0)
 		return r;
-	while ((r = dbq_step(os)) > 0) {
-		int64_t seq = sqlite3_column_int64(os, 0);
+	while ((r = db_step_row(db, os)) > 0) {
+		int64_t seq = col_int(os, 0);
 		json_t *o, *c;
 
 		while (i < json_array_size(arr) &&
@@ -325,11 +308,11 @@ int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us
 		c = json_array_get(arr, i);
 		if (!c)
 			break; /* cannot happen: both statements read one snapshot */
-		r = dbq_row(os, 1, &o);
+		r = db_json_row(os, 1, &o);
 		if (r < 0)
-			return r;
+			return db_fail(db, r, "out of memory");
 		if (json_array_append_new(json_object_get(c, "consumers"), o) < 0)
-			return -ENOMEM;
+			return db_fail(db, -ENOMEM, "out of memory");
 	}
 	if (r < 0)
 		return r;
@@ -342,93 +325,74 @@ int db_query_run_cycles(struct db *db, const char *uuid, const int64_t *sweep_us
 int db_query_cycle_locate(struct db *db, int64_t cycle_id, int64_t *ret_run_id,
 			  char ret_uuid[37], int64_t *ret_seq)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	const char *uuid;
 	int r;
 
-	r = dbq_prepare(db,
-			"SELECT c.run_id, c.seq, r.uuid FROM cycles c JOIN runs r ON "
-			"r.id = c.run_id WHERE c.id = ?1",
-			&s);
-	if (r < 0 || (r = dbq_bind_int(s, 1, cycle_id)) < 0 || (r = dbq_step(s)) < 0)
+	r = db_prepare(db,
+		       "SELECT c.run_id, c.seq, r.uuid FROM cycles c JOIN runs r ON "
+		       "r.id = c.run_id WHERE c.id = ?1",
+		       &s);
+	if (r < 0 || (r = dbq_bind_int(db, s, 1, cycle_id)) < 0 ||
+	    (r = db_step_row(db, s)) < 0)
 		return r;
 	if (r == 0)
-		return -ENOENT;
-	uuid = (const char *)sqlite3_column_text(s, 2);
+		return db_fail(db, -ENOENT, "no cycle %lld", (long long)cycle_id);
+	uuid = col_text(s, 2);
 	if (!uuid || strlen(uuid) != 36)
-		return -EBADMSG;
+		return db_fail(db, -EBADMSG, "run of cycle %lld has a malformed UUID",
+			       (long long)cycle_id);
 	memcpy(ret_uuid, uuid, 37);
-	*ret_run_id = sqlite3_column_int64(s, 0);
-	*ret_seq = sqlite3_column_int64(s, 1);
+	*ret_run_id = col_int(s, 0);
+	*ret_seq = col_int(s, 1);
 	return 0;
-}
-
-static json_t *dbq_outcome_counts(void)
-{
-	json_t *o = json_object();
-
-	for (int i = 0; o && i < _OUTCOME_MAX; i++)
-		if (json_object_set_new(o, outcome_to_string(i), json_integer(0)) < 0) {
-			json_decref(o);
-			return NULL;
-		}
-	return o;
 }
 
 static json_t *dbq_bucket_new(int64_t sweep)
 {
 	return json_pack("{s:I, s:I, s:I, s:o}", "sweep_us", (json_int_t)sweep, "n",
 			 (json_int_t)0, "failures", (json_int_t)0, "outcomes",
-			 dbq_outcome_counts());
-}
-
-static int dbq_add(json_t *obj, const char *key, int64_t n)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!v)
-		return -EBADMSG;
-	return json_integer_set(v, json_integer_value(v) + n) < 0 ? -ENOMEM : 0;
+			 db_json_outcome_counts());
 }
 
 int db_query_run_sweep(struct db *db, const char *uuid, json_t **ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	_cleanup_json_ json_t *out = NULL, *consumers = json_array(), *sweep_var = NULL;
 	json_t *consumer = NULL, *bucket = NULL;
 	int64_t run_id;
 	int r;
 
 	if (!consumers)
-		return -ENOMEM;
+		return db_fail(db, -ENOMEM, "out of memory");
 	r = dbq_run_id(db, uuid, &run_id, &sweep_var);
 	if (r < 0)
 		return r;
-	r = dbq_prepare(
+	r = db_prepare(
 		db,
 		/* counts kept at ingest (schema 004): no scan of the run's cycles */
 		"SELECT device, sweep_value, outcome, n FROM agg_outcomes "
 		"WHERE run_id = ?1 AND swept = 1 AND n > 0 "
 		"ORDER BY device, sweep_value, outcome",
 		&s);
-	if (r < 0 || (r = dbq_bind_int(s, 1, run_id)) < 0)
+	if (r < 0 || (r = dbq_bind_int(db, s, 1, run_id)) < 0)
 		return r;
-	while ((r = dbq_step(s)) > 0) {
-		const char *device = (const char *)sqlite3_column_text(s, 0);
-		const char *outcome = (const char *)sqlite3_column_text(s, 2);
-		int64_t sweep = sqlite3_column_int64(s, 1),
-			n = sqlite3_column_int64(s, 3);
+	while ((r = db_step_row(db, s)) > 0) {
+		const char *device = col_text(s, 0);
+		const char *outcome = col_text(s, 2);
+		int64_t sweep = col_int(s, 1), n = col_int(s, 3);
 		int o = outcome ? outcome_from_string(outcome) : -EINVAL;
 
 		if (!device || o < 0)
-			return -EBADMSG;
+			return db_fail(db, -EBADMSG, "malformed outcome count of run %s",
+				       uuid);
 		if (!consumer ||
 		    !streq(json_string_value(json_object_get(consumer, "device")),
 			   device)) {
-			consumer = json_pack("{s:o, s:[]}", "device", dbq_string(device),
-					     "buckets");
+			consumer = json_pack("{s:o, s:[]}", "device",
+					     db_json_string(device), "buckets");
 			if (json_array_append_new(consumers, consumer) < 0)
-				return -ENOMEM;
+				return db_fail(db, -ENOMEM, "out of memory");
 			bucket = NULL;
 		}
 		if (!bucket ||
@@ -436,35 +400,36 @@ int db_query_run_sweep(struct db *db, const char *uuid, json_t **ret)
 			bucket = dbq_bucket_new(sweep);
 			if (json_array_append_new(json_object_get(consumer, "buckets"),
 						  bucket) < 0)
-				return -ENOMEM;
+				return db_fail(db, -ENOMEM, "out of memory");
 		}
-		if ((r = dbq_add(bucket, "n", n)) < 0 ||
+		if ((r = db_json_add(bucket, "n", n)) < 0 ||
 		    (o > OUTCOME_DEFERRED_OK &&
-		     (r = dbq_add(bucket, "failures", n)) < 0) ||
-		    (r = dbq_add(json_object_get(bucket, "outcomes"), outcome, n)) < 0)
-			return r;
+		     (r = db_json_add(bucket, "failures", n)) < 0) ||
+		    (r = db_json_add(json_object_get(bucket, "outcomes"), outcome, n)) <
+			    0)
+			return db_fail(db, r, "cannot count outcome '%s'", outcome);
 	}
 	if (r < 0)
 		return r;
 	out = json_pack("{s:s, s:O, s:O}", "run", uuid, "sweep_var", sweep_var,
 			"consumers", consumers);
 	if (!out)
-		return -ENOMEM;
+		return db_fail(db, -ENOMEM, "out of memory");
 	*ret = TAKE_PTR(out);
 	return 0;
 }
 
 int db_query_trend(struct db *db, const struct db_trend_filter *f, json_t **ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	_cleanup_json_ json_t *arr = json_array();
 	int r;
 
 	if (!arr)
-		return -ENOMEM;
+		return db_fail(db, -ENOMEM, "out of memory");
 	if (f->outcome >= _OUTCOME_MAX || f->outcome < -1)
-		return -EINVAL;
-	r = dbq_prepare(
+		return db_fail(db, -EINVAL, "invalid outcome %d", f->outcome);
+	r = db_prepare(
 		db,
 		"SELECT r.uuid AS run, r.started_at, r.campaign, r.scenario, t.name AS "
 		"target, "
@@ -483,23 +448,24 @@ int db_query_trend(struct db *db, const struct db_trend_filter *f, json_t **ret)
 		&s);
 	if (r < 0)
 		return r;
-	if ((r = dbq_bind_text(s, 1, f->target)) < 0 ||
-	    (r = dbq_bind_text(s, 2, f->consumer)) < 0 ||
-	    (r = dbq_bind_text(s, 3, f->kernel_label)) < 0 ||
-	    (r = dbq_bind_text(s, 4, f->campaign)) < 0 ||
-	    (r = dbq_bind_text(
-		     s, 5, f->outcome < 0 ? NULL : outcome_to_string(f->outcome))) < 0 ||
-	    (r = dbq_bind_int(s, 6, f->limit > 0 ? f->limit : -1)) < 0)
+	if ((r = dbq_bind_text(db, s, 1, f->target)) < 0 ||
+	    (r = dbq_bind_text(db, s, 2, f->consumer)) < 0 ||
+	    (r = dbq_bind_text(db, s, 3, f->kernel_label)) < 0 ||
+	    (r = dbq_bind_text(db, s, 4, f->campaign)) < 0 ||
+	    (r = dbq_bind_text(db, s, 5,
+			       f->outcome < 0 ? NULL : outcome_to_string(f->outcome))) <
+		    0 ||
+	    (r = dbq_bind_int(db, s, 6, f->limit > 0 ? f->limit : -1)) < 0)
 		return r;
 	/* Newest first in SQL (for the limit), oldest first in the answer. */
-	while ((r = dbq_step(s)) > 0) {
+	while ((r = db_step_row(db, s)) > 0) {
 		json_t *o;
 
-		r = dbq_row(s, 0, &o);
+		r = db_json_row(s, 0, &o);
 		if (r < 0)
-			return r;
+			return db_fail(db, r, "out of memory");
 		if (json_array_insert_new(arr, 0, o) < 0)
-			return -ENOMEM;
+			return db_fail(db, -ENOMEM, "out of memory");
 	}
 	if (r < 0)
 		return r;

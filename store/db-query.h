@@ -2,11 +2,11 @@
 /*
  * Read-only queries behind the HTTP API that db.h does not have: targets, run counts,
  * a run's cycles page by page, a cycle's location by row id, a run's sweep buckets and
- * outcome-rate trends over runs. They aggregate in SQL through db_sqlite() and shape
+ * outcome-rate trends over runs. They aggregate in SQL and shape
  * their JSON with column aliases ("kernel.label" becomes {"kernel":{"label":...}}), like
  * db_query_runs(). Like the rest of the storage layer this module never logs: functions
- * return 0 or a negative errno (SQLite's codes mapped as in db.h), db_query_errmsg() has
- * SQLite's message of the last failure, and ret_ outputs are untouched on failure.
+ * return 0 or a negative errno (SQLite's codes mapped as in db.h), db_errmsg() has the
+ * message of the last failure, and ret_ outputs are untouched on failure.
  */
 #pragma once
 
@@ -15,9 +15,6 @@
 #include <jansson.h>
 
 #include "db.h"
-
-/* SQLite's message for the last failure on db's connection; owned by db. */
-const char *db_query_errmsg(struct db *db);
 
 /* Targets as a JSON array of {id, name, kind, runs, cycles, last_run_at}, by name and
  * kind. The caller owns *ret (json_decref). */

@@ -2,7 +2,7 @@
 /*
  * The runner's recovery query (db-runner.h): which of its runs a stopped daemon left
  * running, with the boot they were last seen in. Failures go through db.c's error channel
- * (db-private.h); nothing here logs.
+ * (db-internal.h); nothing here logs.
  */
 
 #include <errno.h>
@@ -12,16 +12,9 @@
 
 #include <sqlite3.h>
 
-#include "db-private.h"
+#include "db-internal.h"
 #include "db-runner.h"
 #include "macro.h"
-
-/* TODO(store-internal): use the shared one */
-static inline void db_runner_finalizep(sqlite3_stmt **s)
-{
-	sqlite3_finalize(*s); /* accepts NULL */
-}
-#define _cleanup_runner_stmt_ _cleanup_(db_runner_finalizep)
 
 void db_runner_run_done(struct db_runner_run *r)
 {
@@ -41,20 +34,20 @@ void db_runner_runs_free(struct db_runner_run *runs, size_t n)
 
 int db_runner_runs_unfinished(struct db *db, struct db_runner_run **ret, size_t *ret_n)
 {
-	_cleanup_runner_stmt_ sqlite3_stmt *s = NULL;
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
 	struct db_runner_run *runs = NULL;
 	size_t n = 0, cap = 0;
 	int r, rc;
 
-	rc = sqlite3_prepare_v2(
-		db_sqlite(db),
+	r = db_prepare(
+		db,
 		"SELECT r.uuid, r.campaign, r.id, (SELECT IFNULL(MAX(boot), 0) "
 		"FROM cycles WHERE run_id = r.id), (SELECT boot_id FROM cycles WHERE "
 		"run_id = r.id ORDER BY seq DESC LIMIT 1) FROM runs r JOIN local_runs l "
 		"ON l.run_id = r.id WHERE r.status = 'running' ORDER BY r.id",
-		-1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return db_sqlerr(db, rc);
+		&s);
+	if (r < 0)
+		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *uuid = (const char *)sqlite3_column_text(s, 0);
 		const char *campaign = (const char *)sqlite3_column_text(s, 1);

@@ -17,62 +17,21 @@
 
 #include <sqlite3.h>
 
+#include "db-internal.h"
 #include "db.h"
-#include "db-private.h"
 #include "macro.h"
 #include "model.h"
 #include "stats.h"
 #include "util.h"
-
-/* Statements of the per-cycle path, prepared once per connection and kept: preparing them
- * for every cycle was a fifth of the bulk-ingest time (bench/api). A cached statement is
- * reset (not finalized) when its user is done with it; db_close() finalizes them. */
-enum db_cached {
-	DB_CACHED_RUN_EXISTS,
-	DB_CACHED_CYCLE_EXISTS,
-	DB_CACHED_CYCLE_INSERT,
-	DB_CACHED_ACTION_INSERT,
-	DB_CACHED_OBSERVATION_INSERT,
-	DB_CACHED_EVENT_INSERT,
-	DB_CACHED_SAVEPOINT1,
-	DB_CACHED_RELEASE1,
-	_DB_CACHED_MAX,
-};
-
-static inline void sqlite3_resetp(sqlite3_stmt **s)
-{
-	if (*s)
-		sqlite3_reset(*s);
-}
-#define _cleanup_reset_ _cleanup_(sqlite3_resetp)
-
-struct db {
-	sqlite3 *sql;
-	int flags;
-	/* transaction nesting: 0 none, 1 BEGIN, n > 1 savepoint sp<n-1> */
-	unsigned depth;
-	bool crash_safe;
-	char errmsg[512];
-	sqlite3_stmt *cached[_DB_CACHED_MAX];
-};
-
-static inline void sqlite3_finalizep(sqlite3_stmt **s)
-{
-	sqlite3_finalize(*s); /* accepts NULL */
-}
-#define _cleanup_finalize_ _cleanup_(sqlite3_finalizep)
 
 static inline void db_closep(struct db **db)
 {
 	db_close(*db);
 }
 
-/* jansson (>= 2.9) provides json_decrefp(); it accepts NULL. */
-#define _cleanup_json_ _cleanup_(json_decrefp)
-
 /* ---- errors ---------------------------------------------------------------------- */
 
-static int db_errno_from_sqlite(struct db *db, int rc)
+int db_errno_from_sqlite(struct db *db, int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
@@ -133,11 +92,32 @@ const char *db_errmsg(struct db *db)
 
 /* ---- statements ------------------------------------------------------------------ */
 
-static int db_prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
+int db_prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
 {
 	int rc = sqlite3_prepare_v2(db->sql, sql, -1, ret, NULL);
 
 	return rc == SQLITE_OK ? 0 : db_sqlerr(db, rc);
+}
+
+int db_prepare_in(struct db *db, const char *head, const int64_t *ids, size_t n,
+		  const char *tail, sqlite3_stmt **ret)
+{
+	_cleanup_free_ char *sql = NULL;
+	size_t len = strlen(head), tail_len = strlen(tail);
+	/* "-9223372036854775808," is 21 characters */
+	size_t cap = len + 2 + n * 21 + tail_len + 1;
+
+	sql = malloc(cap);
+	if (!sql)
+		return db_fail(db, -ENOMEM, "out of memory");
+	memcpy(sql, head, len);
+	sql[len++] = '(';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(sql + len, cap - len, "%s%lld", i ? "," : "",
+					(long long)ids[i]);
+	sql[len++] = ')';
+	memcpy(sql + len, tail, tail_len + 1);
+	return db_prepare(db, sql, ret);
 }
 
 /* A kept statement for slot (see enum db_cached), reset and with no bindings; owned by db:
@@ -158,16 +138,14 @@ static int db_prepare_cached(struct db *db, enum db_cached slot, const char *sql
 	return 0;
 }
 
-/* Steps a statement that returns no rows (or whose rows do not matter). */
-static int db_step_done(struct db *db, sqlite3_stmt *s)
+int db_step_done(struct db *db, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_sqlerr(db, rc);
 }
 
-/* 1 with a row, 0 when done, negative errno on failure. */
-static int db_step_row(struct db *db, sqlite3_stmt *s)
+int db_step_row(struct db *db, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
@@ -178,23 +156,11 @@ static int db_step_row(struct db *db, sqlite3_stmt *s)
 	return db_sqlerr(db, rc);
 }
 
-static int db_exec(struct db *db, const char *sql)
+int db_exec(struct db *db, const char *sql)
 {
 	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
 
 	return rc == SQLITE_OK ? 0 : db_sqlerr(db, rc);
-}
-
-/* Text is bound SQLITE_STATIC: every caller steps before the strings go away. */
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC)
-		 : sqlite3_bind_null(s, i);
-}
-
-static int bind_int(sqlite3_stmt *s, int i, int64_t v)
-{
-	return sqlite3_bind_int64(s, i, v);
 }
 
 /* The model writes "none" as -1 (or 0 for end_ns); the schema as NULL. */
@@ -218,20 +184,10 @@ static char *col_dup(sqlite3_stmt *s, int i, bool *oom)
 	return p;
 }
 
-static int64_t col_int(sqlite3_stmt *s, int i)
-{
-	return sqlite3_column_int64(s, i);
-}
-
 static int64_t col_int_or(sqlite3_stmt *s, int i, int64_t null_value)
 {
 	return sqlite3_column_type(s, i) == SQLITE_NULL ? null_value
 							: sqlite3_column_int64(s, i);
-}
-
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-	return (const char *)sqlite3_column_text(s, i);
 }
 
 static int db_pragma_int(struct db *db, const char *sql, int64_t *ret)
@@ -543,6 +499,13 @@ int db_schema_version(struct db *db)
 	if (db_pragma_int(db, "PRAGMA user_version", &v) < 0)
 		return -EIO;
 	return (int)v;
+}
+
+const char *db_filename(struct db *db)
+{
+	const char *f = sqlite3_db_filename(db->sql, "main");
+
+	return f ? f : "";
 }
 
 int db_set_crash_safe(struct db *db, bool crash_safe)
@@ -1236,8 +1199,8 @@ int db_cycle_insert(struct db *db, int64_t run_id, const struct cycle_record *c,
 
 /* Loads the events a statement (with ?1 bound by the caller) selects: boot, source,
  * class, seq, ts_ns, prio, device, message, detail. */
-static int db_events_load(struct db *db, sqlite3_stmt *s, struct kernel_event **ret,
-			  size_t *ret_n)
+int db_events_load(struct db *db, sqlite3_stmt *s, struct kernel_event **ret,
+		   size_t *ret_n)
 {
 	struct kernel_event *ev = NULL;
 	size_t n = 0, cap = 0;
@@ -1542,74 +1505,6 @@ int db_event_find(struct db *db, int64_t run_id, const struct kernel_event *key,
 
 /* ---- JSON queries ---------------------------------------------------------------- */
 
-/* A JSON value for column i; a column named "a.b" goes into the nested object "a" as "b"
- * so that queries decide the shape of their JSON with column aliases. */
-static int row_set(json_t *obj, sqlite3_stmt *s, int i)
-{
-	const char *name = sqlite3_column_name(s, i);
-	const char *dot;
-	json_t *v, *target = obj;
-
-	if (!name)
-		return -ENOMEM;
-	switch (sqlite3_column_type(s, i)) {
-	case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(s, i)); break;
-	case SQLITE_FLOAT: v = json_real(sqlite3_column_double(s, i)); break;
-	case SQLITE_TEXT: {
-		const char *t = col_text(s, i);
-		v = t ? json_string(t) : NULL;
-		/* Only invalid UTF-8 makes json_string() fail for non-NULL text; a kernel
-		 * string can hold such bytes. */
-		if (!v && t) {
-			_cleanup_free_ char *clean = strdup(t);
-			if (!clean)
-				return -ENOMEM;
-			for (char *p = clean; *p; p++)
-				if ((unsigned char)*p >= 0x80)
-					*p = '?';
-			v = json_string(clean);
-		}
-		break;
-	}
-	default: v = json_null();
-	}
-	if (!v)
-		return -ENOMEM;
-
-	dot = strchr(name, '.');
-	if (dot) {
-		_cleanup_free_ char *outer = strndup(name, (size_t)(dot - name));
-		if (!outer) {
-			json_decref(v);
-			return -ENOMEM;
-		}
-		target = json_object_get(obj, outer);
-		if (!target) {
-			target = json_object();
-			if (!target || json_object_set_new(obj, outer, target) < 0) {
-				json_decref(v);
-				return -ENOMEM;
-			}
-		}
-		name = dot + 1;
-	}
-	return json_object_set_new(target, name, v) < 0 ? -ENOMEM : 0;
-}
-
-static int row_to_json(sqlite3_stmt *s, json_t **ret)
-{
-	_cleanup_json_ json_t *o = json_object();
-	int n = sqlite3_column_count(s);
-
-	if (!o)
-		return -ENOMEM;
-	for (int i = 0; i < n; i++)
-		if (row_set(o, s, i) < 0)
-			return -ENOMEM;
-	*ret = TAKE_PTR(o);
-	return 0;
-}
-
 #define RUN_COLUMNS                                                                      \
 	"SELECT r.uuid, r.campaign, r.scenario, t.name AS target, t.kind AS "            \
 	"target_kind, "                                                                  \
@@ -1646,38 +1541,11 @@ int db_query_runs(struct db *db, const struct db_run_filter *f, json_t **ret)
 	    bind_int(s, 4, f->limit > 0 ? f->limit : -1) ||
 	    bind_int(s, 5, f->offset > 0 ? f->offset : 0))
 		return db_sqlerr_last(db);
-	while ((r = db_step_row(db, s)) > 0) {
-		json_t *o;
-
-		if (row_to_json(s, &o) < 0 || json_array_append_new(arr, o) < 0)
-			return db_fail(db, -ENOMEM, "out of memory");
-	}
+	r = db_json_rows(db, s, 0, arr);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(arr);
 	return 0;
-}
-
-static json_t *outcome_counts_new(void)
-{
-	json_t *o = json_object();
-
-	for (int i = 0; o && i < _OUTCOME_MAX; i++)
-		if (json_object_set_new(o, outcome_to_string(i), json_integer(0)) < 0) {
-			json_decref(o);
-			return NULL;
-		}
-	return o;
-}
-
-/* Adds n to counts[name]; names outside the model cannot occur (CHECK constraints). */
-static int outcome_counts_add(json_t *counts, const char *name, int64_t n)
-{
-	json_t *v = json_object_get(counts, name ? name : "");
-
-	if (!v)
-		return -EBADMSG;
-	return json_integer_set(v, json_integer_value(v) + n) < 0 ? -ENOMEM : 0;
 }
 
 /*
@@ -1778,9 +1646,9 @@ int db_query_run_summary(struct db *db, const char *uuid, json_t **ret)
 	if (r == 0)
 		return db_fail(db, -ENOENT, "no run %s", uuid);
 	out = json_object();
-	outcomes = outcome_counts_new();
+	outcomes = db_json_outcome_counts();
 	consumers = json_array();
-	if (!out || !outcomes || !consumers || row_to_json(rs, &run) < 0 ||
+	if (!out || !outcomes || !consumers || db_json_row(rs, 0, &run) < 0 ||
 	    json_object_set_new(out, "run", run) < 0)
 		return db_fail(db, -ENOMEM, "out of memory");
 
@@ -1794,7 +1662,7 @@ int db_query_run_summary(struct db *db, const char *uuid, json_t **ret)
 		return db_sqlerr_last(db);
 	while ((r = db_step_row(db, cs)) > 0) {
 		total += col_int(cs, 1);
-		r = outcome_counts_add(outcomes, col_text(cs, 0), col_int(cs, 1));
+		r = db_json_add(outcomes, col_text(cs, 0), col_int(cs, 1));
 		if (r < 0)
 			return db_fail(db, r, "cannot count outcome '%s'",
 				       col_text(cs, 0));
@@ -1824,8 +1692,8 @@ int db_query_run_summary(struct db *db, const char *uuid, json_t **ret)
 			    json_object_set_new(cur, "device", json_string(device)) < 0 ||
 			    json_object_set_new(cur, "observations", json_integer(0)) <
 				    0 ||
-			    json_object_set_new(cur, "outcomes", outcome_counts_new()) <
-				    0)
+			    json_object_set_new(cur, "outcomes",
+						db_json_outcome_counts()) < 0)
 				return db_fail(db, -ENOMEM, "out of memory");
 			/* The JSON string keeps the name while the statement moves on. */
 			cur_device = json_string_value(json_object_get(cur, "device"));
@@ -1833,8 +1701,8 @@ int db_query_run_summary(struct db *db, const char *uuid, json_t **ret)
 		n = json_object_get(cur, "observations");
 		if (json_integer_set(n, json_integer_value(n) + col_int(os, 2)) < 0)
 			return db_fail(db, -ENOMEM, "out of memory");
-		r = outcome_counts_add(json_object_get(cur, "outcomes"), col_text(os, 1),
-				       col_int(os, 2));
+		r = db_json_add(json_object_get(cur, "outcomes"), col_text(os, 1),
+				col_int(os, 2));
 		if (r < 0)
 			return db_fail(db, r, "cannot count outcome '%s'",
 				       col_text(os, 1));
@@ -1873,12 +1741,7 @@ int db_query_kernels(struct db *db, json_t **ret)
 		&s);
 	if (r < 0)
 		return r;
-	while ((r = db_step_row(db, s)) > 0) {
-		json_t *o;
-
-		if (row_to_json(s, &o) < 0 || json_array_append_new(arr, o) < 0)
-			return db_fail(db, -ENOMEM, "out of memory");
-	}
+	r = db_json_rows(db, s, 0, arr);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(arr);

@@ -54,6 +54,8 @@ struct sqlite3;
 struct sqlite3 *db_sqlite(struct db *db);
 /* Schema version of the open database (PRAGMA user_version). */
 int db_schema_version(struct db *db);
+/* The file of the database, "" for an in-memory or temporary one; owned by db. */
+const char *db_filename(struct db *db);
 
 /* synchronous=FULL (true) or NORMAL (false): FULL survives a kernel crash of the target
  * at the cost of an fsync per commit; reboot campaigns want it. 0 or negative errno. */

@@ -32,6 +32,7 @@
 #include "death.h"
 #include "macro.h"
 #include "model.h"
+#include "render.h"
 
 #define UUID_BASE1 "b0000000-0000-4000-8000-000000000001"
 #define UUID_BASE2 "b0000000-0000-4000-8000-000000000002"
@@ -209,9 +210,9 @@ static char *render(const struct compare_result *r, int how)
 
 	assert_non_null(f);
 	if (how == 2)
-		compare_print_junit(f, r);
+		render_compare_junit(f, r);
 	else
-		compare_print(f, r, how == 1);
+		render_compare(f, r, how == 1);
 	assert_int_equal(fclose(f), 0);
 	return buf;
 }
