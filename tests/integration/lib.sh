@@ -55,6 +55,7 @@ ps_fail() {
 	ps_failed=$((ps_failed + 1))
 	echo "not ok $ps_n - $1"
 	echo "#   status $status, body: $(head -c 800 "$ps_tmp/body" 2>/dev/null)"
+	[ "$status" != 000 ] || echo "#   curl: $(head -c 400 "$ps_tmp/curl.err" 2>/dev/null)"
 }
 
 ps_done() {
@@ -161,7 +162,7 @@ ps_req() {
 	shift 2
 	: > "$ps_tmp/body"
 	: > "$ps_tmp/headers"
-	status=$(curl -sS --max-time 20 -o "$ps_tmp/body" -D "$ps_tmp/headers" \
+	status=$(curl -sS --max-time "${PS_REQ_MAX_TIME:-20}" -o "$ps_tmp/body" -D "$ps_tmp/headers" \
 		-w '%{http_code}' -X "$method" "$@" "$ps_url$path" 2> "$ps_tmp/curl.err") ||
 		status=000
 }

@@ -100,6 +100,9 @@ for ((drill = 1; drill <= kills; drill++)); do
 done
 
 # --- kill -9 of probestormd during a POST ---
+# The re-POSTs below send the whole 20-run bundle: on a loaded machine its import takes
+# longer than ps_req's usual 20 s (seen: status 000 with five other jobs running).
+PS_REQ_MAX_TIME=180
 ps_config api "token = $TOKEN"
 for ((drill = 1; drill <= kills; drill++)); do
 	db=$ps_tmp/kill-daemon-$drill.db
