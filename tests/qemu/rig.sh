@@ -390,8 +390,13 @@ if kill -0 "$boot_pid" 2> /dev/null; then
 else
 	boot_pid=
 fi
+ran=
+want rebind && ran="$ran rebind 6,"
+want reboot && ran="$ran reboot 3 (up at$boots),"
+want watchdog && ran="$ran watchdog 30,"
+[ -z "$hang_summary" ] || ran="$ran $hang_summary,"
+[ -z "$crash_summary" ] || ran="$ran $crash_summary,"
 say "summary: image $t_image s (Debian base $base), boot to probestormd ready $t_ready s;" \
-	"steps $steps: rebind 6, reboot 3 (up at$boots), watchdog 30, $hang_summary," \
-	"$crash_summary cycles; $pushes bundles pushed, $present cycles sent again (already" \
-	"present, not duplicated)"
+	"cycles of the steps run:${ran%,}; $pushes bundles pushed, $present cycles sent again" \
+	"(already present, not duplicated)"
 exit "$fail"
