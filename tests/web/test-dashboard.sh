@@ -24,22 +24,39 @@ done
 
 # playwright-core, pinned to 1.61.1, the newest release that runs on Debian 12's Node.js 18
 # (1.62 and later need Node.js 20); its browser download is never used (executablePath).
-# npm keeps what it fetched in the kit's cache (PS_NPM_CACHE, default
-# ~/.cache/probestorm/npm) and takes it from there first: a build tree, a distcheck or a
-# fresh root that mounts the cache installs it without reaching the registry.
+# It has no dependencies: its tarball is fetched once (`npm pack`) into the kit's cache
+# (PS_NPM_CACHE, default ~/.cache/probestorm/npm), checked against the registry's integrity
+# for that version, and installed from the file with `npm install --offline`. A build tree,
+# a distcheck or a fresh root that mounts the cache then needs no registry (a fresh root
+# behind a TLS-intercepting proxy cannot reach it: SELF_SIGNED_CERT_IN_CHAIN).
 PW_VERSION=1.61.1
+PW_INTEGRITY=sha512-h7Qlt6m4REp25qvIdvbDtVmD4LqVXfpRxhORv9L0jzETM05p4fuPJ3dKyuSXQxDSbXnmS79HAgi9589lGSpLkg==
 PS_PW_PREFIX=${PS_PW_PREFIX:-$top_builddir/build/web-tests}
 PS_NPM_CACHE=${PS_NPM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/probestorm/npm}
 pw_pkg=$PS_PW_PREFIX/node_modules/playwright-core/package.json
+pw_tgz=$PS_NPM_CACHE/playwright-core-$PW_VERSION.tgz
+npm_bail() { # npm_bail WHAT: npm's log into the test log, then a hard error
+	sed 's/^/# npm: /' "$ps_tmp/npm.log"
+	echo "Bail out! $1"
+	exit 99
+}
 if [ ! -f "$pw_pkg" ] || ! grep -q "\"version\": \"$PW_VERSION\"" "$pw_pkg"; then
 	mkdir -p "$PS_PW_PREFIX" "$PS_NPM_CACHE"
-	if ! PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 180 npm install --prefix "$PS_PW_PREFIX" \
-		--cache "$PS_NPM_CACHE" --prefer-offline --no-audit --no-fund --loglevel=error \
-		"playwright-core@$PW_VERSION" > "$ps_tmp/npm.log" 2>&1; then
-		sed 's/^/# npm: /' "$ps_tmp/npm.log"
-		echo "Bail out! cannot install playwright-core@$PW_VERSION from npm (nor from its cache $PS_NPM_CACHE)"
+	if [ ! -f "$pw_tgz" ]; then
+		timeout 180 npm pack "playwright-core@$PW_VERSION" --pack-destination "$PS_NPM_CACHE" \
+			--cache "$PS_NPM_CACHE" --loglevel=error > "$ps_tmp/npm.log" 2>&1 ||
+			npm_bail "cannot fetch playwright-core@$PW_VERSION from npm into $PS_NPM_CACHE"
+	fi
+	got=$(python3 -c 'import base64, hashlib, sys
+print("sha512-" + base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$pw_tgz")
+	if [ "$got" != "$PW_INTEGRITY" ]; then
+		rm -f "$pw_tgz"
+		echo "Bail out! $pw_tgz is not playwright-core@$PW_VERSION ($got); removed"
 		exit 99
 	fi
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 180 npm install --prefix "$PS_PW_PREFIX" \
+		--offline --cache "$PS_NPM_CACHE" --no-audit --no-fund --loglevel=error "$pw_tgz" \
+		> "$ps_tmp/npm.log" 2>&1 || npm_bail "cannot install $pw_tgz"
 fi
 
 PS_BUNDLE=$top_srcdir/tests/data/bundles/qemu-e2e-stock-lkml-v1.ndjson
