@@ -88,9 +88,13 @@ for ((drill = 1; drill <= kills; drill++)); do
 	import_big "$db" > /dev/null 2>&1 &
 	imp=$!
 	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
-	kill -9 "$imp" 2>/dev/null
-	# the broken variant's loop runs in a subshell: its current child too
+	# import_big runs in a subshell: the importer is its child. Stop the subshell, kill
+	# its child, then it: killed first, the subshell would leave the importer running as
+	# an orphan, still writing while the re-import below runs (seen under ASan, where the
+	# import is slow: the re-import failed).
+	kill -STOP "$imp" 2>/dev/null
 	pkill -9 -P "$imp" 2>/dev/null
+	kill -9 "$imp" 2>/dev/null
 	wait "$imp" 2>/dev/null
 	echo "# importer $drill killed after $delay ms"
 	all_or_none "$db" "importer killed after $delay ms"
