@@ -1566,7 +1566,7 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 		struct runner_opts o = *base;
 		_cleanup_(cycle_record_done) struct cycle_record ic = { 0 };
 		const struct conf_campaign *camp;
-		int64_t seq = 0;
+		int64_t seq = 0, next_seq = 0;
 		char uuid[37];
 		int k;
 
@@ -1611,6 +1611,14 @@ int runner_recover(const struct conf *conf, const struct runner_opts *base,
 					step_verb_to_string(a.verb), a.arg ? a.arg : "");
 				k = db_inflight_clear(base->db, runs[i].id);
 				o.start_seq = seq;
+				/* Stopped after the cycle was stored but before its in-flight
+				 * record was cleared (seen under systemd's watchdog): the cycle
+				 * counts as it is, the run goes on after it. */
+				if (k >= 0)
+					k = db_run_next_seq(base->db, runs[i].id,
+							    &next_seq);
+				if (k >= 0 && next_seq > seq)
+					o.start_seq = next_seq;
 				break;
 			case RUNNER_RECOVER_COMPLETE:
 				o.start_seq = seq;
