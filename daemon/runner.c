@@ -38,6 +38,7 @@
 #include "outcome.h"
 #include "runner.h"
 #include "stress.h"
+#include "topology.h"
 #include "uevent.h"
 #include "deferred.h"
 #include "util.h"
@@ -190,7 +191,7 @@ int runner_preflight(const struct conf *conf, const char *campaign, char **ret_e
 		*ret_error = strprintf("cannot write '%s': needed for cycle markers", p);
 		return -EACCES;
 	}
-	r = conf_check_topology(conf, camp, ret_error);
+	r = topology_check(conf, camp, ret_error);
 	if (r < 0)
 		return r;
 	if (camp->load) {

@@ -7,7 +7,8 @@
  * sees every "[section]" header, including empty sections and repeated ones inih would
  * merge. Keys are parsed through one table of (section kinds, key, typed parser with
  * bounds, field offset, default). Cross-references are checked after all files are read.
- * Nothing here logs: the first error becomes a "file:line: [section] key: message" string.
+ * Nothing here logs or reads sysfs (the topology check is kernel/topology.c): the first
+ * error becomes a "file:line: [section] key: message" string.
  *
  * Drop-in rule: a section name may appear once per file. A drop-in may re-open a section
  * defined earlier (main file or an earlier drop-in, same kind) and set keys again; each
@@ -28,7 +29,6 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "kio.h"
 #include "macro.h"
 #include "util.h"
 
@@ -874,7 +874,7 @@ static int conf_parse_sweep(struct conf_parser *p, const struct conf_key *k,
 
 /* ---- steps ---- */
 
-static bool conf_step_uses_device(enum step_verb v)
+bool conf_step_uses_device(enum step_verb v)
 {
 	return v == STEP_UNBIND || v == STEP_BIND || v == STEP_PROBE ||
 	       v == STEP_WAIT_BOUND;
@@ -1988,68 +1988,9 @@ int conf_check_files(const struct conf *c, char **ret_error)
 	return r;
 }
 
-/* ---- runtime topology check ---- */
+/* ---- queries for the topology check (kernel/topology.c) ---- */
 
-static int conf_check_one_device(const struct conf_device *d, bool check_driver,
-				 bool needs_bind_attrs, char **ret_error)
-{
-	char *msg = NULL;
-	int r;
-
-	r = kio_bus_exists(d->bus);
-	if (r < 0) {
-		msg = r == -ENOENT
-			      ? strprintf(
-					"device '%s' (%s/%s): bus '%s' not found under /sys/bus",
-					d->name, d->bus, d->device, d->bus)
-			      : strprintf(
-					"device '%s' (%s/%s): cannot check bus '%s': %s",
-					d->name, d->bus, d->device, d->bus, strerror(-r));
-		goto fail;
-	}
-	r = kio_device_exists(d->bus, d->device);
-	if (r < 0) {
-		msg = r == -ENOENT
-			      ? strprintf(
-					"device '%s' (%s/%s): not found under /sys/bus/%s/devices",
-					d->name, d->bus, d->device, d->bus)
-			      : strprintf("device '%s' (%s/%s): cannot check: %s",
-					  d->name, d->bus, d->device, strerror(-r));
-		goto fail;
-	}
-	if (!check_driver)
-		return 0;
-	r = kio_driver_exists(d->bus, d->driver);
-	if (r < 0) {
-		msg = r == -ENOENT
-			      ? strprintf(
-					"device '%s' (%s/%s): driver '%s' not found under /sys/bus/%s/drivers",
-					d->name, d->bus, d->device, d->driver, d->bus)
-			      : strprintf(
-					"device '%s' (%s/%s): cannot check driver '%s': %s",
-					d->name, d->bus, d->device, d->driver,
-					strerror(-r));
-		goto fail;
-	}
-	if (needs_bind_attrs && !kio_driver_has_bind_attrs(d->bus, d->driver)) {
-		r = -EOPNOTSUPP;
-		msg = strprintf(
-			"device '%s' (%s/%s): driver '%s' has no bind/unbind files (suppress_bind_attrs); reload its module instead",
-			d->name, d->bus, d->device, d->driver);
-		goto fail;
-	}
-	return 0;
-fail:
-	if (ret_error)
-		*ret_error = msg;
-	else
-		free(msg);
-	return r;
-}
-
-/* Whether a module step of the scenario manages d's module (insmod: by file name). */
-static bool conf_scenario_manages_module(const struct conf_scenario *s,
-					 const char *module)
+bool conf_scenario_manages_module(const struct conf_scenario *s, const char *module)
 {
 	for (size_t i = 0; i < s->n_groups; i++)
 		for (size_t j = 0; j < s->groups[i].n_steps; j++) {
@@ -2070,68 +2011,4 @@ static bool conf_scenario_manages_module(const struct conf_scenario *s,
 				return true;
 		}
 	return false;
-}
-
-int conf_check_topology(const struct conf *c, const struct conf_campaign *camp,
-			char **ret_error)
-{
-	const struct conf_scenario *s;
-	_cleanup_free_ bool *used = NULL, *bind_attrs = NULL;
-	int r;
-
-	if (!c || !camp)
-		return -EINVAL;
-	s = conf_scenario_find(c, camp->scenario);
-	if (!s) {
-		if (ret_error)
-			*ret_error = strprintf("campaign '%s': unknown scenario '%s'",
-					       camp->name,
-					       camp->scenario ? camp->scenario : "");
-		return -ENOENT;
-	}
-	used = calloc(c->n_devices + 1, sizeof(bool));
-	bind_attrs = calloc(c->n_devices + 1, sizeof(bool));
-	if (!used || !bind_attrs)
-		return -ENOMEM;
-
-	/* The devices the steps name, the suppliers of those consumers, and every device
-	 * whose module a step loads or unloads. */
-	for (size_t i = 0; i < s->n_groups; i++)
-		for (size_t j = 0; j < s->groups[i].n_steps; j++) {
-			const struct conf_step *st = &s->groups[i].steps[j];
-			const struct conf_device *d;
-
-			if (!conf_step_uses_device(st->verb))
-				continue;
-			d = conf_device_find(c, st->arg);
-			if (!d)
-				continue;
-			used[d - c->devices] = true;
-			if (st->verb == STEP_BIND || st->verb == STEP_UNBIND)
-				bind_attrs[d - c->devices] = true;
-			for (char **sup = d->iommus; sup && *sup; sup++) {
-				const struct conf_device *o = conf_device_find(c, *sup);
-
-				if (o)
-					used[o - c->devices] = true;
-			}
-		}
-	for (size_t i = 0; i < c->n_devices; i++)
-		if (c->devices[i].module &&
-		    conf_scenario_manages_module(s, c->devices[i].module))
-			used[i] = true;
-
-	for (size_t i = 0; i < c->n_devices; i++) {
-		const struct conf_device *d = &c->devices[i];
-		/* A driver whose module the scenario loads may legitimately be absent now.
-		 */
-		bool managed = d->module && conf_scenario_manages_module(s, d->module);
-
-		if (!used[i])
-			continue;
-		r = conf_check_one_device(d, !managed, bind_attrs[i], ret_error);
-		if (r < 0)
-			return r;
-	}
-	return 0;
 }

@@ -160,8 +160,9 @@ const struct conf_campaign *conf_campaign_find(const struct conf *c, const char 
 const struct conf_target *conf_target_find(const struct conf *c, const char *name);
 const struct conf_load *conf_load_find(const struct conf *c, const char *name);
 
-/* Runtime check of a campaign's topology against the (kio-rooted) sysfs: every device and
- * driver a step uses must exist. On failure a malloc'd message naming the device in
- * ret_error and a negative errno. */
-int conf_check_topology(const struct conf *c, const struct conf_campaign *camp,
-			char **ret_error);
+/* For the topology check against sysfs (kernel/topology.h), which the parser does not do:
+ * whether a step of verb v names a topology device (bind, unbind, probe, wait-bound), and
+ * whether a module step of s (modprobe, rmmod; insmod by its file name) names module, '-'
+ * and '_' alike as the kernel treats them. Pure; s and module are not NULL. */
+bool conf_step_uses_device(enum step_verb v);
+bool conf_scenario_manages_module(const struct conf_scenario *s, const char *module);

@@ -2,8 +2,8 @@
 /*
  * Unit tests of the configuration parser (lib/conf.c): the documented example parses into
  * the right values, every class of error gives its exact "file:line: [section] key: ..."
- * message and leaves the output untouched, drop-ins override in name order, and
- * conf_check_topology() runs against the fake sysfs tree of tests/data/fake-sysfs.sh.
+ * message and leaves the output untouched, and drop-ins override in name order. The check
+ * of a topology against sysfs is kernel/topology.c's, tested in test-topology.c.
  */
 
 #include <errno.h>
@@ -21,11 +21,8 @@
 #include <cmocka.h>
 
 #include "conf.h"
-#include "kio.h"
 #include "macro.h"
 #include "util.h"
-
-#include "fake-sysfs.h"
 
 #ifndef TEST_DATA_DIR
 #error "TEST_DATA_DIR must name the absolute path of tests/data"
@@ -925,143 +922,6 @@ static void test_load_missing_file(void **state)
 	rm_rf(dir);
 }
 
-/* ---- topology against the fake sysfs ---- */
-
-static void expect_topology(const char *extra, const char *campaign, int err,
-			    const char *msg)
-{
-	_cleanup_free_ char *text = strprintf("%s%s", example, extra);
-	struct conf *c = expect_ok("topo.conf", text);
-	const struct conf_campaign *k = conf_campaign_find(c, campaign);
-	char *e = NULL;
-
-	assert_non_null(k);
-	assert_int_equal(conf_check_topology(c, k, &e), err);
-	if (msg) {
-		assert_non_null(e);
-		assert_string_equal(e, msg);
-	} else {
-		assert_null(e);
-	}
-	free(e);
-	conf_free(c);
-}
-
-static void test_topology(void **state)
-{
-	(void)state;
-	assert_int_equal(kio_set_root(fake_sysfs_root), 0);
-
-	expect_topology("", "rebind-sweep", 0, NULL);
-	expect_topology("[consumer ghost]\ndriver = ps-decon\ndevice = decon-missing\n"
-			"[scenario s]\nstep = probe ghost\n[campaign k]\nscenario = s\n",
-			"k", -ENOENT,
-			"device 'ghost' (platform/decon-missing): not found under "
-			"/sys/bus/platform/devices");
-	expect_topology(
-		"[consumer d2]\ndriver = ps-nodrv\ndevice = decon-ctl\nbus = isa\n"
-		"[scenario s]\nstep = probe d2\n[campaign k]\nscenario = s\n",
-		"k", -ENOENT,
-		"device 'd2' (isa/decon-ctl): bus 'isa' not found under /sys/bus");
-	conf_free(NULL);
-}
-
-/* Topologies that the example's devices do not clash with. */
-static void test_topology_drivers(void **state)
-{
-	/* lines 1-4 */
-	static const char base[] =
-		"[consumer disp]\ndriver = ps-decon\ndevice = decon\niommus = mmu\n"
-		"[supplier mmu]\ndriver = ps-sysmmu\ndevice = sysmmu-b\nmodule = "
-		"ps_sysmmu\n";
-	struct {
-		const char *extra;
-		int err;
-		const char *msg;
-	} cases[] = {
-		{ "[scenario s]\nstep = unbind disp\nstep = bind disp\n", 0, NULL },
-		/* a supplier of a consumer the scenario uses is checked too */
-		{ "[supplier mmu2]\ndriver = ps-sysmmu\ndevice = sysmmu-9\n"
-		  "[consumer d]\ndriver = ps-decon\ndevice = decon-ctl\niommus = mmu2\n"
-		  "[scenario s]\nstep = probe d\n",
-		  -ENOENT,
-		  "device 'mmu2' (platform/sysmmu-9): not found under "
-		  "/sys/bus/platform/devices" },
-		{ "[consumer d]\ndriver = ps-nodrv\ndevice = decon-ctl\n"
-		  "[scenario s]\nstep = probe d\n",
-		  -ENOENT,
-		  "device 'd' (platform/decon-ctl): driver 'ps-nodrv' not found under "
-		  "/sys/bus/platform/drivers" },
-		/* suppress_bind_attrs: no bind/unbind files, so unbind cannot work */
-		{ "[consumer d]\ndriver = ps-nobind\ndevice = decon-ctl\n"
-		  "[scenario s]\nstep = unbind d\n",
-		  -EOPNOTSUPP,
-		  "device 'd' (platform/decon-ctl): driver 'ps-nobind' has no "
-		  "bind/unbind files (suppress_bind_attrs); reload its module instead" },
-		/* ... while probing through drivers_probe works */
-		{ "[consumer d]\ndriver = ps-nobind\ndevice = decon-ctl\n"
-		  "[scenario s]\nstep = probe d\n",
-		  0, NULL },
-		/* a driver whose module the scenario loads may be absent */
-		{ "[supplier m2]\ndriver = ps-gone\ndevice = sysmmu-a\nmodule = ps-gone\n"
-		  "[scenario s]\nstep = rmmod ps_gone\nstep = concurrent modprobe "
-		  "ps_gone, "
-		  "probe disp @${t}\n",
-		  0, NULL },
-		{ "[supplier m2]\ndriver = ps-gone\ndevice = sysmmu-a\nmodule = ps_gone\n"
-		  "[scenario s]\nstep = insmod /lib/modules/ps_gone.ko.xz\n",
-		  0, NULL },
-		/* ... but its device must exist */
-		{ "[supplier m2]\ndriver = ps-gone\ndevice = sysmmu-z\nmodule = ps_gone\n"
-		  "[scenario s]\nstep = modprobe ps_gone\n",
-		  -ENOENT,
-		  "device 'm2' (platform/sysmmu-z): not found under "
-		  "/sys/bus/platform/devices" },
-		/* devices no step touches are not checked */
-		{ "[consumer unused]\ndriver = x\ndevice = nowhere\n"
-		  "[scenario s]\nstep = sleep 1ms\n",
-		  0, NULL },
-	};
-
-	(void)state;
-	assert_int_equal(kio_set_root(fake_sysfs_root), 0);
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		_cleanup_free_ char *text = strprintf("%s%s", base, cases[i].extra);
-		_cleanup_free_ char *full = NULL;
-		struct conf *c;
-		char *e = NULL;
-		int r;
-
-		full = strprintf(
-			"%s%s", text,
-			strstr(cases[i].extra, "${t}")
-				? "[campaign k]\nscenario = s\nsweep = t 0 1ms 2\n"
-				: "[campaign k]\nscenario = s\n");
-		c = expect_ok("topo.conf", full);
-		r = conf_check_topology(c, conf_campaign_find(c, "k"), &e);
-		if (r != cases[i].err ||
-		    (cases[i].msg && (!e || !streq(e, cases[i].msg))))
-			fail_msg("case %zu: got %d '%s', want %d '%s'", i, r,
-				 e ? e : "(null)", cases[i].err,
-				 cases[i].msg ? cases[i].msg : "(null)");
-		if (!cases[i].msg)
-			assert_null(e);
-		free(e);
-		conf_free(c);
-	}
-}
-
-static int group_setup(void **state)
-{
-	return fake_sysfs_make() ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-	fake_sysfs_remove();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1085,9 +945,7 @@ int main(void)
 		cmocka_unit_test(test_error_output_untouched),
 		cmocka_unit_test(test_dropins),
 		cmocka_unit_test(test_load_missing_file),
-		cmocka_unit_test(test_topology),
-		cmocka_unit_test(test_topology_drivers),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
