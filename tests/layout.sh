@@ -9,6 +9,8 @@
 #   3. SQL lives in store/: no *.c or *.h outside store/, tests/ and bench/ mentions sqlite3
 #      (bench/ measures bare SQLite against store/ on purpose). PS_LAYOUT_SQL=report makes
 #      this rule report-only ("# TODO" lines), for a branch in the middle of a move.
+#   4. lib/ parses, kernel/ touches the system: no file in lib/ includes a header of kernel/
+#      (the topology check against sysfs is kernel/topology.c, not part of lib/conf.c).
 # The sources: in a git work tree rooted at top_srcdir, git's list (tracked, and new files
 # not ignored); elsewhere (a tarball) every *.c and *.h outside build trees.
 set -u
@@ -118,5 +120,27 @@ else
 			printf "\n"
 		}'
 	echo "# TODO report-only (sql_rule=$sql_rule): the lines above do not fail the test yet"
+fi
+
+# 4. kernel/ headers in lib/.
+libs=$(printf '%s\n' "$list" | grep '^lib/')
+hdrs=$(printf '%s\n' "$list" | grep '^kernel/.*\.h$' | sed 's|^kernel/||')
+found=
+for h in $hdrs; do
+	# shellcheck disable=SC2086
+	f=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[\"<](\.\./)?(kernel/)?${h}[\">]" \
+		/dev/null $libs)
+	found="$found${f:+$f
+}"
+done
+if [ -z "$libs" ] || [ -z "$hdrs" ]; then
+	echo "FAIL: no files in lib/ or no headers in kernel/"
+	fail=1
+elif [ -n "$found" ]; then
+	printf '%s' "$found" |
+		sed 's/^\([^:]*:[0-9]*\):\(.*\)$/FAIL: \1: \2: a header of kernel\/ (lib\/ parses; sysfs and kernel paths are kernel\/'"'"'s)/'
+	fail=1
+else
+	echo "ok   - no file in lib/ includes a header of kernel/"
 fi
 exit $fail
