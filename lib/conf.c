@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Configuration parser (conf.h): one main file plus the drop-ins conf.d/NAME.conf, read
- * with inih through a line reader of our own. The reader counts lines (the Debian libinih
- * is built without INI_HANDLER_LINENO, so the handler gets no line number), strips leading
- * blanks (so inih's multi-line continuation never applies, whatever it was built with), and
- * sees every "[section]" header, including empty sections and repeated ones inih would
- * merge. Keys are parsed through one table of (section kinds, key, typed parser with
- * bounds, field offset, default). Cross-references are checked after all files are read.
- * Nothing here logs or reads sysfs (the topology check is kernel/topology.c): the first
- * error becomes a "file:line: [section] key: message" string.
+ * with inih through a line reader of our own (conf_reader), which does what Debian's
+ * libinih (55) cannot be asked to. Its /usr/include/ini.h defaults INI_HANDLER_LINENO and
+ * INI_CALL_HANDLER_ON_NEW_SECTION to 0, inih.pc adds no -D, and unlike the other options
+ * neither has a run-time switch (ini_call_handler_on_new_section is commented out there):
+ * the handler gets no line number and is never told that a section began. So the reader
+ * counts lines (for the file:line of every error) and opens each "[section]" itself, so
+ * that empty sections exist and a header repeated in one file is an error instead of being
+ * merged into the first. It also strips leading blanks (so inih's multi-line continuation
+ * never applies, whatever it was built with). Keys are parsed through one table of
+ * (section kinds, key, typed parser with bounds, field offset, default). Cross-references
+ * are checked after all files are read. Nothing here logs or reads sysfs (the topology
+ * check is kernel/topology.c): the first error becomes a "file:line: [section] key:
+ * message" string.
  *
  * Drop-in rule: a section name may appear once per file. A drop-in may re-open a section
  * defined earlier (main file or an earlier drop-in, same kind) and set keys again; each
