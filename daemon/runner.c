@@ -120,12 +120,6 @@ static int runner_add_device(struct runner *r, const char *name)
 	return 0;
 }
 
-static bool step_names_device(enum step_verb v)
-{
-	return v == STEP_BIND || v == STEP_UNBIND || v == STEP_PROBE ||
-	       v == STEP_WAIT_BOUND;
-}
-
 /* Every consumer the scenario touches, plus the suppliers those consumers use. */
 static int runner_collect_devices(struct runner *r)
 {
@@ -135,7 +129,7 @@ static int runner_collect_devices(struct runner *r)
 		for (size_t s = 0; s < r->scen->groups[g].n_steps; s++) {
 			const struct conf_step *st = &r->scen->groups[g].steps[s];
 
-			if (step_names_device(st->verb) &&
+			if (conf_step_uses_device(st->verb) &&
 			    (k = runner_add_device(r, st->arg)) < 0)
 				return k;
 		}
@@ -242,7 +236,7 @@ static int runner_job_for_step(struct runner *r, const struct conf_step *st,
 	int k;
 
 	memset(j, 0, sizeof(*j));
-	if (step_names_device(st->verb)) {
+	if (conf_step_uses_device(st->verb)) {
 		d = conf_device_find(r->conf, st->arg);
 		if (!d)
 			return -ENOENT;
