@@ -47,6 +47,15 @@ static const struct {
 	  "                     [--watch [CONSUMER:]OUTCOME]... [--json]  (exit 0 decided, 3 undecided)" },
 };
 
+/* --help among a verb's arguments, before any "--" that ends its options. */
+static bool verb_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && !streq(argv[i], "--"); i++)
+		if (streq(argv[i], "--help"))
+			return true;
+	return false;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -96,6 +105,12 @@ int main(int argc, char **argv)
 		 * for; with 1 it kept the "+" (stop at the first operand) of the global
 		 * parse, and `export UUID --format summary` ignored its --format. */
 		optind = 0;
+		/* `probestorm VERB --help`: the verb's usage line (qemu's is run-campaign's). */
+		if (verbs[i].fn != verb_qemu && verb_wants_help(argc, argv)) {
+			printf("Usage: probestorm %s\n\nSee probestorm(1) for every option.\n",
+			       verbs[i].help);
+			return 0;
+		}
 		/* Verbs without options of their own still accept the query options. */
 		if (verbs[i].fn != verb_run && verbs[i].fn != verb_compare &&
 		    verbs[i].fn != verb_import && verbs[i].fn != verb_qemu &&

@@ -96,4 +96,16 @@ if [ $rc -eq 0 ] && [ "$v" -gt 5 ] && grep -q "Migrated database" "$t/err"; then
 else
 	echo "FAIL - old database migrated by a reader: exit $rc, schema $v"; sed 's/^/    /' "$t/err"; fail=1
 fi
+# `probestorm VERB --help` prints that verb's usage on stdout and exits 0, writing nothing.
+for v in run import export list compare report decide; do
+	rm -f "$t/db"
+	out=$(PROBESTORM_DB=$t/db "$ps" --database "$t/db" "$v" --help 2> "$t/err")
+	rc=$?
+	if [ $rc -eq 0 ] && printf '%s\n' "$out" | grep -q "^Usage: probestorm $v" &&
+		! [ -s "$t/err" ] && ! [ -e "$t/db" ]; then
+		echo "ok   - $v --help: $(printf '%s\n' "$out" | head -n 1)"
+	else
+		echo "FAIL - $v --help: exit $rc"; sed 's/^/    /' "$t/err"; fail=1
+	fi
+done
 exit $fail
