@@ -33,7 +33,9 @@ ps_scratch() {
 	t=$(mktemp -d)
 	trap 'rm -rf "$t"' EXIT
 }
-q() { sqlite3 -batch -noheader "$t/db" "$1"; }
+# q SQL: a query of $t/db; waits up to 5 s for a writer's lock (a poll during a run got
+# "database is locked", i.e. nothing, and missed the state it waited for under load)
+q() { sqlite3 -batch -noheader -cmd ".timeout 5000" "$t/db" "$1"; }
 
 # fake_target DIR: a local target's root made from the fake sysfs tree plus what
 # runner_preflight() needs (debugfs's devices_deferred, /dev/kmsg) and a /proc/cmdline for

@@ -143,7 +143,7 @@ $(fake_rig_conf "$t/root")
 [scenario slow]
 step = unbind decon
 step = bind decon
-step = sleep 400ms
+step = sleep 1s
 
 [campaign k]
 target = rig
