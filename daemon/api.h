@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The HTTP JSON API of probestormd (docs/openapi.json): libmicrohttpd with an internal
- * epoll thread pool. GET /api/v1/... answers queries from a read-only database connection
- * per worker thread (WAL lets them read beside the runner's writer); POST /api/v1/bundles
- * imports an NDJSON bundle through one writer connection guarded by a mutex; POST
- * /api/v1/campaigns has the scheduler start a configured campaign on its thread. Both
- * POSTs need the bearer token of [daemon] token / token-file. Everything else under / is
- * a static file of the dashboard's web root. Errors are {"error": ..., "detail": ...}.
+ * The HTTP JSON API of probestormd (docs/openapi.json): its routes and handlers, served
+ * by libmicrohttpd with an internal epoll thread pool (the glue is http.h's). GET
+ * /api/v1/... answers queries from a read-only database connection per worker thread
+ * (WAL lets them read beside the runner's writer); POST /api/v1/bundles imports an
+ * NDJSON bundle through one writer connection guarded by a mutex; POST /api/v1/campaigns
+ * has the scheduler start a configured campaign on its thread. Both POSTs need the
+ * bearer token of [daemon] token / token-file. Everything else under / is a static file
+ * of the dashboard's web root. Errors are {"error": ..., "detail": ...}.
  */
 #pragma once
 
@@ -40,20 +41,8 @@ struct api_opts {
 #define API_MAX_CONNECTIONS_DEFAULT	   64u
 #define API_MAX_CONNECTIONS_PER_IP_DEFAULT 16u
 #define API_THREADS_DEFAULT		   4u
-#define API_CONNECTION_TIMEOUT_S	   30u
-#define API_CONNECTION_MEMORY_LIMIT	   ((size_t)128 << 10)
-/* Beyond max_connections, this many more for clients on 127.0.0.1 or ::1 (health checks,
- * the CLI on the host), so that remote clients filling the limit do not lock them out. */
-#define API_LOCAL_RESERVE 8u
-/* A request's headers must be complete this long after the connection opened (or the
- * previous request on it ended); an idle keep-alive connection is closed after as long. */
-#define API_HEADER_TIMEOUT_S 10u
-/* A body must arrive at API_BODY_MIN_RATE bytes/s on average, measured from
- * API_BODY_GRACE_S after the headers on. */
-#define API_BODY_GRACE_S  10u
-#define API_BODY_MIN_RATE 4096u
-/* An answer must be taken by the client within this long after it is queued. */
-#define API_ANSWER_TIMEOUT_S 60u
+/* The fixed connection limits and timeouts (local reserve, header, body and answer
+ * deadlines) are http.h's. */
 
 /* Starts the server: reads the token (token-file), opens the writer connection, binds
  * and listens. Errors are logged; returns 0 or a negative errno (-EOPNOTSUPP when built

@@ -4,7 +4,7 @@
 #  - 12 clients that each connect, ask and close, below the per-address limit of 16: all
 #    served (libmicrohttpd's own limit counted connections it had not cleaned up yet);
 #  - ~200 connections from 13 other loopback addresses sending headers a byte a second:
-#    each is closed after API_HEADER_TIMEOUT_S, and health checks from 127.0.0.1 are
+#    each is closed after HTTP_HEADER_TIMEOUT_S, and health checks from 127.0.0.1 are
 #    answered all along (the local reserve);
 #  - a body trickling at 10 bytes/s is cut off;
 #  - query values with non-UTF-8 bytes or %00 are a 400 in JSON, never a 500 or "absent";
