@@ -21,8 +21,12 @@
 #include "macro.h"
 
 /* Statements of the per-cycle path, prepared once per connection and kept: preparing them
- * for every cycle was a fifth of the bulk-ingest time (bench/api). A cached statement is
- * reset (not finalized) when its user is done with it; db_close() finalizes them. */
+ * for every cycle was a fifth of the bulk-ingest time (bench/api). So are those of loading
+ * a cycle (export, push, comparing a cycle imported again), of a bundle's run, event and
+ * end lines and the transaction control around each line and cycle: preparing them was a
+ * quarter of the time of the bundle fuzz target (tests/fuzz/fuzz-bundle, perf, 2026-12-06).
+ * A cached statement is reset (not finalized) when its user is done with it, so a function
+ * that uses one must not be re-entered while it does; db_close() finalizes them. */
 enum db_cached {
 	DB_CACHED_RUN_EXISTS,
 	DB_CACHED_CYCLE_EXISTS,
@@ -30,10 +34,34 @@ enum db_cached {
 	DB_CACHED_ACTION_INSERT,
 	DB_CACHED_OBSERVATION_INSERT,
 	DB_CACHED_EVENT_INSERT,
+	DB_CACHED_CYCLE_LOAD,
+	DB_CACHED_CYCLE_ACTIONS,
+	DB_CACHED_CYCLE_OBSERVATIONS,
+	DB_CACHED_CYCLE_EVENTS,
+	DB_CACHED_RUN_FIND,
+	DB_CACHED_RUN_LOAD,
+	DB_CACHED_RUN_INSERT,
+	DB_CACHED_RUN_FINISH,
+	DB_CACHED_KERNEL_FIND,
+	DB_CACHED_KERNEL_INSERT,
+	DB_CACHED_TARGET_FIND,
+	DB_CACHED_TARGET_INSERT,
+	DB_CACHED_EVENT_FIND,
+	DB_CACHED_EVENT_INSERT_UNATTACHED,
+	DB_CACHED_BEGIN,
+	DB_CACHED_BEGIN_IMMEDIATE,
+	DB_CACHED_COMMIT,
+	DB_CACHED_ROLLBACK,
+	/* savepoints sp1..spN, N = DB_KEPT_SAVEPOINTS; deeper ones are prepared each time */
 	DB_CACHED_SAVEPOINT1,
+	DB_CACHED_SAVEPOINT2,
 	DB_CACHED_RELEASE1,
+	DB_CACHED_RELEASE2,
+	DB_CACHED_ROLLBACK_TO1,
+	DB_CACHED_ROLLBACK_TO2,
 	_DB_CACHED_MAX,
 };
+#define DB_KEPT_SAVEPOINTS 2
 
 struct db {
 	sqlite3 *sql;

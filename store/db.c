@@ -227,24 +227,42 @@ static int grow(void **array, size_t *cap, size_t n, size_t size)
 
 /* ---- transactions ---------------------------------------------------------------- */
 
-static int db_tx_begin(struct db *db, const char *outer)
+/* Runs a statement of transaction control, kept in slot. */
+static int db_exec_kept(struct db *db, enum db_cached slot, const char *sql)
 {
-	char sql[32];
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
 	int r;
 
-	if (db->depth == 0) {
-		r = db_exec(db, outer);
-	} else if (db->depth == 1) {
-		/* a cycle in a batch: the bulk-ingest path, worth a kept statement */
-		_cleanup_reset_ sqlite3_stmt *s = NULL;
+	r = db_prepare_cached(db, slot, sql, &s);
+	if (r < 0)
+		return r;
+	return db_step_done(db, s);
+}
 
-		r = db_prepare_cached(db, DB_CACHED_SAVEPOINT1, "SAVEPOINT sp1", &s);
-		if (r >= 0)
-			r = db_step_done(db, s);
-	} else {
-		snprintf(sql, sizeof(sql), "SAVEPOINT sp%u", db->depth);
-		r = db_exec(db, sql);
-	}
+/* SAVEPOINT, RELEASE or ROLLBACK TO (verb) of savepoint sp<level>: kept for the levels an
+ * import reaches (a cycle inside a line inside a caller's transaction), prepared each time
+ * deeper down. */
+static int db_savepoint_exec(struct db *db, enum db_cached first_slot, const char *verb,
+			     unsigned level)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "%s sp%u", verb, level);
+	if (level >= 1 && level <= DB_KEPT_SAVEPOINTS)
+		return db_exec_kept(db, first_slot + (level - 1), sql);
+	return db_exec(db, sql);
+}
+
+static int db_tx_begin(struct db *db, bool immediate)
+{
+	int r;
+
+	if (db->depth == 0)
+		r = immediate ? db_exec_kept(db, DB_CACHED_BEGIN_IMMEDIATE,
+					     "BEGIN IMMEDIATE")
+			      : db_exec_kept(db, DB_CACHED_BEGIN, "BEGIN");
+	else
+		r = db_savepoint_exec(db, DB_CACHED_SAVEPOINT1, "SAVEPOINT", db->depth);
 	if (r < 0)
 		return r;
 	db->depth++;
@@ -255,17 +273,16 @@ int db_begin(struct db *db)
 {
 	/* IMMEDIATE takes the write lock now: a deferred transaction that later upgrades
 	 * gets SQLITE_BUSY without the busy handler ever being consulted. */
-	return db_tx_begin(db, "BEGIN IMMEDIATE");
+	return db_tx_begin(db, true);
 }
 
 int db_begin_read(struct db *db)
 {
-	return db_tx_begin(db, "BEGIN");
+	return db_tx_begin(db, false);
 }
 
 int db_rollback(struct db *db)
 {
-	char sql[64];
 	int r;
 
 	if (db->depth == 0)
@@ -278,43 +295,33 @@ int db_rollback(struct db *db)
 		return 0;
 	}
 	if (db->depth == 0)
-		return db_exec(db, "ROLLBACK");
-	snprintf(sql, sizeof(sql), "ROLLBACK TO sp%u; RELEASE sp%u", db->depth,
-		 db->depth);
-	r = db_exec(db, sql);
-	return r;
+		return db_exec_kept(db, DB_CACHED_ROLLBACK, "ROLLBACK");
+	r = db_savepoint_exec(db, DB_CACHED_ROLLBACK_TO1, "ROLLBACK TO", db->depth);
+	if (r < 0)
+		return r;
+	return db_savepoint_exec(db, DB_CACHED_RELEASE1, "RELEASE", db->depth);
 }
 
 int db_commit(struct db *db)
 {
-	char sql[32];
 	int r;
 
 	if (db->depth == 0)
 		return db_fail(db, -EINVAL, "no transaction to commit");
 	if (db->depth == 1) {
-		r = db_exec(db, "COMMIT");
+		r = db_exec_kept(db, DB_CACHED_COMMIT, "COMMIT");
 		if (r < 0 && !sqlite3_get_autocommit(db->sql)) {
 			/* A failed COMMIT (e.g. BUSY) leaves the transaction open; keep
 			 * the promise of the header and the connection usable. */
 			char saved[sizeof(db->errmsg)];
 			memcpy(saved, db->errmsg, sizeof(saved));
-			(void)db_exec(db, "ROLLBACK");
+			(void)db_exec_kept(db, DB_CACHED_ROLLBACK, "ROLLBACK");
 			memcpy(db->errmsg, saved, sizeof(saved));
 		}
 		db->depth = 0;
 		return r;
 	}
-	if (db->depth == 2) {
-		_cleanup_reset_ sqlite3_stmt *s = NULL;
-
-		r = db_prepare_cached(db, DB_CACHED_RELEASE1, "RELEASE sp1", &s);
-		if (r >= 0)
-			r = db_step_done(db, s);
-	} else {
-		snprintf(sql, sizeof(sql), "RELEASE sp%u", db->depth - 1);
-		r = db_exec(db, sql);
-	}
+	r = db_savepoint_exec(db, DB_CACHED_RELEASE1, "RELEASE", db->depth - 1);
 	if (r < 0) {
 		char saved[sizeof(db->errmsg)];
 		memcpy(saved, db->errmsg, sizeof(saved));
@@ -525,12 +532,12 @@ int db_set_crash_safe(struct db *db, bool crash_safe)
 static int db_kernel_ensure(struct db *db, const struct kernel_identity *k,
 			    int64_t *ret_id)
 {
-	_cleanup_finalize_ sqlite3_stmt *q = NULL, *ins = NULL;
+	_cleanup_reset_ sqlite3_stmt *q = NULL, *ins = NULL;
 	int r;
 
 	/* IS compares NULL with NULL as equal, matching the IFNULL unique index. */
-	r = db_prepare(
-		db,
+	r = db_prepare_cached(
+		db, DB_CACHED_KERNEL_FIND,
 		"SELECT id FROM kernels WHERE release = ?1 AND version = ?2 "
 		"AND build_id IS ?3 AND cmdline = ?4 AND label IS ?5 AND patches IS ?6 "
 		"AND fw_devlink IS ?7 AND deferred_probe_timeout IS ?8",
@@ -550,11 +557,12 @@ static int db_kernel_ensure(struct db *db, const struct kernel_identity *k,
 		return 0;
 	}
 
-	r = db_prepare(db,
-		       "INSERT INTO kernels (release, version, build_id, cmdline, label, "
-		       "patches, fw_devlink, deferred_probe_timeout) "
-		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-		       &ins);
+	r = db_prepare_cached(
+		db, DB_CACHED_KERNEL_INSERT,
+		"INSERT INTO kernels (release, version, build_id, cmdline, label, "
+		"patches, fw_devlink, deferred_probe_timeout) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		&ins);
 	if (r < 0)
 		return r;
 	if (bind_text(ins, 1, k->release) || bind_text(ins, 2, k->version) ||
@@ -573,10 +581,11 @@ static int db_kernel_ensure(struct db *db, const struct kernel_identity *k,
 static int db_target_ensure(struct db *db, const char *name, const char *kind,
 			    int64_t *ret_id)
 {
-	_cleanup_finalize_ sqlite3_stmt *q = NULL, *ins = NULL;
+	_cleanup_reset_ sqlite3_stmt *q = NULL, *ins = NULL;
 	int r;
 
-	r = db_prepare(db, "SELECT id FROM targets WHERE name = ?1 AND kind = ?2", &q);
+	r = db_prepare_cached(db, DB_CACHED_TARGET_FIND,
+			      "SELECT id FROM targets WHERE name = ?1 AND kind = ?2", &q);
 	if (r < 0)
 		return r;
 	if (bind_text(q, 1, name) || bind_text(q, 2, kind))
@@ -588,7 +597,8 @@ static int db_target_ensure(struct db *db, const char *name, const char *kind,
 		*ret_id = col_int(q, 0);
 		return 0;
 	}
-	r = db_prepare(db, "INSERT INTO targets (name, kind) VALUES (?1, ?2)", &ins);
+	r = db_prepare_cached(db, DB_CACHED_TARGET_INSERT,
+			      "INSERT INTO targets (name, kind) VALUES (?1, ?2)", &ins);
 	if (r < 0)
 		return r;
 	if (bind_text(ins, 1, name) || bind_text(ins, 2, kind))
@@ -603,7 +613,7 @@ static int db_target_ensure(struct db *db, const char *name, const char *kind,
 static int db_run_insert_locked(struct db *db, const struct run_record *rr,
 				int64_t *ret_id)
 {
-	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
 	int64_t kernel_id = 0, target_id = 0, id = 0;
 	int r;
 
@@ -620,8 +630,8 @@ static int db_run_insert_locked(struct db *db, const struct run_record *rr,
 	if (r < 0)
 		return r;
 
-	r = db_prepare(
-		db,
+	r = db_prepare_cached(
+		db, DB_CACHED_RUN_INSERT,
 		"INSERT INTO runs (uuid, kernel_id, target_id, campaign, scenario, "
 		"scenario_text, load_profile, load_args, load_metrics, sweep_var, "
 		"cycles_planned, started_at, finished_at, status, hostname, consumers) "
@@ -669,10 +679,11 @@ int db_run_insert(struct db *db, const struct run_record *rr, int64_t *ret_run_i
 
 int db_run_find(struct db *db, const char *uuid, int64_t *ret_run_id)
 {
-	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
 	int r;
 
-	r = db_prepare(db, "SELECT id FROM runs WHERE uuid = ?1", &s);
+	r = db_prepare_cached(db, DB_CACHED_RUN_FIND,
+			      "SELECT id FROM runs WHERE uuid = ?1", &s);
 	if (r < 0)
 		return r;
 	if (bind_text(s, 1, uuid))
@@ -689,13 +700,13 @@ int db_run_find(struct db *db, const char *uuid, int64_t *ret_run_id)
 
 int db_run_load(struct db *db, const char *uuid, struct run_record *ret)
 {
-	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
 	struct run_record rr = {};
 	bool oom = false;
 	int r;
 
-	r = db_prepare(
-		db,
+	r = db_prepare_cached(
+		db, DB_CACHED_RUN_LOAD,
 		"SELECT r.uuid, r.campaign, r.scenario, r.scenario_text, t.name, t.kind, "
 		"r.hostname, r.load_profile, r.load_args, r.load_metrics, r.sweep_var, "
 		"r.cycles_planned, r.started_at, r.finished_at, r.status, k.release, "
@@ -750,13 +761,13 @@ int db_run_load(struct db *db, const char *uuid, struct run_record *ret)
 int db_run_finish(struct db *db, int64_t run_id, const char *status,
 		  const char *finished_at, const char *load_metrics)
 {
-	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
 	int r;
 
-	r = db_prepare(db,
-		       "UPDATE runs SET status = ?2, finished_at = ?3, "
-		       "load_metrics = COALESCE(?4, load_metrics) WHERE id = ?1",
-		       &s);
+	r = db_prepare_cached(db, DB_CACHED_RUN_FINISH,
+			      "UPDATE runs SET status = ?2, finished_at = ?3, "
+			      "load_metrics = COALESCE(?4, load_metrics) WHERE id = ?1",
+			      &s);
 	if (r < 0)
 		return r;
 	if (bind_int(s, 1, run_id) || bind_text(s, 2, status) ||
@@ -1255,12 +1266,12 @@ fail:
 
 static int db_cycle_load_children(struct db *db, int64_t cycle_id, struct cycle_record *c)
 {
-	_cleanup_finalize_ sqlite3_stmt *as = NULL, *os = NULL, *es = NULL;
+	_cleanup_reset_ sqlite3_stmt *as = NULL, *os = NULL, *es = NULL;
 	size_t cap;
 	int r;
 
-	r = db_prepare(
-		db,
+	r = db_prepare_cached(
+		db, DB_CACHED_CYCLE_ACTIONS,
 		"SELECT idx, grp, verb, arg, params, offset_us, start_ns, end_ns, "
 		"err, hung, planned_ns FROM actions WHERE cycle_id = ?1 ORDER BY idx",
 		&as);
@@ -1299,11 +1310,12 @@ static int db_cycle_load_children(struct db *db, int64_t cycle_id, struct cycle_
 	if (r < 0)
 		return r;
 
-	r = db_prepare(db,
-		       "SELECT device, consumer, driver, iommu_group, domain_type, "
-		       "time_to_bound_ns, deferrals, deferred_reason, outcome "
-		       "FROM observations WHERE cycle_id = ?1 ORDER BY id",
-		       &os);
+	r = db_prepare_cached(
+		db, DB_CACHED_CYCLE_OBSERVATIONS,
+		"SELECT device, consumer, driver, iommu_group, domain_type, "
+		"time_to_bound_ns, deferrals, deferred_reason, outcome "
+		"FROM observations WHERE cycle_id = ?1 ORDER BY id",
+		&os);
 	if (r < 0)
 		return r;
 	if (bind_int(os, 1, cycle_id))
@@ -1337,8 +1349,8 @@ static int db_cycle_load_children(struct db *db, int64_t cycle_id, struct cycle_
 	if (r < 0)
 		return r;
 
-	r = db_prepare(
-		db,
+	r = db_prepare_cached(
+		db, DB_CACHED_CYCLE_EVENTS,
 		"SELECT boot, source, class, seq, ts_ns, prio, device, message, detail "
 		"FROM events WHERE cycle_id = ?1 ORDER BY id",
 		&es);
@@ -1351,17 +1363,17 @@ static int db_cycle_load_children(struct db *db, int64_t cycle_id, struct cycle_
 
 int db_cycle_load(struct db *db, int64_t run_id, int64_t seq, struct cycle_record *ret)
 {
-	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
 	struct cycle_record c = {};
 	bool oom = false;
 	int64_t cycle_id;
 	int r, oc;
 
-	r = db_prepare(db,
-		       "SELECT id, boot, sweep_value, start_ns, end_ns, outcome, "
-		       "deferrals, note, boot_id "
-		       "FROM cycles WHERE run_id = ?1 AND seq = ?2",
-		       &s);
+	r = db_prepare_cached(db, DB_CACHED_CYCLE_LOAD,
+			      "SELECT id, boot, sweep_value, start_ns, end_ns, outcome, "
+			      "deferrals, note, boot_id "
+			      "FROM cycles WHERE run_id = ?1 AND seq = ?2",
+			      &s);
 	if (r < 0)
 		return r;
 	if (bind_int(s, 1, run_id) || bind_int(s, 2, seq))
@@ -1428,11 +1440,11 @@ int db_cycle_seqs(struct db *db, int64_t run_id, int64_t **ret_seqs, size_t *ret
 int db_event_insert_unattached(struct db *db, int64_t run_id,
 			       const struct kernel_event *e)
 {
-	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
 	int r;
 
-	r = db_prepare(
-		db,
+	r = db_prepare_cached(
+		db, DB_CACHED_EVENT_INSERT_UNATTACHED,
 		"INSERT INTO events (run_id, cycle_id, boot, source, class, seq, ts_ns, "
 		"prio, device, message, detail) VALUES "
 		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
@@ -1472,7 +1484,7 @@ int db_events_load_unattached(struct db *db, int64_t run_id, struct kernel_event
 int db_event_find(struct db *db, int64_t run_id, const struct kernel_event *key,
 		  struct kernel_event *ret)
 {
-	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	_cleanup_reset_ sqlite3_stmt *s = NULL;
 	const char *source = event_source_to_string(key->source);
 	struct kernel_event *ev = NULL;
 	size_t n = 0;
@@ -1480,11 +1492,12 @@ int db_event_find(struct db *db, int64_t run_id, const struct kernel_event *key,
 
 	if (!source)
 		return db_fail(db, -EINVAL, "invalid event source %d", (int)key->source);
-	r = db_prepare(db,
-		       "SELECT boot, source, class, seq, ts_ns, prio, device, message, "
-		       "detail FROM events WHERE run_id = ?1 AND "
-		       "boot = ?2 AND source = ?3 AND seq = ?4",
-		       &s);
+	r = db_prepare_cached(
+		db, DB_CACHED_EVENT_FIND,
+		"SELECT boot, source, class, seq, ts_ns, prio, device, message, "
+		"detail FROM events WHERE run_id = ?1 AND "
+		"boot = ?2 AND source = ?3 AND seq = ?4",
+		&s);
 	if (r < 0)
 		return r;
 	if (bind_int(s, 1, run_id) || bind_int(s, 2, key->boot) ||
