@@ -103,3 +103,16 @@ bool cli_selectors_given(const char *verb, const struct compare_opts *co, int ar
 	}
 	return true;
 }
+
+bool cli_parse_fraction(const char *option, const char *arg, double *ret)
+{
+	char *end = NULL;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end || !(v > 0 && v < 1)) {
+		log_error("--%s: '%s' is not in (0, 1)", option, arg);
+		return false;
+	}
+	*ret = v;
+	return true;
+}

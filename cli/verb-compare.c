@@ -206,18 +206,14 @@ int verb_compare(struct cli_opts *cli, int argc, char **argv)
 		case 'b': co.base = optarg; break;
 		case 'h': co.head = optarg; break;
 		case 'a':
-		case 'A': {
-			char *end = NULL;
-			double v = strtod(optarg, &end);
-
-			if (end == optarg || *end || !(v > 0 && v < 1)) {
-				log_error("--%s: '%s' is not in (0, 1)",
-					  c == 'a' ? "alpha" : "alpha-latency", optarg);
+			if (!cli_parse_fraction("alpha", optarg, &co.alpha_outcome))
 				return EXIT_ERROR;
-			}
-			*(c == 'a' ? &co.alpha_outcome : &co.alpha_latency) = v;
 			break;
-		}
+		case 'A':
+			if (!cli_parse_fraction("alpha-latency", optarg,
+						&co.alpha_latency))
+				return EXIT_ERROR;
+			break;
 		case 'j': cli->json = true; break;
 		case 'm': markdown = true; break;
 		case 'J': junit = optarg; break;

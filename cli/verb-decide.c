@@ -60,18 +60,13 @@ int verb_decide(struct cli_opts *cli, int argc, char **argv)
 		case 'b': co.base = optarg; break;
 		case 'h': co.head = optarg; break;
 		case 'a':
-		case 'm': {
-			char *end = NULL;
-			double v = strtod(optarg, &end);
-
-			if (end == optarg || *end || !(v > 0 && v < 1)) {
-				log_error("--%s: '%s' is not in (0, 1)",
-					  c == 'a' ? "alpha" : "margin", optarg);
+			if (!cli_parse_fraction("alpha", optarg, &plan.alpha))
 				return EXIT_ERROR;
-			}
-			*(c == 'a' ? &plan.alpha : &plan.margin) = v;
 			break;
-		}
+		case 'm':
+			if (!cli_parse_fraction("margin", optarg, &plan.margin))
+				return EXIT_ERROR;
+			break;
 		case 'k':
 		case 'K':
 			if (parse_int64(optarg, 1, 1000000, c == 'k' ? &look : &looks) <

@@ -53,5 +53,7 @@ int cli_load_conf(const struct cli_opts *cli, struct conf **ret);
 void cli_print_json(json_t *j);
 /* compare and decide: both selectors given and nothing else on the line (argv from
  * optind). Logs what is missing or too much. */
+/* A probability option's value, strictly between 0 and 1; false (logged) otherwise. */
+bool cli_parse_fraction(const char *option, const char *arg, double *ret);
 bool cli_selectors_given(const char *verb, const struct compare_opts *co, int argc,
 			 char **argv);
