@@ -30,9 +30,12 @@ conns=$(curl -s -o /dev/null -o /dev/null -o /dev/null -w '%{num_connects} ' \
 	"$ps_url/api/v1/health" "$ps_url/api/v1/kernels" "$ps_url/api/v1/health")
 check "three GETs on one kept-alive connection (connects: $conns)" test "$conns" = "1 0 0 "
 
-# Four idle connections use up the per-IP limit: the fifth gets no answer.
+# Idle connections use up the per-IP limit (4): a request after them gets no answer. Six
+# are opened, not four: a connection of the requests above that the daemon has not yet
+# seen closed still counts (under ASan in a fresh root one of four idle ones was refused
+# that way, and the request was served).
 fds=
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5 6; do
 	exec {fd}<> "/dev/tcp/127.0.0.1/$ps_port"
 	fds="$fds $fd"
 done
