@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "macro.h"
 #include "util.h"
+#include "conf-load.h"
 
 #ifndef TEST_DATA_DIR
 #error "TEST_DATA_DIR must name the absolute path of tests/data"
@@ -111,20 +112,6 @@ static void expect_error(const char *text, int err, const char *msg)
 	assert_non_null(e);
 	assert_string_equal(e, msg);
 	free(e);
-}
-
-static struct conf *expect_ok(const char *name, const char *text)
-{
-	struct conf *c = NULL;
-	char *e = NULL;
-	int r;
-
-	r = conf_load_string(name, text, &c, &e);
-	if (r < 0)
-		fail_msg("%s: unexpected error %d: %s", name, r, e ? e : "(null)");
-	assert_null(e);
-	assert_non_null(c);
-	return c;
 }
 
 /* ---- the example ---- */

@@ -25,6 +25,7 @@
 #include "util.h"
 
 #include "fake-sysfs.h"
+#include "conf-load.h"
 
 #ifndef TEST_DATA_DIR
 #error "TEST_DATA_DIR must name the absolute path of tests/data"
@@ -59,20 +60,6 @@ static const char example[] =
 	"[campaign rebind-sweep]\n"
 	"scenario = rebind-race\n"
 	"sweep = offset 0 300ms 16\n";
-
-static struct conf *expect_ok(const char *name, const char *text)
-{
-	struct conf *c = NULL;
-	char *e = NULL;
-	int r;
-
-	r = conf_load_string(name, text, &c, &e);
-	if (r < 0)
-		fail_msg("%s: unexpected error %d: %s", name, r, e ? e : "(null)");
-	assert_null(e);
-	assert_non_null(c);
-	return c;
-}
 
 static void expect_topology(const char *extra, const char *campaign, int err,
 			    const char *msg)
