@@ -17,5 +17,20 @@ while read -r what pkg; do
 	fi
 done < "$top_srcdir/contrib/test-tools"
 [ $n -gt 30 ] || { echo "FAIL: only $n entries read from contrib/test-tools"; fail=1; }
+# contrib/check-tools names the package of a missing tool, and takes what is there.
+t=$(mktemp -d) && trap 'rm -rf "$t"' EXIT
+printf '%s\n' '# a comment' 'cmd:sh dash' 'cmd:probestorm-no-such-tool acme-tools' \
+	'file:/no/such/file-*.a libacme-dev' > "$t/list"
+out=$("$top_srcdir/contrib/check-tools" "$t/list"); rc=$?
+if [ $rc != 1 ] || ! echo "$out" | grep -q 'probestorm-no-such-tool (package acme-tools), /no/such/file-\*.a (package libacme-dev)$'; then
+	echo "FAIL: check-tools on two missing tools: exit $rc, '$out'"; fail=1
+fi
+printf '%s\n' 'cmd:sh dash' > "$t/list"
+"$top_srcdir/contrib/check-tools" "$t/list" > "$t/out" 2>&1 ||
+	{ echo "FAIL: check-tools refused a list whose tool is there: $(cat "$t/out")"; fail=1; }
+printf '%s\n' 'cmd:sh' > "$t/list"
+"$top_srcdir/contrib/check-tools" "$t/list" > "$t/out" 2>&1; rc=$?
+[ $rc = 2 ] && grep -q "list:1: 'cmd:sh' names no package" "$t/out" ||
+	{ echo "FAIL: check-tools on an entry without a package: exit $rc, $(cat "$t/out")"; fail=1; }
 [ $fail = 0 ] && echo "ok: setup-deps installs the package of each of the $n tools the tests use"
 exit $fail
