@@ -6,7 +6,7 @@
 #     (set before sourcing), else 900;
 #   - top_builddir, ps and psd (the CLI and the daemon), and TAP-like ok/bad/check lines
 #     that set fail;
-#   - ps_scratch: $t, a scratch directory removed on exit; q: SQL on $t/db;
+#   - ps_scratch: $t, a scratch directory removed on exit; q: SQL on $t/db; wait_for: a poll;
 #   - fake_target, fake_boot_id, fake_rig_conf: a local target on the fake sysfs tree.
 
 if [ -z "${PS_TEST_UNDER_TIMEOUT:-}" ] && command -v timeout > /dev/null 2>&1; then
@@ -28,6 +28,18 @@ bad() {
 # check NAME STATUS: ok when STATUS is 0
 check() { if [ "$2" = 0 ]; then ok "$1"; else bad "$1"; fi; }
 
+# wait_for SECONDS COMMAND...: runs COMMAND (in this shell, output discarded) every 0.1 s
+# until it succeeds; 1 when SECONDS pass first.
+wait_for() {
+	_w=$(($1 * 10))
+	shift
+	while [ "$_w" -gt 0 ]; do
+		"$@" > /dev/null 2>&1 && return 0
+		_w=$((_w - 1))
+		sleep 0.1
+	done
+	return 1
+}
 # ps_scratch: makes $t, removed when the test exits.
 ps_scratch() {
 	t=$(mktemp -d)

@@ -65,10 +65,10 @@ fresh
 conf "echo reboot >> '$t/rebooted'"
 "$psd" --config "$t/conf" --no-api --campaign c > "$t/log" 2>&1 &
 dpid=$!
-for _ in $(seq 100); do [ -s "$t/rebooted" ] && break; sleep 0.1; done
+wait_for 10 test -s "$t/rebooted"
 check "reboot-command ran once" $([ "$(cat "$t/rebooted" 2> /dev/null)" = reboot ]; echo $?)
 check "... and no reboot(2) followed at once" $([ ! -s "$sysrq" ]; echo $?)
-for _ in $(seq 100); do [ -s "$sysrq" ] && break; sleep 0.1; done
+wait_for 10 test -s "$sysrq"
 check "no reboot within reboot-timeout: the daemon falls back to reboot(2)" \
 	$([ "$(cat "$sysrq")" = b ]; echo $?)
 check "... and says so" \

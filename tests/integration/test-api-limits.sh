@@ -41,20 +41,13 @@ for i in 1 2 3 4 5 6; do
 done
 # The daemon accounts for the four (and, below, for their closing) in its own time: on a
 # busy machine 0.3 s was not always enough, so each side is polled (5 s, 10 s at most).
-for i in $(seq 50); do
-	ps_req GET /api/v1/health
-	[ "$status" = 000 ] && break
-	sleep 0.1
-done
+health_is() { ps_req GET /api/v1/health; [ "$status" = "$1" ]; }
+wait_for 5 health_is 000
 check "connection over the per-IP limit is refused" test "$status" = 000
 for fd in $fds; do
 	exec {fd}>&-
 done
-for i in $(seq 100); do
-	ps_req GET /api/v1/health
-	[ "$status" = 200 ] && break
-	sleep 0.1
-done
+wait_for 10 health_is 200
 expect 200 "served again once the connections are closed" '.status == "ok"'
 
 ps_done

@@ -76,11 +76,8 @@ expect_error 409 "a second campaign while one runs" '.error == "campaign running
 ps_req GET /api/v1/health
 expect 200 "health shows the running campaign" '.campaign.running == true' \
 	'.campaign.name == "slow"'
-for i in $(seq 50); do
-	ps_req GET '/api/v1/runs?campaign=slow'
-	[ "$(jq '.total' "$ps_tmp/body")" = 1 ] && break
-	sleep 0.1
-done
+slow_runs_total_is() { ps_req GET '/api/v1/runs?campaign=slow'; [ "$(jq '.total' "$ps_tmp/body")" = "$1" ]; }
+wait_for 5 slow_runs_total_is 1
 expect 200 "the campaign's run is recorded" '.total == 1' '.runs[0].status == "running"' \
 	'.runs[0].target == "fake"'
 

@@ -20,17 +20,6 @@ if ! command -v sqlite3 >/dev/null 2>&1; then
 	exit 77
 fi
 
-# wait_for SECONDS COMMAND...: polls every 0.2 s until COMMAND succeeds (1 on timeout).
-wait_for() {
-	local limit=$(($1 * 5))
-	shift
-	for ((w = 0; w < limit; w++)); do
-		"$@" > /dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
 # q DB SQL: one query, read-only (the daemons keep writing).
 q() {
 	sqlite3 -readonly -cmd '.timeout 5000' "$1" "$2" 2>/dev/null
